@@ -1,0 +1,98 @@
+// Package store defines the central store every edge node reads and
+// attestctl writes: a small versioned key-value space (file directory or
+// etcd) holding the registry's records as JSON, secrets sealed at rest.
+//
+// Keys are slash-separated names such as "accounts/acme" or "apps/com.x".
+// A Snapshot is an immutable view of every key at one revision; edges load
+// one, then follow changes with Watch. Writers apply all-or-nothing changes
+// with Update, which retries on a concurrent write.
+//
+// Implementations: store/filestore (embedded default), store/etcdstore.
+// Any package may import this one; it imports only the standard library.
+package store
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+)
+
+// Sentinel errors of store implementations.
+var (
+	// ErrConflict: the store changed between read and write (Update retries).
+	ErrConflict = errors.New("store: concurrent change")
+	// ErrUnavailable: the store cannot be reached now.
+	ErrUnavailable = errors.New("store: unavailable")
+	// ErrBadURL: the store URL is malformed or of an unknown scheme.
+	ErrBadURL = errors.New("store: bad URL")
+)
+
+// Entry is one key's value and the revision that last changed it.
+type Entry struct {
+	Value       []byte
+	ModRevision int64
+}
+
+// Snapshot is every key of the store at Revision. It is immutable once
+// published: readers share it without locks and must not modify it.
+type Snapshot struct {
+	Revision int64
+	Entries  map[string]Entry
+}
+
+// Get returns the entry at key.
+func (s *Snapshot) Get(key string) (Entry, bool) {
+	if s == nil {
+		return Entry{}, false
+	}
+	e, ok := s.Entries[key]
+	return e, ok
+}
+
+// Keys returns the keys under prefix, sorted.
+func (s *Snapshot) Keys(prefix string) []string {
+	var ks []string
+	for k := range s.Entries {
+		if strings.HasPrefix(k, prefix) {
+			ks = append(ks, k)
+		}
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Changes is one atomic write: Put and Delete are applied together or not
+// at all. A key in both is an error.
+type Changes struct {
+	Put    map[string][]byte
+	Delete []string
+}
+
+// Empty reports whether the changes change nothing.
+func (c Changes) Empty() bool { return len(c.Put) == 0 && len(c.Delete) == 0 }
+
+// Source is what an edge node needs of the store.
+type Source interface {
+	// Load reads the whole store.
+	Load(ctx context.Context) (*Snapshot, error)
+	// Watch calls apply with every newer snapshot after from, in revision
+	// order, until ctx ends or the store fails for good. It resumes by itself
+	// after transient failures (reporting them to onError if not nil).
+	Watch(ctx context.Context, from *Snapshot, apply func(*Snapshot)) error
+}
+
+// Writer is what attestctl needs of the store.
+type Writer interface {
+	// Update reads the current snapshot, asks fn for the changes, and applies
+	// them atomically if nothing changed meanwhile; otherwise it retries
+	// fn on the new snapshot (a bounded number of times). fn must be pure.
+	Update(ctx context.Context, fn func(*Snapshot) (Changes, error)) (revision int64, err error)
+}
+
+// Store is a Source and a Writer that holds resources until Close.
+type Store interface {
+	Source
+	Writer
+	Close() error
+}
