@@ -1,0 +1,56 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/attestd/attestd/internal/model"
+)
+
+// EncodeApp returns the stored form of an app (nothing in it is secret).
+func EncodeApp(a *model.App) (key string, value []byte, err error) {
+	key = AppKey(a.ID)
+	value, err = json.Marshal(a)
+	if err != nil {
+		return "", nil, fmt.Errorf("state: encode %s: %w", key, err)
+	}
+	return key, value, nil
+}
+
+// DecodeApp decodes the stored app at key.
+func DecodeApp(key string, value []byte) (*model.App, error) {
+	id, err := idFromKey(key, AppsPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var a model.App
+	if err := json.Unmarshal(value, &a); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	if a.ID != id {
+		return nil, fmt.Errorf("%w: %s holds app %q", ErrCorrupt, key, a.ID)
+	}
+	return &a, nil
+}
+
+// EncodeBans returns the stored form of the ban list.
+func EncodeBans(b *model.Bans) ([]byte, error) {
+	c := model.Bans{Devices: b.Devices}
+	if c.Devices == nil {
+		c.Devices = []string{}
+	}
+	v, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("state: encode bans: %w", err)
+	}
+	return v, nil
+}
+
+// DecodeBans decodes the stored ban list.
+func DecodeBans(value []byte) (*model.Bans, error) {
+	var b model.Bans
+	if err := json.Unmarshal(value, &b); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, BansKey, err)
+	}
+	return &b, nil
+}
