@@ -1,0 +1,69 @@
+package token
+
+// Claims are the claims of an attestation token (PROTOCOL.md §3), as minted.
+// The zero value is not mintable: ExpiresAt is required.
+type Claims struct {
+	Issuer    string // iss: the deployment's issuer name
+	Subject   string // sub: the app id
+	Audience  string // aud: the account id (always a single string)
+	IssuedAt  int64  // iat, Unix seconds
+	ExpiresAt int64  // exp, Unix seconds; required
+	ID        string // jti: b64u of 16 random bytes
+	Device    string // did: b64u SHA-256 of the device key's uncompressed point
+	Payload   string // pay: the binding hash; omitted from the token when empty
+	// Annotation is arc: comma-separated failure reasons. Omitted when nil;
+	// present as "" when it points at "" (a pass, where annotation is on).
+	Annotation *string
+}
+
+// Verified is what Verify found in a token that passed every check.
+//
+// Its byte-slice fields point into a buffer the Verified owns and reuses, so
+// that verifying does not allocate: they stay valid until the next Verify
+// into the same Verified, or Reset. Copy what you keep (Claims does). The
+// slices must not be modified.
+//
+// The zero value is ready to use. A Verified is not safe for concurrent use;
+// give each goroutine its own (a sync.Pool of *Verified works well).
+//
+// (Why not fill a Claims: strings that alias a reused buffer would change
+// under the caller, which Go's strings promise never to do; and allocating
+// fresh strings would cost five allocations per token.)
+type Verified struct {
+	KID string // the kid of the key that verified the token
+	Alg Alg    // that key's algorithm
+
+	Issuer, Subject, Audience []byte // iss, sub, aud
+	IssuedAt, ExpiresAt       int64  // iat (0 when absent), exp
+	ID, Device, Payload       []byte // jti, did, pay (empty when absent)
+	Annotation                []byte // arc, when HasAnnotation
+	HasAnnotation             bool   // arc was present (possibly "")
+
+	buf []byte // decoded claims JSON, strings unescaped in place
+}
+
+// Reset clears v, keeping its buffer for reuse.
+func (v *Verified) Reset() {
+	buf := v.buf[:0]
+	*v = Verified{buf: buf}
+}
+
+// Claims returns a copy of the verified claims that does not depend on v.
+// It allocates.
+func (v *Verified) Claims() Claims {
+	c := Claims{
+		Issuer:    string(v.Issuer),
+		Subject:   string(v.Subject),
+		Audience:  string(v.Audience),
+		IssuedAt:  v.IssuedAt,
+		ExpiresAt: v.ExpiresAt,
+		ID:        string(v.ID),
+		Device:    string(v.Device),
+		Payload:   string(v.Payload),
+	}
+	if v.HasAnnotation {
+		a := string(v.Annotation)
+		c.Annotation = &a
+	}
+	return c
+}

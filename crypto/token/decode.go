@@ -1,0 +1,167 @@
+package token
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// parseHeader reads a decoded JOSE header. It returns alg and kid (subslices
+// of b, which it rewrites). alg and kid are required; typ, when present,
+// must be "JWT" (compared without regard to ASCII case, as media types are);
+// a "crit" member is refused, since this package understands no extension;
+// a duplicate member is refused; other members are ignored.
+func parseHeader(b []byte) (alg, kid []byte, err error) {
+	s := scanner{b: b}
+	var seen uint8
+	const (
+		hasAlg = 1 << iota
+		hasKID
+		hasTyp
+	)
+	if !s.consume('{') {
+		return nil, nil, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	}
+	for first := true; ; first = false {
+		if first && s.consume('}') {
+			break
+		}
+		key, ok := s.str()
+		if !ok || !s.consume(':') {
+			return nil, nil, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
+		}
+		var bit uint8
+		var v []byte
+		switch string(key) {
+		case "alg":
+			bit = hasAlg
+			alg, ok = s.str()
+		case "kid":
+			bit = hasKID
+			kid, ok = s.str()
+		case "typ":
+			bit = hasTyp
+			v, ok = s.str()
+			if ok && !bytes.EqualFold(v, []byte("JWT")) {
+				return nil, nil, fmt.Errorf("%w: header typ is not JWT", ErrMalformed)
+			}
+		case "crit":
+			return nil, nil, fmt.Errorf("%w: header has crit", ErrMalformed)
+		default:
+			ok = s.skip(0)
+		}
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: header member is not valid JSON or not a string", ErrMalformed)
+		}
+		if seen&bit != 0 {
+			return nil, nil, fmt.Errorf("%w: duplicate header member", ErrMalformed)
+		}
+		seen |= bit
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return nil, nil, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
+		}
+		break
+	}
+	if !s.end() {
+		return nil, nil, fmt.Errorf("%w: data after the header object", ErrMalformed)
+	}
+	if seen&hasAlg == 0 || seen&hasKID == 0 {
+		return nil, nil, fmt.Errorf("%w: header lacks alg or kid", ErrMalformed)
+	}
+	return alg, kid, nil
+}
+
+// claim bits, for duplicate detection in decodeClaims.
+const (
+	cIss = 1 << iota
+	cSub
+	cAud
+	cIat
+	cExp
+	cNbf
+	cJti
+	cDid
+	cPay
+	cArc
+)
+
+// decodeClaims reads the decoded claims JSON held in v.buf into v's fields,
+// which then point into v.buf. Known claims must have their JSON type
+// (strings; integers for iat, exp and nbf; aud a single string); exp is
+// required; duplicates are refused; unknown claims are ignored. It returns
+// nbf (0 when absent).
+func decodeClaims(v *Verified) (nbf int64, err error) {
+	s := scanner{b: v.buf}
+	var seen uint16
+	if !s.consume('{') {
+		return 0, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
+	}
+	for first := true; ; first = false {
+		if first && s.consume('}') {
+			break
+		}
+		key, ok := s.str()
+		if !ok || !s.consume(':') {
+			return 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
+		}
+		var bit uint16
+		switch string(key) {
+		case "iss":
+			bit = cIss
+			v.Issuer, ok = s.str()
+		case "sub":
+			bit = cSub
+			v.Subject, ok = s.str()
+		case "aud":
+			bit = cAud
+			v.Audience, ok = s.str()
+		case "iat":
+			bit = cIat
+			v.IssuedAt, ok = s.int64()
+		case "exp":
+			bit = cExp
+			v.ExpiresAt, ok = s.int64()
+		case "nbf":
+			bit = cNbf
+			nbf, ok = s.int64()
+		case "jti":
+			bit = cJti
+			v.ID, ok = s.str()
+		case "did":
+			bit = cDid
+			v.Device, ok = s.str()
+		case "pay":
+			bit = cPay
+			v.Payload, ok = s.str()
+		case "arc":
+			bit = cArc
+			v.Annotation, ok = s.str()
+			v.HasAnnotation = ok
+		default:
+			ok = s.skip(0)
+		}
+		if !ok {
+			return 0, fmt.Errorf("%w: claim is not valid JSON or has the wrong type", ErrMalformed)
+		}
+		if seen&bit != 0 {
+			return 0, fmt.Errorf("%w: duplicate claim", ErrMalformed)
+		}
+		seen |= bit
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
+		}
+		break
+	}
+	if !s.end() {
+		return 0, fmt.Errorf("%w: data after the claims object", ErrMalformed)
+	}
+	if seen&cExp == 0 {
+		return 0, fmt.Errorf("%w: exp is missing", ErrMalformed)
+	}
+	return nbf, nil
+}

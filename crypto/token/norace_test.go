@@ -1,0 +1,7 @@
+//go:build !race
+
+package token
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
