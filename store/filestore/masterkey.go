@@ -1,0 +1,109 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/attestd/attestd/crypto/secret"
+)
+
+// MaxMasterKeyFileBytes bounds a master key file read.
+const MaxMasterKeyFileBytes = 64 << 10
+
+// loadMasterKey reads the master key file, creating <dir>/master.key first
+// when it is missing and Options.NewMasterKey allows.
+func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
+	if s.opts.MasterKeyFile != "" {
+		return ReadMasterKeyFile(s.opts.MasterKeyFile)
+	}
+	path := s.path(MasterKeyFileName)
+	v, err := ReadMasterKeyFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return v, err
+	}
+	if s.opts.NewMasterKey == nil {
+		return secret.Value{}, fmt.Errorf("%w: %s", ErrNoMasterKey, path)
+	}
+	// Create under the write lock, so two first users agree on one key.
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return secret.Value{}, err
+	}
+	defer unlock()
+	if v, err := ReadMasterKeyFile(path); !errors.Is(err, fs.ErrNotExist) {
+		return v, err
+	}
+	content, err := s.opts.NewMasterKey()
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("filestore: new master key: %w", err)
+	}
+	defer clear(content)
+	if err := s.createExclusive(MasterKeyFileName, content); err != nil {
+		return secret.Value{}, err
+	}
+	return ReadMasterKeyFile(path)
+}
+
+// createExclusive writes a new file atomically, failing if it exists:
+// temporary file (0600), fsync, hard link to the final name, fsync dir.
+func (s *Store) createExclusive(name string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(s.dir, name+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("filestore: create %s: %w", name, err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if err := tmp.Chmod(0o600); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("filestore: chmod %s: %w", name, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("filestore: write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		_ = tmp.Close()
+		return fmt.Errorf("filestore: fsync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("filestore: close %s: %w", name, err)
+	}
+	if err := os.Link(tmp.Name(), s.path(name)); err != nil {
+		return fmt.Errorf("filestore: create %s: %w", name, err)
+	}
+	return syncDir(s.dir)
+}
+
+// ReadMasterKeyFile reads a master key file, refusing one that group or
+// others may access (ErrMasterKeyMode) and one that is not a regular file.
+// The error for a missing file wraps fs.ErrNotExist.
+func ReadMasterKeyFile(path string) (secret.Value, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("filestore: master key: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("filestore: master key: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return secret.Value{}, fmt.Errorf("filestore: master key %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return secret.Value{}, fmt.Errorf("%w: %s has mode %#o", ErrMasterKeyMode, path, perm)
+	}
+	if fi.Size() > MaxMasterKeyFileBytes {
+		return secret.Value{}, fmt.Errorf("filestore: master key %s is larger than %d bytes", path, MaxMasterKeyFileBytes)
+	}
+	buf := make([]byte, fi.Size())
+	n, err := f.ReadAt(buf, 0)
+	if err != nil && n != len(buf) {
+		return secret.Value{}, fmt.Errorf("filestore: read master key: %w", err)
+	}
+	v := secret.New(buf[:n])
+	clear(buf)
+	return v, nil
+}
