@@ -1,0 +1,115 @@
+package androidkey
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/attestd/attestd/verify/x509chain"
+)
+
+// Sentinel errors. Every error Verify returns wraps exactly one of them,
+// and Reason maps each to the short name the core appends to arc after
+// platform_attestation_invalid.
+var (
+	// ErrMalformed (android_malformed): the chain or key description does
+	// not decode, is out of bounds, or the leaf has no key description.
+	ErrMalformed = errors.New("androidkey: malformed evidence")
+	// ErrChain (android_chain): a certificate is not signed by the next, or
+	// a certificate other than the leaf carries a key description.
+	ErrChain = errors.New("androidkey: broken certificate chain")
+	// ErrRoot (android_root): the chain does not end at a configured root.
+	ErrRoot = errors.New("androidkey: chain does not end at a configured root")
+	// ErrExpiredCert (android_cert_expired): a certificate, or the root, is
+	// outside its validity at the verification time.
+	ErrExpiredCert = errors.New("androidkey: certificate outside its validity")
+	// ErrKeyMismatch (android_key_mismatch): the leaf key is not the device key.
+	ErrKeyMismatch = errors.New("androidkey: leaf key is not the device key")
+	// ErrChallenge (android_challenge): attestationChallenge is not SHA-256(nonce).
+	ErrChallenge = errors.New("androidkey: attestation challenge mismatch")
+	// ErrPackage (android_package): no attestationApplicationId, or no
+	// package in it named the app id.
+	ErrPackage = errors.New("androidkey: package name mismatch")
+	// ErrSigner (android_signer): no signature digest equals the app's signer.
+	ErrSigner = errors.New("androidkey: signer digest mismatch")
+	// ErrSecurityLevel (android_security_level): the attestation or KeyMint
+	// security level is below the policy's minimum.
+	ErrSecurityLevel = errors.New("androidkey: security level below policy")
+	// ErrBootState (android_boot_state): no root of trust, or verified boot
+	// state or device lock that the policy does not allow.
+	ErrBootState = errors.New("androidkey: boot state not allowed")
+	// ErrRevoked (android_revoked): a certificate of the chain is in the
+	// status list.
+	ErrRevoked = errors.New("androidkey: certificate revoked or suspended")
+	// ErrPolicy (android_policy): the policy itself is invalid (for example
+	// an unknown minimum security level).
+	ErrPolicy = errors.New("androidkey: invalid policy")
+)
+
+// Reason names returned by Reason.
+const (
+	ReasonMalformed     = "android_malformed"
+	ReasonChain         = "android_chain"
+	ReasonRoot          = "android_root"
+	ReasonExpiredCert   = "android_cert_expired"
+	ReasonKeyMismatch   = "android_key_mismatch"
+	ReasonChallenge     = "android_challenge"
+	ReasonPackage       = "android_package"
+	ReasonSigner        = "android_signer"
+	ReasonSecurityLevel = "android_security_level"
+	ReasonBootState     = "android_boot_state"
+	ReasonRevoked       = "android_revoked"
+	ReasonPolicy        = "android_policy"
+	// ReasonInvalid names an error that wraps none of this package's sentinels.
+	ReasonInvalid = "android_invalid"
+)
+
+// Reason gives the short reason name of an error returned by Verify: one of
+// the Reason constants, or "" for nil.
+func Reason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrMalformed):
+		return ReasonMalformed
+	case errors.Is(err, ErrChain):
+		return ReasonChain
+	case errors.Is(err, ErrRoot):
+		return ReasonRoot
+	case errors.Is(err, ErrExpiredCert):
+		return ReasonExpiredCert
+	case errors.Is(err, ErrKeyMismatch):
+		return ReasonKeyMismatch
+	case errors.Is(err, ErrChallenge):
+		return ReasonChallenge
+	case errors.Is(err, ErrPackage):
+		return ReasonPackage
+	case errors.Is(err, ErrSigner):
+		return ReasonSigner
+	case errors.Is(err, ErrSecurityLevel):
+		return ReasonSecurityLevel
+	case errors.Is(err, ErrBootState):
+		return ReasonBootState
+	case errors.Is(err, ErrRevoked):
+		return ReasonRevoked
+	case errors.Is(err, ErrPolicy):
+		return ReasonPolicy
+	}
+	return ReasonInvalid
+}
+
+// chainError maps an x509chain error to this package's sentinel, keeping
+// both in the chain of wrapped errors.
+func chainError(err error) error {
+	var s error
+	switch {
+	case errors.Is(err, x509chain.ErrSignature):
+		s = ErrChain
+	case errors.Is(err, x509chain.ErrRoot):
+		s = ErrRoot
+	case errors.Is(err, x509chain.ErrValidity):
+		s = ErrExpiredCert
+	default:
+		s = ErrMalformed
+	}
+	return fmt.Errorf("%w: %w", s, err)
+}

@@ -1,0 +1,348 @@
+package androidkey_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/attestd/attestd/verify/androidkey"
+)
+
+// vectorDir is the folder of real evidence described in its README.md
+// (PROTOCOL.md's shared test vectors). The vectors are read from there,
+// never copied into this repository; tests skip when it is absent.
+func vectorDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("ATTESTD_PLATFORM_VECTORS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "testvectors", "platform")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Skipf("platform test vectors not found at %s (set ATTESTD_PLATFORM_VECTORS): %v", dir, err)
+	}
+	return dir
+}
+
+func defaultRoots(t *testing.T) []*x509.Certificate {
+	t.Helper()
+	roots, err := androidkey.DefaultRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return roots
+}
+
+func leafKeyDescription(t *testing.T, der []byte) *androidkey.KeyDescription {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range leaf.Extensions {
+		if e.Id.String() == androidkey.KeyDescriptionOID {
+			kd, err := androidkey.ParseKeyDescription(e.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kd
+		}
+	}
+	t.Fatal("leaf has no key description")
+	return nil
+}
+
+func leafKey(t *testing.T, der []byte) *ecdsa.PublicKey {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ok := leaf.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		t.Fatalf("leaf key is %T", leaf.PublicKey)
+	}
+	return k
+}
+
+// TestGoogleVectors: Keymaster 4 chains of google/android-key-attestation
+// (a test device: unlocked, unverified boot; challenge "abc").
+func TestGoogleVectors(t *testing.T) {
+	dir := filepath.Join(vectorDir(t), "android", "google-android-key-attestation")
+	at := time.Date(2019, 9, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		level androidkey.SecurityLevel
+	}{
+		{"algorithm_EC_SecurityLevel_TEE", androidkey.LevelTEE},
+		{"algorithm_EC_SecurityLevel_StrongBox", androidkey.LevelStrongBox},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var chain [][]byte
+			for i := 0; i < 4; i++ {
+				b, err := os.ReadFile(filepath.Join(dir, tc.name, "cert"+strconv.Itoa(i)+".der"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				chain = append(chain, b)
+			}
+			kd := leafKeyDescription(t, chain[0])
+			if kd.AttestationVersion != androidkey.VersionKeymaster4 || kd.AttestationSecurityLevel != tc.level || kd.KeyMintSecurityLevel != tc.level {
+				t.Fatalf("version %d, levels %s/%s", kd.AttestationVersion, kd.AttestationSecurityLevel, kd.KeyMintSecurityLevel)
+			}
+			if string(kd.AttestationChallenge) != "abc" || len(kd.UniqueID) != 0 {
+				t.Fatalf("challenge %q, uniqueId %x", kd.AttestationChallenge, kd.UniqueID)
+			}
+			rot := kd.HardwareEnforced.RootOfTrust
+			if rot == nil || rot.DeviceLocked || rot.VerifiedBootState != androidkey.BootUnverified || hex.EncodeToString(rot.VerifiedBootKey) != hex.EncodeToString(make([]byte, 32)) {
+				t.Fatalf("root of trust %+v", rot)
+			}
+			id := kd.SoftwareEnforced.AttestationApplicationID
+			if id == nil || len(id.Packages) != 13 || len(id.SignatureDigests) != 1 {
+				t.Fatalf("attestationApplicationId %+v", id)
+			}
+			if d := hex.EncodeToString(id.SignatureDigests[0]); d[:8] != "301aa3cb" || d[len(d)-6:] != "d866aa" {
+				t.Fatalf("signature digest %s", d)
+			}
+			var signer [32]byte
+			copy(signer[:], id.SignatureDigests[0])
+			in := androidkey.Input{Chain: chain, DeviceKey: leafKey(t, chain[0]), AppID: "android", Signer: signer}
+			policy := androidkey.Policy{MinSecurity: tc.level, AllowUnlockedBootloader: true}
+
+			roots := defaultRoots(t)
+			if tc.level == androidkey.LevelStrongBox {
+				// This chain ends at a root (serialNumber=e35d38c6897d47e8)
+				// that Google does not publish: the built-in roots refuse it,
+				// a deployment that configures it accepts it.
+				_, err := androidkey.VerifyWithChallenge(in, []byte("abc"), policy, roots, nil, at)
+				checkErr(t, err, androidkey.ErrRoot)
+				own, err := x509.ParseCertificate(chain[3])
+				if err != nil {
+					t.Fatal(err)
+				}
+				roots = []*x509.Certificate{own}
+				// The quirk: the leaf's issuer names cert2, it is signed by cert1.
+				c0, c1 := parseChain(t, chain[:1])[0], parseChain(t, chain[1:2])[0]
+				if c0.Issuer.String() == c1.Subject.String() {
+					t.Fatal("expected the wrong-issuer quirk in this chain")
+				}
+			}
+			res, err := androidkey.VerifyWithChallenge(in, []byte("abc"), policy, roots, nil, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.SecurityLevel != tc.level || res.BootState != androidkey.BootUnverified || res.DeviceLocked || res.AttestationVersion != 3 {
+				t.Errorf("result %+v", res)
+			}
+			// The default policy refuses the unlocked test device.
+			_, err = androidkey.VerifyWithChallenge(in, []byte("abc"), androidkey.Policy{}, roots, nil, at)
+			checkErr(t, err, androidkey.ErrBootState)
+			// Verify proper wants SHA-256 of a nonce, not the raw challenge.
+			in.Nonce = []byte("abc")
+			_, err = androidkey.Verify(in, policy, roots, nil, at)
+			checkErr(t, err, androidkey.ErrChallenge)
+			// After the root's and intermediates' validity the chain is refused.
+			_, err = androidkey.VerifyWithChallenge(in, []byte("abc"), policy, roots, nil, time.Date(2028, 6, 1, 0, 0, 0, 0, time.UTC))
+			checkErr(t, err, androidkey.ErrExpiredCert)
+		})
+	}
+}
+
+// caimanJSON is the android/keyattestation project's expected decoding.
+type caimanJSON struct {
+	AttestationVersion       string `json:"attestationVersion"`
+	AttestationSecurityLevel string `json:"attestationSecurityLevel"`
+	KeyMintVersion           string `json:"keyMintVersion"`
+	KeyMintSecurityLevel     string `json:"keyMintSecurityLevel"`
+	AttestationChallenge     string `json:"attestationChallenge"`
+	UniqueID                 string `json:"uniqueId"`
+	SoftwareEnforced         struct {
+		AttestationApplicationID struct {
+			Packages []struct {
+				Name    string `json:"name"`
+				Version string `json:"version"`
+			} `json:"packages"`
+			Signatures []string `json:"signatures"`
+		} `json:"attestationApplicationId"`
+		CreationDateTime string `json:"creationDateTime"`
+	} `json:"softwareEnforced"`
+	HardwareEnforced struct {
+		RootOfTrust struct {
+			VerifiedBootKey   string `json:"verifiedBootKey"`
+			DeviceLocked      bool   `json:"deviceLocked"`
+			VerifiedBootState string `json:"verifiedBootState"`
+			VerifiedBootHash  string `json:"verifiedBootHash"`
+		} `json:"rootOfTrust"`
+	} `json:"hardwareEnforced"`
+}
+
+// TestCaimanVectors: a production Pixel 9 Pro on KeyMint (TEE 400, StrongBox
+// 300), remotely provisioned chains ending at Google's 2019 RSA root.
+func TestCaimanVectors(t *testing.T) {
+	dir := filepath.Join(vectorDir(t), "android", "android-keyattestation")
+	levels := map[string]androidkey.SecurityLevel{"TRUSTED_ENVIRONMENT": androidkey.LevelTEE, "STRONG_BOX": androidkey.LevelStrongBox, "SOFTWARE": androidkey.LevelSoftware}
+	for _, name := range []string{"caiman-sdk36-TEE_EC_RKP", "caiman-sdk36-SB_EC_RKP"} {
+		t.Run(name, func(t *testing.T) {
+			pemBytes, err := os.ReadFile(filepath.Join(dir, name+".pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var chain [][]byte
+			for {
+				var blk *pem.Block
+				blk, pemBytes = pem.Decode(pemBytes)
+				if blk == nil {
+					break
+				}
+				chain = append(chain, blk.Bytes)
+			}
+			if len(chain) != 5 {
+				t.Fatalf("%d certificates", len(chain))
+			}
+			jb, err := os.ReadFile(filepath.Join(dir, name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want caimanJSON
+			if err := json.Unmarshal(jb, &want); err != nil {
+				t.Fatal(err)
+			}
+			kd := leafKeyDescription(t, chain[0])
+			compareCaiman(t, kd, want, levels)
+
+			challenge := mustB64(t, want.AttestationChallenge)
+			var signer [32]byte
+			copy(signer[:], mustB64(t, want.SoftwareEnforced.AttestationApplicationID.Signatures[0]))
+			ms, err := strconv.ParseInt(want.SoftwareEnforced.CreationDateTime, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.UnixMilli(ms)
+			level := levels[want.AttestationSecurityLevel]
+			in := androidkey.Input{Chain: chain, DeviceKey: leafKey(t, chain[0]), AppID: "com.google.android.attestation", Signer: signer}
+			// The default policy (TEE, locked, verified) and the built-in roots.
+			res, err := androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.SecurityLevel != level || res.BootState != androidkey.BootVerified || !res.DeviceLocked {
+				t.Errorf("result %+v", res)
+			}
+			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{MinSecurity: androidkey.LevelStrongBox}, defaultRoots(t), nil, at)
+			if level == androidkey.LevelStrongBox {
+				if err != nil {
+					t.Errorf("StrongBox policy: %v", err)
+				}
+			} else {
+				checkErr(t, err, androidkey.ErrSecurityLevel)
+			}
+			// The same chain without its root verifies too.
+			in.Chain = chain[:4]
+			if _, err := androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, at); err != nil {
+				t.Errorf("without root: %v", err)
+			}
+			// The short-lived RKP intermediates expire within weeks.
+			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, at.AddDate(0, 3, 0))
+			checkErr(t, err, androidkey.ErrExpiredCert)
+			// The status list: revoking Droid CA2 (certificate 3) refuses it.
+			ca2 := parseChain(t, chain[3:4])[0]
+			status, err := androidkey.ParseStatusList([]byte(`{"entries":{"` + ca2.SerialNumber.Text(16) + `":{"status":"REVOKED","reason":"KEY_COMPROMISE"}}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), status, at)
+			checkErr(t, err, androidkey.ErrRevoked)
+		})
+	}
+}
+
+func compareCaiman(t *testing.T, kd *androidkey.KeyDescription, want caimanJSON, levels map[string]androidkey.SecurityLevel) {
+	t.Helper()
+	eq := func(what string, got, want any) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+	eq("attestationVersion", strconv.FormatInt(kd.AttestationVersion, 10), want.AttestationVersion)
+	eq("attestationSecurityLevel", kd.AttestationSecurityLevel, levels[want.AttestationSecurityLevel])
+	eq("keyMintVersion", strconv.FormatInt(kd.KeyMintVersion, 10), want.KeyMintVersion)
+	eq("keyMintSecurityLevel", kd.KeyMintSecurityLevel, levels[want.KeyMintSecurityLevel])
+	eq("attestationChallenge", base64.StdEncoding.EncodeToString(kd.AttestationChallenge), want.AttestationChallenge)
+	eq("uniqueId", base64.StdEncoding.EncodeToString(kd.UniqueID), want.UniqueID)
+	id := kd.SoftwareEnforced.AttestationApplicationID
+	if id == nil {
+		t.Fatal("no attestationApplicationId in softwareEnforced")
+	}
+	if kd.HardwareEnforced.AttestationApplicationID != nil {
+		t.Error("unexpected attestationApplicationId in hardwareEnforced")
+	}
+	wantID := want.SoftwareEnforced.AttestationApplicationID
+	if len(id.Packages) != len(wantID.Packages) || len(id.SignatureDigests) != len(wantID.Signatures) {
+		t.Fatalf("attestationApplicationId %+v, want %+v", id, wantID)
+	}
+	for i, p := range id.Packages {
+		eq("package name", p.Name, wantID.Packages[i].Name)
+		eq("package version", strconv.FormatInt(p.Version, 10), wantID.Packages[i].Version)
+	}
+	for i, d := range id.SignatureDigests {
+		eq("signature digest", base64.StdEncoding.EncodeToString(d), wantID.Signatures[i])
+	}
+	rot := kd.HardwareEnforced.RootOfTrust
+	if rot == nil {
+		t.Fatal("no rootOfTrust in hardwareEnforced")
+	}
+	if kd.SoftwareEnforced.RootOfTrust != nil {
+		t.Error("unexpected rootOfTrust in softwareEnforced")
+	}
+	w := want.HardwareEnforced.RootOfTrust
+	eq("verifiedBootKey", base64.StdEncoding.EncodeToString(rot.VerifiedBootKey), w.VerifiedBootKey)
+	eq("deviceLocked", rot.DeviceLocked, w.DeviceLocked)
+	eq("verifiedBootState", map[androidkey.BootState]string{androidkey.BootVerified: "VERIFIED", androidkey.BootSelfSigned: "SELF_SIGNED",
+		androidkey.BootUnverified: "UNVERIFIED", androidkey.BootFailed: "FAILED"}[rot.VerifiedBootState], w.VerifiedBootState)
+	eq("verifiedBootHash", base64.StdEncoding.EncodeToString(rot.VerifiedBootHash), w.VerifiedBootHash)
+}
+
+func mustB64(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestDefaultRoots: the built-in roots parse, are self-signed CAs, and hold
+// Google's RSA root (three issues of one key) and Key Attestation CA1.
+func TestDefaultRoots(t *testing.T) {
+	roots := defaultRoots(t)
+	serials := map[string]bool{}
+	for _, r := range roots {
+		if !r.IsCA {
+			t.Errorf("%s is not a CA", r.Subject)
+		}
+		if err := r.CheckSignatureFrom(r); err != nil {
+			t.Errorf("%s is not self-signed: %v", r.Subject, err)
+		}
+		serials[r.SerialNumber.Text(16)] = true
+	}
+	for _, s := range []string{"e8fa196314d2fa18", "d50ff25ba3f2d6b3", "f1c172a699eaf51d", "84a9d0297b0eb58ae7ff0e80de760605"} {
+		if !serials[s] {
+			t.Errorf("root with serial %s missing", s)
+		}
+	}
+	if len(roots) != 4 {
+		t.Errorf("%d roots", len(roots))
+	}
+	if _, err := androidkey.ParseRootsPEM(nil); !errors.Is(err, androidkey.ErrMalformed) {
+		t.Errorf("ParseRootsPEM(nil) = %v", err)
+	}
+}

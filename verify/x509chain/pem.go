@@ -1,0 +1,48 @@
+package x509chain
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+)
+
+// Bounds on a root file.
+const (
+	// MaxRootsPEMSize is the largest PEM root file accepted, in bytes.
+	MaxRootsPEMSize = 1 << 20
+	// MaxRoots is the largest number of roots one file may hold.
+	MaxRoots = 64
+)
+
+// ParseRootsPEM parses one or more PEM "CERTIFICATE" blocks, as given with
+// --android-roots or --apple-roots. Text outside the blocks is ignored; a
+// block of another type, a certificate that does not parse or a file without
+// any certificate is an error wrapping ErrMalformed.
+func ParseRootsPEM(b []byte) ([]*x509.Certificate, error) {
+	if len(b) > MaxRootsPEMSize {
+		return nil, fmt.Errorf("%w: root file is %d bytes, at most %d", ErrMalformed, len(b), MaxRootsPEMSize)
+	}
+	var roots []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%w: PEM block %q, want CERTIFICATE", ErrMalformed, blk.Type)
+		}
+		if len(roots) == MaxRoots {
+			return nil, fmt.Errorf("%w: more than %d roots", ErrMalformed, MaxRoots)
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: root %d: %w", ErrMalformed, len(roots), err)
+		}
+		roots = append(roots, c)
+	}
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("%w: no PEM certificate found", ErrMalformed)
+	}
+	return roots, nil
+}
