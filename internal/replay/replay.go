@@ -116,7 +116,9 @@ func (s *Set) Use(id ID, expiresAt int64, now time.Time) (fresh bool, err error)
 func (s *Set) tryInsert(sh *shard, id ID, expiresAt, sec int64) (fresh, full bool, err error) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	s.count.Add(-sh.expire(sec))
+	if n := sh.expire(sec); n > 0 {
+		s.count.Add(-n)
+	}
 	if expiresAt <= sh.swept {
 		return false, false, ErrExpired
 	}
@@ -146,8 +148,10 @@ func (s *Set) Sweep(now time.Time) int {
 		sh.mu.Lock()
 		n := sh.expire(sec)
 		sh.mu.Unlock()
-		s.count.Add(-n)
-		total += n
+		if n > 0 {
+			s.count.Add(-n)
+			total += n
+		}
 	}
 	return int(total)
 }
