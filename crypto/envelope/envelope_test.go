@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/attestd/attestd/crypto/secret"
@@ -217,4 +218,26 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 	if !bytes.Equal(v.Reveal(), []byte("topsecretvalue")) {
 		t.Error("Reveal lost the value")
 	}
+}
+
+func TestConcurrent(t *testing.T) {
+	kr := newKeyring(t, "m1", map[string]secret.Value{"m1": testKey(1)})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				name := fmt.Sprintf("apps/%d/%d", g, i)
+				s, err := kr.Seal([]byte(name), name)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if v, err := kr.Open(s, name); err != nil || string(v.Reveal()) != name {
+					t.Errorf("Open = %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,4 +333,33 @@ func TestAllocations(t *testing.T) {
 	if a := testing.AllocsPerRun(200, func() { _, _ = kr.Check(bad, t0) }); a > 0 {
 		t.Errorf("Check of a bad nonce: %v allocs, want 0", a)
 	}
+}
+
+// TestConcurrent shares one keyring between goroutines (run with -race):
+// the pooled MAC states must never mix two calls.
+func TestConcurrent(t *testing.T) {
+	kr := newKeyring(t, "k1", map[string]secret.Value{"k1": testKey(1), "k2": testKey(2)})
+	other := newKeyring(t, "k2", map[string]secret.Value{"k1": testKey(1), "k2": testKey(2)})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			issuer := kr
+			if g%2 == 1 {
+				issuer = other
+			}
+			dst := make([]byte, 0, MaxLen)
+			for range 500 {
+				n, exp, err := issuer.Issue(dst[:0], t0, time.Minute, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if p, err := kr.Check(n, t0); err != nil || p.ExpiresAt != exp {
+					t.Errorf("Check = %+v, %v", p, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
