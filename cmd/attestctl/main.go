@@ -1,0 +1,23 @@
+// Command attestctl is the operator CLI of attestd: see internal/ctl, or
+// run `attestctl help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/attestd/attestd/internal/ctl"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cfg := ctl.Config{
+		// Try: nil until the Go client's `attestctl try` is wired in here.
+		Try: nil,
+	}
+	code := cfg.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,178 @@
+package ctl
+
+import (
+	"context"
+	"encoding/base64"
+	"flag"
+	"fmt"
+
+	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/store/open"
+)
+
+func banCommands() []*command {
+	return []*command{{
+		name:    "ban add",
+		args:    "DID",
+		summary: "ban a device (its did: b64u SHA-256 of its key)",
+		minArgs: 1, maxArgs: 1,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, args []string) error {
+				return r.mutate(ctx, func(state.Sealer) state.Mutation { return state.AddBan(args[0]) },
+					"device %s is banned", args[0])
+			}
+		},
+	}, {
+		name:    "ban remove",
+		args:    "DID",
+		summary: "lift a device ban",
+		minArgs: 1, maxArgs: 1,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, args []string) error {
+				return r.mutate(ctx, func(state.Sealer) state.Mutation { return state.RemoveBan(args[0]) },
+					"device %s is no longer banned", args[0])
+			}
+		},
+	}}
+}
+
+// deploymentSet maps the names operators use to key sets.
+func deploymentSet(name string) (string, error) {
+	switch name {
+	case "nonce":
+		return state.SetNonce, nil
+	case "receipt":
+		return state.SetReceipt, nil
+	case "tls", state.SetTLSSessionTickets:
+		return state.SetTLSSessionTickets, nil
+	}
+	return "", usagef("want nonce, receipt or tls, not %q", name)
+}
+
+func deploymentCommands() []*command {
+	return []*command{{
+		name:    "deployment rotate",
+		args:    "nonce|receipt|tls",
+		summary: "add a new deployment key and make it active (the old stays for verification)",
+		help: `nonce: the key that MACs challenges; receipt: the key that MACs enrolment
+receipts; tls: the TLS session-ticket key. The new key is active on every
+daemon within 2 seconds; the old one still verifies until removed with
+'deployment remove-key' (wait at least the nonce lifetime, or the receipt
+lifetime, first).`,
+		minArgs: 1, maxArgs: 1,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, args []string) error {
+				set, err := deploymentSet(args[0])
+				if err != nil {
+					return err
+				}
+				var kid string
+				_, seal, err := r.open(ctx)
+				if err != nil {
+					return err
+				}
+				rev, err := r.update(ctx, state.RotateDeploymentKey(seal, r.cfg.Rand, set, &kid))
+				if err != nil {
+					return err
+				}
+				r.say("%s key %s is active (revision %d)", args[0], kid, rev)
+				return nil
+			}
+		},
+	}, {
+		name:    "deployment remove-key",
+		args:    "nonce|receipt|tls KID",
+		summary: "remove a deployment key that is no longer active",
+		minArgs: 2, maxArgs: 2,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, args []string) error {
+				set, err := deploymentSet(args[0])
+				if err != nil {
+					return err
+				}
+				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
+					return state.RemoveDeploymentKey(seal, r.cfg.Rand, set, args[1])
+				}, "%s key %s removed", args[0], args[1])
+			}
+		},
+	}, {
+		name:    "deployment show",
+		args:    "",
+		summary: "print the deployment key ids (never the keys) as JSON",
+		maxArgs: 0,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, _ []string) error {
+				_, reg, err := r.load(ctx)
+				if err != nil {
+					return err
+				}
+				d := reg.Deployment
+				if d == nil {
+					return fmt.Errorf("%w: no deployment keys yet (run attestctl init)", state.ErrNotFound)
+				}
+				type set struct {
+					Active string   `json:"active"`
+					Keys   []string `json:"keys"`
+				}
+				return r.printJSON(map[string]set{
+					"nonce":   {d.Nonce.Active, d.Nonce.KIDs()},
+					"receipt": {d.Receipt.Active, d.Receipt.KIDs()},
+					"tls":     {d.TLSSessionTickets.Active, d.TLSSessionTickets.KIDs()},
+				})
+			}
+		},
+	}}
+}
+
+func initCommands() []*command {
+	return []*command{{
+		name:    "init",
+		args:    "[--demo]",
+		summary: "create the store, its master key and the deployment keys",
+		help: `Creates what is missing and changes nothing else; running it again is
+harmless. With --demo it also imports a DEMO registry (account "demo", app
+"com.example.demo") to try attestd with, unless it is already there. The demo
+app's code digest and signer are fixed, publicly known values: never use the
+demo account to protect anything.`,
+		maxArgs: 0,
+		setup: func(fs *flag.FlagSet) action {
+			demo := fs.Bool("demo", false, "also seed the demo account and app")
+			return func(ctx context.Context, r *runner, _ []string) error { return runInit(ctx, r, *demo) }
+		},
+	}}
+}
+
+func runInit(ctx context.Context, r *runner, demo bool) error {
+	_, seal, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	if !demo {
+		rev, err := r.update(ctx, state.EnsureDeployment(seal, r.cfg.Rand))
+		if err != nil {
+			return err
+		}
+		r.say("store %s is ready (revision %d)", r.g.storeURL, rev)
+		return nil
+	}
+	var seeded bool
+	rev, err := r.update(ctx, state.SeedDemo(seal, r.cfg.Rand, &seeded))
+	if err != nil {
+		return err
+	}
+	info := state.Demo()
+	if seeded {
+		r.say("store %s is ready with the DEMO account (revision %d)", r.g.storeURL, rev)
+	} else {
+		r.say("store %s is ready; the demo was already there (revision %d)", r.g.storeURL, rev)
+	}
+	r.say("demo account %s, %s app %s version %s", info.AccountID, info.Platform, info.AppID, info.Version)
+	r.say("  code digest (b64u): %s", base64.RawURLEncoding.EncodeToString(info.CodeDigest))
+	r.say("  signer (b64u):      %s", base64.RawURLEncoding.EncodeToString(info.Signer))
+	if r.g.storeURL == open.DefaultURL {
+		r.say("try it: go run ./cmd/attestd, then go run ./cmd/attestctl try")
+	} else {
+		r.say("try it: attestd --store %s, then attestctl try", r.g.storeURL)
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+// Package ctl is attestctl, the operator CLI: it writes the registry
+// (accounts, apps, bans, deployment keys) into a store and reads it back.
+// cmd/attestctl is a thin main around Config.Main.
+//
+// Output: records are printed as JSON on stdout with every secret shown as
+// "[redacted]"; only `export --reveal-secrets` prints secrets. Messages and
+// errors go to stderr and never hold secret material. Exit codes: ExitOK,
+// ExitFailure, ExitUsage.
+//
+// Only cmd/attestctl imports it.
+package ctl
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Exit codes of Main.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// DefaultTimeout bounds one command's store work unless --timeout says.
+const DefaultTimeout = 30 * time.Second
+
+// TryFunc runs `attestctl try ARGS...`: a real attestation against a
+// running daemon. It is written elsewhere (it needs the Go client) and
+// plugged in through Config, so this package does not depend on the client.
+// It returns an exit code.
+type TryFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+// Config is what Main needs beyond its arguments. The zero value works:
+// no try command, crypto/rand.
+type Config struct {
+	// Try implements the try subcommand; nil reports it is not built in.
+	Try TryFunc
+	// Rand is the randomness for new keys and secrets; nil: crypto/rand.
+	Rand io.Reader
+}
+
+// errUsage marks an error as a usage error (exit code 2).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// Main runs attestctl with args (without the program name) and returns the
+// exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Config{}.Main(ctx, args, stdin, stdout, stderr)
+}
+
+// Main runs attestctl with args (without the program name) and returns the
+// exit code.
+func (c Config) Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	r := &runner{cfg: c, stdin: stdin, stdout: stdout, stderr: stderr}
+	r.g.defaults()
+	defer r.close()
+
+	fs := newFlagSet("attestctl")
+	r.g.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeOverview(stdout)
+			return ExitOK
+		}
+		return r.usage(nil, err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		writeOverview(stderr)
+		return ExitUsage
+	}
+	if rest[0] == "help" {
+		return r.help(rest[1:])
+	}
+	if rest[0] == "try" {
+		return r.try(ctx, rest[1:])
+	}
+	cmd, pos := lookup(commands(), rest)
+	if cmd == nil {
+		return r.usage(nil, usagef("unknown command %q", joinWords(rest, 2)))
+	}
+	return r.run(ctx, cmd, pos)
+}
+
+func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
+	fs := newFlagSet("attestctl " + cmd.name)
+	r.g.register(fs)
+	act := cmd.setup(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeCommandHelp(r.stdout, cmd, fs)
+			return ExitOK
+		}
+		return r.usage(cmd, err)
+	}
+	if len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs) {
+		return r.usage(cmd, usagef("wrong number of arguments"))
+	}
+	if r.g.timeout <= 0 {
+		return r.usage(cmd, usagef("--timeout must be positive"))
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
+	defer cancel()
+	if err := act(ctx, r, pos); err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			return r.usage(cmd, err)
+		}
+		fmt.Fprintf(r.stderr, "attestctl %s: %v\n", cmd.name, err)
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+func (r *runner) try(ctx context.Context, args []string) int {
+	if r.cfg.Try == nil {
+		fmt.Fprintln(r.stderr, "attestctl try: not built into this attestctl")
+		return ExitFailure
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
+	defer cancel()
+	return r.cfg.Try(ctx, args, r.stdout, r.stderr)
+}
+
+func (r *runner) usage(cmd *command, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	fmt.Fprintf(r.stderr, "attestctl: %v\n", err)
+	if cmd != nil {
+		fmt.Fprintf(r.stderr, "usage: attestctl %s %s\nrun 'attestctl help %s' for more\n", cmd.name, cmd.args, cmd.name)
+	} else {
+		fmt.Fprintln(r.stderr, "run 'attestctl help' for the commands")
+	}
+	return ExitUsage
+}
+
+func (r *runner) help(args []string) int {
+	if len(args) == 0 {
+		writeOverview(r.stdout)
+		return ExitOK
+	}
+	cmd, pos := lookup(commands(), args)
+	if cmd == nil || len(pos) > 0 {
+		return r.usage(nil, usagef("no help for %q", joinWords(args, 2)))
+	}
+	fs := newFlagSet("attestctl " + cmd.name)
+	r.g.register(fs)
+	cmd.setup(fs)
+	writeCommandHelp(r.stdout, cmd, fs)
+	return ExitOK
+}

@@ -1,0 +1,90 @@
+package ctl
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/open"
+)
+
+// runner is one invocation's context: flags, streams and the store once
+// opened.
+type runner struct {
+	cfg    Config
+	g      globals
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	st   store.Store
+	seal state.Sealer
+}
+
+// open opens the store named by --store (once per invocation).
+func (r *runner) open(ctx context.Context) (store.Store, state.Sealer, error) {
+	if r.st != nil {
+		return r.st, r.seal, nil
+	}
+	st, kr, err := open.Open(ctx, r.g.storeURL, open.Options{MasterKeyFile: r.g.masterKey, Rand: r.cfg.Rand})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	r.st, r.seal = st, kr
+	return st, kr, nil
+}
+
+func (r *runner) close() {
+	if r.st != nil {
+		_ = r.st.Close()
+	}
+}
+
+// update opens the store and applies m atomically.
+func (r *runner) update(ctx context.Context, m state.Mutation) (int64, error) {
+	st, _, err := r.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := st.Update(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	return rev, nil
+}
+
+// load opens the store and decodes it whole.
+func (r *runner) load(ctx context.Context) (*store.Snapshot, *state.Registry, error) {
+	st, seal, err := r.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := st.Load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := state.DecodeAll(snap, seal)
+	if err != nil {
+		return nil, nil, err
+	}
+	return snap, reg, nil
+}
+
+// printJSON writes v as indented JSON on stdout. secret.Value fields print
+// as "[redacted]" whatever they hold.
+func (r *runner) printJSON(v any) error {
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	_, err = fmt.Fprintf(r.stdout, "%s\n", out)
+	return err
+}
+
+// say writes one human line on stdout.
+func (r *runner) say(format string, args ...any) {
+	fmt.Fprintf(r.stdout, format+"\n", args...)
+}
