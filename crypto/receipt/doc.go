@@ -1,0 +1,19 @@
+// Package receipt issues and checks platform attestation receipts
+// (PROTOCOL.md §7): the deployment's signed, opaque statement that a device
+// key passed hardware attestation for an app, with what was found, valid
+// until an expiry fixed when it is issued. Any node holding the same
+// Keyring accepts a receipt another node issued; checking one costs an
+// HMAC-SHA256, no certificate chain.
+//
+// A receipt is printable ASCII:
+//
+//	r1.<kid>.<b64u(JSON body)>.<b64u(HMAC-SHA256(key, "attestd receipt\n" || "r1.<kid>.<b64u body>"))>
+//
+// The key id selects the key among the Keyring's active and accepted keys,
+// so keys rotate like the nonce keys: issue with the new key while the old
+// one is still accepted, then drop it. Use keys dedicated to receipts.
+//
+// The package is pure (the time is passed in, no I/O, no package state).
+// The attest core imports it; it imports only the standard library and
+// crypto/secret.
+package receipt

@@ -1,0 +1,71 @@
+package receipt
+
+import "fmt"
+
+// Policy is the part of an app's policy (PROTOCOL.md §8) a receipt is
+// checked against when it is used. The zero value is the strict default.
+type Policy struct {
+	// AndroidMinSecurity is "software", "tee" or "strongbox"; "" is "tee".
+	AndroidMinSecurity        string
+	AllowUnlockedBootloader   bool
+	AllowAppAttestDevelopment bool
+}
+
+// MeetsPolicy checks what r records against the app's policy as it is now,
+// as the verifiers would have at enrolment: an Android receipt's security
+// level against android_min_security, its boot state and lock against
+// allow_unlocked_bootloader; an App Attest receipt's environment against
+// allow_appattest_development. An error wraps ErrPolicy.
+func MeetsPolicy(r Receipt, p Policy) error {
+	switch r.Format {
+	case FormatAndroidKey:
+		return androidMeets(r, p)
+	case FormatAppleAppAttest:
+		switch {
+		case r.Environment == "production":
+			return nil
+		case r.Environment == "development" && p.AllowAppAttestDevelopment:
+			return nil
+		case r.Environment == "development":
+			return fmt.Errorf("%w: development environment not allowed", ErrPolicy)
+		}
+		return fmt.Errorf("%w: environment %q", ErrPolicy, r.Environment)
+	}
+	return fmt.Errorf("%w: format %q", ErrPolicy, r.Format)
+}
+
+func androidMeets(r Receipt, p Policy) error {
+	want := p.AndroidMinSecurity
+	if want == "" {
+		want = "tee"
+	}
+	wantRank, got := levelRank(want), levelRank(r.SecurityLevel)
+	if wantRank == 0 {
+		return fmt.Errorf("%w: android_min_security %q", ErrPolicy, want)
+	}
+	if got < wantRank {
+		return fmt.Errorf("%w: security level %q below %q", ErrPolicy, r.SecurityLevel, want)
+	}
+	switch r.BootState {
+	case "verified", "self_signed", "unverified":
+	default:
+		return fmt.Errorf("%w: boot state %q", ErrPolicy, r.BootState)
+	}
+	if !p.AllowUnlockedBootloader && (r.BootState != "verified" || !r.DeviceLocked) {
+		return fmt.Errorf("%w: boot state %q, locked %v", ErrPolicy, r.BootState, r.DeviceLocked)
+	}
+	return nil
+}
+
+// levelRank orders security levels; 0 is unknown.
+func levelRank(l string) int {
+	switch l {
+	case "software":
+		return 1
+	case "tee":
+		return 2
+	case "strongbox":
+		return 3
+	}
+	return 0
+}

@@ -1,0 +1,159 @@
+package receipt
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Formats a receipt records (the platform_attestation formats of §7).
+const (
+	FormatAndroidKey     = "android-key"
+	FormatAppleAppAttest = "apple-appattest"
+)
+
+// MaxLen is the longest receipt string Check reads.
+const MaxLen = 1024
+
+const (
+	version = "r1"
+	// macContext separates receipt MACs from any other use of the key.
+	macContext = "attestd receipt\n"
+	macLen     = sha256.Size
+)
+
+// Receipt is what a hardware enrolment found. Field values use the names of
+// verify/androidkey and verify/appleattest.
+type Receipt struct {
+	AppID string // the app id it was issued for
+	DID   string // b64u SHA-256 of the device key's 65-byte point
+	// Format is FormatAndroidKey or FormatAppleAppAttest.
+	Format string
+	// Android: SecurityLevel "software", "tee" or "strongbox" (the lower of
+	// the attestation and KeyMint levels); BootState "verified",
+	// "self_signed", "unverified" or "failed"; DeviceLocked.
+	SecurityLevel string
+	BootState     string
+	DeviceLocked  bool
+	// Apple: Environment "production" or "development".
+	Environment string
+	// IssuedAt and ExpiresAt, whole seconds. A receipt is valid while
+	// now < ExpiresAt.
+	IssuedAt, ExpiresAt time.Time
+}
+
+// body is the receipt's JSON form.
+type body struct {
+	App    string `json:"app"`
+	DID    string `json:"did"`
+	Fmt    string `json:"fmt"`
+	Sec    string `json:"sec,omitempty"`
+	Boot   string `json:"boot,omitempty"`
+	Locked bool   `json:"locked,omitempty"`
+	Env    string `json:"env,omitempty"`
+	Iat    int64  `json:"iat"`
+	Exp    int64  `json:"exp"`
+}
+
+// Issue signs r with the active key. IssuedAt becomes now; r.ExpiresAt,
+// which the caller sets (now + the deployment's receipt lifetime), must be
+// at least a second after now (both are kept in whole seconds). AppID, DID and Format are required; an error wraps ErrKey.
+func (k *Keyring) Issue(r Receipt, now time.Time) (string, error) {
+	key, ok := k.key(k.ActiveID())
+	if !ok {
+		return "", fmt.Errorf("%w: no active key", ErrKey)
+	}
+	if r.AppID == "" || r.DID == "" || r.Format == "" {
+		return "", fmt.Errorf("%w: app id, device id and format are required", ErrKey)
+	}
+	if r.ExpiresAt.Unix() <= now.Unix() {
+		return "", fmt.Errorf("%w: expiry %s is not after %s", ErrKey, r.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	b, err := json.Marshal(body{
+		App: r.AppID, DID: r.DID, Fmt: r.Format,
+		Sec: r.SecurityLevel, Boot: r.BootState, Locked: r.DeviceLocked, Env: r.Environment,
+		Iat: now.Unix(), Exp: r.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrKey, err)
+	}
+	signed := version + "." + k.active + "." + base64.RawURLEncoding.EncodeToString(b)
+	s := signed + "." + base64.RawURLEncoding.EncodeToString(mac(key.Reveal(), signed))
+	if len(s) > MaxLen {
+		return "", fmt.Errorf("%w: receipt of %d characters, at most %d", ErrKey, len(s), MaxLen)
+	}
+	return s, nil
+}
+
+// Check verifies s: its length and shape, its key id (ErrUnknownKey), its
+// MAC in constant time (ErrBadMAC), its body (ErrMalformed) and its expiry
+// at now (ErrExpired). It does not compare the app, device or policy: see
+// Receipt.BoundTo and MeetsPolicy.
+func (k *Keyring) Check(s string, now time.Time) (Receipt, error) {
+	if len(s) > MaxLen {
+		return Receipt{}, fmt.Errorf("%w: %d characters, at most %d", ErrMalformed, len(s), MaxLen)
+	}
+	ver, rest, ok1 := strings.Cut(s, ".")
+	kid, rest, ok2 := strings.Cut(rest, ".")
+	encBody, encMAC, ok3 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || !ok3 || ver != version || strings.Contains(encMAC, ".") || !validKeyID(kid) {
+		return Receipt{}, fmt.Errorf("%w: not r1.<kid>.<body>.<mac>", ErrMalformed)
+	}
+	key, ok := k.key(kid)
+	if !ok {
+		return Receipt{}, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+	}
+	var got [macLen]byte
+	if base64.RawURLEncoding.EncodedLen(macLen) != len(encMAC) {
+		return Receipt{}, fmt.Errorf("%w: MAC of %d characters", ErrMalformed, len(encMAC))
+	}
+	if _, err := base64.RawURLEncoding.Decode(got[:], []byte(encMAC)); err != nil {
+		return Receipt{}, fmt.Errorf("%w: MAC: %w", ErrMalformed, err)
+	}
+	if !hmac.Equal(got[:], mac(key.Reveal(), s[:len(s)-len(encMAC)-1])) {
+		return Receipt{}, fmt.Errorf("%w", ErrBadMAC)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(encBody)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("%w: body: %w", ErrMalformed, err)
+	}
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return Receipt{}, fmt.Errorf("%w: body: %w", ErrMalformed, err)
+	}
+	if b.App == "" || b.DID == "" || b.Fmt == "" || b.Exp <= b.Iat {
+		return Receipt{}, fmt.Errorf("%w: body lacks a field", ErrMalformed)
+	}
+	r := Receipt{
+		AppID: b.App, DID: b.DID, Format: b.Fmt,
+		SecurityLevel: b.Sec, BootState: b.Boot, DeviceLocked: b.Locked, Environment: b.Env,
+		IssuedAt: time.Unix(b.Iat, 0).UTC(), ExpiresAt: time.Unix(b.Exp, 0).UTC(),
+	}
+	if !now.Before(r.ExpiresAt) {
+		return Receipt{}, fmt.Errorf("%w: at %s", ErrExpired, r.ExpiresAt.Format(time.RFC3339))
+	}
+	return r, nil
+}
+
+func mac(key []byte, signed string) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(macContext))
+	h.Write([]byte(signed))
+	return h.Sum(nil)
+}
+
+// BoundTo checks that r was issued for this app and this device key (did:
+// b64u SHA-256 of its 65-byte point). An error wraps ErrBinding.
+func (r Receipt) BoundTo(appID, did string) error {
+	if r.AppID != appID {
+		return fmt.Errorf("%w: issued for app %q", ErrBinding, r.AppID)
+	}
+	if r.DID != did {
+		return fmt.Errorf("%w: issued for another device key", ErrBinding)
+	}
+	return nil
+}
