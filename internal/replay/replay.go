@@ -100,7 +100,7 @@ func (s *Set) Use(id ID, expiresAt int64, now time.Time) (fresh bool, err error)
 	if expiresAt-sec > s.window {
 		return false, ErrWindow
 	}
-	sh := &s.shards[xxhash.Sum64(id[:])&(numShards-1)]
+	sh := &s.shards[shardOf(id)]
 	for attempt := 0; ; attempt++ {
 		fresh, full, err := s.tryInsert(sh, id, expiresAt, sec)
 		if !full {
@@ -136,6 +136,8 @@ func (s *Set) tryInsert(sh *shard, id ID, expiresAt, sec int64) (fresh, full boo
 	b[id] = struct{}{}
 	return true, false, nil
 }
+
+func shardOf(id ID) uint64 { return xxhash.Sum64(id[:]) & (numShards - 1) }
 
 // Sweep drops every bucket whose second has come, in every shard, and
 // returns how many pairs it dropped. Use sweeps its own shard as it goes;

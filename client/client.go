@@ -1,0 +1,353 @@
+// Package client is the reference attestation SDK in Go: it holds the
+// device key, asks the edge for a challenge, measures the app's code
+// against the nonce, signs the evidence, attests, and keeps a fresh token
+// (refreshing it before it expires). Mobile SDKs do the same steps; this
+// package is what their behaviour is checked against, and what the tests,
+// the load generator and `attestctl try` use.
+//
+// A *Client is safe for concurrent use.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// App describes the app as the SDK inside it knows itself.
+type App struct {
+	ID       string
+	Version  string
+	Platform string // "android" or "ios"
+	// Signer is the SHA-256 of the app's signing certificate (32 bytes).
+	Signer []byte
+	// CodeDigest is the digest of this version's code (32 bytes); the SDK
+	// measures it against each nonce. A real SDK computes it from the code.
+	CodeDigest []byte
+}
+
+// Integrity are the SDK's own integrity findings.
+type Integrity struct {
+	Rooted   bool `json:"rooted"`
+	Debugger bool `json:"debugger"`
+	Hooked   bool `json:"hooked"`
+	Emulator bool `json:"emulator"`
+}
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL of the edge, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	App     App
+	// DeviceKey is the device's P-256 key; nil generates one.
+	DeviceKey *ecdsa.PrivateKey
+	// KeyEncoding of device.key: "spki" (default) or "raw" (65-byte point).
+	KeyEncoding string
+	// HTTP is the transport (HTTP/1.1 or HTTP/3); nil is a client with a
+	// 10 s timeout.
+	HTTP *http.Client
+	// RefreshBefore: a cached token is renewed this long before it
+	// expires (default 30 s, at most half its lifetime).
+	RefreshBefore time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Client attests and caches the resulting token.
+type Client struct {
+	cfg    Config
+	key    *ecdsa.PrivateKey
+	keyEnc []byte // device.key as sent (decoded)
+
+	mu      sync.Mutex
+	current *Result
+	receipt string
+	flight  *call
+}
+
+type call struct {
+	done chan struct{}
+	res  *Result
+	err  error
+}
+
+// New returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("client: BaseURL is required")
+	}
+	if len(cfg.App.Signer) != 32 || len(cfg.App.CodeDigest) != 32 {
+		return nil, errors.New("client: App.Signer and App.CodeDigest must be 32 bytes")
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.RefreshBefore == 0 {
+		cfg.RefreshBefore = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	c := &Client{cfg: cfg, key: cfg.DeviceKey}
+	if c.key == nil {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("client: device key: %w", err)
+		}
+		c.key = k
+	}
+	switch cfg.KeyEncoding {
+	case "", "spki":
+		der, err := x509.MarshalPKIXPublicKey(&c.key.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("client: device key: %w", err)
+		}
+		c.keyEnc = der
+	case "raw":
+		pub, err := c.key.PublicKey.ECDH()
+		if err != nil {
+			return nil, fmt.Errorf("client: device key: %w", err)
+		}
+		c.keyEnc = pub.Bytes()
+	default:
+		return nil, fmt.Errorf("client: KeyEncoding %q: want spki or raw", cfg.KeyEncoding)
+	}
+	return c, nil
+}
+
+// DeviceKey returns the device's private key.
+func (c *Client) DeviceKey() *ecdsa.PrivateKey { return c.key }
+
+// DID returns the device id the edge derives from the key (b64u SHA-256 of
+// the 65-byte point).
+func (c *Client) DID() string {
+	pub, _ := c.key.PublicKey.ECDH()
+	sum := sha256.Sum256(pub.Bytes())
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Challenge asks the edge for a nonce.
+func (c *Client) Challenge(ctx context.Context) (nonce string, expiresAt int64, err error) {
+	var ch struct {
+		Nonce     string `json:"nonce"`
+		ExpiresAt int64  `json:"expires_at"`
+	}
+	if err := c.post(ctx, "/v1/challenge", []byte("{}"), nil, &ch); err != nil {
+		return "", 0, fmt.Errorf("client: challenge: %w", err)
+	}
+	return ch.Nonce, ch.ExpiresAt, nil
+}
+
+// Measure returns b64u HMAC-SHA256(key = code digest, message = nonce).
+func Measure(codeDigest []byte, nonce string) string {
+	m := hmac.New(sha256.New, codeDigest)
+	m.Write([]byte(nonce))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Evidence is what one attest sends beyond the app and the device key.
+type Evidence struct {
+	Integrity Integrity
+	// Binding is a value the token is bound to (e.g. an Authorization
+	// header); sent as b64u SHA-256 of it.
+	Binding []byte
+	// WantSecrets asks for the runtime secrets (JWE).
+	WantSecrets bool
+	// PlatformAttestation is the raw platform_attestation object; nil
+	// sends the stored receipt, if any.
+	PlatformAttestation json.RawMessage
+	// Mutate, for tests, edits the body before it is signed.
+	Mutate func(body map[string]any)
+}
+
+// Result is an attest answer.
+type Result struct {
+	Token               string              `json:"token"`
+	ExpiresAt           int64               `json:"expires_at"`
+	Secrets             string              `json:"secrets,omitempty"`
+	Pins                map[string][]string `json:"pins,omitempty"`
+	Receipt             string              `json:"receipt,omitempty"`
+	PlatformAttestation string              `json:"platform_attestation,omitempty"`
+}
+
+// Body builds the attest body for nonce (exported for tests and the load
+// generator, which sign and send it themselves).
+func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
+	body := map[string]any{
+		"nonce": nonce,
+		"app": map[string]any{
+			"id": c.cfg.App.ID, "version": c.cfg.App.Version, "platform": c.cfg.App.Platform,
+			"signer":      base64.RawURLEncoding.EncodeToString(c.cfg.App.Signer),
+			"measurement": Measure(c.cfg.App.CodeDigest, nonce),
+		},
+		"device": map[string]any{
+			"key":       base64.RawURLEncoding.EncodeToString(c.keyEnc),
+			"integrity": map[string]any{
+				"rooted": ev.Integrity.Rooted, "debugger": ev.Integrity.Debugger,
+				"hooked": ev.Integrity.Hooked, "emulator": ev.Integrity.Emulator,
+			},
+		},
+	}
+	if ev.Binding != nil {
+		sum := sha256.Sum256(ev.Binding)
+		body["binding"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	if ev.WantSecrets {
+		body["want_secrets"] = true
+	}
+	pa := ev.PlatformAttestation
+	if pa == nil {
+		c.mu.Lock()
+		if c.receipt != "" {
+			pa, _ = json.Marshal(map[string]string{"format": "receipt", "receipt": c.receipt})
+		}
+		c.mu.Unlock()
+	}
+	if pa != nil {
+		body["platform_attestation"] = pa
+	}
+	if ev.Mutate != nil {
+		ev.Mutate(body)
+	}
+	return json.Marshal(body)
+}
+
+// Sign returns the Attest-Signature of body: b64u DER ECDSA over SHA-256.
+func (c *Client) Sign(body []byte) (string, error) {
+	sum := sha256.Sum256(body)
+	sig, err := ecdsa.SignASN1(rand.Reader, c.key, sum[:])
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// Attest runs one challenge and attest, whatever the cache holds, and
+// caches the result.
+func (c *Client) Attest(ctx context.Context, ev Evidence) (*Result, error) {
+	nonce, _, err := c.Challenge(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body, err := c.Body(nonce, ev)
+	if err != nil {
+		return nil, fmt.Errorf("client: body: %w", err)
+	}
+	sig, err := c.Sign(body)
+	if err != nil {
+		return nil, fmt.Errorf("client: sign: %w", err)
+	}
+	var res Result
+	if err := c.post(ctx, "/v1/attest", body, map[string]string{"Attest-Signature": sig}, &res); err != nil {
+		return nil, fmt.Errorf("client: attest: %w", err)
+	}
+	c.mu.Lock()
+	c.current = &res
+	if res.Receipt != "" {
+		c.receipt = res.Receipt
+	}
+	if res.PlatformAttestation == "required" {
+		c.receipt = "" // the edge wants a new enrolment
+	}
+	c.mu.Unlock()
+	return &res, nil
+}
+
+// Receipt returns the platform attestation receipt the client keeps.
+func (c *Client) Receipt() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.receipt
+}
+
+// Token returns a token that is valid for at least RefreshBefore, attesting
+// when the cached one is missing or about to expire. Concurrent callers
+// share one attestation.
+func (c *Client) Token(ctx context.Context, ev Evidence) (*Result, error) {
+	c.mu.Lock()
+	if r := c.current; r != nil && c.fresh(r) {
+		c.mu.Unlock()
+		return r, nil
+	}
+	if f := c.flight; f != nil {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &call{done: make(chan struct{})}
+	c.flight = f
+	c.mu.Unlock()
+	f.res, f.err = c.Attest(ctx, ev)
+	c.mu.Lock()
+	c.flight = nil
+	c.mu.Unlock()
+	close(f.done)
+	return f.res, f.err
+}
+
+// Invalidate drops the cached token (e.g. after a backend refused it).
+func (c *Client) Invalidate() {
+	c.mu.Lock()
+	c.current = nil
+	c.mu.Unlock()
+}
+
+func (c *Client) fresh(r *Result) bool {
+	left := time.Unix(r.ExpiresAt, 0).Sub(c.cfg.Now())
+	margin := c.cfg.RefreshBefore
+	return left > margin
+}
+
+// Error is an error answer of the edge.
+type Error struct {
+	Status  int
+	Code    string `json:"error"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func (c *Client) post(ctx context.Context, path string, body []byte, hdr map[string]string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Status: resp.StatusCode}
+		_ = json.Unmarshal(data, e)
+		return e
+	}
+	return json.Unmarshal(data, out)
+}

@@ -1,0 +1,208 @@
+// Package api routes the public endpoints of PROTOCOL.md §1-3 (challenge,
+// attest, JWKS) independently of the transport: the fasthttp and HTTP/3
+// adapters fill a Request with bytes copied from their own request, call
+// Serve, and write the Response. Errors become the bodies of PROTOCOL.md
+// here, through apierr, and nowhere else.
+//
+// Only packages of this module import it. A *Handler is safe for
+// concurrent use; a Request and Response belong to one call.
+package api
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/attest"
+	"github.com/attestd/attestd/internal/registry"
+)
+
+// Endpoint names, used as metric labels.
+const (
+	EndpointChallenge = "challenge"
+	EndpointAttest    = "attest"
+	EndpointJWKS      = "jwks"
+	EndpointProxy     = "proxy"
+	EndpointOther     = "other"
+)
+
+// Request is one request as a transport received it. The slices are only
+// read during Serve.
+type Request struct {
+	Method      []byte
+	Path        []byte
+	ContentType []byte
+	// Signature is the Attest-Signature header, nil when absent.
+	Signature []byte
+	Body      []byte
+	// TooLarge: the transport stopped reading the body past the limit.
+	TooLarge bool
+}
+
+// Response is what to answer. Body is appended to (reuse it across calls).
+type Response struct {
+	Status       int
+	Body         []byte
+	RetryAfter   int
+	Allow        string
+	CacheControl string
+	Endpoint     string
+	// Code is the public error code, "" on success.
+	Code apierr.Code
+}
+
+// Reset prepares a Response for reuse, keeping Body's capacity.
+func (r *Response) Reset() {
+	*r = Response{Body: r.Body[:0]}
+}
+
+// Observer learns the outcome of every request (metrics).
+type Observer interface {
+	Request(endpoint string, status int, code apierr.Code, d time.Duration)
+}
+
+// Accounts is what the JWKS endpoint reads.
+type Accounts interface {
+	Account(id string) (*registry.Account, bool, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Edge     *attest.Edge
+	Accounts Accounts
+	// JWKSMaxAge is the Cache-Control max-age of JWKS answers (default 300 s).
+	JWKSMaxAge time.Duration
+	Observer   Observer
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Handler serves the endpoints.
+type Handler struct {
+	cfg          Config
+	jwksCacheCtl string
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.JWKSMaxAge == 0 {
+		cfg.JWKSMaxAge = 300 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Handler{cfg: cfg, jwksCacheCtl: "public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
+}
+
+var (
+	pathChallenge = []byte("/v1/challenge")
+	pathAttest    = []byte("/v1/attest")
+	prefixAccount = []byte("/v1/accounts/")
+	suffixJWKS    = []byte("/jwks.json")
+)
+
+// Serve answers one request.
+func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
+	start := h.cfg.Now()
+	var err error
+	switch {
+	case bytes.Equal(req.Path, pathChallenge):
+		resp.Endpoint = EndpointChallenge
+		if err = allow(req, resp, "POST"); err == nil {
+			err = h.challenge(ctx, req, resp)
+		}
+	case bytes.Equal(req.Path, pathAttest):
+		resp.Endpoint = EndpointAttest
+		if err = allow(req, resp, "POST"); err == nil {
+			resp.Body, err = h.cfg.Edge.AppendAttest(ctx, resp.Body[:0], attest.Input{
+				ContentType: req.ContentType, Body: req.Body, Signature: req.Signature, TooLarge: req.TooLarge,
+			})
+		}
+	case bytes.HasPrefix(req.Path, prefixAccount) && bytes.HasSuffix(req.Path, suffixJWKS):
+		resp.Endpoint = EndpointJWKS
+		if err = allow(req, resp, "GET"); err == nil {
+			err = h.jwks(req, resp)
+		}
+	default:
+		resp.Endpoint = EndpointOther
+		err = apierr.ErrNotFound
+	}
+	if err != nil {
+		h.fail(resp, err)
+	} else {
+		resp.Status = 200
+	}
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Request(resp.Endpoint, resp.Status, resp.Code, h.cfg.Now().Sub(start))
+	}
+}
+
+// Fail answers err (for adapters that fail before Serve, e.g. a body over
+// the limit).
+func (h *Handler) Fail(resp *Response, err error) { h.fail(resp, err) }
+
+func (h *Handler) fail(resp *Response, err error) {
+	pub := apierr.From(err)
+	if pub.Code == apierr.Internal {
+		// The cause may name records; it is logged, never answered. No
+		// cause of this edge carries secret material (secret.Value).
+		h.cfg.Log.Error("request failed", "endpoint", resp.Endpoint, "err", err)
+	}
+	resp.Status, resp.Code, resp.RetryAfter = pub.Status, pub.Code, pub.RetryAfter
+	resp.Body = pub.AppendBody(resp.Body[:0])
+	resp.CacheControl = "no-store"
+}
+
+func allow(req *Request, resp *Response, method string) error {
+	if string(req.Method) == method || (method == "GET" && string(req.Method) == "HEAD") {
+		return nil
+	}
+	resp.Allow = method
+	return apierr.ErrMethodNotAllowed
+}
+
+// challenge answers §1: the body is empty or a JSON object (`{}`).
+func (h *Handler) challenge(ctx context.Context, req *Request, resp *Response) error {
+	if req.TooLarge || len(req.Body) > attest.MaxBodyBytes {
+		if len(req.ContentType) > 0 && !attest.IsJSON(req.ContentType) {
+			return apierr.ErrMediaType
+		}
+		return apierr.ErrBodyTooLarge
+	}
+	if len(bytes.TrimSpace(req.Body)) > 0 {
+		if !attest.IsJSON(req.ContentType) {
+			return apierr.ErrMediaType
+		}
+		if !attest.IsJSONObject(req.Body) {
+			return apierr.ErrBadRequest.WithMessage("the body must be empty or a JSON object")
+		}
+	}
+	var err error
+	resp.Body, err = h.cfg.Edge.AppendChallenge(ctx, resp.Body[:0])
+	resp.CacheControl = "no-store"
+	return err
+}
+
+// jwks answers GET /v1/accounts/{account}/jwks.json (§3).
+func (h *Handler) jwks(req *Request, resp *Response) error {
+	id := req.Path[len(prefixAccount) : len(req.Path)-len(suffixJWKS)]
+	if len(id) == 0 || bytes.IndexByte(id, '/') >= 0 {
+		return apierr.ErrNotFound
+	}
+	acct, ok, err := h.cfg.Accounts.Account(string(id))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apierr.ErrNotFound
+	}
+	resp.Body = append(resp.Body[:0], acct.JWKS...)
+	resp.CacheControl = h.jwksCacheCtl
+	return nil
+}

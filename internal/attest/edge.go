@@ -1,0 +1,178 @@
+package attest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/attestd/attestd/crypto/nonce"
+	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/registry"
+)
+
+// Registry is what the core reads of the registry. *registry.Registry
+// implements it.
+type Registry interface {
+	Nonces() (*nonce.Keyring, error)
+	App(id []byte) (*registry.App, bool, error)
+	Account(id string) (*registry.Account, bool, error)
+	Banned(did string) bool
+	// UnknownDecoy signs the decoy for app_unknown (HS256).
+	UnknownDecoy() (*token.Signer, error)
+}
+
+// Replay is the per-node single-use set of nonces.
+type Replay interface {
+	// Seen reports whether id was used (and has not expired).
+	Seen(id [nonce.IDSize]byte, expiresAt int64) bool
+	// Use marks id used; fresh is false when it already was.
+	Use(id [nonce.IDSize]byte, expiresAt int64, now time.Time) (fresh bool, err error)
+}
+
+// Observer learns what the core decided; metrics implement it. Methods are
+// called on the request path and must be fast and safe for concurrent use.
+type Observer interface {
+	Verdict(passed bool, reasons []string)
+	Challenge()
+}
+
+// Config is the core's typed configuration; New fills defaults.
+type Config struct {
+	Issuer   string
+	NonceTTL time.Duration
+	Now      func() time.Time
+	Rand     io.Reader
+	Registry Registry
+	Replay   Replay
+	Platform Platform
+	Observer Observer
+}
+
+// Defaults of Config.
+const (
+	DefaultIssuer   = "attestd"
+	DefaultNonceTTL = 60 * time.Second
+	MinNonceTTL     = 10 * time.Second
+	MaxNonceTTL     = 300 * time.Second
+	// UnknownTTL is the decoy token lifetime for app_unknown (§3).
+	UnknownTTL = 300
+	// UnknownAudience is the decoy's aud for app_unknown (§3).
+	UnknownAudience = "unknown"
+)
+
+// Edge is the core. It is safe for concurrent use.
+type Edge struct {
+	cfg  Config
+	reqs sync.Pool
+}
+
+// New returns the core, or an error naming a bad setting.
+func New(cfg Config) (*Edge, error) {
+	if cfg.Issuer == "" {
+		cfg.Issuer = DefaultIssuer
+	}
+	if cfg.NonceTTL == 0 {
+		cfg.NonceTTL = DefaultNonceTTL
+	}
+	if cfg.NonceTTL < MinNonceTTL || cfg.NonceTTL > MaxNonceTTL {
+		return nil, fmt.Errorf("attest: nonce TTL %v outside %v-%v", cfg.NonceTTL, MinNonceTTL, MaxNonceTTL)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Registry == nil || cfg.Replay == nil {
+		return nil, errors.New("attest: a registry and a replay set are required")
+	}
+	if cfg.Platform == nil {
+		cfg.Platform = noPlatform{}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	e := &Edge{cfg: cfg}
+	e.reqs.New = func() any { return new(work) }
+	return e, nil
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Verdict(bool, []string) {}
+func (nopObserver) Challenge()             {}
+
+// AppendChallenge issues a nonce and appends the answer of PROTOCOL.md §1
+// ({"nonce": …, "expires_at": …}) to dst.
+func (e *Edge) AppendChallenge(ctx context.Context, dst []byte) ([]byte, error) {
+	keys, err := e.cfg.Registry.Nonces()
+	if err != nil {
+		return dst, fmt.Errorf("attest: challenge: %w", err)
+	}
+	var buf [160]byte
+	n, exp, err := keys.Issue(buf[:0], e.cfg.Now(), e.cfg.NonceTTL, e.cfg.Rand)
+	if err != nil {
+		return dst, fmt.Errorf("attest: challenge: %w", err)
+	}
+	e.cfg.Observer.Challenge()
+	dst = append(dst, `{"nonce":"`...)
+	dst = append(dst, n...) // printable ASCII without quotes or backslashes
+	dst = append(dst, `","expires_at":`...)
+	dst = appendInt(dst, exp)
+	return append(dst, '}'), nil
+}
+
+// IsJSON reports whether a Content-Type value names application/json
+// (parameters such as charset allowed, case-insensitive).
+func IsJSON(ct []byte) bool {
+	const want = "application/json"
+	if len(ct) < len(want) {
+		return false
+	}
+	for i := 0; i < len(want); i++ {
+		c := ct[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[i] {
+			return false
+		}
+	}
+	rest := ct[len(want):]
+	for i, c := range rest {
+		if c == ';' {
+			return true
+		}
+		if c != ' ' && c != '\t' {
+			return false
+		}
+		_ = i
+	}
+	return true
+}
+
+func appendInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		dst = append(dst, '-')
+		v = -v
+	}
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(dst, b[i:]...)
+}
+
+// errClass wraps cause in a public error class.
+func errClass(pub *apierr.Error, cause error) error { return apierr.Wrap(pub, cause) }

@@ -1,0 +1,44 @@
+package attest
+
+import (
+	"context"
+	"time"
+
+	"github.com/attestd/attestd/internal/registry"
+	"github.com/attestd/attestd/verify/devicekey"
+)
+
+// Platform checks platform attestation evidence or a receipt (§7).
+type Platform interface {
+	Check(ctx context.Context, in PlatformInput) PlatformResult
+}
+
+// PlatformInput is what a platform check needs. Slices are only read
+// during the call.
+type PlatformInput struct {
+	// Raw is the platform_attestation JSON object as sent.
+	Raw []byte
+	App *registry.App
+	// Nonce is the request's nonce (ASCII).
+	Nonce []byte
+	// DeviceKey is device.key decoded, in the encoding that was sent.
+	DeviceKey []byte
+	Device    devicekey.Key
+	Now       time.Time
+}
+
+// PlatformResult is the outcome: Verified, or the reasons it was refused
+// (a §2 reason first, then documented precise ones); Receipt is set after
+// hardware evidence verified.
+type PlatformResult struct {
+	Verified bool
+	Reasons  []string
+	Receipt  string
+}
+
+// noPlatform refuses all evidence: the deployment verifies none.
+type noPlatform struct{}
+
+func (noPlatform) Check(context.Context, PlatformInput) PlatformResult {
+	return PlatformResult{Reasons: []string{ReasonPAInvalid, "platform_unsupported"}}
+}

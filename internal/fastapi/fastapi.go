@@ -1,0 +1,161 @@
+// Package fastapi is the HTTP/1.1 adapter of the public endpoints, on
+// fasthttp. It copies what it needs out of the RequestCtx (nothing of it
+// outlives the handler), calls the transport-neutral api.Handler, and
+// writes its Response. Limits and timeouts are set here explicitly: the
+// body limit (64 KiB), read, write and idle timeouts.
+//
+// Only packages of this module import it.
+package fastapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/attestd/attestd/internal/api"
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/attest"
+)
+
+// Config configures the HTTP/1.1 server.
+type Config struct {
+	Handler      *api.Handler
+	ReadTimeout  time.Duration // default 10 s
+	WriteTimeout time.Duration // default 10 s
+	IdleTimeout  time.Duration // default 60 s
+	// MaxConns bounds concurrent connections (fasthttp Concurrency); 0 = 256 Ki.
+	MaxConns int
+	// AltSvc, when set, is sent as the Alt-Svc header (HTTP/3 advertisement).
+	AltSvc string
+	// Extra handles paths the api.Handler does not (the proxy); it returns
+	// false to let api.Handler answer.
+	Extra func(ctx *fasthttp.RequestCtx) bool
+	Log   *slog.Logger
+}
+
+// Server serves the public endpoints over HTTP/1.1.
+type Server struct {
+	cfg  Config
+	srv  *fasthttp.Server
+	pool sync.Pool
+}
+
+type exchange struct {
+	req  api.Request
+	resp api.Response
+}
+
+// New builds the server; Serve starts it.
+func New(cfg Config) *Server {
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg}
+	s.pool.New = func() any { return &exchange{resp: api.Response{Body: make([]byte, 0, 2048)}} }
+	s.srv = &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleError,
+		Name:                         "attestd",
+		MaxRequestBodySize:           attest.MaxBodyBytes,
+		ReadTimeout:                  cfg.ReadTimeout,
+		WriteTimeout:                 cfg.WriteTimeout,
+		IdleTimeout:                  cfg.IdleTimeout,
+		Concurrency:                  cfg.MaxConns,
+		DisablePreParseMultipartForm: true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		Logger:                       discardLogger{},
+	}
+	return s
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Printf(string, ...any) {}
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// Shutdown stops accepting, waits for in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
+
+// Handler returns the raw fasthttp handler (for in-memory benchmarks).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// Underlying returns the fasthttp server (for TLS configuration).
+func (s *Server) Underlying() *fasthttp.Server { return s.srv }
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if s.cfg.Extra != nil && s.cfg.Extra(ctx) {
+		return
+	}
+	s.serve(ctx, false)
+}
+
+// handleError answers requests fasthttp could not read. A body over the
+// limit still goes through routing, so that the media type is checked
+// before the size, as PROTOCOL.md §2 orders.
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.serve(ctx, true)
+		return
+	}
+	x := s.pool.Get().(*exchange)
+	defer s.pool.Put(x)
+	x.resp.Reset()
+	s.cfg.Handler.Fail(&x.resp, apierr.ErrBadRequest.WithMessage("malformed HTTP request"))
+	s.write(ctx, &x.resp)
+}
+
+func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
+	x := s.pool.Get().(*exchange)
+	defer s.pool.Put(x)
+	x.req = api.Request{
+		Method:      ctx.Method(),
+		Path:        ctx.Path(),
+		ContentType: ctx.Request.Header.ContentType(),
+		Signature:   ctx.Request.Header.Peek("Attest-Signature"),
+		TooLarge:    tooLarge,
+	}
+	if !tooLarge {
+		x.req.Body = ctx.PostBody()
+	}
+	x.resp.Reset()
+	s.cfg.Handler.Serve(ctx, &x.req, &x.resp)
+	x.req = api.Request{} // drop references into ctx
+	s.write(ctx, &x.resp)
+}
+
+func (s *Server) write(ctx *fasthttp.RequestCtx, r *api.Response) {
+	ctx.SetStatusCode(r.Status)
+	h := &ctx.Response.Header
+	h.SetContentType("application/json")
+	if r.CacheControl != "" {
+		h.Set("Cache-Control", r.CacheControl)
+	}
+	if r.Allow != "" {
+		h.Set("Allow", r.Allow)
+	}
+	if r.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(r.RetryAfter))
+	}
+	if s.cfg.AltSvc != "" {
+		h.Set("Alt-Svc", s.cfg.AltSvc)
+	}
+	ctx.SetBody(r.Body) // copies
+}

@@ -1,0 +1,172 @@
+// Package metrics holds the edge's Prometheus metrics (all named attestd_*)
+// and implements the observers of the core (attest.Observer) and of the
+// router (api.Observer). Labels are low-cardinality: endpoints, status
+// codes, verdict reasons; never an app id, a device or a key.
+//
+// Only packages of this module import it. A *Metrics is safe for
+// concurrent use.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/attestd/attestd/cache"
+	"github.com/attestd/attestd/internal/apierr"
+)
+
+// Metrics is the edge's metric set, registered on its own registry.
+type Metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	verdicts   *prometheus.CounterVec
+	failures   *prometheus.CounterVec
+	challenges prometheus.Counter
+	passed     prometheus.Counter
+	failed     prometheus.Counter
+	storeRev   prometheus.Gauge
+	storeSync  prometheus.Gauge
+	storeErrs  prometheus.Counter
+	ready      prometheus.Gauge
+	lastSync   atomic.Int64 // unix nanoseconds
+	now        func() time.Time
+}
+
+// LatencyBuckets spans 5 µs to ~330 ms: attest work is tens of µs, a cold
+// account compile or a slow client a few ms.
+var latencyBuckets = prometheus.ExponentialBuckets(5e-6, 2, 17)
+
+// CacheSource reports the registry caches' counters.
+type CacheSource func() (apps, accounts cache.Stats)
+
+// New registers the metrics. caches may be nil.
+func New(now func() time.Time, caches CacheSource) *Metrics {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Metrics{reg: prometheus.NewRegistry(), now: now}
+	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_requests_total", Help: "Requests answered, by endpoint and HTTP status.",
+	}, []string{"endpoint", "status", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "attestd_request_duration_seconds", Help: "Time to answer a request, by endpoint.", Buckets: latencyBuckets,
+	}, []string{"endpoint"})
+	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_verdicts_total", Help: "Attestation verdicts, by result (pass or fail).",
+	}, []string{"result"})
+	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_verdict_failures_total", Help: "Failure reasons of failed verdicts (one verdict may count under several).",
+	}, []string{"reason"})
+	m.challenges = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_challenges_total", Help: "Nonces issued."})
+	m.storeRev = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_revision", Help: "Revision of the store snapshot being served."})
+	m.storeSync = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_last_sync_timestamp_seconds", Help: "Unix time of the last confirmed contact with the store."})
+	m.storeErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_store_errors_total", Help: "Failed store reads, watches and snapshot installs."})
+	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_ready", Help: "1 when the node serves (store loaded, not draining)."})
+	m.passed = m.verdicts.WithLabelValues("pass")
+	m.failed = m.verdicts.WithLabelValues("fail")
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges,
+		m.storeRev, m.storeSync, m.storeErrs, m.ready,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "attestd_store_sync_age_seconds", Help: "Seconds since the last confirmed contact with the store (age of the data served).",
+	}, func() float64 {
+		last := m.storeSyncTime()
+		if last.IsZero() {
+			return 0
+		}
+		return m.now().Sub(last).Seconds()
+	}))
+	if caches != nil {
+		f(&cacheCollector{src: caches, desc: prometheus.NewDesc("attestd_cache_lookups_total",
+			"Registry cache lookups, by cache and result (hit, miss).", []string{"cache", "result"}, nil)})
+	}
+	return m
+}
+
+func (m *Metrics) storeSyncTime() time.Time {
+	if ns := m.lastSync.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// LastSync is the time of the last confirmed contact with the store (zero
+// before the first).
+func (m *Metrics) LastSync() time.Time { return m.storeSyncTime() }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry exposes the registry (for extra collectors of other components).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Request implements api.Observer.
+func (m *Metrics) Request(endpoint string, status int, code apierr.Code, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, strconv.Itoa(status), string(code)).Inc()
+	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// Verdict implements attest.Observer.
+func (m *Metrics) Verdict(passed bool, reasons []string) {
+	if passed {
+		m.passed.Inc()
+		return
+	}
+	m.failed.Inc()
+	for _, r := range reasons {
+		m.failures.WithLabelValues(r).Inc()
+	}
+}
+
+// Challenge implements attest.Observer.
+func (m *Metrics) Challenge() { m.challenges.Inc() }
+
+// StoreSynced records a confirmed contact with the store at revision rev.
+func (m *Metrics) StoreSynced(rev int64) {
+	now := m.now()
+	m.lastSync.Store(now.UnixNano())
+	m.storeRev.Set(float64(rev))
+	m.storeSync.Set(float64(now.UnixNano()) / 1e9)
+}
+
+// StoreError counts a failed store operation.
+func (m *Metrics) StoreError() { m.storeErrs.Inc() }
+
+// SetReady records readiness.
+func (m *Metrics) SetReady(ready bool) {
+	if ready {
+		m.ready.Set(1)
+	} else {
+		m.ready.Set(0)
+	}
+}
+
+type cacheCollector struct {
+	src  CacheSource
+	desc *prometheus.Desc
+}
+
+func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	apps, accounts := c.src()
+	for _, s := range []struct {
+		name string
+		st   cache.Stats
+	}{{"apps", apps}, {"accounts", accounts}} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(s.st.Hits), s.name, "hit")
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(s.st.Misses), s.name, "miss")
+	}
+}

@@ -1,0 +1,248 @@
+// Package testenv builds real test deployments: a file store in a temp
+// directory holding a known registry, and real daemons serving it on
+// loopback ports. Tests of every transport share it; nothing here is a
+// mock. Only tests (and the benchmarks) import it.
+package testenv
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/daemon"
+	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/open"
+)
+
+// Well-known ids of the test registry.
+const (
+	Account      = "acme"
+	AccountES    = "acme-es"
+	AccountEd    = "acme-ed"
+	App          = "com.example.shop"
+	AppES        = "com.example.es"
+	AppEd        = "com.example.ed"
+	AppIOS       = "com.example.ios"
+	AppStrict    = "com.example.strict" // requires platform attestation
+	AppLenient   = "com.example.lenient"
+	Version      = "4.2.1"
+	TeamID       = "TEAM123456"
+	SecretName   = "maps_api_key"
+	SecretValue  = "sk_test_do_not_leak_4f1c9a"
+	PinHost      = "api.example.com"
+	KIDHS        = "k1"
+	KIDES        = "e1"
+	KIDEd        = "d1"
+	BannedMarker = "banned"
+)
+
+// Fixture is the test registry and the key material tests verify with.
+type Fixture struct {
+	Bundle     *model.Bundle
+	HSKey      []byte // raw HS256 key of Account
+	ESKey      *ecdsa.PrivateKey
+	EdKey      ed25519.PrivateKey
+	Signer     []byte
+	CodeDigest []byte
+	Pins       []string
+	// Banned is a device key whose did the registry bans.
+	Banned *ecdsa.PrivateKey
+}
+
+func digest(label string) []byte { s := sha256.Sum256([]byte(label)); return s[:] }
+func b64u(b []byte) string       { return base64.RawURLEncoding.EncodeToString(b) }
+func b64(b []byte) string        { return base64.StdEncoding.EncodeToString(b) }
+
+// NewFixture makes fresh keys and the registry around them.
+func NewFixture(t testing.TB) *Fixture {
+	t.Helper()
+	f := &Fixture{HSKey: make([]byte, 32), Signer: digest("signer"), CodeDigest: digest("code")}
+	rand.Read(f.HSKey)
+	var err error
+	if f.ESKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if _, f.EdKey, err = ed25519.GenerateKey(rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	if f.Banned, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	esDER, _ := x509.MarshalPKCS8PrivateKey(f.ESKey)
+	edDER, _ := x509.MarshalPKCS8PrivateKey(f.EdKey)
+	f.Pins = []string{b64(digest("pin1")), b64(digest("pin2"))}
+	pub, _ := f.Banned.PublicKey.ECDH()
+	bannedDID := b64u(digest(string(pub.Bytes())))
+	app := func(id, account, platform string, p model.Policy) model.App {
+		a := model.App{ID: id, Account: account, Platform: platform, Signers: []string{b64u(f.Signer)},
+			Versions: map[string]string{Version: b64u(f.CodeDigest)}, Policy: p}
+		if platform == model.PlatformIOS {
+			a.TeamID = TeamID
+		}
+		return a
+	}
+	f.Bundle = &model.Bundle{
+		Accounts: []model.Account{
+			{ID: Account, Token: model.TokenPolicy{TTL: 300, Annotate: true},
+				Keys:    []model.Key{{KID: KIDHS, Alg: model.AlgHS256, Status: model.StatusActive, Secret: secret.FromString(b64(f.HSKey))}},
+				Secrets: []model.Secret{{Name: SecretName, Value: secret.FromString(SecretValue), Apps: []string{App, AppLenient}}},
+				Pins:    map[string][]string{PinHost: f.Pins}},
+			{ID: AccountES, Token: model.TokenPolicy{TTL: 120},
+				Keys: []model.Key{{KID: KIDES, Alg: model.AlgES256, Status: model.StatusActive, PrivateKey: secret.FromString(b64(esDER))}}},
+			{ID: AccountEd, Keys: []model.Key{{KID: KIDEd, Alg: model.AlgEdDSA, Status: model.StatusActive, PrivateKey: secret.FromString(b64(edDER))}}},
+		},
+		Apps: []model.App{
+			app(App, Account, model.PlatformAndroid, model.Policy{}),
+			app(AppLenient, Account, model.PlatformAndroid, model.Policy{AllowRooted: true, AllowDebugger: true, AllowHooked: true, AllowEmulator: true}),
+			app(AppStrict, Account, model.PlatformAndroid, model.Policy{RequirePlatformAttestation: true}),
+			app(AppIOS, Account, model.PlatformIOS, model.Policy{}),
+			app(AppES, AccountES, model.PlatformAndroid, model.Policy{}),
+			app(AppEd, AccountEd, model.PlatformAndroid, model.Policy{}),
+		},
+		Bans: &model.Bans{Devices: []string{bannedDID}},
+	}
+	return f
+}
+
+// ClientApp is the client.App of app id with the fixture's digests.
+func (f *Fixture) ClientApp(id string) client.App {
+	platform := model.PlatformAndroid
+	if id == AppIOS {
+		platform = model.PlatformIOS
+	}
+	return client.App{ID: id, Version: Version, Platform: platform, Signer: f.Signer, CodeDigest: f.CodeDigest}
+}
+
+// Store is a file store directory with its URL.
+type Store struct {
+	Dir string
+	URL string
+}
+
+// NewStore creates a file store holding the fixture's registry.
+func NewStore(t testing.TB, f *Fixture) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	s := &Store{Dir: dir, URL: "file://" + dir}
+	s.Import(t, f.Bundle)
+	return s
+}
+
+// Import applies a bundle, as `attestctl import` does.
+func (s *Store) Import(t testing.TB, b *model.Bundle) {
+	t.Helper()
+	s.Update(t, func(st state.Sealer) state.Mutation {
+		return func(snap *store.Snapshot) (store.Changes, error) { return state.Apply(snap, b, st, rand.Reader) }
+	})
+}
+
+// Update runs one mutation against the store.
+func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, seal, err := open.Open(ctx, s.URL, open.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, mut(seal)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Clock is a settable test clock: real time plus an offset.
+type Clock struct{ offset atomic.Int64 }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// Node is a running daemon.
+type Node struct {
+	D     *daemon.Daemon
+	Base  string // http://127.0.0.1:port
+	Admin string
+	Clock *Clock
+	stop  context.CancelFunc
+	done  chan error
+}
+
+// Options tune StartNode.
+type Options struct {
+	Edit func(*daemon.Config)
+}
+
+// StartNode runs a daemon on s with loopback ports chosen by the kernel;
+// it stops when the test ends.
+func StartNode(t testing.TB, s *Store, o Options) *Node {
+	t.Helper()
+	f := daemon.DefaultFlags()
+	f.Store, f.Listen, f.AdminListen = s.URL, "127.0.0.1:0", "127.0.0.1:0"
+	f.LogLevel = "warn"
+	cfg, err := f.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Edit != nil {
+		o.Edit(&cfg)
+	}
+	clock := &Clock{}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.New(ctx, cfg, daemon.Options{Now: clock.Now, Stderr: testWriter{t}})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	n := &Node{D: d, Base: "http://" + d.Addr().String(), Admin: "http://" + d.AdminAddr().String(), Clock: clock, stop: cancel, done: make(chan error, 1)}
+	go func() { n.done <- d.Run(ctx) }()
+	t.Cleanup(func() { n.Stop(t) })
+	return n
+}
+
+// Stop stops the node and waits for it.
+func (n *Node) Stop(t testing.TB) {
+	if n.stop == nil {
+		return
+	}
+	n.stop()
+	n.stop = nil
+	if err := <-n.done; err != nil {
+		t.Errorf("daemon: %v", err)
+	}
+}
+
+// Client returns a client for app on node n over hc (nil: a plain HTTP/1.1 client).
+func (n *Node) Client(t testing.TB, f *Fixture, app string, hc *http.Client) *client.Client {
+	t.Helper()
+	c, err := client.New(client.Config{BaseURL: n.Base, App: f.ClientApp(app), HTTP: hc, Now: n.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Logf("%s", p)
+	return len(p), nil
+}
