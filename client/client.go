@@ -196,7 +196,7 @@ func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 			"measurement": Measure(c.cfg.App.CodeDigest, nonce),
 		},
 		"device": map[string]any{
-			"key":       base64.RawURLEncoding.EncodeToString(c.keyEnc),
+			"key": base64.RawURLEncoding.EncodeToString(c.keyEnc),
 			"integrity": map[string]any{
 				"rooted": ev.Integrity.Rooted, "debugger": ev.Integrity.Debugger,
 				"hooked": ev.Integrity.Hooked, "emulator": ev.Integrity.Emulator,
