@@ -9,14 +9,12 @@ import (
 	"syscall"
 
 	"github.com/attestd/attestd/internal/ctl"
+	"github.com/attestd/attestd/internal/try"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	cfg := ctl.Config{
-		// Try: nil until the Go client's `attestctl try` is wired in here.
-		Try: nil,
-	}
+	cfg := ctl.Config{Try: try.Main}
 	code := cfg.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
