@@ -1,0 +1,34 @@
+// Package backend is what an API owner imports to accept attestd tokens
+// (PROTOCOL.md §3): a Verifier that checks a token's signature with the
+// account's keys (given, or fetched from the edge's JWKS and cached), its
+// times, audience, issuer and binding; and net/http and fasthttp middleware
+// built on it.
+//
+// Who may import: any backend, and attestd's own examples and tests. It
+// imports crypto/token and crypto/secret from this module, fasthttp and
+// golang.org/x/sync; nothing of the edge.
+//
+// Binding rule (the pay claim): a token that carries pay is accepted only
+// when the caller supplies the bound value and pay equals
+// b64u(SHA-256(value)); a nil value never matches. A token without pay is
+// accepted whatever value is supplied, unless Config.RequireBinding is set.
+//
+// A Verifier is safe for concurrent use.
+package backend
+
+import "errors"
+
+// The errors of this package. Verification errors wrap one of these or one
+// of crypto/token's (token.ErrMalformed, ErrUnknownKey, ErrAlgorithm,
+// ErrSignature, ErrExpired, ErrNotYetValid, ErrAudience, ErrIssuer,
+// ErrBinding); test with errors.Is.
+var (
+	// ErrConfig: New was given an unusable Config.
+	ErrConfig = errors.New("backend: invalid config")
+	// ErrNoToken: the request has no token header, or more than one.
+	ErrNoToken = errors.New("backend: missing token")
+	// ErrJWKS: the JWKS could not be fetched or read. Verification keeps
+	// using the keys it had; this error is returned by Refresh, and joined
+	// to ErrUnknownKey when a kid is unknown and the refresh failed.
+	ErrJWKS = errors.New("backend: JWKS unavailable")
+)

@@ -1,0 +1,7 @@
+//go:build !race
+
+package backend
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
