@@ -3,6 +3,9 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"time"
+
+	"github.com/attestd/attestd/store"
 )
 
 // adminMux serves the operator endpoints of PROTOCOL.md §8.
@@ -22,9 +25,32 @@ func (d *Daemon) adminMux() *http.ServeMux {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, "store not loaded")
 		default:
-			fmt.Fprintf(w, "ready revision=%d\n", d.reg.Revision())
+			ok, detail := d.storeFresh()
+			if !ok {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			fmt.Fprintf(w, "%s revision=%d\n", detail, d.reg.Revision())
 		}
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	return mux
+}
+
+// storeFresh says whether the data served is fresh enough to stay ready:
+// a store that reports its health (etcd) may be away for up to
+// MaxStaleness, during which the node is ready but degraded.
+func (d *Daemon) storeFresh() (ok bool, detail string) {
+	h, has := d.store.(store.Health)
+	if !has {
+		return true, "ready"
+	}
+	st := h.Health()
+	if st.Degraded == "" {
+		return true, "ready"
+	}
+	age := d.opts.Now().Sub(st.LastContact).Truncate(time.Second)
+	if st.LastContact.IsZero() || age > d.cfg.MaxStaleness {
+		return false, fmt.Sprintf("stale: %s; data age %v exceeds --max-staleness %v", st.Degraded, age, d.cfg.MaxStaleness)
+	}
+	return true, fmt.Sprintf("ready, degraded: %s; data age %v", st.Degraded, age)
 }

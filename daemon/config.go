@@ -36,6 +36,8 @@ type Flags struct {
 	LogFormat     string
 	LogLevel      string
 	ReplayMax     int
+	Snapshot      string
+	MaxStaleness  time.Duration
 }
 
 // DefaultStoreURL is the embedded default store: a folder beside the
@@ -56,6 +58,7 @@ func DefaultFlags() Flags {
 		LogFormat:    "text",
 		LogLevel:     "info",
 		ReplayMax:    2_000_000,
+		MaxStaleness: 15 * time.Minute,
 	}
 }
 
@@ -83,6 +86,8 @@ func ParseFlags(args []string, stderr io.Writer) (Flags, error) {
 	fs.StringVar(&f.LogFormat, "log-format", f.LogFormat, "text or json")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error")
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "most nonces remembered per node within their lifetime (fails closed beyond)")
+	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
+	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -113,6 +118,8 @@ type Config struct {
 	LogFormat     string
 	LogLevel      string
 	ReplayMax     int
+	Snapshot      string
+	MaxStaleness  time.Duration
 }
 
 // Validate turns Flags into a Config, or an error naming the bad setting.
@@ -120,7 +127,8 @@ func (f Flags) Validate() (Config, error) {
 	c := Config{Store: f.Store, MasterKey: f.MasterKey, TLSCert: f.TLSCert, TLSKey: f.TLSKey, NonceTTL: f.NonceTTL,
 		Issuer: f.Issuer, AndroidRoots: f.AndroidRoots, AppleRoots: f.AppleRoots, ReceiptTTL: f.ReceiptTTL,
 		AndroidStatus: f.AndroidStatus, SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
-		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax}
+		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
+		Snapshot: f.Snapshot, MaxStaleness: f.MaxStaleness}
 	var err error
 	if c.Listen, err = hostPort("listen", f.Listen); err != nil {
 		return c, err
@@ -160,6 +168,9 @@ func (f Flags) Validate() (Config, error) {
 	case "debug", "info", "warn", "error":
 	default:
 		return c, fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.LogLevel)
+	}
+	if f.MaxStaleness <= 0 {
+		return c, errors.New("--max-staleness must be positive")
 	}
 	if f.ReplayMax < 1000 {
 		return c, fmt.Errorf("--replay-max %d: must be at least 1000", f.ReplayMax)

@@ -118,6 +118,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.metrics = metrics.New(opts.Now, d.reg.CacheStats)
+	if h, ok := st.(store.Health); ok {
+		d.metrics.SetContactSource(func() time.Time { return h.Health().LastContact })
+	}
 	if err := d.firstLoad(ctx, sealer); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Sentinel errors of store implementations.
@@ -95,4 +96,20 @@ type Store interface {
 	Source
 	Writer
 	Close() error
+}
+
+// Health is implemented by stores that can say how fresh the data they
+// serve is (etcd: the watch may be down while the node serves its last
+// good snapshot). The daemon's /readyz and metrics use it.
+type Health interface {
+	Health() HealthStatus
+}
+
+// HealthStatus describes a store's connection.
+type HealthStatus struct {
+	// LastContact is when the store last confirmed the node's data is
+	// current (zero: never).
+	LastContact time.Time
+	// Degraded says why the data may be stale ("" when connected).
+	Degraded string
 }

@@ -36,6 +36,7 @@ type Metrics struct {
 	storeErrs  prometheus.Counter
 	ready      prometheus.Gauge
 	lastSync   atomic.Int64 // unix nanoseconds
+	contact    atomic.Pointer[func() time.Time]
 	now        func() time.Time
 }
 
@@ -81,6 +82,9 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 		Name: "attestd_store_sync_age_seconds", Help: "Seconds since the last confirmed contact with the store (age of the data served).",
 	}, func() float64 {
 		last := m.storeSyncTime()
+		if src := m.contact.Load(); src != nil {
+			last = (*src)()
+		}
 		if last.IsZero() {
 			return 0
 		}
@@ -140,6 +144,10 @@ func (m *Metrics) StoreSynced(rev int64) {
 	m.storeRev.Set(float64(rev))
 	m.storeSync.Set(float64(now.UnixNano()) / 1e9)
 }
+
+// SetContactSource makes the sync age follow a store's own notion of its
+// last confirmed contact (remote stores), instead of the last change.
+func (m *Metrics) SetContactSource(f func() time.Time) { m.contact.Store(&f) }
 
 // StoreError counts a failed store operation.
 func (m *Metrics) StoreError() { m.storeErrs.Inc() }
