@@ -53,7 +53,7 @@ func runImport(ctx context.Context, r *runner, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := b.Validate(); err != nil {
+	if err := state.CheckBundle(b); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	_, seal, err := r.open(ctx)

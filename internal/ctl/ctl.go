@@ -45,7 +45,7 @@ type Config struct {
 	Rand io.Reader
 }
 
-// errUsage marks an error as a usage error (exit code 2).
+// usageError marks an error as a usage error (exit code 2).
 type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
@@ -130,6 +130,9 @@ func (r *runner) try(ctx context.Context, args []string) int {
 	if r.cfg.Try == nil {
 		fmt.Fprintln(r.stderr, "attestctl try: not built into this attestctl")
 		return ExitFailure
+	}
+	if r.g.timeout <= 0 {
+		return r.usage(nil, usagef("--timeout must be positive"))
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
 	defer cancel()

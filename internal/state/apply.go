@@ -20,10 +20,7 @@ import (
 // A secret that reads "[redacted]" (an export without --reveal-secrets) is
 // refused, so a redacted export cannot overwrite real secrets.
 func Apply(snap *store.Snapshot, b *model.Bundle, seal Sealer, rnd io.Reader) (store.Changes, error) {
-	if err := checkNotRedacted(b); err != nil {
-		return store.Changes{}, err
-	}
-	if err := b.Validate(); err != nil {
+	if err := CheckBundle(b); err != nil {
 		return store.Changes{}, err
 	}
 	reg, err := DecodeAll(snap, seal)
@@ -69,6 +66,16 @@ func Apply(snap *store.Snapshot, b *model.Bundle, seal Sealer, rnd io.Reader) (s
 		return store.Changes{}, err
 	}
 	return ch, nil
+}
+
+// CheckBundle checks everything a bundle says about itself, as Apply does
+// before looking at the store: model.Validate, and no "[redacted]" secret.
+// Cross-references to stored records are checked by Apply.
+func CheckBundle(b *model.Bundle) error {
+	if err := checkNotRedacted(b); err != nil {
+		return err
+	}
+	return b.Validate()
 }
 
 // putDeployment adds the deployment record to ch when keys are missing.

@@ -169,6 +169,7 @@ func TestConcurrentGoroutinesLoseNoUpdate(t *testing.T) {
 	ctx := ctxT(t)
 	dir := t.TempDir()
 	const workers, each = 8, 25
+	shared := openTest(t, dir)
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -177,7 +178,10 @@ func TestConcurrentGoroutinesLoseNoUpdate(t *testing.T) {
 			defer wg.Done()
 			// Half share one *Store, half open their own, as separate
 			// attestctl processes would.
-			s := openTest(t, dir)
+			s := shared
+			if w%2 == 1 {
+				s = openTest(t, dir)
+			}
 			for range each {
 				if _, err := s.Update(ctx, increment("counter")); err != nil {
 					errs <- fmt.Errorf("worker %d: %w", w, err)
