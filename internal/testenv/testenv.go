@@ -13,7 +13,12 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,6 +194,10 @@ type Node struct {
 // Options tune StartNode.
 type Options struct {
 	Edit func(*daemon.Config)
+	// Log, when set, receives the daemon's log lines too.
+	Log io.Writer
+	// LogLevel overrides the default "warn".
+	LogLevel string
 }
 
 // StartNode runs a daemon on s with loopback ports chosen by the kernel;
@@ -198,6 +207,9 @@ func StartNode(t testing.TB, s *Store, o Options) *Node {
 	f := daemon.DefaultFlags()
 	f.Store, f.Listen, f.AdminListen = s.URL, "127.0.0.1:0", "127.0.0.1:0"
 	f.LogLevel = "warn"
+	if o.LogLevel != "" {
+		f.LogLevel = o.LogLevel
+	}
 	cfg, err := f.Validate()
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +219,11 @@ func StartNode(t testing.TB, s *Store, o Options) *Node {
 	}
 	clock := &Clock{}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := daemon.New(ctx, cfg, daemon.Options{Now: clock.Now, Stderr: testWriter{t}})
+	var logw io.Writer = testWriter{t}
+	if o.Log != nil {
+		logw = io.MultiWriter(logw, &lockedWriter{w: o.Log})
+	}
+	d, err := daemon.New(ctx, cfg, daemon.Options{Now: clock.Now, Stderr: logw})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -241,6 +257,59 @@ func (n *Node) Client(t testing.TB, f *Fixture, app string, hc *http.Client) *cl
 }
 
 type testWriter struct{ t testing.TB }
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// SecretNeedles returns every secret a registry built from f holds, in the
+// encodings it could leak in: runtime secret values, key material as
+// bundles carry it, the master key and the deployment keys.
+func SecretNeedles(t testing.TB, f *Fixture, s *Store) []string {
+	t.Helper()
+	needles := []string{SecretValue, b64(f.HSKey), b64u(f.HSKey)}
+	esDER, _ := x509.MarshalPKCS8PrivateKey(f.ESKey)
+	edDER, _ := x509.MarshalPKCS8PrivateKey(f.EdKey)
+	needles = append(needles, b64(esDER)[:40], b64(edDER)[:40], b64(f.EdKey.Seed()))
+	mk, err := os.ReadFile(filepath.Join(s.Dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(mk), "\n") {
+		if _, key, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && len(key) > 20 {
+			needles = append(needles, key)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, seal, err := open.Open(ctx, s.URL, open.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := snap.Get(state.DeploymentKey)
+	dep, err := state.DecodeDeployment(e.Value, seal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ks := range []state.KeySet{dep.Nonce, dep.Receipt, dep.TLSSessionTickets} {
+		for _, k := range ks.Keys {
+			needles = append(needles, b64(k.Reveal()), b64u(k.Reveal()))
+		}
+	}
+	return needles
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Logf("%s", p)

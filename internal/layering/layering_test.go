@@ -1,0 +1,104 @@
+// Package layering keeps the one-way data flow of DESIGN.md: it lists every
+// package's imports with `go list` and fails on a forbidden edge.
+package layering
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/attestd/attestd"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+	Standard   bool
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps=false", "-json", mod+"/...")
+	cmd.Dir = "../.."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+func under(path, prefix string) bool {
+	p := mod + "/" + prefix
+	return path == p || strings.HasPrefix(path, p+"/")
+}
+
+func isStd(imp string) bool { return !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") }
+
+// rule says which imports a group of packages may not have.
+type rule struct {
+	name  string
+	from  func(string) bool
+	allow func(imp string) bool
+}
+
+func TestOneWayFlow(t *testing.T) {
+	pure := func(imp string) bool {
+		return isStd(imp) || under(imp, "crypto") || under(imp, "verify") ||
+			imp == "github.com/fxamacker/cbor/v2" || strings.HasPrefix(imp, "golang.org/x/crypto/")
+	}
+	noTransportNoStore := func(imp string) bool {
+		for _, bad := range []string{"github.com/valyala/fasthttp", "github.com/quic-go/", "net/http", "go.etcd.io/",
+			mod + "/store/", mod + "/daemon", mod + "/internal/fastapi", mod + "/internal/h3api"} {
+			// A trailing "/" forbids the packages below (store/filestore),
+			// not the interface package itself (store).
+			if imp == bad || strings.HasSuffix(bad, "/") && strings.HasPrefix(imp, bad) {
+				return false
+			}
+		}
+		return true
+	}
+	rules := []rule{
+		{"verify and crypto import only the standard library and their codecs",
+			func(p string) bool { return under(p, "verify") || under(p, "crypto") }, pure},
+		{"the attest core imports no transport and no store client",
+			func(p string) bool { return under(p, "internal/attest") || under(p, "internal/registry") || under(p, "cache") }, noTransportNoStore},
+		{"only mains import the daemon",
+			func(p string) bool { return !under(p, "cmd") && !under(p, "daemon") && !under(p, "internal/testenv") },
+			func(imp string) bool { return !under(imp, "daemon") }},
+		{"what a backend imports stays outside internal",
+			func(p string) bool { return under(p, "backend") || under(p, "client") },
+			func(imp string) bool { return !under(imp, "internal") && !under(imp, "daemon") && !under(imp, "store") }},
+		{"stores know nothing of the edge",
+			func(p string) bool { return under(p, "store") },
+			func(imp string) bool {
+				return !under(imp, "internal/attest") && !under(imp, "daemon") && !under(imp, "internal/registry") && !under(imp, "internal/api")
+			}},
+	}
+	for _, p := range listPackages(t) {
+		for _, r := range rules {
+			if !r.from(p.ImportPath) {
+				continue
+			}
+			for _, imp := range p.Imports {
+				if !r.allow(imp) {
+					t.Errorf("%s imports %s: %s", p.ImportPath, imp, r.name)
+				}
+			}
+		}
+	}
+}
