@@ -7,9 +7,10 @@
 //
 // A receipt is printable ASCII:
 //
-//	r1.<kid>.<b64u(JSON body)>.<b64u(HMAC-SHA256(key, "attestd receipt\n" || "r1.<kid>.<b64u body>"))>
+//	r1.<kid>.<b64u(body)>.<b64u(HMAC-SHA256(key, "attestd receipt\n" || "r1.<kid>.<b64u body>"))>
 //
-// The key id selects the key among the Keyring's active and accepted keys,
+// The body is a bounded binary layout (body.go) of what Receipt holds. The
+// key id selects the key among the Keyring's active and accepted keys,
 // so keys rotate like the nonce keys: issue with the new key while the old
 // one is still accepted, then drop it. Use keys dedicated to receipts.
 //

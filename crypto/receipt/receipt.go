@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -46,19 +45,6 @@ type Receipt struct {
 	IssuedAt, ExpiresAt time.Time
 }
 
-// body is the receipt's JSON form.
-type body struct {
-	App    string `json:"app"`
-	DID    string `json:"did"`
-	Fmt    string `json:"fmt"`
-	Sec    string `json:"sec,omitempty"`
-	Boot   string `json:"boot,omitempty"`
-	Locked bool   `json:"locked,omitempty"`
-	Env    string `json:"env,omitempty"`
-	Iat    int64  `json:"iat"`
-	Exp    int64  `json:"exp"`
-}
-
 // Issue signs r with the active key. IssuedAt becomes now; r.ExpiresAt,
 // which the caller sets (now + the deployment's receipt lifetime), must be
 // at least a second after now (both are kept in whole seconds). AppID, DID and Format are required; an error wraps ErrKey.
@@ -73,13 +59,9 @@ func (k *Keyring) Issue(r Receipt, now time.Time) (string, error) {
 	if r.ExpiresAt.Unix() <= now.Unix() {
 		return "", fmt.Errorf("%w: expiry %s is not after %s", ErrKey, r.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
-	b, err := json.Marshal(body{
-		App: r.AppID, DID: r.DID, Fmt: r.Format,
-		Sec: r.SecurityLevel, Boot: r.BootState, Locked: r.DeviceLocked, Env: r.Environment,
-		Iat: now.Unix(), Exp: r.ExpiresAt.Unix(),
-	})
+	b, err := encodeBody(r, now.Unix(), r.ExpiresAt.Unix())
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrKey, err)
+		return "", fmt.Errorf("%w: a field is longer than %d bytes", ErrKey, maxFieldLen)
 	}
 	signed := version + "." + k.active + "." + base64.RawURLEncoding.EncodeToString(b)
 	s := signed + "." + base64.RawURLEncoding.EncodeToString(mac(key.Reveal(), signed))
@@ -117,21 +99,17 @@ func (k *Keyring) Check(s string, now time.Time) (Receipt, error) {
 	if !hmac.Equal(got[:], mac(key.Reveal(), s[:len(s)-len(encMAC)-1])) {
 		return Receipt{}, fmt.Errorf("%w", ErrBadMAC)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(encBody)
+	var raw [MaxLen]byte
+	if base64.RawURLEncoding.DecodedLen(len(encBody)) > len(raw) {
+		return Receipt{}, fmt.Errorf("%w: body too long", ErrMalformed)
+	}
+	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(encBody))
 	if err != nil {
 		return Receipt{}, fmt.Errorf("%w: body: %w", ErrMalformed, err)
 	}
-	var b body
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return Receipt{}, fmt.Errorf("%w: body: %w", ErrMalformed, err)
-	}
-	if b.App == "" || b.DID == "" || b.Fmt == "" || b.Exp <= b.Iat {
-		return Receipt{}, fmt.Errorf("%w: body lacks a field", ErrMalformed)
-	}
-	r := Receipt{
-		AppID: b.App, DID: b.DID, Format: b.Fmt,
-		SecurityLevel: b.Sec, BootState: b.Boot, DeviceLocked: b.Locked, Environment: b.Env,
-		IssuedAt: time.Unix(b.Iat, 0).UTC(), ExpiresAt: time.Unix(b.Exp, 0).UTC(),
+	r, err := decodeBody(raw[:n])
+	if err != nil || r.AppID == "" || r.DID == "" || r.Format == "" || !r.ExpiresAt.After(r.IssuedAt) {
+		return Receipt{}, fmt.Errorf("%w: body does not decode", ErrMalformed)
 	}
 	if !now.Before(r.ExpiresAt) {
 		return Receipt{}, fmt.Errorf("%w: at %s", ErrExpired, r.ExpiresAt.Format(time.RFC3339))

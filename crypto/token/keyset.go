@@ -53,7 +53,8 @@ type Options struct {
 	// Now is the time tokens are checked at. The zero time means the wall
 	// clock at the call (the one place this package reads it).
 	Now time.Time
-	// Leeway is the clock skew allowed on exp, iat and nbf. Negative is 0.
+	// Leeway is the clock skew allowed on exp, iat and nbf, in whole
+	// seconds (rounded down). Negative is 0.
 	Leeway time.Duration
 	// Audience, when not empty, must equal aud exactly.
 	Audience string

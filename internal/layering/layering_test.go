@@ -76,7 +76,9 @@ func TestOneWayFlow(t *testing.T) {
 		{"verify and crypto import only the standard library and their codecs",
 			func(p string) bool { return under(p, "verify") || under(p, "crypto") }, pure},
 		{"the attest core imports no transport and no store client",
-			func(p string) bool { return under(p, "internal/attest") || under(p, "internal/registry") || under(p, "cache") }, noTransportNoStore},
+			func(p string) bool {
+				return under(p, "internal/attest") || under(p, "internal/registry") || under(p, "cache")
+			}, noTransportNoStore},
 		{"only mains import the daemon",
 			func(p string) bool { return !under(p, "cmd") && !under(p, "daemon") && !under(p, "internal/testenv") },
 			func(imp string) bool { return !under(imp, "daemon") }},

@@ -15,7 +15,7 @@ import (
 // testSealer is AES-256-GCM with the AAD, standing in for crypto/envelope.
 type testSealer struct{ aead cipher.AEAD }
 
-func newTestSealer(t *testing.T) *testSealer {
+func newTestSealer(t testing.TB) *testSealer {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)

@@ -25,7 +25,7 @@ func hsSecret(tag string) string {
 }
 
 // acmeBundle is a bundle with two accounts and two apps.
-func acmeBundle(t *testing.T) *model.Bundle {
+func acmeBundle(t testing.TB) *model.Bundle {
 	t.Helper()
 	js := `{
 	"accounts": [
