@@ -1,0 +1,109 @@
+package receipt
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// The receipt body, version r1, is binary:
+//
+//	iat int64 | exp int64 (Unix seconds, big-endian) | flags uint8 (bit 0: device locked)
+//	then app, did, fmt, sec, boot, env: each a uint8 length and that many bytes
+//
+// and nothing after.
+const (
+	bodyFixed     = 8 + 8 + 1
+	flagLocked    = 1
+	maxFieldLen   = 255
+	bodyFields    = 6
+	maxBodyLength = bodyFixed + bodyFields*(1+maxFieldLen)
+)
+
+var errBody = errors.New("bad body")
+
+func encodeBody(r Receipt, iat, exp int64) ([]byte, error) {
+	fields := [bodyFields]string{r.AppID, r.DID, r.Format, r.SecurityLevel, r.BootState, r.Environment}
+	n := bodyFixed
+	for _, f := range fields {
+		if len(f) > maxFieldLen {
+			return nil, errBody
+		}
+		n += 1 + len(f)
+	}
+	b := make([]byte, 0, n)
+	b = binary.BigEndian.AppendUint64(b, uint64(iat))
+	b = binary.BigEndian.AppendUint64(b, uint64(exp))
+	var flags byte
+	if r.DeviceLocked {
+		flags |= flagLocked
+	}
+	b = append(b, flags)
+	for _, f := range fields {
+		b = append(b, byte(len(f)))
+		b = append(b, f...)
+	}
+	return b, nil
+}
+
+func decodeBody(b []byte) (Receipt, error) {
+	if len(b) < bodyFixed+bodyFields {
+		return Receipt{}, errBody
+	}
+	iat := int64(binary.BigEndian.Uint64(b[0:8]))
+	exp := int64(binary.BigEndian.Uint64(b[8:16]))
+	flags := b[16]
+	if flags&^flagLocked != 0 {
+		return Receipt{}, errBody
+	}
+	b = b[bodyFixed:]
+	var fields [bodyFields]string
+	for i := range fields {
+		if len(b) < 1 || int(b[0]) > len(b)-1 {
+			return Receipt{}, errBody
+		}
+		n := int(b[0])
+		fields[i] = intern(b[1 : 1+n])
+		b = b[1+n:]
+	}
+	if len(b) != 0 {
+		return Receipt{}, errBody
+	}
+	return Receipt{
+		AppID: fields[0], DID: fields[1], Format: fields[2],
+		SecurityLevel: fields[3], BootState: fields[4], Environment: fields[5],
+		DeviceLocked: flags&flagLocked != 0,
+		IssuedAt:     time.Unix(iat, 0).UTC(), ExpiresAt: time.Unix(exp, 0).UTC(),
+	}, nil
+}
+
+// intern returns the common field values without allocating.
+func intern(b []byte) string {
+	switch string(b) {
+	case "":
+		return ""
+	case FormatAndroidKey:
+		return FormatAndroidKey
+	case FormatAppleAppAttest:
+		return FormatAppleAppAttest
+	case "software":
+		return "software"
+	case "tee":
+		return "tee"
+	case "strongbox":
+		return "strongbox"
+	case "verified":
+		return "verified"
+	case "self_signed":
+		return "self_signed"
+	case "unverified":
+		return "unverified"
+	case "failed":
+		return "failed"
+	case "production":
+		return "production"
+	case "development":
+		return "development"
+	}
+	return string(b)
+}
