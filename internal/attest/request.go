@@ -112,6 +112,9 @@ func ParseRequest(body []byte, r *Request) error {
 			if err := dup(fPA, "platform_attestation"); err != nil {
 				return 0, err
 			}
+			if at >= len(body) {
+				return 0, errSyntax
+			}
 			if isNull(body, at) {
 				return at + 4, nil
 			}
@@ -175,10 +178,13 @@ func isNull(b []byte, at int) bool { return len(b)-at >= 4 && string(b[at:at+4])
 // str reads a string member into *dst (nil for JSON null), at most max bytes
 // after unescaping.
 func (r *Request) str(b []byte, at int, name string, dst *[]byte, max int) (int, error) {
+	if at >= len(b) {
+		return 0, errSyntax
+	}
 	if isNull(b, at) {
 		return at + 4, nil
 	}
-	if at >= len(b) || b[at] != '"' {
+	if b[at] != '"' {
 		return 0, badField(name, "must be a string")
 	}
 	raw, escaped, next, err := scanString(b, at)
@@ -202,6 +208,8 @@ func (r *Request) str(b []byte, at int, name string, dst *[]byte, max int) (int,
 
 func boolean(b []byte, at int, name string, dst *bool) (int, error) {
 	switch {
+	case at >= len(b):
+		return 0, errSyntax
 	case isNull(b, at):
 		return at + 4, nil
 	case len(b)-at >= 4 && string(b[at:at+4]) == "true":
@@ -215,7 +223,10 @@ func boolean(b []byte, at int, name string, dst *bool) (int, error) {
 }
 
 func (r *Request) parseApp(b []byte, at int, seen *int, dup func(int, string) error) (int, error) {
-	if at >= len(b) || b[at] != '{' {
+	if at >= len(b) {
+		return 0, errSyntax
+	}
+	if b[at] != '{' {
 		return 0, badField("app", "must be an object")
 	}
 	return scanObject(b, at, 2, func(key []byte, at int) (int, error) {
@@ -271,7 +282,10 @@ func (r *Request) digest(b []byte, at int, name string, dst *[32]byte) (int, err
 }
 
 func (r *Request) parseDevice(b []byte, at int, seen *int, dup func(int, string) error) (int, error) {
-	if at >= len(b) || b[at] != '{' {
+	if at >= len(b) {
+		return 0, errSyntax
+	}
+	if b[at] != '{' {
 		return 0, badField("device", "must be an object")
 	}
 	return scanObject(b, at, 2, func(key []byte, at int) (int, error) {
@@ -309,7 +323,10 @@ func (r *Request) parseDevice(b []byte, at int, seen *int, dup func(int, string)
 }
 
 func (r *Request) parseIntegrity(b []byte, at int) (int, error) {
-	if at >= len(b) || b[at] != '{' {
+	if at >= len(b) {
+		return 0, errSyntax
+	}
+	if b[at] != '{' {
 		return 0, badField("device.integrity", "must be an object")
 	}
 	var seen int

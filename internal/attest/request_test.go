@@ -1,0 +1,119 @@
+package attest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/attestd/attestd/internal/apierr"
+)
+
+func b64u(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+var d32 = b64u(strings.Repeat("d", 32))
+
+func validBody() string {
+	return `{"nonce":"v1.n1.abc","app":{"id":"com.x","version":"1.0","platform":"android","signer":"` + d32 +
+		`","measurement":"` + d32 + `"},"device":{"key":"` + b64u("keybytes") + `","integrity":{"rooted":true}},` +
+		`"binding":"` + d32 + `","want_secrets":true,"platform_attestation":{"format":"receipt","receipt":"r"},"extra":[1,{"a":null}]}`
+}
+
+func TestParseRequestReadsEveryField(t *testing.T) {
+	var r Request
+	if err := ParseRequest([]byte(validBody()), &r); err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Nonce) != "v1.n1.abc" || string(r.AppID) != "com.x" || string(r.Version) != "1.0" ||
+		string(r.Platform) != "android" || string(r.DeviceKey) != "keybytes" || !r.Integrity.Rooted ||
+		r.Integrity.Debugger || !r.WantSecrets || string(r.Binding) != d32 ||
+		string(r.PlatformAttestation) != `{"format":"receipt","receipt":"r"}` {
+		t.Fatalf("parsed %+v", r)
+	}
+	if r.Signer != [32]byte([]byte(strings.Repeat("d", 32))) {
+		t.Fatal("signer")
+	}
+}
+
+func TestParseRequestUnescapesLikeEncodingJSON(t *testing.T) {
+	body := strings.Replace(validBody(), `"id":"com.x"`, `"\u0069d":"com.\u00e9\ud83d\ude00\"x"`, 1)
+	var r Request
+	if err := ParseRequest([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	var std struct {
+		App struct {
+			ID string `json:"id"`
+		} `json:"app"`
+	}
+	if err := json.Unmarshal([]byte(body), &std); err != nil {
+		t.Fatal(err)
+	}
+	if string(r.AppID) != std.App.ID {
+		t.Fatalf("app.id %q, encoding/json reads %q", r.AppID, std.App.ID)
+	}
+}
+
+func TestParseRequestErrorsNameTheField(t *testing.T) {
+	for _, tc := range []struct{ name, body, field string }{
+		{"syntax", `{"nonce":`, "malformed JSON"},
+		{"trailing", validBody() + `{}`, "trailing"},
+		{"array", `[]`, "body"},
+		{"missing-nonce", strings.Replace(validBody(), `"nonce":"v1.n1.abc",`, "", 1), "nonce"},
+		{"duplicate-nonce", strings.Replace(validBody(), `"nonce":"v1.n1.abc",`, `"nonce":"a","nonce":"b",`, 1), "nonce"},
+		{"app-not-object", strings.Replace(validBody(), `"app":{`, `"app":7,"x":{`, 1), "app"},
+		{"signer-short", strings.Replace(validBody(), `"signer":"`+d32, `"signer":"`+b64u("short"), 1), "app.signer"},
+		{"key-padding", strings.Replace(validBody(), b64u("keybytes"), base64.URLEncoding.EncodeToString([]byte("keybytes")), 1), "device.key"},
+		{"flag-string", strings.Replace(validBody(), `"rooted":true`, `"rooted":"true"`, 1), "device.integrity.rooted"},
+		{"pa-string", strings.Replace(validBody(), `"platform_attestation":{"format":"receipt","receipt":"r"}`, `"platform_attestation":"x"`, 1), "platform_attestation"},
+		{"control-char", strings.Replace(validBody(), `"com.x"`, "\"com.\x01x\"", 1), "malformed JSON"},
+		{"deep", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "malformed JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Request
+			err := ParseRequest([]byte(tc.body), &r)
+			if !errors.Is(err, apierr.ErrBadRequest) {
+				t.Fatalf("err = %v, want bad_request", err)
+			}
+			if msg := apierr.From(err).Message; !strings.Contains(msg, tc.field) {
+				t.Fatalf("message %q does not name %q", msg, tc.field)
+			}
+		})
+	}
+}
+
+func TestParseRequestDoesNotAllocate(t *testing.T) {
+	body := []byte(validBody())
+	var r Request
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := ParseRequest(body, &r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("ParseRequest allocates %v times per call", allocs)
+	}
+}
+
+// FuzzParseRequest: the parser never panics, and whatever it accepts,
+// encoding/json accepts as well (no parser differential on valid input).
+func FuzzParseRequest(f *testing.F) {
+	f.Add([]byte(validBody()))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"nonce":"\ud800"}`))
+	f.Add([]byte(`{"app":{"id":"a\u0000"},"device":{"integrity":null}}`))
+	f.Add([]byte(`{"a":[1e5,-0.5,true,false,null,{"b":[]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var r Request
+		if err := ParseRequest(body, &r); err != nil {
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		if r.Nonce == nil || len(r.Signer) != 32 {
+			t.Fatal("accepted without required fields")
+		}
+	})
+}
