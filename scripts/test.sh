@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian packages, the npm package `jose`), then runs `go test -race ./...`.
+# Every test runs against loopback only. Takes well under 15 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages some tests drive as independent peers.
+#   ngtcp2-client: gtlsclient, a non-quic-go HTTP/3 client
+#   systemd:       systemd-analyze, to rate the unit's hardening
+need=()
+command -v gtlsclient >/dev/null 2>&1 || need+=(ngtcp2-client)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+      echo "scripts/test.sh: could not install ${need[*]}; the tests that need them will say so" >&2
+  else
+    echo "scripts/test.sh: not root; install ${need[*]} yourself for the tests that need them" >&2
+  fi
+fi
+
+# The npm package jose, as a second, independent JOSE implementation.
+if [ -f interop/node/package.json ] && [ ! -d interop/node/node_modules/jose ]; then
+  (cd interop/node && npm ci --no-audit --no-fund --silent) ||
+    echo "scripts/test.sh: npm ci failed; the Node interop test will say so" >&2
+fi
+
+exec go test -race -timeout 30m -count=1 ./...
