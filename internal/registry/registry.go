@@ -66,6 +66,7 @@ type view struct {
 	nonces     *nonce.Keyring
 	bans       map[string]struct{}
 	decoy      *token.Signer
+	apis       apiIndex
 }
 
 // New returns an empty registry; it is not ready until the first Swap.
