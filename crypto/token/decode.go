@@ -91,12 +91,11 @@ const (
 // which then point into v.buf. Known claims must have their JSON type
 // (strings; integers for iat, exp and nbf; aud a single string); exp is
 // required; duplicates are refused; unknown claims are ignored. It returns
-// nbf (0 when absent).
-func decodeClaims(v *Verified) (nbf int64, err error) {
+// nbf and which claims were present (the c* bits).
+func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 	s := scanner{b: v.buf}
-	var seen uint16
 	if !s.consume('{') {
-		return 0, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
+		return 0, 0, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
 	}
 	for first := true; ; first = false {
 		if first && s.consume('}') {
@@ -104,7 +103,7 @@ func decodeClaims(v *Verified) (nbf int64, err error) {
 		}
 		key, ok := s.str()
 		if !ok || !s.consume(':') {
-			return 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
+			return 0, 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
 		}
 		var bit uint16
 		switch string(key) {
@@ -143,25 +142,25 @@ func decodeClaims(v *Verified) (nbf int64, err error) {
 			ok = s.skip(0)
 		}
 		if !ok {
-			return 0, fmt.Errorf("%w: claim is not valid JSON or has the wrong type", ErrMalformed)
+			return 0, 0, fmt.Errorf("%w: claim is not valid JSON or has the wrong type", ErrMalformed)
 		}
 		if seen&bit != 0 {
-			return 0, fmt.Errorf("%w: duplicate claim", ErrMalformed)
+			return 0, 0, fmt.Errorf("%w: duplicate claim", ErrMalformed)
 		}
 		seen |= bit
 		if s.consume(',') {
 			continue
 		}
 		if !s.consume('}') {
-			return 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
+			return 0, 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
 		}
 		break
 	}
 	if !s.end() {
-		return 0, fmt.Errorf("%w: data after the claims object", ErrMalformed)
+		return 0, 0, fmt.Errorf("%w: data after the claims object", ErrMalformed)
 	}
 	if seen&cExp == 0 {
-		return 0, fmt.Errorf("%w: exp is missing", ErrMalformed)
+		return 0, 0, fmt.Errorf("%w: exp is missing", ErrMalformed)
 	}
-	return nbf, nil
+	return nbf, seen, nil
 }

@@ -56,7 +56,8 @@ var (
 	// failed self-test, an invalid JWK).
 	ErrKey = errors.New("token: unusable key")
 	// ErrClaims: AppendMint was given claims it cannot encode faithfully
-	// (ExpiresAt zero, or a string that is not valid UTF-8).
+	// (ExpiresAt zero, a string that is not valid UTF-8, or a token that
+	// would be over MaxTokenSize).
 	ErrClaims = errors.New("token: invalid claims")
 )
 

@@ -131,7 +131,7 @@ func checkHeaderReader(t *testing.T, data []byte) {
 
 func checkClaimsReader(t *testing.T, data []byte) {
 	v := Verified{buf: bytes.Clone(data)}
-	if _, err := decodeClaims(&v); err != nil {
+	if _, _, err := decodeClaims(&v); err != nil {
 		return
 	}
 	var m map[string]json.RawMessage
@@ -183,11 +183,16 @@ func FuzzClaimsRoundTrip(f *testing.F) {
 		for _, s := range []string{iss, sub, aud, jti, did, pay} {
 			allValid = allValid && utf8.ValidString(s)
 		}
+		js, _ := appendClaims(nil, &c)
+		fits := len(s.header)+b64.EncodedLen(len(js))+44 <= MaxTokenSize
 		if err != nil {
-			if !errors.Is(err, ErrClaims) || allValid && c.ExpiresAt != 0 {
+			if !errors.Is(err, ErrClaims) || allValid && c.ExpiresAt != 0 && fits {
 				t.Fatalf("AppendMint refused valid claims: %v", err)
 			}
 			return
+		}
+		if len(tok) > MaxTokenSize {
+			t.Fatalf("minted a %d-byte token", len(tok))
 		}
 		var v Verified
 		if err := ks.Verify(tok, Options{Now: time.Unix(iat, 0), Audience: aud, Issuer: iss}, &v); err != nil {

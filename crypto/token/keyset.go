@@ -140,11 +140,11 @@ func (ks *KeySet) verify(tok []byte, o *Options, out *Verified) error {
 		return fmt.Errorf("%w: claims are not base64url", ErrMalformed)
 	}
 	out.buf = out.buf[:n]
-	nbf, err := decodeClaims(out)
+	nbf, seen, err := decodeClaims(out)
 	if err != nil {
 		return err
 	}
-	if err := checkClaims(out, nbf, o); err != nil {
+	if err := checkClaims(out, nbf, seen, o); err != nil {
 		return err
 	}
 	out.KID, out.Alg = k.kid, k.alg
@@ -152,7 +152,8 @@ func (ks *KeySet) verify(tok []byte, o *Options, out *Verified) error {
 }
 
 // checkClaims applies the time, issuer and audience checks.
-func checkClaims(v *Verified, nbf int64, o *Options) error {
+// seen says which claims were present: absent iat and nbf are not checked.
+func checkClaims(v *Verified, nbf int64, seen uint16, o *Options) error {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -162,8 +163,11 @@ func checkClaims(v *Verified, nbf int64, o *Options) error {
 	if v.ExpiresAt <= t-leeway {
 		return fmt.Errorf("%w: exp %d, now %d, leeway %ds", ErrExpired, v.ExpiresAt, t, leeway)
 	}
-	if v.IssuedAt > t+leeway || nbf > t+leeway {
-		return fmt.Errorf("%w: iat %d or nbf %d after now %d plus leeway %ds", ErrNotYetValid, v.IssuedAt, nbf, t, leeway)
+	if seen&cIat != 0 && v.IssuedAt > t+leeway {
+		return fmt.Errorf("%w: iat %d after now %d plus leeway %ds", ErrNotYetValid, v.IssuedAt, t, leeway)
+	}
+	if seen&cNbf != 0 && nbf > t+leeway {
+		return fmt.Errorf("%w: nbf %d after now %d plus leeway %ds", ErrNotYetValid, nbf, t, leeway)
 	}
 	if o.Issuer != "" && string(v.Issuer) != o.Issuer {
 		return fmt.Errorf("%w: want %q", ErrIssuer, o.Issuer)

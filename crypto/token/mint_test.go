@@ -109,6 +109,7 @@ func TestMintRefusesBadClaims(t *testing.T) {
 		"no-exp":       {Issuer: "attestd"},
 		"invalid-utf8": {ExpiresAt: 1, Subject: "a\xffb"},
 		"invalid-arc":  {ExpiresAt: 1, Annotation: strp("\xc3")},
+		"too-large":    {ExpiresAt: 1, Subject: strings.Repeat("a", MaxTokenSize)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dst := []byte("keep")

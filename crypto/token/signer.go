@@ -158,7 +158,9 @@ func (s *Signer) Decoy() (*Signer, error) {
 
 // AppendMint appends the compact token for c to dst and returns the
 // extended slice. With HS256 and a dst of sufficient capacity it does not
-// allocate. It fails with ErrClaims when c cannot be encoded (see Claims).
+// allocate. It fails with ErrClaims, dst unchanged, when c cannot be encoded:
+// ExpiresAt is zero, a string is not valid UTF-8, or the token would be over
+// MaxTokenSize (which Verify refuses).
 func (s *Signer) AppendMint(dst []byte, c *Claims) ([]byte, error) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
@@ -167,8 +169,12 @@ func (s *Signer) AppendMint(dst []byte, c *Claims) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	n := len(s.header) + b64.EncodedLen(len(js)) + 1 + b64.EncodedLen(s.alg.sigLen())
+	if n > MaxTokenSize {
+		return dst, fmt.Errorf("%w: the token would be %d bytes, over the %d-byte limit of Verify", ErrClaims, n, MaxTokenSize)
+	}
 	start := len(dst)
-	dst = slices.Grow(dst, len(s.header)+b64.EncodedLen(len(js))+1+b64.EncodedLen(s.alg.sigLen()))
+	dst = slices.Grow(dst, n)
 	dst = append(dst, s.header...)
 	dst = b64.AppendEncode(dst, js)
 	var sig [64]byte
