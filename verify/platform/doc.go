@@ -1,0 +1,15 @@
+// Package platform is the policy-level check of PROTOCOL.md §7 over the two
+// hardware formats: it decodes a request's platform_attestation object
+// (ParseEvidence), checks that its format fits the app's platform, computes
+// the App Attest client data hash from the nonce and the device key,
+// translates the app's §8 policy fields, runs verify/androidkey or
+// verify/appleattest and returns what was found (Findings, the fields a
+// receipt records) or an error that Reason names for arc.
+//
+// Receipts ({"format": "receipt"}) are decoded here but checked by the
+// caller with crypto/receipt.
+//
+// The package is pure: roots, the status list and the time are passed in.
+// The attest core imports it. It imports the standard library and
+// verify/androidkey, verify/appleattest and verify/devicekey.
+package platform

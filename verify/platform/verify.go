@@ -1,0 +1,120 @@
+package platform
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
+	"time"
+
+	"github.com/attestd/attestd/verify/androidkey"
+	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/devicekey"
+)
+
+// App platforms (app.platform).
+const (
+	PlatformAndroid = "android"
+	PlatformIOS     = "ios"
+)
+
+// Policy holds the app's §8 policy fields for platform evidence. The zero
+// value is the strict default (TEE, locked and verified, production).
+type Policy struct {
+	AndroidMinSecurity        string // "software", "tee" or "strongbox"; "" is "tee"
+	AllowUnlockedBootloader   bool
+	AllowAppAttestDevelopment bool
+}
+
+// Trust is the deployment's configuration: the roots (built-in or from
+// --android-roots and --apple-roots) and the Android status list (nil: an
+// empty list). It is only read.
+type Trust struct {
+	AndroidRoots  []*x509.Certificate
+	AppleRoots    []*x509.Certificate
+	AndroidStatus *androidkey.StatusList
+}
+
+// Request is what the evidence must match: the attest request's nonce, app
+// and device key, and the app's record.
+type Request struct {
+	Platform string // PlatformAndroid or PlatformIOS
+	Nonce    []byte // ASCII bytes as sent
+	AppID    string
+	TeamID   string   // iOS apps
+	Signer   [32]byte // app.signer, raw (Android)
+	Device   devicekey.Key
+}
+
+// Findings is what verified evidence showed: the fields a receipt records,
+// with the names crypto/receipt uses.
+type Findings struct {
+	Format             string
+	SecurityLevel      string // Android: "software", "tee", "strongbox" (the lower of both levels)
+	BootState          string // Android: "verified", "self_signed", "unverified", "failed"
+	DeviceLocked       bool   // Android
+	Environment        string // Apple: "production", "development"
+	AttestationVersion int64  // Android
+}
+
+// ClientDataHash is the App Attest client data hash of §7:
+// SHA-256(nonce ‖ device key as SPKI DER), the SPKI whichever encoding of
+// the key the request sent.
+func ClientDataHash(nonce []byte, device devicekey.Key) [32]byte {
+	h := sha256.New()
+	h.Write(nonce)
+	h.Write(device.SPKI())
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Verify checks hardware evidence (not a receipt) for req under the policy:
+// its format must be the one of req.Platform. Errors wrap ErrFormat, or an
+// androidkey or appleattest sentinel; Reason names them.
+func Verify(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Findings, error) {
+	switch {
+	case ev.Format == FormatAndroidKey && req.Platform == PlatformAndroid:
+		return verifyAndroid(req, ev, p, t, now)
+	case ev.Format == FormatAppleAppAttest && req.Platform == PlatformIOS:
+		return verifyApple(req, ev, p, t, now)
+	}
+	return Findings{}, fmt.Errorf("%w: %q evidence for a %q app", ErrFormat, ev.Format, req.Platform)
+}
+
+func verifyAndroid(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Findings, error) {
+	level, err := androidkey.ParseSecurityLevel(p.AndroidMinSecurity)
+	if err != nil {
+		return Findings{}, err
+	}
+	res, err := androidkey.Verify(androidkey.Input{
+		Chain:     ev.Chain,
+		DeviceKey: req.Device.ECDSA(),
+		Nonce:     req.Nonce,
+		AppID:     req.AppID,
+		Signer:    req.Signer,
+	}, androidkey.Policy{MinSecurity: level, AllowUnlockedBootloader: p.AllowUnlockedBootloader}, t.AndroidRoots, t.AndroidStatus, now)
+	if err != nil {
+		return Findings{}, err
+	}
+	return Findings{
+		Format:             res.Format,
+		SecurityLevel:      res.SecurityLevel.String(),
+		BootState:          res.BootState.String(),
+		DeviceLocked:       res.DeviceLocked,
+		AttestationVersion: res.AttestationVersion,
+	}, nil
+}
+
+func verifyApple(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Findings, error) {
+	res, err := appleattest.Verify(appleattest.Input{
+		KeyID:          ev.KeyID,
+		Attestation:    ev.Attestation,
+		ClientDataHash: ClientDataHash(req.Nonce, req.Device),
+		TeamID:         req.TeamID,
+		AppID:          req.AppID,
+	}, appleattest.Policy{AllowDevelopment: p.AllowAppAttestDevelopment}, t.AppleRoots, now)
+	if err != nil {
+		return Findings{}, err
+	}
+	return Findings{Format: res.Format, Environment: res.Environment}, nil
+}
