@@ -38,3 +38,29 @@ func appendDERInt(dst, b []byte) []byte {
 	}
 	return append(dst, b...)
 }
+
+// derToRaw writes the DER signature der, as crypto/ecdsa makes it, into raw
+// (64 bytes) as r‖s, and reports whether der had that form.
+func derToRaw(raw, der []byte) bool {
+	if len(der) < 2 || der[0] != 0x30 || int(der[1]) != len(der)-2 {
+		return false
+	}
+	rest := der[2:]
+	for i := range 2 {
+		if len(rest) < 2 || rest[0] != 0x02 || len(rest) < 2+int(rest[1]) {
+			return false
+		}
+		v := rest[2 : 2+int(rest[1])]
+		rest = rest[2+int(rest[1]):]
+		for len(v) > 0 && v[0] == 0 {
+			v = v[1:]
+		}
+		if len(v) > 32 {
+			return false
+		}
+		dst := raw[i*32 : (i+1)*32]
+		clear(dst[:32-len(v)])
+		copy(dst[32-len(v):], v)
+	}
+	return len(rest) == 0
+}

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -192,12 +193,13 @@ func (s *Signer) sign(sig, msg []byte) error {
 		s.verify.hm.tag((*[sha256.Size]byte)(sig), msg)
 	case ES256:
 		digest := sha256.Sum256(msg)
-		r, ss, err := ecdsa.Sign(rand.Reader, s.ec, digest[:])
+		der, err := ecdsa.SignASN1(rand.Reader, s.ec, digest[:])
 		if err != nil {
 			return fmt.Errorf("token: ES256 sign: %w", err)
 		}
-		r.FillBytes(sig[:32])
-		ss.FillBytes(sig[32:])
+		if !derToRaw(sig, der) {
+			return errors.New("token: ES256 sign: unexpected signature encoding")
+		}
 	case EdDSA:
 		copy(sig, ed25519.Sign(s.ed, msg))
 	}
