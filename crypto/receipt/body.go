@@ -2,7 +2,6 @@ package receipt
 
 import (
 	"encoding/binary"
-	"errors"
 	"time"
 )
 
@@ -19,8 +18,6 @@ const (
 	bodyFields    = 6
 	maxBodyLength = bodyFixed + bodyFields*(1+maxFieldLen)
 )
-
-var errBody = errors.New("bad body")
 
 func encodeBody(r Receipt, iat, exp int64) ([]byte, error) {
 	fields := [bodyFields]string{r.AppID, r.DID, r.Format, r.SecurityLevel, r.BootState, r.Environment}

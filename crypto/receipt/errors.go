@@ -25,6 +25,10 @@ var (
 	// ErrKey: a keyring key is invalid (NewKeyring), or a receipt to issue
 	// lacks a field (Issue).
 	ErrKey = errors.New("receipt: invalid key or receipt")
+
+	// errBody is the body decoder's own error; Check wraps the failure in
+	// ErrMalformed.
+	errBody = errors.New("bad body")
 )
 
 // Reason gives a short name for an error of this package, for arc:

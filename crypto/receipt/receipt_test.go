@@ -273,3 +273,18 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAllocs is the allocation budget of the receipt path: the HMAC,
+// the two strings a receipt holds (app and did) and the error-free return.
+func TestCheckAllocs(t *testing.T) {
+	k := ring(t, key("k2", 2), key("k1", 1))
+	s := issue(t, k, sample())
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := k.Check(s, t0); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 10 {
+		t.Errorf("Check allocates %.0f times, budget 10", allocs)
+	}
+}

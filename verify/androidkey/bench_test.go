@@ -35,3 +35,18 @@ func BenchmarkKeyDescription(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBaselineChainSignatures is the floor beside BenchmarkAndroidVerify:
+// the two signature checks of the same chain, already parsed.
+func BenchmarkBaselineChainSignatures(b *testing.B) {
+	f := newFixture(b)
+	certs := parseChain(b, f.input(b, f.good()).Chain)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < 2; i++ {
+			if err := certs[i+1].CheckSignature(certs[i].SignatureAlgorithm, certs[i].RawTBSCertificate, certs[i].Signature); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

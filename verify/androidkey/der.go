@@ -1,7 +1,6 @@
 package androidkey
 
 import (
-	"errors"
 	"fmt"
 )
 
@@ -22,8 +21,6 @@ const (
 
 	maxTagNumber = 1 << 21 // three base-128 bytes; the schema's largest tag is below 1000
 )
-
-var errDER = errors.New("bad DER")
 
 // tlv is one decoded element. body aliases the input.
 type tlv struct {

@@ -43,6 +43,10 @@ var (
 	// ErrPolicy (android_policy): the policy itself is invalid (for example
 	// an unknown minimum security level).
 	ErrPolicy = errors.New("androidkey: invalid policy")
+
+	// errDER is the DER reader's own error; ParseKeyDescription wraps it
+	// in ErrMalformed.
+	errDER = errors.New("bad DER")
 )
 
 // Reason names returned by Reason.

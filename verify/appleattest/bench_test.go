@@ -1,6 +1,7 @@
 package appleattest_test
 
 import (
+	"crypto/x509"
 	"testing"
 
 	"github.com/attestd/attestd/verify/appleattest"
@@ -30,6 +31,29 @@ func BenchmarkAttestationObject(b *testing.B) {
 	for b.Loop() {
 		if _, err := appleattest.ParseAttestationObject(obj); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineChainSignatures is the floor beside BenchmarkAppleVerify:
+// the two signature checks of the same x5c, already parsed.
+func BenchmarkBaselineChainSignatures(b *testing.B) {
+	ca := newCA(b)
+	obj, err := appleattest.ParseAttestationObject(input(b, ca, good()).Attestation)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cred, err := x509.ParseCertificate(obj.X5C[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain := []*x509.Certificate{cred, ca.Intermediate, ca.Root}
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := 0; i < 2; i++ {
+			if err := chain[i+1].CheckSignature(chain[i].SignatureAlgorithm, chain[i].RawTBSCertificate, chain[i].Signature); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }
