@@ -1,0 +1,109 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// errBodyTooLarge is the cause of a 413: the request body went over the cap.
+var errBodyTooLarge = errors.New("proxy: request body over the limit")
+
+// errDetached is what a detached reader reads after its adapter returned.
+var errDetached = errors.New("proxy: request ended")
+
+// cappedReader reads at most max bytes of r, then fails with
+// errBodyTooLarge instead of reading more.
+type cappedReader struct {
+	r    io.Reader
+	left int64 // bytes still allowed
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a body of exactly max bytes from a longer one.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+// detachable reads from r until Detach; afterwards every Read fails. The
+// fasthttp adapter hands the upstream request a detachable over the
+// RequestCtx's body, so that nothing reads the RequestCtx once the handler
+// has returned (the upstream client may still be sending the body when the
+// answer's header arrives).
+type detachable struct {
+	mu sync.Mutex
+	r  io.Reader // nil once detached
+}
+
+func (d *detachable) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.r == nil {
+		return 0, errDetached
+	}
+	return d.r.Read(p)
+}
+
+// Detach waits for a Read in progress, then cuts the reader off.
+func (d *detachable) Detach() {
+	d.mu.Lock()
+	d.r = nil
+	d.mu.Unlock()
+}
+
+// answerBody is the upstream answer's body as the adapters stream it: an
+// upstream silent for longer than idle (while a Read waits) cancels the
+// exchange, and Close cancels it too, releasing the connection.
+type answerBody struct {
+	rc     io.ReadCloser
+	cancel context.CancelFunc
+	idle   time.Duration
+	timer  *time.Timer
+	idled  atomic.Bool
+	once   sync.Once
+}
+
+// errUpstreamIdle ends an answer whose upstream went silent.
+var errUpstreamIdle = errors.New("proxy: the upstream stopped sending")
+
+func newAnswerBody(rc io.ReadCloser, cancel context.CancelFunc, idle time.Duration) *answerBody {
+	b := &answerBody{rc: rc, cancel: cancel, idle: idle}
+	b.timer = time.AfterFunc(time.Hour, func() { b.idled.Store(true); cancel() })
+	b.timer.Stop()
+	return b
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.idle)
+	n, err := b.rc.Read(p)
+	b.timer.Stop()
+	if err != nil && err != io.EOF && b.idled.Load() {
+		err = errUpstreamIdle
+	}
+	return n, err
+}
+
+func (b *answerBody) Close() error {
+	var err error
+	b.once.Do(func() {
+		b.timer.Stop()
+		err = b.rc.Close()
+		b.cancel()
+	})
+	return err
+}

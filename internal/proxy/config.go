@@ -1,0 +1,132 @@
+package proxy
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/registry"
+)
+
+// Defaults of Config, filled in by New.
+const (
+	DefaultLeeway          = 30 * time.Second
+	DefaultMaxBodyBytes    = 10 << 20
+	DefaultBodyIdleTimeout = 60 * time.Second
+	DefaultStreamTimeout   = 10 * time.Minute
+	DefaultIssuer          = "attestd"
+)
+
+// Prefix is the path prefix the proxy serves.
+const Prefix = "/v1/proxy/"
+
+// Endpoint is the endpoint name the proxy reports to its Observer (the
+// value of api.EndpointProxy).
+const Endpoint = "proxy"
+
+// APIs finds a proxied API and its account by name; API names are unique in
+// a deployment. *registry.Registry implements it.
+type APIs interface {
+	API(name string) (*registry.API, *registry.Account, bool, error)
+}
+
+// Observer learns the outcome of every proxied request (metrics); it has
+// the method of api.Observer, so the same value serves both.
+type Observer interface {
+	Request(endpoint string, status int, code apierr.Code, d time.Duration)
+}
+
+// Config configures a Proxy. APIs is required; the zero value of every other
+// field selects its default.
+type Config struct {
+	APIs APIs
+	// Issuer is the deployment's issuer name (default "attestd").
+	Issuer string
+	// Now is the clock tokens are checked at (default time.Now).
+	Now func() time.Time
+	// Leeway is the clock skew allowed on exp and iat (0: 30 s; negative:
+	// none).
+	Leeway time.Duration
+	// Client sends the upstream requests (default NewHTTPClient()). Its
+	// redirects are never followed (a 3xx answer comes back as it is) and
+	// its cookie jar is not used. Its Timeout, if any, covers the whole
+	// answer, body included: leave it 0 and bound the wait with the
+	// transport's ResponseHeaderTimeout.
+	Client *http.Client
+	// MaxBodyBytes caps a request body (default 10 MiB); a longer one is
+	// answered 413 body_too_large. The body is streamed, never buffered
+	// whole.
+	MaxBodyBytes int64
+	// BodyIdleTimeout ends an answer whose upstream sends nothing for this
+	// long (default 60 s).
+	BodyIdleTimeout time.Duration
+	// StreamTimeout is the write (and request-body read) deadline the
+	// fasthttp adapter sets for a proxied exchange, instead of the server's
+	// shorter WriteTimeout, so that large answers can stream (default 10 min).
+	StreamTimeout time.Duration
+	Observer      Observer
+	Log           *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.APIs == nil {
+		return c, errors.New("proxy: Config.APIs is required")
+	}
+	if c.Issuer == "" {
+		c.Issuer = DefaultIssuer
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	switch {
+	case c.Leeway == 0:
+		c.Leeway = DefaultLeeway
+	case c.Leeway < 0:
+		c.Leeway = 0
+	}
+	if c.Client == nil {
+		c.Client = NewHTTPClient()
+	}
+	// A copy: the caller's client is not modified.
+	cl := *c.Client
+	cl.Jar = nil
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.Client = &cl
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.BodyIdleTimeout <= 0 {
+		c.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if c.StreamTimeout <= 0 {
+		c.StreamTimeout = DefaultStreamTimeout
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// NewHTTPClient returns the default upstream client: connections reused
+// (up to 64 idle per upstream host), dial and TLS handshake bounded to
+// 5 s, 30 s to the answer's header, HTTP/2 when the upstream offers it, no
+// transparent decompression (the answer passes unchanged), no proxy from
+// the environment, no overall timeout (answers stream).
+func NewHTTPClient() *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    5 * time.Second,
+		ResponseHeaderTimeout:  30 * time.Second,
+		ExpectContinueTimeout:  1 * time.Second,
+		MaxResponseHeaderBytes: 1 << 20,
+		DisableCompression:     true,
+	}}
+}

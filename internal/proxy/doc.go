@@ -1,0 +1,31 @@
+// Package proxy is the secrets proxy of PROTOCOL.md §6:
+// `ANY /v1/proxy/{api}/{path…}` with an `Attest-Token` header.
+//
+// For each request it looks the API up by name, verifies the token with the
+// keys of the API's account (signature with the algorithm pinned per key,
+// exp with a leeway, aud = the account, iss = the deployment's issuer, and
+// the binding of pay to the Authorization header, see below), removes
+// Attest-Token and the hop-by-hop headers, injects the API's secret as a
+// header (set, replacing any the client sent) or a query parameter
+// (replacing any the client sent), and forwards method, headers and body to
+// the upstream URL with the path appended. The answer streams back
+// unchanged but for its hop-by-hop headers. A request whose token does not
+// verify is answered 401 token_invalid and nothing of it is forwarded.
+//
+// Binding: when the API requires binding, the token must carry pay and the
+// request exactly one Authorization header whose b64u(SHA-256) equals it.
+// A token that carries pay is, like in package backend, accepted only with
+// the matching Authorization header, whether the API requires binding or
+// not: a bound token is valid only with the value it is bound to.
+//
+// Two adapters share one core: ServeHTTP (net/http, for HTTP/3) and
+// Fasthttp (the HTTP/1.1 listener). Both stream request and answer bodies;
+// the request body is capped (Config.MaxBodyBytes, 413 body_too_large).
+//
+// Secrets are never logged, never put in an error, and never answered: the
+// upstream's own errors are logged without the URL (which may carry an
+// injected query secret).
+//
+// Only packages of this module import it. A *Proxy is safe for concurrent
+// use.
+package proxy

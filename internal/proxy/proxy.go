@@ -1,0 +1,160 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/registry"
+)
+
+// Proxy serves PROTOCOL.md §6. Build it with New.
+type Proxy struct {
+	cfg      Config
+	verified sync.Pool // of *token.Verified
+}
+
+// New returns a Proxy for cfg.
+func New(cfg Config) (*Proxy, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{cfg: cfg}
+	p.verified.New = func() any { return new(token.Verified) }
+	return p, nil
+}
+
+// inbound is one request as an adapter received it, copied out of the
+// transport's own request: the core owns header and may change it.
+type inbound struct {
+	method string
+	path   string // escaped, beginning with Prefix
+	query  string // raw, without '?'
+	header http.Header
+	body   io.Reader // nil: no body
+	length int64     // Content-Length; -1 unknown
+}
+
+// forward verifies in and sends it upstream. On success the caller closes
+// the answer's Body. Errors classify with apierr.
+func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error) {
+	if in.method == http.MethodConnect || in.method == http.MethodTrace {
+		// TRACE would echo the injected secret back to the client.
+		return nil, apierr.ErrMethodNotAllowed
+	}
+	name, rest, err := splitPath(in.path)
+	if err != nil {
+		return nil, err
+	}
+	api, acct, ok, err := p.cfg.APIs.API(name)
+	switch {
+	case errors.Is(err, registry.ErrNotReady):
+		return nil, apierr.Wrap(apierr.ErrOverloaded, err)
+	case err != nil:
+		return nil, fmt.Errorf("proxy: api %q: %w", name, err)
+	case !ok:
+		return nil, apierr.ErrNotFound
+	}
+	if err := p.verify(api, acct, in.header); err != nil {
+		return nil, apierr.Wrap(apierr.ErrTokenInvalid, fmt.Errorf("proxy: api %q: %w", name, err))
+	}
+	if in.length > p.cfg.MaxBodyBytes {
+		return nil, p.tooLarge()
+	}
+	u, err := target(api, rest, in.query)
+	if err != nil {
+		return nil, err
+	}
+	out, err := p.outbound(ctx, in, api, u)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.cfg.Client.Do(out)
+	if err != nil {
+		return nil, p.upstreamError(api.Name, err)
+	}
+	return resp, nil
+}
+
+// outbound builds the upstream request: headers minus Attest-Token and the
+// hop-by-hop ones, the secret injected, the body capped.
+func (p *Proxy) outbound(ctx context.Context, in *inbound, api *registry.API, u *url.URL) (*http.Request, error) {
+	h := in.header
+	removeHopByHop(h)
+	delete(h, TokenHeader)
+	delete(h, "Host")
+	delete(h, "Content-Length")
+	if api.Header != "" {
+		h.Del(api.Header)
+		h.Set(api.Header, string(api.Secret.Reveal()))
+	}
+	var body io.Reader = http.NoBody
+	length := int64(0)
+	if in.body != nil && in.length != 0 {
+		body, length = &cappedReader{r: in.body, left: p.cfg.MaxBodyBytes}, in.length
+	}
+	out, err := http.NewRequestWithContext(ctx, in.method, "http://placeholder/", body)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.ErrBadRequest.WithMessage("malformed method"), err)
+	}
+	out.URL, out.Host, out.Header, out.ContentLength = u, u.Host, h, length
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // send none rather than Go's
+	}
+	return out, nil
+}
+
+func (p *Proxy) tooLarge() error {
+	return apierr.ErrBodyTooLarge.WithMessage(fmt.Sprintf("the body is over %d bytes", p.cfg.MaxBodyBytes))
+}
+
+// upstreamError classifies a failed upstream exchange. The cause is logged
+// without the request URL, which may carry the injected secret.
+func (p *Proxy) upstreamError(api string, err error) error {
+	if errors.Is(err, errBodyTooLarge) {
+		return p.tooLarge()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := "the upstream could not be reached"
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		msg = "the upstream did not answer in time"
+	}
+	p.cfg.Log.Warn("proxy: upstream failed", "api", api, "err", err)
+	return apierr.Wrap(apierr.ErrBadGateway.WithMessage(msg), err)
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// observe reports one request to the Observer.
+func (p *Proxy) observe(start time.Time, status int, code apierr.Code) {
+	if p.cfg.Observer != nil {
+		p.cfg.Observer.Request(Endpoint, status, code, p.cfg.Now().Sub(start))
+	}
+}
+
+// failure maps err to the public error, logging what is not the client's
+// doing.
+func (p *Proxy) failure(err error) *apierr.Error {
+	pub := apierr.From(err)
+	switch pub.Code {
+	case apierr.Internal:
+		p.cfg.Log.Error("proxy: request failed", "err", err)
+	case apierr.TokenInvalid:
+		p.cfg.Log.Debug("proxy: token refused", "err", err)
+	}
+	return pub
+}

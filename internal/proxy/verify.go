@@ -1,0 +1,38 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/internal/registry"
+)
+
+// errNoToken: the request has no Attest-Token header, or more than one.
+var errNoToken = errors.New("proxy: exactly one Attest-Token header is required")
+
+// verify checks the request's token for api (see the package doc).
+// The errors hold no token contents beyond times and a known kid.
+func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header) error {
+	toks := h[TokenHeader]
+	if len(toks) != 1 || toks[0] == "" {
+		return errNoToken
+	}
+	v := p.verified.Get().(*token.Verified)
+	defer p.verified.Put(v)
+	o := token.Options{Now: p.cfg.Now(), Leeway: p.cfg.Leeway, Audience: api.Account, Issuer: p.cfg.Issuer}
+	if acct.ID != api.Account {
+		return errors.New("proxy: the api's account record does not match")
+	}
+	if err := acct.Keys.VerifyString(toks[0], o, v); err != nil {
+		return err
+	}
+	if !api.RequireBinding && len(v.Payload) == 0 {
+		return nil
+	}
+	var bound []byte
+	if auth := h["Authorization"]; len(auth) == 1 {
+		bound = []byte(auth[0])
+	}
+	return v.CheckBinding(bound)
+}
