@@ -20,28 +20,43 @@ const Redacted = "[redacted]"
 
 // Value is an immutable secret byte string. The zero value is an empty
 // secret. It is safe for concurrent use.
+//
+// fmt cannot call String or Format on a Value held in an unexported field
+// or a map, and prints such a field by reflection. The bytes therefore sit
+// two pointers away: for any verb, fmt prints a pointer to a pointer as an
+// address (one pointer to a slice it would print as &[...] under %s).
+// reflect.DeepEqual still compares Values by content.
 type Value struct {
-	b []byte
+	p **[]byte
 }
 
 // New returns a Value holding a copy of b.
-func New(b []byte) Value { return Value{b: append([]byte(nil), b...)} }
+func New(b []byte) Value {
+	c := append([]byte(nil), b...)
+	pc := &c
+	return Value{p: &pc}
+}
 
 // FromString returns a Value holding the bytes of s.
-func FromString(s string) Value { return Value{b: []byte(s)} }
+func FromString(s string) Value { return New([]byte(s)) }
 
 // Reveal returns the secret bytes. The caller must not modify them, and must
 // not let them reach a log, an error or an answer.
-func (v Value) Reveal() []byte { return v.b }
+func (v Value) Reveal() []byte {
+	if v.p == nil {
+		return nil
+	}
+	return **v.p
+}
 
 // Len is the length of the secret in bytes.
-func (v Value) Len() int { return len(v.b) }
+func (v Value) Len() int { return len(v.Reveal()) }
 
 // IsZero reports whether the secret is empty.
-func (v Value) IsZero() bool { return len(v.b) == 0 }
+func (v Value) IsZero() bool { return v.Len() == 0 }
 
 // Equal compares two secrets in constant time (for equal lengths).
-func (v Value) Equal(o Value) bool { return subtle.ConstantTimeCompare(v.b, o.b) == 1 }
+func (v Value) Equal(o Value) bool { return subtle.ConstantTimeCompare(v.Reveal(), o.Reveal()) == 1 }
 
 // String implements fmt.Stringer.
 func (Value) String() string { return Redacted }
@@ -68,6 +83,6 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("secret: want a JSON string: %w", err)
 	}
-	v.b = []byte(s)
+	*v = FromString(s)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -13,13 +14,16 @@ func TestValueNeverPrints(t *testing.T) {
 	const raw = "sk_live_do_not_print_me"
 	v := FromString(raw)
 	type holder struct {
-		Name string
-		Key  Value
-		Ptr  *Value
+		Name   string
+		Key    Value
+		Ptr    *Value
+		hidden Value            // fmt prints unexported fields by reflection
+		inMap  map[string]Value // and map values it cannot address
+		inList []Value
 	}
-	h := holder{Name: "n", Key: v, Ptr: &v}
+	h := holder{Name: "n", Key: v, Ptr: &v, hidden: v, inMap: map[string]Value{"k": v}, inList: []Value{v}}
 	var outs []string
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T", "%p", "%b", "%o", "%t"} {
 		outs = append(outs, fmt.Sprintf(verb, v), fmt.Sprintf(verb, h))
 	}
 	j, err := json.Marshal(h)
@@ -32,9 +36,16 @@ func TestValueNeverPrints(t *testing.T) {
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("msg", "k", v)
 	outs = append(outs, buf.String())
 	for _, o := range outs {
-		if strings.Contains(o, raw) || strings.Contains(o, fmt.Sprintf("%x", raw)) {
+		if strings.Contains(o, raw) || strings.Contains(o, fmt.Sprintf("%x", raw)) || strings.Contains(o, fmt.Sprint([]byte(raw))) {
 			t.Errorf("secret leaked in %q", o)
 		}
+	}
+	if !reflect.DeepEqual(h, holder{Name: "n", Key: FromString(raw), Ptr: &v, hidden: FromString(raw),
+		inMap: map[string]Value{"k": FromString(raw)}, inList: []Value{FromString(raw)}}) {
+		t.Fatal("reflect.DeepEqual must compare Values by content")
+	}
+	if reflect.DeepEqual(v, FromString("other")) {
+		t.Fatal("different Values DeepEqual")
 	}
 	if string(v.Reveal()) != raw {
 		t.Fatal("Reveal lost the bytes")
