@@ -165,7 +165,7 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 	if r.PlatformAttestation != nil {
 		pa = e.cfg.Platform.Check(ctx, PlatformInput{
 			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
-			DeviceKey: r.DeviceKey, Device: key, Now: e.cfg.Now(),
+			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Now: e.cfg.Now(),
 		})
 		if !pa.Verified {
 			reasons = append(reasons, pa.Reasons...)

@@ -24,6 +24,8 @@ type PlatformInput struct {
 	// DeviceKey is device.key decoded, in the encoding that was sent.
 	DeviceKey []byte
 	Device    devicekey.Key
+	// Signer is the request's app.signer.
+	Signer [32]byte
 	Now       time.Time
 }
 
