@@ -65,6 +65,13 @@ type Config struct {
 	RefreshBefore time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Enroll, when set, produces the platform's hardware evidence (Android
+	// Key Attestation, Apple App Attest) for a nonce: the
+	// platform_attestation object of PROTOCOL.md §7. The client enrols when
+	// it holds no receipt, keeps the receipt of a passing enrolment, and
+	// sends it instead from then on until the edge answers
+	// "platform_attestation": "required".
+	Enroll func(ctx context.Context, nonce string) (json.RawMessage, error)
 }
 
 // Client attests and caches the resulting token.
@@ -243,6 +250,11 @@ func (c *Client) Attest(ctx context.Context, ev Evidence) (*Result, error) {
 	nonce, _, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if ev.PlatformAttestation == nil && c.cfg.Enroll != nil && c.Receipt() == "" {
+		if ev.PlatformAttestation, err = c.cfg.Enroll(ctx, nonce); err != nil {
+			return nil, fmt.Errorf("client: enrol: %w", err)
+		}
 	}
 	body, err := c.Body(nonce, ev)
 	if err != nil {
