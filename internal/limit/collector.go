@@ -1,0 +1,46 @@
+package limit
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Collector exports the limits in force and the limiter's counters as
+// Prometheus metrics; register it beside the node's other metrics. A nil
+// Limiter exports nothing.
+func (l *Limiter) Collector() prometheus.Collector { return &collector{l: l} }
+
+var (
+	descInFlight = prometheus.NewDesc("attestd_limit_in_flight", "Requests being served now (admitted, not yet answered).", nil, nil)
+	descMaxIn    = prometheus.NewDesc("attestd_limit_max_in_flight", "The bound on requests in flight (0: none).", nil, nil)
+	descRefused  = prometheus.NewDesc("attestd_limit_refused_total", "Requests refused before any work, by limit (in_flight: overloaded; challenge_ip, attest_device: rate_limited).", []string{"limit"}, nil)
+	descEvicted  = prometheus.NewDesc("attestd_limit_table_evictions_total", "Sources forgotten by a full rate table to make room (a sign the table is too small).", []string{"table"}, nil)
+	descRate     = prometheus.NewDesc("attestd_limit_rate", "Sustained requests per second allowed per source (0: off).", []string{"limit"}, nil)
+	descBurst    = prometheus.NewDesc("attestd_limit_burst", "Requests allowed at once per source.", []string{"limit"}, nil)
+	descBytes    = prometheus.NewDesc("attestd_limit_table_bytes", "Memory held by the rate tables, fixed at start.", nil, nil)
+)
+
+type collector struct{ l *Limiter }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descInFlight, descMaxIn, descRefused, descEvicted, descRate, descBurst, descBytes} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	if c.l == nil {
+		return
+	}
+	s := c.l.Stats()
+	g, k := prometheus.GaugeValue, prometheus.CounterValue
+	ch <- prometheus.MustNewConstMetric(descInFlight, g, float64(s.InFlight))
+	ch <- prometheus.MustNewConstMetric(descMaxIn, g, float64(s.MaxInFlight))
+	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.Overloaded), "in_flight")
+	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.ChallengeLimited), "challenge_ip")
+	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.AttestLimited), "attest_device")
+	ch <- prometheus.MustNewConstMetric(descEvicted, k, float64(s.ChallengeEvicted), "challenge_ip")
+	ch <- prometheus.MustNewConstMetric(descEvicted, k, float64(s.AttestEvicted), "attest_device")
+	ch <- prometheus.MustNewConstMetric(descRate, g, s.ChallengeRate, "challenge_ip")
+	ch <- prometheus.MustNewConstMetric(descRate, g, s.AttestRate, "attest_device")
+	ch <- prometheus.MustNewConstMetric(descBurst, g, float64(s.ChallengeBurst), "challenge_ip")
+	ch <- prometheus.MustNewConstMetric(descBurst, g, float64(s.AttestBurst), "attest_device")
+	ch <- prometheus.MustNewConstMetric(descBytes, g, float64(s.TableBytes))
+}

@@ -1,0 +1,242 @@
+package limit
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/attestd/attestd/internal/apierr"
+)
+
+// Defaults of Config, filled in by New for zero fields.
+const (
+	DefaultTableSize = 1 << 16
+	// DefaultIPv6Prefix: an IPv6 client is one /64, the smallest block a
+	// site is given, so that one host cannot pose as 2^64 sources.
+	DefaultIPv6Prefix = 64
+	// MaxRetryAfter caps Retry-After, in seconds.
+	MaxRetryAfter = 3600
+)
+
+// Config sets the limits. A zero rate or bound turns that limit off.
+type Config struct {
+	// MaxInFlight bounds the requests being served at once; past it
+	// AdmitRequest answers overloaded. 0: no bound.
+	MaxInFlight int
+	// ChallengeRate is the sustained challenges per second per client IP;
+	// ChallengeBurst how many may come at once (at least 1).
+	ChallengeRate  float64
+	ChallengeBurst int
+	// AttestRate is the sustained attests per second per device key;
+	// AttestBurst how many may come at once (at least 1).
+	AttestRate  float64
+	AttestBurst int
+	// TableSize is the number of sources each rate table remembers
+	// (rounded up to a power of two, at least 64). Default 65 536: 1 MiB.
+	TableSize int
+	// IPv6Prefix is the prefix length that identifies an IPv6 client
+	// (default 64; 128 counts each address alone).
+	IPv6Prefix int
+	// Seed keys the table hash; the zero value picks a random one.
+	Seed maphash.Seed
+}
+
+// Limiter applies a Config. Build it with New.
+type Limiter struct {
+	cfg       Config
+	inFlight  atomic.Int64
+	max       int64
+	release   func()
+	challenge *table
+	attest    *table
+	retry     [MaxRetryAfter + 1]*apierr.Error
+	prefix6   int
+
+	overloaded           atomic.Uint64
+	challengeLimited     atomic.Uint64
+	attestLimited        atomic.Uint64
+	challengeTableEvicts atomic.Uint64
+	attestTableEvicts    atomic.Uint64
+}
+
+// ErrConfig: New got an invalid Config.
+var ErrConfig = errors.New("limit: invalid configuration")
+
+// New returns a Limiter for cfg.
+func New(cfg Config) (*Limiter, error) {
+	if cfg.MaxInFlight < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
+		math.IsNaN(cfg.ChallengeRate) || math.IsNaN(cfg.AttestRate) || math.IsInf(cfg.ChallengeRate, 0) || math.IsInf(cfg.AttestRate, 0) {
+		return nil, fmt.Errorf("%w: negative or non-finite limit", ErrConfig)
+	}
+	if cfg.TableSize == 0 {
+		cfg.TableSize = DefaultTableSize
+	}
+	if cfg.TableSize < 0 || cfg.TableSize > 1<<26 {
+		return nil, fmt.Errorf("%w: TableSize %d outside 1..%d", ErrConfig, cfg.TableSize, 1<<26)
+	}
+	if cfg.IPv6Prefix == 0 {
+		cfg.IPv6Prefix = DefaultIPv6Prefix
+	}
+	if cfg.IPv6Prefix < 1 || cfg.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("%w: IPv6Prefix %d outside 1..128", ErrConfig, cfg.IPv6Prefix)
+	}
+	if cfg.ChallengeRate > 0 {
+		cfg.ChallengeBurst = max(cfg.ChallengeBurst, 1)
+	}
+	if cfg.AttestRate > 0 {
+		cfg.AttestBurst = max(cfg.AttestBurst, 1)
+	}
+	if cfg.Seed == (maphash.Seed{}) {
+		cfg.Seed = maphash.MakeSeed()
+	}
+	l := &Limiter{cfg: cfg, max: int64(cfg.MaxInFlight), prefix6: cfg.IPv6Prefix}
+	l.release = func() { l.inFlight.Add(-1) }
+	if cfg.ChallengeRate > 0 {
+		l.challenge = newTable(cfg.TableSize, cfg.ChallengeRate, cfg.ChallengeBurst)
+	}
+	if cfg.AttestRate > 0 {
+		l.attest = newTable(cfg.TableSize, cfg.AttestRate, cfg.AttestBurst)
+	}
+	// One error per Retry-After value, made once: refusing must not
+	// allocate, since refusals are what an attack is made of.
+	for s := 1; s <= MaxRetryAfter; s++ {
+		e := *apierr.ErrRateLimited
+		e.RetryAfter = s
+		l.retry[s] = &e
+	}
+	return l, nil
+}
+
+// Config returns the configuration in force (defaults filled in).
+func (l *Limiter) Config() Config { return l.cfg }
+
+// AdmitRequest admits one request within the in-flight bound. On success
+// the caller must call release exactly once when the answer is written; it
+// never allocates. Past the bound it returns apierr.ErrOverloaded
+// (Retry-After 1 s) and a release that does nothing.
+func (l *Limiter) AdmitRequest() (release func(), err error) {
+	if l == nil || l.max == 0 {
+		return nop, nil
+	}
+	if l.inFlight.Add(1) > l.max {
+		l.inFlight.Add(-1)
+		l.overloaded.Add(1)
+		return nop, apierr.ErrOverloaded
+	}
+	return l.release, nil
+}
+
+func nop() {}
+
+// InFlight returns the number of requests admitted and not yet released.
+func (l *Limiter) InFlight() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.inFlight.Load()
+}
+
+// AllowChallenge takes one challenge from ip's bucket at now, or returns a
+// rate_limited error whose RetryAfter says when the next will be allowed.
+// An IPv4-mapped IPv6 address counts as its IPv4 address; an IPv6 address
+// counts as its Config.IPv6Prefix. The zero Addr is one source.
+func (l *Limiter) AllowChallenge(ip netip.Addr, now time.Time) error {
+	if l == nil || l.challenge == nil {
+		return nil
+	}
+	ip = ip.Unmap()
+	if ip.Is6() && l.prefix6 < 128 {
+		if p, err := ip.Prefix(l.prefix6); err == nil {
+			ip = p.Addr()
+		}
+	}
+	b := ip.As16()
+	if ip.Is4() {
+		b[0] = 4 // keep 1.2.3.4 apart from ::1.2.3.4
+	}
+	wait, evicted := l.challenge.take(maphash.Bytes(l.cfg.Seed, b[:]), now.UnixNano())
+	if evicted {
+		l.challengeTableEvicts.Add(1)
+	}
+	if wait > 0 {
+		l.challengeLimited.Add(1)
+		return l.retryError(wait)
+	}
+	return nil
+}
+
+// AllowAttest takes one attest from the bucket of a device key at now, or
+// returns a rate_limited error. deviceKey is the decoded device.key: the
+// 65-byte uncompressed point, or its SPKI DER (which counts as the same
+// key, whose last 65 bytes it is). Call it after the key is known to be a
+// P-256 point and before the ECDSA verification.
+func (l *Limiter) AllowAttest(deviceKey []byte, now time.Time) error {
+	if l == nil || l.attest == nil {
+		return nil
+	}
+	if len(deviceKey) > pointSize {
+		deviceKey = deviceKey[len(deviceKey)-pointSize:]
+	}
+	wait, evicted := l.attest.take(maphash.Bytes(l.cfg.Seed, deviceKey), now.UnixNano())
+	if evicted {
+		l.attestTableEvicts.Add(1)
+	}
+	if wait > 0 {
+		l.attestLimited.Add(1)
+		return l.retryError(wait)
+	}
+	return nil
+}
+
+// pointSize is the size of an uncompressed P-256 point.
+const pointSize = 65
+
+// retryError is the rate_limited error for a wait, rounded up to whole
+// seconds (at least 1, at most MaxRetryAfter).
+func (l *Limiter) retryError(wait time.Duration) error {
+	s := int((wait + time.Second - 1) / time.Second)
+	s = min(max(s, 1), MaxRetryAfter)
+	return l.retry[s]
+}
+
+// Stats are the limiter's counters since New.
+type Stats struct {
+	InFlight         int64
+	Overloaded       uint64 // refused by the in-flight bound
+	ChallengeLimited uint64 // challenges refused by the per-IP limit
+	AttestLimited    uint64 // attests refused by the per-device limit
+	ChallengeEvicted uint64 // sources forgotten by the challenge table to make room
+	AttestEvicted    uint64 // sources forgotten by the attest table to make room
+	TableSize        int    // entries of each table
+	TableBytes       int    // memory held by the tables, fixed at New
+	MaxInFlight      int
+	ChallengeRate    float64
+	ChallengeBurst   int
+	AttestRate       float64
+	AttestBurst      int
+}
+
+// Stats returns the counters and the limits in force.
+func (l *Limiter) Stats() Stats {
+	if l == nil {
+		return Stats{}
+	}
+	s := Stats{
+		InFlight: l.inFlight.Load(), Overloaded: l.overloaded.Load(),
+		ChallengeLimited: l.challengeLimited.Load(), AttestLimited: l.attestLimited.Load(),
+		ChallengeEvicted: l.challengeTableEvicts.Load(), AttestEvicted: l.attestTableEvicts.Load(),
+		MaxInFlight: l.cfg.MaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
+		AttestRate: l.cfg.AttestRate, AttestBurst: l.cfg.AttestBurst,
+	}
+	for _, t := range []*table{l.challenge, l.attest} {
+		if t != nil {
+			s.TableSize = len(t.slots)
+			s.TableBytes += t.bytes()
+		}
+	}
+	return s
+}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package limit
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
