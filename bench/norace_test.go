@@ -1,0 +1,7 @@
+//go:build !race
+
+package bench
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
