@@ -1,0 +1,102 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/snapshot"
+)
+
+// Load reads the whole store at one revision. When etcd cannot be reached
+// (not when it refuses: bad credentials stay an error) and a snapshot file
+// is configured, it serves the last-known-good snapshot instead and Health
+// reports degraded, with LastContact the time that snapshot was last
+// confirmed current. A successful read is written to the snapshot file
+// before Load returns, so an unwritable snapshot path shows at start.
+func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout+s.opts.RequestTimeout)
+	defer cancel()
+	snap, err := s.read(lctx)
+	if err == nil {
+		s.loadedRev.Store(snap.Revision)
+		if s.opts.SnapshotFile != "" {
+			f := snapshot.File{Snapshot: snap, Source: s.Source(), ConfirmedAt: s.opts.Now()}
+			if err := snapshot.Write(s.opts.SnapshotFile, f); err != nil {
+				return nil, fmt.Errorf("etcdstore: last-known-good snapshot: %w", err)
+			}
+		}
+		return snap, nil
+	}
+	if ctx.Err() != nil || s.opts.SnapshotFile == "" || !errors.Is(err, store.ErrUnavailable) {
+		return nil, err
+	}
+	f, ferr := snapshot.Read(s.opts.SnapshotFile, s.Source())
+	if ferr != nil {
+		return nil, fmt.Errorf("%w: %w; and the snapshot file cannot serve: %w", ErrNoSnapshot, err, ferr)
+	}
+	problem := fmt.Sprintf("etcd unreachable since start (%v); serving the last-known-good snapshot %s (revision %d, confirmed current at %s)",
+		err, s.opts.SnapshotFile, f.Snapshot.Revision, f.ConfirmedAt.UTC().Format(time.RFC3339))
+	s.health.servingSnapshot(f.ConfirmedAt, problem)
+	s.report(errors.New("etcdstore: " + problem))
+	return f.Snapshot, nil
+}
+
+// read reads every record under the prefix at one revision: the first page
+// fixes the revision, the next pages read at it. A compaction between
+// pages starts the read over.
+func (s *Store) read(ctx context.Context) (*store.Snapshot, error) {
+	for attempt := 0; ; attempt++ {
+		snap, err := s.readOnce(ctx)
+		if errors.Is(err, rpctypes.ErrCompacted) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.health.contact()
+		return snap, nil
+	}
+}
+
+func (s *Store) readOnce(ctx context.Context) (*store.Snapshot, error) {
+	cli, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	end := clientv3.GetPrefixRangeEnd(s.prefix)
+	snap := &store.Snapshot{Entries: map[string]store.Entry{}}
+	from := s.prefix
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(s.opts.PageSize)}
+		if snap.Revision != 0 {
+			opts = append(opts, clientv3.WithRev(snap.Revision))
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+		resp, err := cli.Get(rctx, from, opts...)
+		cancel()
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("read %v", s.opts.Endpoints), err)
+		}
+		if snap.Revision == 0 {
+			snap.Revision = resp.Header.Revision
+		}
+		for _, kv := range resp.Kvs {
+			if k, ok := s.storeKey(kv.Key); ok {
+				snap.Entries[k] = store.Entry{Value: kv.Value, ModRevision: kv.ModRevision}
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return snap, nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
