@@ -3,7 +3,11 @@
 // open stores through it, so they agree on URLs, defaults and master keys.
 //
 //	file:///path/to/dir, file://./relative/dir   the embedded file store
-//	etcd://host:port[,host:port…]/prefix          etcd (not built yet)
+//	etcd://host:port[,host:port…]/prefix          etcd (store/etcdstore)
+//
+// An etcd store needs a master key file (Options.MasterKeyFile, the same
+// file on every node and for attestctl): the key that seals the secrets
+// must never be stored beside them.
 //
 // Only the module's mains and their wiring packages import it.
 package open
@@ -32,8 +36,6 @@ const MasterKeyID = "m1"
 
 // Sentinel errors (besides store.ErrBadURL for a malformed URL).
 var (
-	// ErrNotBuilt: the URL's store kind is known but not built in yet.
-	ErrNotBuilt = errors.New("store: etcd store not built yet")
 	// ErrMasterKey: the master key file is unusable.
 	ErrMasterKey = errors.New("store: master key")
 )
@@ -50,17 +52,31 @@ type Options struct {
 	OnError func(error)
 	// Rand makes new master keys; nil means crypto/rand.
 	Rand io.Reader
-	// Etcd holds the etcd client settings (used once the etcd store exists).
+	// Etcd holds the settings of an etcd store (ignored by a file store).
 	Etcd EtcdOptions
 }
 
-// EtcdOptions are the TLS and authentication settings of an etcd store.
+// EtcdOptions are the settings of an etcd store. The zero value connects
+// without TLS or authentication, with etcdstore's default timeouts, and
+// keeps no snapshot file.
 type EtcdOptions struct {
+	// CAFile verifies the members' certificates (empty: the system roots,
+	// when TLS is used). CertFile and KeyFile are a client certificate
+	// (etcd --client-cert-auth). Any of the three turns TLS on.
 	CAFile, CertFile, KeyFile string
-	Username                  string
-	// PasswordFile holds the password, so it never shows in ps.
+	// Username and PasswordFile: etcd password auth. The password is read
+	// from the file (first line), so it never shows in ps.
+	Username     string
 	PasswordFile string
-	DialTimeout  time.Duration
+	// DialTimeout bounds connecting (0: etcdstore.DefaultDialTimeout).
+	DialTimeout time.Duration
+	// RequestTimeout bounds each etcd call (0: etcdstore.DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	// SnapshotFile is a node's last-known-good snapshot (daemon
+	// --snapshot); empty: none.
+	SnapshotFile string
+	// Now is the clock of the store's health (nil: time.Now).
+	Now func() time.Time
 }
 
 // Location is a parsed store URL.
@@ -119,7 +135,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (store.Store, *envel
 	case "file":
 		return openFile(ctx, loc, opts)
 	case "etcd":
-		return nil, nil, fmt.Errorf("%w (use a file:// store)", ErrNotBuilt)
+		return openEtcd(loc, opts)
 	}
 	return nil, nil, fmt.Errorf("%w: %q", store.ErrBadURL, rawURL)
 }

@@ -1,0 +1,93 @@
+package open
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/etcdstore"
+	"github.com/attestd/attestd/store/filestore"
+)
+
+// MaxPasswordFileBytes bounds a password file read.
+const MaxPasswordFileBytes = 4 << 10
+
+// openEtcd opens an etcd store. It does not wait for etcd (a node may
+// start from its snapshot while etcd is away): errors here are about the
+// settings and files only.
+func openEtcd(loc Location, opts Options) (store.Store, *envelope.Keyring, error) {
+	if opts.MasterKeyFile == "" {
+		return nil, nil, fmt.Errorf("%w: an etcd store needs --master-key FILE, the same file on every node "+
+			"and for attestctl (the key that seals the secrets is never stored in etcd)", ErrMasterKey)
+	}
+	mk, err := filestore.ReadMasterKeyFile(opts.MasterKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMasterKey, err)
+	}
+	kr, err := envelope.ParseKeyFile(mk.Reveal())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMasterKey, err)
+	}
+	e := opts.Etcd
+	tlsCfg, err := etcdstore.TLSFiles{CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}.Config()
+	if err != nil {
+		return nil, nil, err
+	}
+	var password string
+	if e.Username != "" || e.PasswordFile != "" {
+		if e.Username == "" || e.PasswordFile == "" {
+			return nil, nil, fmt.Errorf("%w: etcd username and password file go together", etcdstore.ErrBadOptions)
+		}
+		if password, err = readPassword(e.PasswordFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := etcdstore.Open(etcdstore.Options{
+		Endpoints: loc.Endpoints, Prefix: loc.Prefix, TLS: tlsCfg,
+		Username: e.Username, Password: password,
+		DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout,
+		SnapshotFile: e.SnapshotFile, Now: e.Now, OnError: opts.OnError,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, kr, nil
+}
+
+// readPassword reads the first line of a password file.
+func readPassword(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: etcd password file: %w", etcdstore.ErrBadOptions, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > MaxPasswordFileBytes {
+		return "", fmt.Errorf("%w: etcd password file %s is not a small regular file", etcdstore.ErrBadOptions, path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: etcd password file: %w", etcdstore.ErrBadOptions, err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) == 0 {
+		return "", fmt.Errorf("%w: etcd password file %s is empty", etcdstore.ErrBadOptions, path)
+	}
+	return string(line), nil
+}
+
+// RegisterFlags adds the etcd settings to fs as --etcd-ca, --etcd-cert,
+// --etcd-key, --etcd-user, --etcd-password-file, --etcd-dial-timeout and
+// --etcd-request-timeout, so attestd and attestctl spell them alike.
+// (The snapshot file is the daemon's own --snapshot.)
+func (e *EtcdOptions) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&e.CAFile, "etcd-ca", e.CAFile, "etcd: CA `FILE` (PEM) that signed the members' certificates; turns TLS on")
+	fs.StringVar(&e.CertFile, "etcd-cert", e.CertFile, "etcd: client certificate `FILE` (PEM); turns TLS on")
+	fs.StringVar(&e.KeyFile, "etcd-key", e.KeyFile, "etcd: client key `FILE` (PEM)")
+	fs.StringVar(&e.Username, "etcd-user", e.Username, "etcd: user `NAME` for password auth")
+	fs.StringVar(&e.PasswordFile, "etcd-password-file", e.PasswordFile, "etcd: `FILE` holding the password (first line)")
+	fs.DurationVar(&e.DialTimeout, "etcd-dial-timeout", e.DialTimeout, "etcd: connect timeout (0: 3s)")
+	fs.DurationVar(&e.RequestTimeout, "etcd-request-timeout", e.RequestTimeout, "etcd: timeout of each request (0: 3s)")
+}
