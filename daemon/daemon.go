@@ -109,6 +109,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	st, sealer, err := open.Open(ctx, cfg.Store, open.Options{
 		MasterKeyFile: cfg.MasterKey,
 		OnError:       func(err error) { d.log.Warn("store watch", "err", err); d.storeError() },
+		Etcd:          open.EtcdOptions{SnapshotFile: cfg.Snapshot, Now: opts.Now},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
