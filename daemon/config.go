@@ -1,25 +1,29 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/store/open"
 )
 
-// Flags is the configuration as given on the command line: strings and
-// numbers as typed, before validation. Defaults are filled in one place,
-// DefaultFlags.
+// Flags is the configuration as given by the file, the environment and the
+// command line: strings and numbers as typed, before validation. Defaults
+// are filled in one place, DefaultFlags; LoadFlags merges the sources.
 type Flags struct {
+	Config        string
 	Store         string
 	MasterKey     string
 	Listen        string
+	TLSListen     string
 	AdminListen   string
 	HTTP3Listen   string
 	TLSCert       string
@@ -38,6 +42,14 @@ type Flags struct {
 	ReplayMax     int
 	Snapshot      string
 	MaxStaleness  time.Duration
+	// VerdictLogEvery logs one failed verdict in N with its reasons (0: none).
+	VerdictLogEvery int
+	Node            string
+	Region          string
+	// Pyroscope* turn continuous profiling on when PyroscopeServer is set.
+	PyroscopeServer   string
+	PyroscopeUser     string
+	PyroscopePassword string
 }
 
 // DefaultStoreURL is the embedded default store: a folder beside the
@@ -47,33 +59,35 @@ const DefaultStoreURL = open.DefaultURL
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
 	return Flags{
-		Store:        DefaultStoreURL,
-		Listen:       "127.0.0.1:8080",
-		AdminListen:  "127.0.0.1:9090",
-		NonceTTL:     attest.DefaultNonceTTL,
-		Issuer:       attest.DefaultIssuer,
-		ReceiptTTL:   30 * 24 * time.Hour,
-		DrainDelay:   0,
-		DrainTimeout: 30 * time.Second,
-		LogFormat:    "text",
-		LogLevel:     "info",
-		ReplayMax:    2_000_000,
-		MaxStaleness: 15 * time.Minute,
+		Store:           DefaultStoreURL,
+		Listen:          "127.0.0.1:8080",
+		AdminListen:     "127.0.0.1:9090",
+		NonceTTL:        attest.DefaultNonceTTL,
+		Issuer:          attest.DefaultIssuer,
+		ReceiptTTL:      30 * 24 * time.Hour,
+		DrainDelay:      0,
+		DrainTimeout:    30 * time.Second,
+		LogFormat:       "text",
+		LogLevel:        "info",
+		ReplayMax:       2_000_000,
+		MaxStaleness:    15 * time.Minute,
+		VerdictLogEvery: 100,
 	}
 }
 
-// ParseFlags reads args over the defaults.
-func ParseFlags(args []string, stderr io.Writer) (Flags, error) {
-	f := DefaultFlags()
-	fs := flag.NewFlagSet("attestd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// registerFlags binds every setting of f to a flag of fs. The flag name is
+// also the setting's name in the file (with _ for -) and, upper-cased with
+// the ATTESTD_ prefix, in the environment.
+func registerFlags(fs *flag.FlagSet, f *Flags) {
+	fs.StringVar(&f.Config, "config", f.Config, "YAML configuration file (keys as the flags, with _ for -)")
 	fs.StringVar(&f.Store, "store", f.Store, "store URL: file:///path/to/dir or etcd://host:port[,host:port]/prefix")
-	fs.StringVar(&f.MasterKey, "master-key", f.MasterKey, "master key file (default: master.key inside a file store)")
-	fs.StringVar(&f.Listen, "listen", f.Listen, "HOST:PORT of the public HTTP/1.1 listener")
+	fs.StringVar(&f.MasterKey, "master-key", f.MasterKey, "master key file (default: $CREDENTIALS_DIRECTORY/master.key when present, else master.key inside a file store)")
+	fs.StringVar(&f.Listen, "listen", f.Listen, "HOST:PORT of the public plaintext HTTP/1.1 listener (\"off\": none)")
+	fs.StringVar(&f.TLSListen, "tls-listen", f.TLSListen, "HOST:PORT of the public HTTPS listener (HTTP/1.1 over TLS; needs --tls-cert and --tls-key)")
 	fs.StringVar(&f.AdminListen, "admin-listen", f.AdminListen, "HOST:PORT of the admin listener (/healthz, /readyz, /metrics)")
 	fs.StringVar(&f.HTTP3Listen, "http3-listen", f.HTTP3Listen, "HOST:PORT of the HTTP/3 listener (needs --tls-cert and --tls-key)")
-	fs.StringVar(&f.TLSCert, "tls-cert", f.TLSCert, "TLS certificate chain (PEM)")
-	fs.StringVar(&f.TLSKey, "tls-key", f.TLSKey, "TLS private key (PEM)")
+	fs.StringVar(&f.TLSCert, "tls-cert", f.TLSCert, "TLS certificate chain (PEM), re-read on SIGHUP")
+	fs.StringVar(&f.TLSKey, "tls-key", f.TLSKey, "TLS private key (PEM), re-read on SIGHUP")
 	fs.DurationVar(&f.NonceTTL, "nonce-ttl", f.NonceTTL, "nonce lifetime, 10s to 300s")
 	fs.StringVar(&f.Issuer, "issuer", f.Issuer, "token issuer (iss)")
 	fs.StringVar(&f.AndroidRoots, "android-roots", f.AndroidRoots, "PEM file of Android attestation roots (replaces the built-in ones)")
@@ -84,24 +98,33 @@ func ParseFlags(args []string, stderr io.Writer) (Flags, error) {
 	fs.DurationVar(&f.DrainDelay, "drain-delay", f.DrainDelay, "on SIGTERM, time between /readyz turning 503 and the listeners closing")
 	fs.DurationVar(&f.DrainTimeout, "drain-timeout", f.DrainTimeout, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&f.LogFormat, "log-format", f.LogFormat, "text or json")
-	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error (debug logs every request)")
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "most nonces remembered per node within their lifetime (fails closed beyond)")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
 	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
-	if err := fs.Parse(args); err != nil {
-		return f, err
+	fs.IntVar(&f.VerdictLogEvery, "verdict-log-every", f.VerdictLogEvery, "log one failed verdict in N with its reasons (0: none, 1: all)")
+	fs.StringVar(&f.Node, "node", f.Node, "node name for profiles (default: the host name)")
+	fs.StringVar(&f.Region, "region", f.Region, "region name for profiles")
+	fs.StringVar(&f.PyroscopeServer, "pyroscope-server", f.PyroscopeServer, "Pyroscope server URL; continuous profiling is off when empty")
+	fs.StringVar(&f.PyroscopeUser, "pyroscope-user", f.PyroscopeUser, "Pyroscope basic auth user")
+	fs.StringVar(&f.PyroscopePassword, "pyroscope-password", f.PyroscopePassword, "Pyroscope basic auth password (secret)")
+}
+
+// isSecret names the settings that --print-config redacts.
+func isSecret(name string) bool {
+	switch name {
+	case "pyroscope-password":
+		return true
 	}
-	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	return f, nil
+	return false
 }
 
 // Config is the validated, typed configuration.
 type Config struct {
 	Store         string
 	MasterKey     string
-	Listen        netip.AddrPort
+	Listen        netip.AddrPort // zero: no plaintext listener
+	TLSListen     netip.AddrPort // zero: no HTTPS listener
 	AdminListen   netip.AddrPort
 	HTTP3Listen   netip.AddrPort // zero: no HTTP/3
 	TLSCert       string
@@ -120,7 +143,23 @@ type Config struct {
 	ReplayMax     int
 	Snapshot      string
 	MaxStaleness  time.Duration
+	// AltSvc advertises HTTP/3 on the HTTP/1.1 answers ("" without HTTP/3).
+	AltSvc          string
+	VerdictLogEvery int
+	Node            string
+	Region          string
+	Pyroscope       PyroscopeConfig
 }
+
+// PyroscopeConfig configures continuous profiling; off when Server is "".
+type PyroscopeConfig struct {
+	Server   string
+	User     string
+	Password secret.Value
+}
+
+// TLS reports whether a certificate is configured.
+func (c Config) TLS() bool { return c.TLSCert != "" }
 
 // Validate turns Flags into a Config, or an error naming the bad setting.
 func (f Flags) Validate() (Config, error) {
@@ -128,55 +167,97 @@ func (f Flags) Validate() (Config, error) {
 		Issuer: f.Issuer, AndroidRoots: f.AndroidRoots, AppleRoots: f.AppleRoots, ReceiptTTL: f.ReceiptTTL,
 		AndroidStatus: f.AndroidStatus, SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
-		Snapshot: f.Snapshot, MaxStaleness: f.MaxStaleness}
-	var err error
-	if c.Listen, err = hostPort("listen", f.Listen); err != nil {
+		Snapshot: f.Snapshot, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
+		Node: f.Node, Region: f.Region,
+		Pyroscope: PyroscopeConfig{Server: f.PyroscopeServer, User: f.PyroscopeUser, Password: secret.FromString(f.PyroscopePassword)}}
+	if err := c.listeners(f); err != nil {
 		return c, err
 	}
-	if c.AdminListen, err = hostPort("admin-listen", f.AdminListen); err != nil {
+	if err := f.validateValues(); err != nil {
 		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) listeners(f Flags) error {
+	var err error
+	if f.Listen != "off" && f.Listen != "" {
+		if c.Listen, err = hostPort("listen", f.Listen); err != nil {
+			return err
+		}
+	}
+	if c.AdminListen, err = hostPort("admin-listen", f.AdminListen); err != nil {
+		return err
+	}
+	if f.TLSListen != "" {
+		if c.TLSListen, err = hostPort("tls-listen", f.TLSListen); err != nil {
+			return err
+		}
 	}
 	if f.HTTP3Listen != "" {
 		if c.HTTP3Listen, err = hostPort("http3-listen", f.HTTP3Listen); err != nil {
-			return c, err
+			return err
+		}
+		if c.HTTP3Listen.Port() != 0 {
+			c.AltSvc = `h3=":` + strconv.Itoa(int(c.HTTP3Listen.Port())) + `"; ma=86400`
 		}
 	}
 	if (f.TLSCert == "") != (f.TLSKey == "") {
-		return c, errors.New("--tls-cert and --tls-key go together")
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if f.HTTP3Listen != "" && f.TLSCert == "" {
-		return c, errors.New("--http3-listen needs --tls-cert and --tls-key")
+		return errors.New("--http3-listen needs --tls-cert and --tls-key")
 	}
+	if f.TLSListen != "" && f.TLSCert == "" {
+		return errors.New("--tls-listen needs --tls-cert and --tls-key")
+	}
+	if !c.Listen.IsValid() && !c.TLSListen.IsValid() {
+		return errors.New("--listen is off and --tls-listen is not set: no public listener")
+	}
+	return nil
+}
+
+func (f Flags) validateValues() error {
 	if f.NonceTTL < attest.MinNonceTTL || f.NonceTTL > attest.MaxNonceTTL {
-		return c, fmt.Errorf("--nonce-ttl %v: must be %v to %v", f.NonceTTL, attest.MinNonceTTL, attest.MaxNonceTTL)
+		return fmt.Errorf("--nonce-ttl %v: must be %v to %v", f.NonceTTL, attest.MinNonceTTL, attest.MaxNonceTTL)
 	}
 	if strings.TrimSpace(f.Issuer) == "" {
-		return c, errors.New("--issuer must not be empty")
+		return errors.New("--issuer must not be empty")
 	}
 	if f.ReceiptTTL < time.Minute {
-		return c, fmt.Errorf("--receipt-ttl %v: must be at least 1m", f.ReceiptTTL)
+		return fmt.Errorf("--receipt-ttl %v: must be at least 1m", f.ReceiptTTL)
 	}
 	if f.DrainDelay < 0 || f.DrainTimeout <= 0 {
-		return c, errors.New("--drain-delay must be >= 0 and --drain-timeout > 0")
+		return errors.New("--drain-delay must be >= 0 and --drain-timeout > 0")
 	}
 	switch f.LogFormat {
 	case "text", "json":
 	default:
-		return c, fmt.Errorf("--log-format %q: must be text or json", f.LogFormat)
+		return fmt.Errorf("--log-format %q: must be text or json", f.LogFormat)
 	}
 	switch f.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return c, fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.LogLevel)
+		return fmt.Errorf("--log-level %q: must be debug, info, warn or error", f.LogLevel)
 	}
 	if f.MaxStaleness <= 0 {
-		return c, errors.New("--max-staleness must be positive")
+		return errors.New("--max-staleness must be positive")
 	}
 	if f.ReplayMax < 1000 {
-		return c, fmt.Errorf("--replay-max %d: must be at least 1000", f.ReplayMax)
+		return fmt.Errorf("--replay-max %d: must be at least 1000", f.ReplayMax)
 	}
-	return c, nil
+	if f.VerdictLogEvery < 0 {
+		return fmt.Errorf("--verdict-log-every %d: must be >= 0", f.VerdictLogEvery)
+	}
+	if f.PyroscopeServer != "" && !strings.HasPrefix(f.PyroscopeServer, "http://") && !strings.HasPrefix(f.PyroscopeServer, "https://") {
+		return fmt.Errorf("--pyroscope-server %q: want an http:// or https:// URL", f.PyroscopeServer)
+	}
+	return nil
 }
+
+// tlsMinVersion is the oldest TLS version served on TCP; Go prefers 1.3
+// whenever the client offers it. HTTP/3 is always TLS 1.3.
+const tlsMinVersion = tls.VersionTLS12
 
 func hostPort(name, v string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(v)

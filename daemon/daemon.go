@@ -8,19 +8,17 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/grafana/pyroscope-go"
 
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/attest"
@@ -33,74 +31,90 @@ import (
 	"github.com/attestd/attestd/store/open"
 )
 
-// Main runs attestd with args until SIGINT or SIGTERM; it returns the exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f, err := ParseFlags(args, stderr)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "attestd:", err)
-		return 2
-	}
-	cfg, err := f.Validate()
-	if err != nil {
-		fmt.Fprintln(stderr, "attestd:", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d, err := New(ctx, cfg, Options{Stdout: stdout, Stderr: stderr})
-	if err != nil {
-		fmt.Fprintln(stderr, "attestd:", err)
-		return 1
-	}
-	if err := d.Run(ctx); err != nil {
-		fmt.Fprintln(stderr, "attestd:", err)
-		return 1
-	}
-	return 0
-}
-
-// Options are the daemon's process-level dependencies.
+// Options are the daemon's process-level dependencies. The zero value of
+// each is fine for tests: no systemd, no reload source, the real clock.
 type Options struct {
 	Stdout, Stderr io.Writer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Listeners are sockets already bound (systemd socket activation), by
+	// name: "http", "https", "admin". Missing ones are bound from Config.
+	Listeners map[string]net.Listener
+	// Notify sends a state to the service manager (READY=1, RELOADING=1,
+	// STOPPING=1, WATCHDOG=1); nil: nothing is sent.
+	Notify func(state string) error
+	// Watchdog is the service manager's watchdog interval (0: none).
+	Watchdog time.Duration
+	// Reload re-reads the configuration on Reload (SIGHUP); nil: a reload
+	// re-reads the certificate only.
+	Reload func() (Config, error)
+	// ReadFile reads /proc for the UDP buffer check (default os.ReadFile).
+	ReadFile func(string) ([]byte, error)
+}
+
+func (o *Options) fill() {
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Notify == nil {
+		o.Notify = func(string) error { return nil }
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
 }
 
 // Daemon is one running edge node.
 type Daemon struct {
 	cfg      Config
 	opts     Options
+	version  string
 	log      *slog.Logger
+	level    *slog.LevelVar
 	store    store.Store
 	reg      *registry.Registry
 	metrics  *metrics.Metrics
+	own      *daemonMetrics
+	verdicts *verdictLog
 	edge     *attest.Edge
 	replay   *replay.Set
 	http1    *fastapi.Server
+	h3       *http3Server // nil without HTTP/3
+	tls      *tlsState    // nil without a certificate
 	admin    *http.Server
-	ln       net.Listener
+	ln       net.Listener // plaintext; nil when off
+	tlsLn    net.Listener // HTTPS; nil when off
 	adminLn  net.Listener
+	probe    *api.Handler // the watchdog's self-requests
 	snap     *store.Snapshot
 	draining atomic.Bool
 	seeded   bool
+	profiler *pyroscope.Profiler // nil: profiling off
+	reloadMu sync.Mutex          // serialises reloads; guards live
+	live     liveConfig
 }
+
+// liveConfig are the settings a reload changes while serving.
+type liveConfig struct {
+	drainDelay, drainTimeout atomic.Int64
+}
+
+func (d *Daemon) notify(state string) error { return d.opts.Notify(state) }
 
 // New opens the store, loads it, builds every component and binds the
 // listeners; Run serves. The first load is fatal on error.
 func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
-	if opts.Stdout == nil {
-		opts.Stdout = io.Discard
-	}
-	if opts.Stderr == nil {
-		opts.Stderr = io.Discard
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	d := &Daemon{cfg: cfg, opts: opts, log: newLogger(cfg, opts.Stderr)}
+	opts.fill()
+	d := &Daemon{cfg: cfg, opts: opts, version: version()}
+	d.log, d.level = newLogger(cfg, opts.Stderr)
+	d.live.drainDelay.Store(int64(cfg.DrainDelay))
+	d.live.drainTimeout.Store(int64(cfg.DrainTimeout))
 	defer func() {
 		if err != nil {
 			d.close()
@@ -119,6 +133,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.metrics = metrics.New(opts.Now, d.reg.CacheStats)
+	d.own = newDaemonMetrics(d.metrics.Registry(), d.version)
 	if h, ok := st.(store.Health); ok {
 		d.metrics.SetContactSource(func() time.Time { return h.Health().LastContact })
 	}
@@ -129,22 +144,18 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	d.verdicts = newVerdictLog(d.metrics, d.log, cfg.VerdictLogEvery)
 	if d.edge, err = attest.New(attest.Config{
 		Issuer: cfg.Issuer, NonceTTL: cfg.NonceTTL, Now: opts.Now, Rand: rand.Reader,
-		Registry: d.reg, Replay: d.replay, Observer: d.metrics,
+		Registry: d.reg, Replay: d.replay, Observer: d.verdicts,
 	}); err != nil {
 		return nil, err
 	}
-	h := api.New(api.Config{Edge: d.edge, Accounts: d.reg, Observer: d.metrics, Log: d.log, Now: opts.Now})
-	d.http1 = fastapi.New(fastapi.Config{Handler: h, Log: d.log})
-	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
-	var lc net.ListenConfig
-	if d.ln, err = lc.Listen(ctx, "tcp", cfg.Listen.String()); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	if err := d.buildServers(ctx); err != nil {
+		return nil, err
 	}
-	if d.adminLn, err = lc.Listen(ctx, "tcp", cfg.AdminListen.String()); err != nil {
-		return nil, fmt.Errorf("admin listen: %w", err)
+	if d.profiler, err = startProfiling(cfg, d.version); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -181,113 +192,5 @@ func (d *Daemon) firstLoad(ctx context.Context, sealer state.Sealer) error {
 
 func isFileStore(u string) bool { return len(u) >= 7 && u[:7] == "file://" }
 
-// Addr is the bound public address; AdminAddr the admin one.
-func (d *Daemon) Addr() net.Addr      { return d.ln.Addr() }
-func (d *Daemon) AdminAddr() net.Addr { return d.adminLn.Addr() }
-
 // Ready reports whether the node serves: store loaded and not draining.
 func (d *Daemon) Ready() bool { return d.reg.Ready() && !d.draining.Load() }
-
-// Run serves until ctx ends, then drains: /readyz turns 503, the listeners
-// close after DrainDelay, in-flight requests get DrainTimeout to finish.
-func (d *Daemon) Run(ctx context.Context) error {
-	defer d.close()
-	d.metrics.SetReady(true)
-	d.banner()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 4)
-	var wg sync.WaitGroup
-	task := func(name string, fn func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && runCtx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", name, err)
-			}
-		}()
-	}
-	task("http", func() error { return d.http1.Serve(d.ln) })
-	task("admin", func() error { return d.admin.Serve(d.adminLn) })
-	task("store watch", func() error { return d.watch(runCtx) })
-	task("replay sweep", func() error { return d.sweep(runCtx) })
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-		d.log.Error("stopping", "err", runErr)
-	}
-	d.drain()
-	cancel()
-	wg.Wait()
-	return runErr
-}
-
-func (d *Daemon) drain() {
-	d.draining.Store(true)
-	d.metrics.SetReady(false)
-	d.log.Info("draining", "delay", d.cfg.DrainDelay)
-	time.Sleep(d.cfg.DrainDelay)
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.DrainTimeout)
-	defer cancel()
-	if err := d.http1.Shutdown(ctx); err != nil {
-		d.log.Warn("http shutdown", "err", err)
-	}
-	if err := d.admin.Shutdown(ctx); err != nil {
-		d.log.Warn("admin shutdown", "err", err)
-	}
-}
-
-// watch follows the store; a snapshot that does not install leaves the
-// last good one serving.
-func (d *Daemon) watch(ctx context.Context) error {
-	err := d.store.Watch(ctx, d.snap, func(snap *store.Snapshot) {
-		if err := d.reg.Swap(snap); err != nil {
-			d.log.Warn("store change not applied; serving the last good state", "revision", snap.Revision, "err", err)
-			d.storeError()
-			return
-		}
-		d.metrics.StoreSynced(snap.Revision)
-		d.log.Info("store change applied", "revision", snap.Revision)
-	})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
-}
-
-func (d *Daemon) storeError() {
-	if d.metrics != nil {
-		d.metrics.StoreError()
-	}
-}
-
-func (d *Daemon) close() {
-	if d.ln != nil {
-		d.ln.Close()
-	}
-	if d.adminLn != nil {
-		d.adminLn.Close()
-	}
-	if d.reg != nil {
-		d.reg.Close()
-	}
-	if d.store != nil {
-		d.store.Close()
-	}
-}
-
-// sweep gives the memory of expired nonces back every second, so idle
-// shards of the replay set shrink too.
-func (d *Daemon) sweep(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			d.replay.Sweep(d.opts.Now())
-		}
-	}
-}

@@ -8,21 +8,34 @@ import (
 	"github.com/attestd/attestd/internal/state"
 )
 
-func newLogger(cfg Config, w io.Writer) *slog.Logger {
-	var lvl slog.Level
+// newLogger returns the daemon's logger, JSON or text, at a level that a
+// reload may change. Every record logged with a request's context carries
+// its request_id. No secret reaches it: secret.Value logs as [redacted].
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	lvl := new(slog.LevelVar)
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
 	o := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler = slog.NewTextHandler(w, o)
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
+		h = slog.NewJSONHandler(w, o)
 	}
-	return slog.New(slog.NewTextHandler(w, o))
+	return slog.New(withRequestID{h}), lvl
 }
 
 // banner tells a newcomer what is running and how to try it.
 func (d *Daemon) banner() {
-	d.log.Info("attestd serving", "listen", d.Addr().String(), "admin", d.AdminAddr().String(),
-		"store", d.cfg.Store, "revision", d.reg.Revision())
-	if !d.seeded {
+	args := []any{"admin", d.AdminAddr().String(), "store", redactURL(d.cfg.Store), "revision", d.reg.Revision(), "version", d.version}
+	if d.ln != nil {
+		args = append(args, "listen", d.ln.Addr().String())
+	}
+	if d.tlsLn != nil {
+		args = append(args, "tls_listen", d.tlsLn.Addr().String())
+	}
+	if d.h3 != nil {
+		args = append(args, "http3_listen", d.h3.Addr().String())
+	}
+	d.log.Info("attestd serving", args...)
+	if !d.seeded || d.ln == nil {
 		return
 	}
 	demo := state.Demo()
@@ -37,5 +50,5 @@ Or by hand:
   curl -s -X POST http://%s/v1/challenge
   curl -s http://%s/metrics | grep attestd_
 
-`, d.Addr(), d.cfg.Store, demo.AccountID, demo.AppID, demo.Version, d.Addr(), d.Addr(), d.AdminAddr())
+`, d.ln.Addr(), d.cfg.Store, demo.AccountID, demo.AppID, demo.Version, d.ln.Addr(), d.ln.Addr(), d.AdminAddr())
 }

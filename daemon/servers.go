@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/attestd/attestd/internal/api"
+	"github.com/attestd/attestd/internal/fastapi"
+	"github.com/attestd/attestd/internal/h3api"
+)
+
+// buildServers builds one api.Handler per transport over the one core
+// (so metrics can tell the transports apart), the HTTP/1.1 server for the
+// plaintext and HTTPS listeners, HTTP/3, and the admin server, and binds
+// every listener.
+func (d *Daemon) buildServers(ctx context.Context) error {
+	tm := newTransportMetrics(d.metrics.Registry())
+	handler := func(o api.Observer) *api.Handler {
+		return api.New(api.Config{Edge: d.edge, Accounts: d.reg, Observer: o, Log: d.log, Now: d.opts.Now})
+	}
+	d.probe = handler(nil)
+	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now}
+	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: d.cfg.AltSvc})
+	srv := d.http1.Underlying()
+	srv.Handler = access.fasthttp(srv.Handler)
+	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	if d.cfg.TLS() {
+		var err error
+		if d.tls, err = newTLSState(d.cfg.TLSCert, d.cfg.TLSKey); err != nil {
+			return err
+		}
+		dep, err := d.reg.Deployment()
+		if err != nil {
+			return err
+		}
+		if _, err := d.tls.setTicketKeys(dep.TLSSessionTickets); err != nil {
+			return err
+		}
+		d.own.certNotAfter.Set(float64(d.tls.notAfter().Unix()))
+	}
+	if err := d.bind(ctx); err != nil {
+		return err
+	}
+	if d.cfg.HTTP3Listen.IsValid() {
+		for _, w := range udpBufferWarnings(d.opts.ReadFile) {
+			d.log.Warn("udp buffers: " + w)
+		}
+		dep, err := d.reg.Deployment()
+		if err != nil {
+			return err
+		}
+		h3h := access.http(h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))}))
+		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, h3h, d.log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bind takes the socket-activated listeners and binds the others.
+func (d *Daemon) bind(ctx context.Context) error {
+	var err error
+	if d.ln, err = d.listener(ctx, fdNameHTTP, d.cfg.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if d.tlsLn, err = d.listener(ctx, fdNameHTTPS, d.cfg.TLSListen); err != nil {
+		return fmt.Errorf("tls listen: %w", err)
+	}
+	if d.tlsLn != nil {
+		if d.tls == nil {
+			return errors.New("tls listen: a socket named https was passed but no --tls-cert is configured")
+		}
+		d.tlsLn = tls.NewListener(d.tlsLn, d.tls.listenerConfig())
+	}
+	if d.adminLn, err = d.listener(ctx, fdNameAdmin, d.cfg.AdminListen); err != nil {
+		return fmt.Errorf("admin listen: %w", err)
+	}
+	if d.adminLn == nil {
+		return errors.New("admin listen: no address")
+	}
+	return nil
+}
+
+// listener is the socket-activated listener called name, else one bound
+// on addr; nil when there is neither.
+func (d *Daemon) listener(ctx context.Context, name string, addr interface {
+	IsValid() bool
+	String() string
+}) (net.Listener, error) {
+	if ln, ok := d.opts.Listeners[name]; ok {
+		delete(d.opts.Listeners, name)
+		return ln, nil
+	}
+	if !addr.IsValid() {
+		return nil, nil
+	}
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr.String())
+}
+
+// Addr is the bound public address: the plaintext listener's, else the
+// HTTPS one's. AdminAddr is the admin one.
+func (d *Daemon) Addr() net.Addr {
+	if d.ln != nil {
+		return d.ln.Addr()
+	}
+	return d.tlsLn.Addr()
+}
+
+// AdminAddr is the admin listener's address.
+func (d *Daemon) AdminAddr() net.Addr { return d.adminLn.Addr() }
+
+// TLSAddr is the HTTPS listener's address, nil without one.
+func (d *Daemon) TLSAddr() net.Addr {
+	if d.tlsLn == nil {
+		return nil
+	}
+	return d.tlsLn.Addr()
+}
+
+// HTTP3Addr is the HTTP/3 listener's UDP address, nil without one.
+func (d *Daemon) HTTP3Addr() net.Addr {
+	if d.h3 == nil {
+		return nil
+	}
+	return d.h3.Addr()
+}
