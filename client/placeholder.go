@@ -1,0 +1,91 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Secret placeholders. An app ships `{{secret:NAME}}` where a released
+// runtime secret goes, in a header value or a query parameter value (as
+// written, or URL-encoded as url.Values encodes it); the Transport replaces
+// it with the value of the secret NAME released to the app by its latest
+// attestation. NAME is everything up to the closing `}}`.
+const (
+	PlaceholderOpen  = "{{secret:"
+	PlaceholderClose = "}}"
+)
+
+// Placeholder returns the placeholder of the secret name.
+func Placeholder(name string) string { return PlaceholderOpen + name + PlaceholderClose }
+
+// ErrSecretUnavailable: a placeholder names a secret the latest attestation
+// did not release (unknown name, not assigned to the app, or a failed
+// verdict). The request is not sent.
+var ErrSecretUnavailable = errors.New("client: secret not released to this app")
+
+// expand replaces every placeholder of s with lookup's value.
+func expand(s string, lookup func(name string) ([]byte, bool)) (string, error) {
+	if !strings.Contains(s, PlaceholderOpen) {
+		return s, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, PlaceholderOpen)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), nil
+		}
+		j := strings.Index(s[i+len(PlaceholderOpen):], PlaceholderClose)
+		if j < 0 {
+			return "", fmt.Errorf("client: unterminated secret placeholder")
+		}
+		name := s[i+len(PlaceholderOpen) : i+len(PlaceholderOpen)+j]
+		v, ok := lookup(name)
+		if !ok {
+			return "", fmt.Errorf("%w: %q", ErrSecretUnavailable, name)
+		}
+		b.WriteString(s[:i])
+		b.Write(v)
+		s = s[i+len(PlaceholderOpen)+j+len(PlaceholderClose):]
+	}
+}
+
+// hasPlaceholder reports whether a header or the raw query holds one.
+func hasPlaceholder(h map[string][]string, rawQuery string) bool {
+	for _, vs := range h {
+		for _, v := range vs {
+			if strings.Contains(v, PlaceholderOpen) {
+				return true
+			}
+		}
+	}
+	if strings.Contains(rawQuery, PlaceholderOpen) {
+		return true
+	}
+	u, err := url.QueryUnescape(rawQuery)
+	return err == nil && strings.Contains(u, PlaceholderOpen)
+}
+
+// expandQuery replaces placeholders in the values of a raw query, keeping
+// the other pairs as they were encoded.
+func expandQuery(raw string, lookup func(name string) ([]byte, bool)) (string, error) {
+	pairs := strings.Split(raw, "&")
+	for i, pair := range pairs {
+		k, v, hasV := strings.Cut(pair, "=")
+		if !hasV {
+			continue
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil || !strings.Contains(dv, PlaceholderOpen) {
+			continue
+		}
+		ev, err := expand(dv, lookup)
+		if err != nil {
+			return "", err
+		}
+		pairs[i] = k + "=" + url.QueryEscape(ev)
+	}
+	return strings.Join(pairs, "&"), nil
+}

@@ -1,0 +1,392 @@
+package client
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/attestd/attestd/crypto/secret"
+)
+
+// TokenHeader is the header the Transport sends the token in.
+const TokenHeader = "Attest-Token"
+
+// TransportConfig configures a Transport. Client is required.
+type TransportConfig struct {
+	// Client attests (with want_secrets) and opens the released secrets.
+	// Do not make the Transport the Client's own HTTP transport.
+	Client *Client
+	// Base sends the requests (default: a clone of http.DefaultTransport).
+	// An *http.Transport is cloned and the clone checks pins. Any other
+	// RoundTripper (e.g. an HTTP/3 one) must check them itself: put
+	// Transport.VerifyConnection in its tls.Config.
+	Base http.RoundTripper
+	// TokenHosts receive Attest-Token: host names (any port) or host:port
+	// of the app's backends. The edge's own host:port (Client's BaseURL)
+	// always does (its /v1/proxy/ needs it); no other host sees the token.
+	TokenHosts []string
+	// BindAuthorization sends, with a request that carries one
+	// Authorization header, a token bound to that value (pay =
+	// b64u(SHA-256(value))), attesting with it as binding when no such
+	// token is cached. Requests without Authorization get an unbound token.
+	BindAuthorization bool
+	// Integrity is sent with every attestation.
+	Integrity Integrity
+	// MaxBound bounds how many bound tokens are kept (default 16).
+	MaxBound int
+}
+
+// Transport is an http.RoundTripper for an app's outgoing requests (the
+// quickstart experience): it keeps a fresh token (re-attesting before
+// expiry), sends it as Attest-Token to the token hosts, replaces secret
+// placeholders in header and query values with the released secrets, and
+// refuses TLS connections to a pinned host whose chain matches none of its
+// pins (PROTOCOL.md §4-5). Pins and secrets come from the latest attestation
+// of the Client, whoever made it; connections made under older pins are
+// closed when idle once pins change.
+//
+// Every request waits for a first attestation (so pins apply from the first
+// connection on), and every request keeps the token fresh, so pins and
+// secrets follow the edge at the token's pace. Only a request to a token
+// host or with a placeholder fails when the edge cannot be reached; others
+// go on with the last pins (and try the edge again after 10 s).
+//
+// A Transport is safe for concurrent use. It never modifies the request it
+// is given.
+type Transport struct {
+	cfg      TransportConfig
+	c        *Client
+	base     http.RoundTripper
+	idle     interface{ CloseIdleConnections() }
+	edgeHost string
+	hosts    map[string]bool
+	pins     pinner
+
+	mu     sync.Mutex
+	tokens map[string]*tokenEntry // by binding hash; "" unbound
+
+	failedAt atomic.Int64 // Unix ns of the last failed attestation; 0 after a success
+
+	lmu     sync.Mutex
+	learned *Result                                 // latest result applied
+	secrets atomic.Pointer[map[string]secret.Value] // released by it
+}
+
+type tokenEntry struct {
+	res    *Result
+	at     time.Time // when res was obtained
+	flight *call
+}
+
+// NewTransport returns a Transport for cfg.
+func NewTransport(cfg TransportConfig) (*Transport, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("client: TransportConfig.Client is required")
+	}
+	if cfg.MaxBound <= 0 {
+		cfg.MaxBound = 16
+	}
+	u, err := url.Parse(cfg.Client.cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transport{cfg: cfg, c: cfg.Client, edgeHost: strings.ToLower(u.Host),
+		hosts: map[string]bool{}, tokens: map[string]*tokenEntry{}}
+	t.hosts[t.edgeHost] = true
+	for _, h := range cfg.TokenHosts {
+		t.hosts[strings.ToLower(h)] = true
+	}
+	switch b := cfg.Base.(type) {
+	case nil:
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		t.pins.install(tr)
+		t.base, t.idle = tr, tr
+	case *http.Transport:
+		tr := b.Clone()
+		t.pins.install(tr)
+		t.base, t.idle = tr, tr
+	default:
+		t.base = b
+		t.idle, _ = b.(interface{ CloseIdleConnections() })
+	}
+	empty := map[string]secret.Value{}
+	t.secrets.Store(&empty)
+	return t, nil
+}
+
+// VerifyConnection returns a tls.Config.VerifyConnection that checks the
+// pins of host, for a Base that is not an *http.Transport.
+func (t *Transport) VerifyConnection(host string) func(tls.ConnectionState) error {
+	return t.pins.verifier(host, nil)
+}
+
+// Pins returns the pins in force (from the latest attestation).
+func (t *Transport) Pins() map[string][]string { return t.pins.pins() }
+
+// Invalidate drops the cached tokens: the next request attests again (and
+// so picks up new pins and secrets).
+func (t *Transport) Invalidate() {
+	t.mu.Lock()
+	for k, e := range t.tokens {
+		if e.flight == nil {
+			delete(t.tokens, k)
+		}
+	}
+	t.mu.Unlock()
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t *Transport) CloseIdleConnections() {
+	if t.idle != nil {
+		t.idle.CloseIdleConnections()
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.isAttestCall(req) {
+		return t.base.RoundTrip(req)
+	}
+	if cur := t.c.latest(); cur != nil {
+		t.learn(cur, false)
+	}
+	toHost := t.hosts[strings.ToLower(req.URL.Host)] || t.hosts[strings.ToLower(req.URL.Hostname())]
+	placeholders := hasPlaceholder(req.Header, req.URL.RawQuery)
+	// Only a token host or a placeholder needs this attestation to
+	// succeed; any other request needs one success ever (for the pins) and
+	// otherwise only keeps the pins fresh, going on with the last ones
+	// while the edge cannot be reached.
+	needed := toHost || placeholders || !t.hasLearned()
+	if !needed && t.backingOff() {
+		return t.base.RoundTrip(req)
+	}
+	var binding []byte
+	if auth := req.Header.Values("Authorization"); toHost && t.cfg.BindAuthorization && len(auth) == 1 {
+		binding = []byte(auth[0])
+	}
+	if binding != nil && strings.Contains(string(binding), PlaceholderOpen) {
+		// Bind to the value actually sent: resolve it with what the
+		// latest attestation released, attesting first if need be.
+		if _, err := t.token(req.Context(), nil); err != nil {
+			return nil, err
+		}
+		v, err := expand(string(binding), t.lookup)
+		if err != nil {
+			return nil, err
+		}
+		binding = []byte(v)
+	}
+	res, err := t.token(req.Context(), binding)
+	if err != nil {
+		if needed {
+			return nil, err
+		}
+		return t.base.RoundTrip(req)
+	}
+	out := req
+	if placeholders || toHost {
+		if out, err = t.rewrite(req, res, toHost); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := t.base.RoundTrip(out)
+	if err == nil && toHost && resp.StatusCode == http.StatusUnauthorized {
+		// The token was refused (expired early, key rotated, a failed
+		// verdict): attest again for the next request.
+		t.drop(binding)
+	}
+	return resp, err
+}
+
+// rewrite returns a clone of req with placeholders replaced and, for a
+// token host, the token set.
+func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.Request, error) {
+	out := req.Clone(req.Context())
+	for k, vs := range out.Header {
+		for i, v := range vs {
+			e, err := expand(v, t.lookup)
+			if err != nil {
+				return nil, err
+			}
+			vs[i] = e
+		}
+		out.Header[k] = vs
+	}
+	if out.URL.RawQuery != "" {
+		q, err := expandQuery(out.URL.RawQuery, t.lookup)
+		if err != nil {
+			return nil, err
+		}
+		out.URL.RawQuery = q
+	}
+	if toHost {
+		out.Header.Set(TokenHeader, res.Token)
+	}
+	return out, nil
+}
+
+func (t *Transport) lookup(name string) ([]byte, bool) {
+	v, ok := (*t.secrets.Load())[name]
+	return v.Reveal(), ok
+}
+
+// isAttestCall: the Client's own calls, should they go through t.
+func (t *Transport) isAttestCall(req *http.Request) bool {
+	if strings.ToLower(req.URL.Host) != t.edgeHost {
+		return false
+	}
+	p := strings.TrimPrefix(req.URL.Path, strings.TrimRight(t.c.basePath(), "/"))
+	return p == "/v1/challenge" || p == "/v1/attest"
+}
+
+// retryAfter is how long requests that do not need a token wait before
+// trying to attest again after a failure.
+const retryAfter = 10 * time.Second
+
+func (t *Transport) backingOff() bool {
+	f := t.failedAt.Load()
+	return f != 0 && t.c.cfg.Now().Sub(time.Unix(0, f)) < retryAfter
+}
+
+func (t *Transport) hasLearned() bool {
+	t.lmu.Lock()
+	defer t.lmu.Unlock()
+	return t.learned != nil
+}
+
+// token returns a fresh token bound to binding (nil: unbound), attesting
+// when none is cached. Concurrent callers share one attestation.
+func (t *Transport) token(ctx context.Context, binding []byte) (*Result, error) {
+	key := ""
+	if binding != nil {
+		sum := sha256.Sum256(binding)
+		key = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	t.mu.Lock()
+	e := t.tokens[key]
+	if e == nil {
+		t.evict()
+		e = &tokenEntry{}
+		t.tokens[key] = e
+	}
+	if e.res != nil && t.fresh(e) {
+		r := e.res
+		t.mu.Unlock()
+		return r, nil
+	}
+	if f := e.flight; f != nil {
+		t.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &call{done: make(chan struct{})}
+	e.flight = f
+	t.mu.Unlock()
+	f.res, f.err = t.c.Attest(ctx, Evidence{Integrity: t.cfg.Integrity, Binding: binding, WantSecrets: true})
+	if f.err == nil {
+		t.learn(f.res, true)
+		t.failedAt.Store(0)
+	} else {
+		t.failedAt.Store(t.c.cfg.Now().UnixNano())
+	}
+	t.mu.Lock()
+	e.flight = nil
+	if f.err == nil {
+		e.res, e.at = f.res, t.c.cfg.Now()
+	}
+	t.mu.Unlock()
+	close(f.done)
+	return f.res, f.err
+}
+
+// fresh: valid for longer than RefreshBefore, or half its lifetime if that
+// is shorter. t.mu is held.
+func (t *Transport) fresh(e *tokenEntry) bool {
+	exp := time.Unix(e.res.ExpiresAt, 0)
+	margin := min(t.c.cfg.RefreshBefore, exp.Sub(e.at)/2)
+	return exp.Sub(t.c.cfg.Now()) > margin
+}
+
+// evict makes room for one more bound token. t.mu is held.
+func (t *Transport) evict() {
+	if len(t.tokens) <= t.cfg.MaxBound {
+		return
+	}
+	for k, e := range t.tokens {
+		if k != "" && e.flight == nil {
+			delete(t.tokens, k)
+			if len(t.tokens) <= t.cfg.MaxBound {
+				return
+			}
+		}
+	}
+}
+
+func (t *Transport) drop(binding []byte) {
+	key := ""
+	if binding != nil {
+		sum := sha256.Sum256(binding)
+		key = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	t.mu.Lock()
+	if e := t.tokens[key]; e != nil && e.flight == nil {
+		delete(t.tokens, key)
+	}
+	t.mu.Unlock()
+}
+
+// learn applies the pins and secrets of res, an attestation of the Client.
+// asked says the Transport asked it for secrets: then an answer without
+// them (a failed verdict) releases none.
+func (t *Transport) learn(res *Result, asked bool) {
+	t.lmu.Lock()
+	defer t.lmu.Unlock()
+	if res != t.learned {
+		t.learned = res
+		if t.pins.update(res.Pins) {
+			t.CloseIdleConnections()
+		}
+		if res.Secrets != "" {
+			// A JWE that does not open releases nothing: fail closed.
+			m, _ := t.c.OpenSecrets(res)
+			sv := make(map[string]secret.Value, len(m))
+			for k, v := range m {
+				sv[k] = secret.FromString(v)
+			}
+			t.secrets.Store(&sv)
+			return
+		}
+	}
+	if asked && res.Secrets == "" {
+		empty := map[string]secret.Value{}
+		t.secrets.Store(&empty)
+	}
+}
+
+// latest is the Client's latest attestation result, or nil.
+func (c *Client) latest() *Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.current
+}
+
+// basePath is the path of the Client's BaseURL.
+func (c *Client) basePath() string {
+	u, err := url.Parse(c.cfg.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Path
+}
