@@ -49,7 +49,7 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	}
 	if d.cfg.HTTP3Listen.IsValid() {
 		for _, w := range udpBufferWarnings(d.opts.ReadFile) {
-			d.log.Warn("udp buffers: " + w)
+			d.log.Warn("udp buffer check", "problem", w)
 		}
 		dep, err := d.reg.Deployment()
 		if err != nil {
