@@ -57,6 +57,8 @@ func (s memberSpec) config() (*embed.Config, error) {
 	// fsync protects against power loss, not against a killed process
 	// (the kernel keeps what was written); tests only kill processes.
 	cfg.UnsafeNoFsync = true
+	// Password hashing at the production cost takes seconds under -race.
+	cfg.BcryptCost = 4
 	if s.CertFile != "" {
 		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: s.CertFile, KeyFile: s.KeyFile, TrustedCAFile: s.CAFile, ClientCertAuth: true}
 	}

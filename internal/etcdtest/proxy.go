@@ -122,7 +122,6 @@ func (p *Proxy) pipe(c net.Conn) {
 // only through it, and Cut cuts that node off every member at once.
 type Partition struct {
 	proxies []*Proxy
-	prefix  string
 }
 
 // Partition returns proxies in front of every member for one node.
@@ -135,13 +134,18 @@ func (c *Cluster) Partition(t testing.TB) *Partition {
 	return pt
 }
 
-// URL is the store URL of prefix through the proxies.
-func (pt *Partition) URL(prefix string) string {
+// Endpoints are the proxies' addresses, one per member.
+func (pt *Partition) Endpoints() []string {
 	var eps []string
 	for _, p := range pt.proxies {
 		eps = append(eps, p.Addr())
 	}
-	return "etcd://" + strings.Join(eps, ",") + "/" + prefix
+	return eps
+}
+
+// URL is the store URL of prefix through the proxies.
+func (pt *Partition) URL(prefix string) string {
+	return "etcd://" + strings.Join(pt.Endpoints(), ",") + "/" + prefix
 }
 
 // Cut cuts the node off the cluster.

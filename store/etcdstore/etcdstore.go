@@ -258,7 +258,7 @@ func (s *Store) client() (*clientv3.Client, error) {
 		})},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: connect to etcd %v: %w", store.ErrUnavailable, s.opts.Endpoints, err)
+		return nil, wrap(fmt.Sprintf("connect to %v", s.opts.Endpoints), err)
 	}
 	s.cli = cli
 	return cli, nil
