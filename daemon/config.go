@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,30 +120,28 @@ func isSecret(name string) bool {
 
 // Config is the validated, typed configuration.
 type Config struct {
-	Store         string
-	MasterKey     string
-	Listen        netip.AddrPort // zero: no plaintext listener
-	TLSListen     netip.AddrPort // zero: no HTTPS listener
-	AdminListen   netip.AddrPort
-	HTTP3Listen   netip.AddrPort // zero: no HTTP/3
-	TLSCert       string
-	TLSKey        string
-	NonceTTL      time.Duration
-	Issuer        string
-	AndroidRoots  string
-	AppleRoots    string
-	ReceiptTTL    time.Duration
-	AndroidStatus string
-	SeedDemo      bool
-	DrainDelay    time.Duration
-	DrainTimeout  time.Duration
-	LogFormat     string
-	LogLevel      string
-	ReplayMax     int
-	Snapshot      string
-	MaxStaleness  time.Duration
-	// AltSvc advertises HTTP/3 on the HTTP/1.1 answers ("" without HTTP/3).
-	AltSvc          string
+	Store           string
+	MasterKey       string
+	Listen          netip.AddrPort // zero: no plaintext listener
+	TLSListen       netip.AddrPort // zero: no HTTPS listener
+	AdminListen     netip.AddrPort
+	HTTP3Listen     netip.AddrPort // zero: no HTTP/3
+	TLSCert         string
+	TLSKey          string
+	NonceTTL        time.Duration
+	Issuer          string
+	AndroidRoots    string
+	AppleRoots      string
+	ReceiptTTL      time.Duration
+	AndroidStatus   string
+	SeedDemo        bool
+	DrainDelay      time.Duration
+	DrainTimeout    time.Duration
+	LogFormat       string
+	LogLevel        string
+	ReplayMax       int
+	Snapshot        string
+	MaxStaleness    time.Duration
 	VerdictLogEvery int
 	Node            string
 	Region          string
@@ -197,9 +194,6 @@ func (c *Config) listeners(f Flags) error {
 	if f.HTTP3Listen != "" {
 		if c.HTTP3Listen, err = hostPort("http3-listen", f.HTTP3Listen); err != nil {
 			return err
-		}
-		if c.HTTP3Listen.Port() != 0 {
-			c.AltSvc = `h3=":` + strconv.Itoa(int(c.HTTP3Listen.Port())) + `"; ma=86400`
 		}
 	}
 	if (f.TLSCert == "") != (f.TLSKey == "") {

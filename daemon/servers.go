@@ -25,28 +25,12 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	}
 	d.probe = handler(nil)
 	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now}
-	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: d.cfg.AltSvc})
-	srv := d.http1.Underlying()
-	srv.Handler = access.fasthttp(srv.Handler)
-	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	if d.cfg.TLS() {
-		var err error
-		if d.tls, err = newTLSState(d.cfg.TLSCert, d.cfg.TLSKey); err != nil {
+		if err := d.buildTLS(); err != nil {
 			return err
 		}
-		dep, err := d.reg.Deployment()
-		if err != nil {
-			return err
-		}
-		if _, err := d.tls.setTicketKeys(dep.TLSSessionTickets); err != nil {
-			return err
-		}
-		d.own.certNotAfter.Set(float64(d.tls.notAfter().Unix()))
 	}
-	if err := d.bind(ctx); err != nil {
-		return err
-	}
+	altSvc := ""
 	if d.cfg.HTTP3Listen.IsValid() {
 		for _, w := range udpBufferWarnings(d.opts.ReadFile) {
 			d.log.Warn("udp buffer check", "problem", w)
@@ -59,7 +43,31 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, h3h, d.log); err != nil {
 			return err
 		}
+		altSvc = fmt.Sprintf(`h3=":%d"; ma=86400`, d.h3.Addr().(*net.UDPAddr).Port)
 	}
+	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc})
+	srv := d.http1.Underlying()
+	srv.Handler = access.fasthttp(srv.Handler)
+	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+	return d.bind(ctx)
+}
+
+// buildTLS loads the certificate and installs the deployment's
+// session-ticket keys.
+func (d *Daemon) buildTLS() error {
+	var err error
+	if d.tls, err = newTLSState(d.cfg.TLSCert, d.cfg.TLSKey); err != nil {
+		return err
+	}
+	dep, err := d.reg.Deployment()
+	if err != nil {
+		return err
+	}
+	if _, err := d.tls.setTicketKeys(dep.TLSSessionTickets); err != nil {
+		return err
+	}
+	d.own.certNotAfter.Set(float64(d.tls.notAfter().Unix()))
 	return nil
 }
 

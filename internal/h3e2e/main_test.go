@@ -47,7 +47,7 @@ type proc struct {
 	notes  chan string // NOTIFY_SOCKET datagrams
 	logs   chan map[string]any
 	addrs  map[string]string // from the "attestd serving" line
-	done   chan struct{} // closed when the process exited
+	done   chan struct{}     // closed when the process exited
 	code   int
 	mu     sync.Mutex
 	stderr strings.Builder

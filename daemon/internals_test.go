@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attestd/attestd/crypto/secret"
+)
+
+func TestUDPBufferWarnings(t *testing.T) {
+	read := func(vals map[string]string) func(string) ([]byte, error) {
+		return func(p string) ([]byte, error) {
+			v, ok := vals[p]
+			if !ok {
+				return nil, errors.New("no such file")
+			}
+			return []byte(v), nil
+		}
+	}
+	ok := udpBufferWarnings(read(map[string]string{"/proc/sys/net/core/rmem_max": "7500000\n", "/proc/sys/net/core/wmem_max": "8000000\n"}))
+	if len(ok) != 0 {
+		t.Errorf("big enough buffers warned: %v", ok)
+	}
+	w := udpBufferWarnings(read(map[string]string{"/proc/sys/net/core/rmem_max": "212992\n"}))
+	if len(w) != 2 || !strings.Contains(w[0], "net.core.rmem_max is 212992") || !strings.Contains(w[0], "sysctl -w net.core.rmem_max=7500000") ||
+		!strings.Contains(w[1], "cannot read /proc/sys/net/core/wmem_max") {
+		t.Errorf("warnings: %q", w)
+	}
+}
+
+type countObserver struct{ pass, fail, challenges int }
+
+func (c *countObserver) Verdict(passed bool, _ []string) {
+	if passed {
+		c.pass++
+	} else {
+		c.fail++
+	}
+}
+func (c *countObserver) Challenge() { c.challenges++ }
+
+func TestVerdictLogSamples(t *testing.T) {
+	var buf bytes.Buffer
+	next := &countObserver{}
+	v := newVerdictLog(next, slog.New(slog.NewTextHandler(&buf, nil)), 3)
+	for i := 0; i < 7; i++ {
+		v.Verdict(false, []string{"rooted", "emulator"})
+		v.Verdict(true, nil)
+	}
+	v.Challenge()
+	if next.fail != 7 || next.pass != 7 || next.challenges != 1 {
+		t.Errorf("observer not passed through: %+v", next)
+	}
+	if n := strings.Count(buf.String(), "verdict failed"); n != 3 { // failures 1, 4, 7
+		t.Errorf("%d failed verdicts logged, want 3 of 7:\n%s", n, buf.String())
+	}
+	if !strings.Contains(buf.String(), "reasons=rooted,emulator") {
+		t.Errorf("reasons missing:\n%s", buf.String())
+	}
+	buf.Reset()
+	v.every.Store(0)
+	v.Verdict(false, []string{"x"})
+	if buf.Len() != 0 {
+		t.Error("logged with sampling off")
+	}
+}
+
+func TestRestartNeeded(t *testing.T) {
+	f := DefaultFlags()
+	a, _ := f.Validate()
+	b := a
+	b.LogLevel, b.DrainDelay, b.TLSCert = "debug", time.Second, "new.crt"
+	if got := restartNeeded(a, b); len(got) != 0 {
+		t.Errorf("reloadable settings reported: %v", got)
+	}
+	b.Issuer, b.Pyroscope.Password = "other", secret.FromString("x")
+	if got := strings.Join(restartNeeded(a, b), ","); got != "Issuer,Pyroscope" {
+		t.Errorf("restartNeeded = %q", got)
+	}
+}
+
+func TestRequestIDs(t *testing.T) {
+	g := newRequestIDs()
+	a, b := g.next(nil), g.next(nil)
+	if a == b || !strings.HasPrefix(a, g.prefix) {
+		t.Errorf("ids %q %q", a, b)
+	}
+	if got := g.next([]byte("lb-1234.abc_Z")); got != "lb-1234.abc_Z" {
+		t.Errorf("a plain incoming id was replaced: %q", got)
+	}
+	for _, bad := range []string{"a b", "x\n", strings.Repeat("a", 65), "é"} {
+		if got := g.next([]byte(bad)); got == bad {
+			t.Errorf("incoming id %q kept", bad)
+		}
+	}
+}
