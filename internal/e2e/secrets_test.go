@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -258,5 +262,65 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 			t.Fatal("deleted secret still released after 2 s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestJWEByHand opens a real daemon's JWE with the standard library alone,
+// following the steps of docs/app-developer.md for SDKs without a JOSE
+// library: ECDH with epk, one round of the Concat KDF, AES-256-GCM with the
+// header as additional data.
+func TestJWEByHand(t *testing.T) {
+	f := testenv.NewFixture(t)
+	node := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
+	c := node.Client(t, f, testenv.App, nil)
+	r, err := c.Attest(context.Background(), client.Evidence{WantSecrets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(r.Secrets, ".")
+	if len(parts) != 5 || parts[1] != "" {
+		t.Fatalf("not a direct-agreement compact JWE: %d parts", len(parts))
+	}
+	var hdr struct {
+		Alg, Enc, Kid string
+		Epk           struct{ Kty, Crv, X, Y string }
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	if err := json.Unmarshal(raw, &hdr); err != nil || hdr.Alg != "ECDH-ES" || hdr.Enc != "A256GCM" || hdr.Kid != c.DID() {
+		t.Fatalf("header %s: %v", raw, err)
+	}
+	x, _ := base64.RawURLEncoding.DecodeString(hdr.Epk.X)
+	y, _ := base64.RawURLEncoding.DecodeString(hdr.Epk.Y)
+	epk, err := ecdh.P256().NewPublicKey(append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := c.DeviceKey().ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := priv.ECDH(epk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SHA-256(00000001 ‖ Z ‖ 00000007 ‖ "A256GCM" ‖ 00000000 ‖ 00000000 ‖ 00000100)
+	h := sha256.New()
+	h.Write([]byte{0, 0, 0, 1})
+	h.Write(z)
+	h.Write([]byte{0, 0, 0, 7})
+	h.Write([]byte("A256GCM"))
+	h.Write([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0})
+	block, _ := aes.NewCipher(h.Sum(nil))
+	gcm, _ := cipher.NewGCM(block)
+	iv, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	ct, _ := base64.RawURLEncoding.DecodeString(parts[3])
+	tag, _ := base64.RawURLEncoding.DecodeString(parts[4])
+	plain, err := gcm.Open(nil, iv, append(ct, tag...), []byte(parts[0]))
+	if err != nil {
+		t.Fatalf("the documented steps do not open the JWE: %v", err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(plain, &m); err != nil || len(m) != 1 || m[testenv.SecretName] != testenv.SecretValue {
+		t.Fatalf("plaintext holds %d secrets (%v)", len(m), err)
 	}
 }
