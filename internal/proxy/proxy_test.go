@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/internal/apierr"
 )
 
 func bindingOf(v string) string {
@@ -337,6 +341,39 @@ func TestProxyIdleUpstream(t *testing.T) {
 			b, err := io.ReadAll(resp.Body)
 			if err == nil || string(b) != "partial" || time.Since(start) > 5*time.Second {
 				t.Fatalf("read %q, %v after %v; want partial and an error", b, err, time.Since(start))
+			}
+		})
+	}
+}
+
+type seenObs struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *seenObs) Request(endpoint string, status int, code apierr.Code, _ time.Duration) {
+	o.mu.Lock()
+	o.got = append(o.got, fmt.Sprintf("%s %d %s", endpoint, status, code))
+	o.mu.Unlock()
+}
+
+// TestProxyObserver: every request is reported once, with the public code.
+func TestProxyObserver(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			w := newWorld(t)
+			obs := &seenObs{}
+			w.cfg.Observer = obs
+			p, _ := New(w.cfg)
+			base := tr.start(t, p)
+			send(t, "GET", base+"/v1/proxy/hdr/x", map[string]string{"Attest-Token": w.token(token.Claims{})}, nil)
+			send(t, "GET", base+"/v1/proxy/hdr/x", nil, nil)
+			send(t, "GET", base+"/v1/proxy/nope/x", nil, nil)
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			want := []string{"proxy 200 ", "proxy 401 token_invalid", "proxy 404 not_found"}
+			if !slices.Equal(obs.got, want) {
+				t.Fatalf("observed %q, want %q", obs.got, want)
 			}
 		})
 	}
