@@ -104,13 +104,17 @@ func BenchmarkHTTPChallenge(b *testing.B) {
 // request to a bare fasthttp server that answers a constant JSON body of
 // the size of a challenge answer.
 func BenchmarkFasthttpHello(b *testing.B) {
+	runParallelPost(b, newHello(b), "/v1/challenge", []byte("{}"))
+}
+
+// newHello serves a bare fasthttp handler that answers a constant body.
+func newHello(b *testing.B) *fasthttp.HostClient {
 	body := []byte(`{"nonce":"k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","expires_at":1700000000}`)
 	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
 	}}
-	hc := serveInmemory(b, s.Serve, s.Shutdown)
-	runParallelPost(b, hc, "/v1/challenge", []byte("{}"))
+	return serveInmemory(b, s.Serve, s.Shutdown)
 }
 
 func runParallelPost(b *testing.B, hc *fasthttp.HostClient, path string, body []byte) {
