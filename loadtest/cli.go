@@ -98,6 +98,7 @@ func runFlags(fs *flag.FlagSet, c *Config, mix *string) {
 	fs.StringVar(&c.TLS.CAFile, "ca-file", "", "PEM CA certificates to trust for an https target")
 	fs.BoolVar(&c.TLS.Insecure, "insecure", false, "do not verify the target's certificate (tests only)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a target that is not a loopback address")
+	fs.StringVar(&c.Admin, "target-admin", "", "admin base URL of the node (e.g. http://127.0.0.1:9090): report its CPU time and memory")
 	fs.IntVar(&c.Workers, "workers", 0, "closed: workers (default 64); open: most operations in flight (default 256)")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "timeout of each HTTP request")
 	fs.IntVar(&c.Devices, "devices", 1000, "device keys, used in turn")

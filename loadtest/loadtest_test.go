@@ -75,10 +75,13 @@ func checkVerdicts(t *testing.T, rep *loadtest.Report) {
 func TestClosedLoopHTTP1(t *testing.T) {
 	n := node(t, testenv.Options{})
 	rep, err := loadtest.Run(context.Background(), loadtest.Config{
-		Target: n.Base, Workers: 8, Requests: 400, Devices: 20, Mix: mustMix(t, everyKind),
+		Target: n.Base, Admin: n.Admin, Workers: 8, Requests: 400, Devices: 20, Mix: mustMix(t, everyKind),
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rep.TargetCPUSeconds <= 0 || rep.AttestsPerTargetCPUSecond <= 0 || rep.TargetRSSBytes <= 0 {
+		t.Errorf("target CPU %v s, %v attests per CPU s, RSS %d", rep.TargetCPUSeconds, rep.AttestsPerTargetCPUSecond, rep.TargetRSSBytes)
 	}
 	if rep.Attests != 400 || rep.AttestsPerSec <= 0 {
 		t.Errorf("%d attests at %.0f/s, want 400", rep.Attests, rep.AttestsPerSec)

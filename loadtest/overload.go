@@ -211,6 +211,12 @@ func (c *OverloadConfig) check(rep *OverloadReport) []string {
 
 // residentMemory reads process_resident_memory_bytes from admin/metrics.
 func residentMemory(ctx context.Context, admin string) (int64, error) {
+	v, err := metricValue(ctx, admin, "process_resident_memory_bytes")
+	return int64(v), err
+}
+
+// metricValue reads one unlabelled sample from admin/metrics.
+func metricValue(ctx context.Context, admin, name string) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(admin, "/")+"/metrics", nil)
@@ -225,12 +231,11 @@ func residentMemory(ctx context.Context, admin string) (int64, error) {
 	sc := bufio.NewScanner(io.LimitReader(resp.Body, 8<<20))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			return int64(f), err
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, fmt.Errorf("no process_resident_memory_bytes")
+	return 0, fmt.Errorf("no %s in %s/metrics", name, admin)
 }
 
 // WriteText writes the overload report for people.

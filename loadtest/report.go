@@ -30,6 +30,12 @@ type Report struct {
 	Refused          uint64  `json:"refused"`
 	// Unsent operations were due but never sent: the run ended first.
 	Unsent uint64 `json:"unsent"`
+	// TargetCPUSeconds is the CPU time the node spent during the run (with
+	// Config.Admin), and AttestsPerTargetCPUSecond the attests per CPU
+	// second of the node: its throughput whatever else shares the machine.
+	TargetCPUSeconds          float64 `json:"target_cpu_seconds,omitempty"`
+	AttestsPerTargetCPUSecond float64 `json:"attests_per_target_cpu_second,omitempty"`
+	TargetRSSBytes            int64   `json:"target_rss_bytes,omitempty"`
 	// NoncesExhausted: the prefetched nonces ran out before the run's end.
 	NoncesExhausted bool `json:"nonces_exhausted,omitempty"`
 
@@ -133,6 +139,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%-20s %d (%.0f/s)\n", "attests", rep.Attests, rep.AttestsPerSec)
 	fmt.Fprintf(&b, "%-20s %d (%.0f/s)\n", "challenges", rep.Challenges, rep.ChallengesPerSec)
 	fmt.Fprintf(&b, "%-20s %d, of which refused (429/503) %d\n", "non-200 answers", rep.Errors, rep.Refused)
+	if rep.TargetCPUSeconds > 0 {
+		fmt.Fprintf(&b, "%-20s %.1f CPU s (%.2f cores), %.0f attests per CPU s, resident %.1f MiB\n", "target",
+			rep.TargetCPUSeconds, rep.TargetCPUSeconds/rep.Seconds, rep.AttestsPerTargetCPUSecond, float64(rep.TargetRSSBytes)/(1<<20))
+	}
 	if rep.Unsent > 0 {
 		fmt.Fprintf(&b, "%-20s %d (due but not sent before the end)\n", "unsent", rep.Unsent)
 	}

@@ -30,6 +30,10 @@ type Config struct {
 	Transport   string // TransportHTTP1 (default) or TransportHTTP3
 	TLS         TLSOptions
 	AllowRemote bool // allow a target that is not loopback
+	// Admin, when set, is the node's admin base URL: the report then has
+	// the CPU time the node's process spent during the run, read from its
+	// /metrics (process_cpu_seconds_total), and attests per CPU second.
+	Admin string
 
 	Mode     string        // ModeClosed (default) or ModeOpen
 	Workers  int           // closed: workers; open: most operations in flight (default 64 / 256)
@@ -142,6 +146,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Admin != "" {
+		if _, err := CheckTarget(ctx, cfg.Admin, cfg.AllowRemote); err != nil {
+			return nil, fmt.Errorf("admin: %w", err)
+		}
+	}
 	r := &runner{cfg: cfg, stats: newStats()}
 	if r.tr, err = newTransport(cfg.Transport, u, cfg.Workers, cfg.Timeout, cfg.TLS); err != nil {
 		return nil, err
@@ -158,6 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 	}
+	cpu0 := r.targetCPU(ctx)
 	r.start = cfg.Now()
 	if cfg.Duration > 0 {
 		r.stop = r.start.Add(cfg.Duration)
@@ -170,9 +180,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	} else {
 		r.runClosed(ctx)
 	}
+	elapsed := cfg.Now().Sub(r.start)
 	cancel()
 	<-progressDone
-	return r.report(u, cfg.Now().Sub(r.start)), nil
+	rep := r.report(u, elapsed)
+	if cpu1 := r.targetCPU(context.Background()); cpu0 >= 0 && cpu1 >= 0 {
+		rep.TargetCPUSeconds = cpu1 - cpu0
+		if rep.TargetCPUSeconds > 0 {
+			rep.AttestsPerTargetCPUSecond = float64(rep.Attests) / rep.TargetCPUSeconds
+		}
+		rss, _ := residentMemory(context.Background(), cfg.Admin)
+		rep.TargetRSSBytes = rss
+	}
+	return rep, nil
+}
+
+// targetCPU is the node's process CPU seconds so far, or -1.
+func (r *runner) targetCPU(ctx context.Context) float64 {
+	if r.cfg.Admin == "" {
+		return -1
+	}
+	v, err := metricValue(ctx, r.cfg.Admin, "process_cpu_seconds_total")
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // probe makes one challenge, so that a wrong target fails at once.
