@@ -166,14 +166,23 @@ func attest(ctx context.Context, c *client.Client) (verdict, error) {
 // readyz returns a node's /readyz status and body.
 func readyz(t testing.TB, n *testenv.Node) (int, string) {
 	t.Helper()
-	hc := &http.Client{Timeout: 5 * time.Second}
-	resp, err := hc.Get(n.Admin + "/readyz")
+	code, body, err := readyzErr(n)
 	if err != nil {
 		t.Fatalf("readyz: %v", err)
 	}
+	return code, body
+}
+
+// readyzErr is readyz for goroutines other than the test's.
+func readyzErr(n *testenv.Node) (int, string, error) {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get(n.Admin + "/readyz")
+	if err != nil {
+		return 0, "", err
+	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
 }
 
 // eventually polls ok every 20 ms until it holds or within passes.
