@@ -118,6 +118,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&c.Duration, "duration", 0, "run length (default 10s when --requests is not given)")
 	fs.Int64Var(&c.Requests, "requests", 0, "number of operations (attests)")
 	asJSON := fs.Bool("json", false, "write the report as JSON")
+	jsonOut := fs.String("json-out", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
 		return usageErr(err)
@@ -139,6 +140,19 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rep, err := Run(ctx, c)
 	if err != nil {
 		return err
+	}
+	if *jsonOut != "" {
+		f, err := os.OpenFile(*jsonOut, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return err
+		}
+		if err := rep.WriteJSON(f); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		return rep.WriteJSON(stdout)
