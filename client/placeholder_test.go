@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestExpand(t *testing.T) {
+func TestRoundTripperPlaceholders(t *testing.T) {
 	vals := map[string]string{"k": "v&1 /", "a.b-c_d": "x"}
 	lookup := func(n string) ([]byte, bool) { v, ok := vals[n]; return []byte(v), ok }
 	for _, tc := range []struct{ in, want string }{

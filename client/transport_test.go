@@ -200,10 +200,10 @@ func (r *rig) verifier(t *testing.T) *backend.Verifier {
 	return v
 }
 
-// TestTransportSecretsAndToken: placeholders in header and query values
+// TestRoundTripperSecretsAndToken: placeholders in header and query values
 // become the released secret; the token goes to token hosts only, bound to
 // the Authorization header when asked; an unknown placeholder sends nothing.
-func TestTransportSecretsAndToken(t *testing.T) {
+func TestRoundTripperSecretsAndToken(t *testing.T) {
 	r := newRig(t, nil)
 	_, hc := r.transport(t, testenv.App, client.TransportConfig{TokenHosts: []string{"api.test"}, BindAuthorization: true})
 	v := r.verifier(t)
@@ -253,9 +253,9 @@ func TestTransportSecretsAndToken(t *testing.T) {
 	}
 }
 
-// TestTransportFailedVerdictReleasesNothing: a rooted device gets a token
+// TestRoundTripperFailedVerdictReleasesNothing: a rooted device gets a token
 // (a decoy) and no secrets, so placeholders cannot be filled.
-func TestTransportFailedVerdictReleasesNothing(t *testing.T) {
+func TestRoundTripperFailedVerdictReleasesNothing(t *testing.T) {
 	r := newRig(t, nil)
 	_, hc := r.transport(t, testenv.App, client.TransportConfig{Integrity: client.Integrity{Rooted: true}})
 	_, err := get(t, hc, "https://api.test/v", map[string]string{"X-Api-Key": client.Placeholder(testenv.SecretName)})
@@ -264,11 +264,11 @@ func TestTransportFailedVerdictReleasesNothing(t *testing.T) {
 	}
 }
 
-// TestTransportPins: a pinned host whose chain matches none of its pins is
+// TestRoundTripperPins: a pinned host whose chain matches none of its pins is
 // refused; after `attestctl pin add` (here the same mutation on the store),
 // the next attestation brings the new pins and the host is reached; unpinned
 // hosts verify normally throughout.
-func TestTransportPins(t *testing.T) {
+func TestRoundTripperPins(t *testing.T) {
 	r := newRig(t, []string{r0pin(t), r0pin(t)}) // api.test pinned to keys nobody uses
 	tr, hc := r.transport(t, testenv.App, client.TransportConfig{})
 	if _, err := get(t, hc, "https://api.test/v", nil); !errors.Is(err, client.ErrPinMismatch) {
@@ -323,9 +323,9 @@ func TestTransportPins(t *testing.T) {
 	}
 }
 
-// TestTransportPinsFromPEMFiles: pins computed by attestctl from PEM files
+// TestRoundTripperPinsFromPEMFiles: pins computed by attestctl from PEM files
 // match what the transport computes from the live chain.
-func TestTransportPinsFromPEMFiles(t *testing.T) {
+func TestRoundTripperPinsFromPEMFiles(t *testing.T) {
 	r := newRig(t, nil)
 	dir := t.TempDir()
 	ca := filepath.Join(dir, "ca.pem")

@@ -265,11 +265,11 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 	}
 }
 
-// TestJWEByHand opens a real daemon's JWE with the standard library alone,
+// TestSecretsJWEByHand opens a real daemon's JWE with the standard library alone,
 // following the steps of docs/app-developer.md for SDKs without a JOSE
 // library: ECDH with epk, one round of the Concat KDF, AES-256-GCM with the
 // header as additional data.
-func TestJWEByHand(t *testing.T) {
+func TestSecretsJWEByHand(t *testing.T) {
 	f := testenv.NewFixture(t)
 	node := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
 	c := node.Client(t, f, testenv.App, nil)

@@ -9,7 +9,7 @@ import (
 	"github.com/attestd/attestd/internal/registry"
 )
 
-func TestTarget(t *testing.T) {
+func TestProxyTarget(t *testing.T) {
 	for _, tc := range []struct {
 		name, upstream, query, path, clientQuery, want string
 	}{
@@ -43,7 +43,7 @@ func TestTarget(t *testing.T) {
 	}
 }
 
-func TestSplitPathRefuses(t *testing.T) {
+func TestProxySplitPathRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		want *apierr.Error
