@@ -24,6 +24,7 @@ import (
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/fastapi"
 	"github.com/attestd/attestd/internal/metrics"
+	"github.com/attestd/attestd/internal/platform"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/internal/state"
@@ -84,6 +85,7 @@ type Daemon struct {
 	verdicts *verdictLog
 	edge     *attest.Edge
 	replay   *replay.Set
+	platform *platform.Checker
 	http1    *fastapi.Server
 	h3       *http3Server // nil without HTTP/3
 	tls      *tlsState    // nil without a certificate
@@ -145,9 +147,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.verdicts = newVerdictLog(d.metrics, d.log, cfg.VerdictLogEvery)
+	if d.platform, err = newPlatform(cfg, d.reg); err != nil {
+		return nil, err
+	}
 	if d.edge, err = attest.New(attest.Config{
 		Issuer: cfg.Issuer, NonceTTL: cfg.NonceTTL, Now: opts.Now, Rand: rand.Reader,
-		Registry: d.reg, Replay: d.replay, Observer: d.verdicts,
+		Registry: d.reg, Replay: d.replay, Observer: d.verdicts, Platform: d.platform,
 	}); err != nil {
 		return nil, err
 	}
