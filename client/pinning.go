@@ -117,7 +117,58 @@ func (p *pinner) install(tr *http.Transport) {
 	}
 	h2 := tr.ForceAttemptHTTP2
 	handshake := tr.TLSHandshakeTimeout
-	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if own := tr.DialTLSContext; own != nil {
+		// The caller dials TLS itself: check what its connection says.
+		tr.DialTLSContext = p.checkedDial(own)
+	} else if tr.DialTLS != nil { // the deprecated hook, honoured too
+		own := tr.DialTLS
+		tr.DialTLS = nil
+		tr.DialTLSContext = p.checkedDial(func(_ context.Context, network, addr string) (net.Conn, error) { return own(network, addr) })
+	} else {
+		tr.DialTLSContext = p.dialTLS(base, dial, h2, handshake)
+	}
+	cfg := base.Clone()
+	prev := base.VerifyConnection
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		return p.verifier(cs.ServerName, prev)(cs)
+	}
+	tr.TLSClientConfig = cfg
+}
+
+// checkedDial wraps a caller's TLS dialer: a connection to a pinned host
+// must expose its TLS state, and that state must match the pins.
+func (p *pinner) checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if tc, ok := conn.(*tls.Conn); ok {
+			if err := tc.HandshakeContext(ctx); err != nil {
+				conn.Close()
+				return nil, err
+			}
+		}
+		var cs tls.ConnectionState
+		if tc, ok := conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+			cs = tc.ConnectionState()
+		}
+		if err := p.check(host, cs); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// dialTLS dials TCP and makes the TLS handshake with the pins of the host
+// dialled checked.
+func (p *pinner) dialTLS(base *tls.Config, dial func(ctx context.Context, network, addr string) (net.Conn, error), h2 bool, handshake time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
@@ -146,12 +197,6 @@ func (p *pinner) install(tr *http.Transport) {
 		}
 		return conn, nil
 	}
-	cfg := base.Clone()
-	prev := base.VerifyConnection
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		return p.verifier(cs.ServerName, prev)(cs)
-	}
-	tr.TLSClientConfig = cfg
 }
 
 // verifier checks prev (the caller's own VerifyConnection, if any), then the

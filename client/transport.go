@@ -67,6 +67,7 @@ type Transport struct {
 	base     http.RoundTripper
 	idle     interface{ CloseIdleConnections() }
 	edgeHost string
+	edgePath string // BaseURL's path, without a trailing '/'
 	hosts    map[string]bool
 	pins     pinner
 
@@ -98,7 +99,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Transport{cfg: cfg, c: cfg.Client, edgeHost: strings.ToLower(u.Host),
+	t := &Transport{cfg: cfg, c: cfg.Client, edgeHost: strings.ToLower(u.Host), edgePath: strings.TrimRight(u.Path, "/"),
 		hosts: map[string]bool{}, tokens: map[string]*tokenEntry{}}
 	t.hosts[t.edgeHost] = true
 	for _, h := range cfg.TokenHosts {
@@ -243,7 +244,7 @@ func (t *Transport) isAttestCall(req *http.Request) bool {
 	if strings.ToLower(req.URL.Host) != t.edgeHost {
 		return false
 	}
-	p := strings.TrimPrefix(req.URL.Path, strings.TrimRight(t.c.basePath(), "/"))
+	p := strings.TrimPrefix(req.URL.Path, t.edgePath)
 	return p == "/v1/challenge" || p == "/v1/attest"
 }
 
@@ -380,13 +381,4 @@ func (c *Client) latest() *Result {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.current
-}
-
-// basePath is the path of the Client's BaseURL.
-func (c *Client) basePath() string {
-	u, err := url.Parse(c.cfg.BaseURL)
-	if err != nil {
-		return ""
-	}
-	return u.Path
 }

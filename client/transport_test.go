@@ -323,6 +323,34 @@ func TestRoundTripperPins(t *testing.T) {
 	}
 }
 
+// TestRoundTripperPinsWithOwnTLSDialer: a base transport that dials TLS
+// itself is still held to the pins.
+func TestRoundTripperPinsWithOwnTLSDialer(t *testing.T) {
+	r := newRig(t, []string{r0pin(t), r0pin(t)})
+	base := r.srv.base(r.pki)
+	plain := base.DialContext
+	base.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		raw, err := plain(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		return tls.Client(raw, &tls.Config{RootCAs: r.pki.pool, ServerName: host}), nil // not yet handshaken
+	}
+	tr, err := client.NewTransport(client.TransportConfig{Client: r.node.Client(t, r.f, testenv.App, nil), Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	if _, err := get(t, hc, "https://api.test/v", nil); !errors.Is(err, client.ErrPinMismatch) {
+		t.Fatalf("own dialer, foreign pins: %v", err)
+	}
+	if _, err := get(t, hc, "https://other.test/v", nil); err != nil {
+		t.Fatalf("own dialer, unpinned host: %v", err)
+	}
+}
+
 // TestRoundTripperPinsFromPEMFiles: pins computed by attestctl from PEM files
 // match what the transport computes from the live chain.
 func TestRoundTripperPinsFromPEMFiles(t *testing.T) {
