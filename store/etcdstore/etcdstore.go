@@ -23,6 +23,11 @@
 // store/snapshot); Load falls back to that file when etcd cannot be
 // reached, and Health then says the node is degraded.
 //
+// There is no per-key read path: an edge holds the whole snapshot in
+// memory (internal/registry), so a cache miss is compiled from memory,
+// single-flighted per key, and never waits on etcd; "unknown app" floods
+// never reach etcd, and a node keeps answering while etcd is away.
+//
 // A *Store is safe for concurrent use. Only store/open (and tests) import
 // this package.
 package etcdstore

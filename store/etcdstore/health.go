@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,8 @@ type health struct {
 
 	mu          sync.Mutex
 	lastContact time.Time // etcd last confirmed the data current
-	problem     string    // why the data may be stale ("" when none is known)
+	problem     string    // the last failure to reach etcd ("" when none since contact)
+	fromFile    string    // set while the data comes from the snapshot file
 }
 
 func newHealth(now func() time.Time, staleAfter time.Duration) *health {
@@ -27,7 +29,7 @@ func newHealth(now func() time.Time, staleAfter time.Duration) *health {
 func (h *health) contact() {
 	h.mu.Lock()
 	h.lastContact = h.now()
-	h.problem = ""
+	h.problem, h.fromFile = "", ""
 	h.mu.Unlock()
 }
 
@@ -39,11 +41,12 @@ func (h *health) fail(problem string) {
 }
 
 // servingSnapshot records that the data comes from the snapshot file,
-// current as of confirmedAt.
-func (h *health) servingSnapshot(confirmedAt time.Time, problem string) {
+// current as of confirmedAt, until the next contact; note says so in every
+// status until then, whatever fails meanwhile.
+func (h *health) servingSnapshot(confirmedAt time.Time, note string) {
 	h.mu.Lock()
 	h.lastContact = confirmedAt
-	h.problem = problem
+	h.fromFile, h.problem = note, ""
 	h.mu.Unlock()
 }
 
@@ -51,15 +54,20 @@ func (h *health) status() store.HealthStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := store.HealthStatus{LastContact: h.lastContact}
+	var why []string
+	if h.fromFile != "" {
+		why = append(why, h.fromFile)
+	}
 	switch {
 	case h.problem != "":
-		st.Degraded = h.problem
+		why = append(why, h.problem)
 	case h.lastContact.IsZero():
-		st.Degraded = "not connected to etcd yet"
+		why = append(why, "not connected to etcd yet")
 	default:
-		if age := h.now().Sub(h.lastContact); age > h.staleAfter {
-			st.Degraded = fmt.Sprintf("no word from etcd for %v", age.Truncate(time.Second))
+		if age := h.now().Sub(h.lastContact); age > h.staleAfter && h.fromFile == "" {
+			why = append(why, fmt.Sprintf("no word from etcd for %v", age.Truncate(time.Second)))
 		}
 	}
+	st.Degraded = strings.Join(why, "; ")
 	return st
 }

@@ -43,10 +43,10 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	if ferr != nil {
 		return nil, fmt.Errorf("%w: %w; and the snapshot file cannot serve: %w", ErrNoSnapshot, err, ferr)
 	}
-	problem := fmt.Sprintf("etcd unreachable since start (%v); serving the last-known-good snapshot %s (revision %d, confirmed current at %s)",
-		err, s.opts.SnapshotFile, f.Snapshot.Revision, f.ConfirmedAt.UTC().Format(time.RFC3339))
-	s.health.servingSnapshot(f.ConfirmedAt, problem)
-	s.report(errors.New("etcdstore: " + problem))
+	note := fmt.Sprintf("serving the last-known-good snapshot %s (revision %d, confirmed current at %s): etcd unreachable since start",
+		s.opts.SnapshotFile, f.Snapshot.Revision, f.ConfirmedAt.UTC().Format(time.RFC3339))
+	s.health.servingSnapshot(f.ConfirmedAt, note)
+	s.report(fmt.Errorf("etcdstore: %s: %w", note, err))
 	return f.Snapshot, nil
 }
 

@@ -128,4 +128,12 @@ func TestHealthStatus(t *testing.T) {
 	if st := h.status(); st.Degraded != "from file" || st.LastContact.Unix() != 500 {
 		t.Fatalf("snapshot: %+v", st)
 	}
+	h.fail("re-read failed")
+	if st := h.status(); st.Degraded != "from file; re-read failed" || st.LastContact.Unix() != 500 {
+		t.Fatalf("snapshot, then a failure: %+v", st)
+	}
+	h.contact()
+	if st := h.status(); st.Degraded != "" || !st.LastContact.Equal(now) {
+		t.Fatalf("contact after the snapshot: %+v", st)
+	}
 }
