@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -17,10 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 )
-
-// ErrPinMismatch: a host has pins and no certificate of the connection's
-// verified chain has a SubjectPublicKeyInfo whose SHA-256 is one of them.
-var ErrPinMismatch = errors.New("client: the server's certificate chain matches none of the host's pins")
 
 // pinner holds the pins of the latest attestation (PROTOCOL.md §5) and
 // checks TLS connections against them. It is safe for concurrent use.

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -19,11 +18,6 @@ const (
 
 // Placeholder returns the placeholder of the secret name.
 func Placeholder(name string) string { return PlaceholderOpen + name + PlaceholderClose }
-
-// ErrSecretUnavailable: a placeholder names a secret the latest attestation
-// did not release (unknown name, not assigned to the app, or a failed
-// verdict). The request is not sent.
-var ErrSecretUnavailable = errors.New("client: secret not released to this app")
 
 // expand replaces every placeholder of s with lookup's value.
 func expand(s string, lookup func(name string) ([]byte, bool)) (string, error) {

@@ -16,6 +16,18 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 )
 
+// The errors of the Transport; test with errors.Is.
+var (
+	// ErrPinMismatch: a host has pins and no certificate of the
+	// connection's verified chain has a SubjectPublicKeyInfo whose SHA-256
+	// is one of them. The connection is closed before any request is sent.
+	ErrPinMismatch = errors.New("client: the server's certificate chain matches none of the host's pins")
+	// ErrSecretUnavailable: a placeholder names a secret the latest
+	// attestation did not release (unknown name, not assigned to the app,
+	// or a failed verdict). The request is not sent.
+	ErrSecretUnavailable = errors.New("client: secret not released to this app")
+)
+
 // TokenHeader is the header the Transport sends the token in.
 const TokenHeader = "Attest-Token"
 

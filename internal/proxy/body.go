@@ -2,18 +2,11 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// errBodyTooLarge is the cause of a 413: the request body went over the cap.
-var errBodyTooLarge = errors.New("proxy: request body over the limit")
-
-// errDetached is what a detached reader reads after its adapter returned.
-var errDetached = errors.New("proxy: request ended")
 
 // cappedReader reads at most max bytes of r, then fails with
 // errBodyTooLarge instead of reading more.
@@ -77,9 +70,6 @@ type answerBody struct {
 	idled  atomic.Bool
 	once   sync.Once
 }
-
-// errUpstreamIdle ends an answer whose upstream went silent.
-var errUpstreamIdle = errors.New("proxy: the upstream stopped sending")
 
 func newAnswerBody(rc io.ReadCloser, cancel context.CancelFunc, idle time.Duration) *answerBody {
 	b := &answerBody{rc: rc, cancel: cancel, idle: idle}

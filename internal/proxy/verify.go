@@ -8,9 +8,6 @@ import (
 	"github.com/attestd/attestd/internal/registry"
 )
 
-// errNoToken: the request has no Attest-Token header, or more than one.
-var errNoToken = errors.New("proxy: exactly one Attest-Token header is required")
-
 // verify checks the request's token for api (see the package doc).
 // The errors hold no token contents beyond times and a known kid.
 func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header) error {
