@@ -32,7 +32,8 @@ func (p *Proxy) HandleFasthttp(ctx *fasthttp.RequestCtx) bool {
 // instead of being refused or buffered by fasthttp.
 func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	start := p.cfg.Now()
-	deadline := start.Add(p.cfg.StreamTimeout)
+	// Deadlines are wall-clock times, whatever clock tokens are checked at.
+	deadline := time.Now().Add(p.cfg.StreamTimeout)
 	_ = ctx.SetReadDeadline(deadline)
 	_ = ctx.SetWriteDeadline(deadline)
 	uri := ctx.URI()
