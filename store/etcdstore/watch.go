@@ -62,6 +62,7 @@ type follower struct {
 
 func (f *follower) run(ctx context.Context, needRead bool) error {
 	bo := newBackoff(f.s.opts.MinBackoff, f.s.opts.MaxBackoff)
+	compactedLast := false
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -92,9 +93,12 @@ func (f *follower) run(ctx context.Context, needRead bool) error {
 			return ErrClosed
 		}
 		f.lost(err)
-		if errors.Is(err, rpctypes.ErrCompacted) {
-			continue // read again at once
+		compacted := errors.Is(err, rpctypes.ErrCompacted)
+		if compacted && !compactedLast {
+			compactedLast = true
+			continue // read again at once (twice in a row: back off)
 		}
+		compactedLast = compacted
 		if !sleep(ctx, bo.next()) {
 			return nil
 		}
