@@ -93,12 +93,18 @@ func (r *ReadThrough[V]) Get(id string, gen uint64, version func() Version, buil
 	}
 	flight := fmt.Sprintf("%d/%s", v.ModRevision, id)
 	res, err, _ := r.sf.Do(flight, func() (any, error) {
+		// A caller that missed just before the previous flight for this
+		// version ended finds its result here instead of building again.
+		if e, ok := r.c.Get(id); ok && e.present && e.modRev == v.ModRevision {
+			return e.val, nil
+		}
 		r.builds.Add(1)
 		b, err := build()
 		if err != nil {
 			return nil, err
 		}
 		r.c.Set(id, &entry[V]{gen: v.Gen, present: true, modRev: v.ModRevision, val: b}, 1)
+		r.c.Wait() // visible before the flight ends: builds are rare, herds are not
 		return b, nil
 	})
 	if err != nil {

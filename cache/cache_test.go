@@ -73,16 +73,23 @@ func TestReadThroughSharesConcurrentBuildsAndReportsErrors(t *testing.T) {
 	}
 	defer c.Close()
 	s := &fakeStore{gen: 1, items: map[string]int64{"x": 1}}
-	var builds atomic.Int32
-	release := make(chan struct{})
+	const callers = 16
+	var builds, missed atomic.Int32
+	allMissed := make(chan struct{})
+	version := func() Version {
+		if missed.Add(1) == callers {
+			close(allMissed)
+		}
+		return s.version("x")()
+	}
 	var wg sync.WaitGroup
-	for range 16 {
+	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, ok, err := c.Get("x", s.gen, s.version("x"), func() (int, error) {
+			v, ok, err := c.Get("x", s.gen, version, func() (int, error) {
 				builds.Add(1)
-				<-release
+				<-allMissed // every caller has missed before the build ends
 				return 7, nil
 			})
 			if err != nil || !ok || v != 7 {
@@ -90,24 +97,13 @@ func TestReadThroughSharesConcurrentBuildsAndReportsErrors(t *testing.T) {
 			}
 		}()
 	}
-	for c.sfWaiting() < 1 {
-	}
-	close(release)
 	wg.Wait()
-	if n := builds.Load(); n > 2 {
-		t.Fatalf("builds = %d, want concurrent misses to share a build", n)
+	if n := builds.Load(); n != 1 {
+		t.Fatalf("builds = %d, want %d concurrent misses to share one build", n, callers)
 	}
 	boom := errors.New("boom")
 	s.items["y"] = 2
 	if _, _, err := c.Get("y", s.gen, s.version("y"), func() (int, error) { return 0, boom }); !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want boom", err)
 	}
-}
-
-// sfWaiting reports whether a build is in flight (test helper).
-func (r *ReadThrough[V]) sfWaiting() int {
-	if r.builds.Load() > 0 {
-		return 1
-	}
-	return 0
 }

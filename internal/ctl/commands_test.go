@@ -267,9 +267,9 @@ func TestUsageHelpAndTry(t *testing.T) {
 	if r := e.run("try", "--url", "http://x"); r.code != 7 || r.stdout != "tried" || strings.Join(gotArgs, " ") != "--url http://x" {
 		t.Errorf("try: %d %q %v", r.code, r.stdout, gotArgs)
 	}
-	// A store URL that cannot work.
+	// An etcd store without the master key that seals its secrets.
 	var o2, e2 bytes.Buffer
-	if code := Main(context.Background(), []string{"--store", "etcd://127.0.0.1:2379/x", "list", "apps"}, strings.NewReader(""), &o2, &e2); code != ExitFailure || !strings.Contains(e2.String(), "not built yet") {
+	if code := Main(context.Background(), []string{"--store", "etcd://127.0.0.1:2379/x", "list", "apps"}, strings.NewReader(""), &o2, &e2); code != ExitFailure || !strings.Contains(e2.String(), "--master-key") {
 		t.Errorf("etcd: %d %q", code, e2.String())
 	}
 }
