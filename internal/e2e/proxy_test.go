@@ -33,8 +33,8 @@ const (
 	bigSize       = 50 << 20
 )
 
-// hit is one request the upstream received.
-type hit struct {
+// upstreamHit is one request the upstream received.
+type upstreamHit struct {
 	uri    string
 	header http.Header
 }
@@ -43,14 +43,14 @@ type hit struct {
 type proxyUpstream struct {
 	srv  *httptest.Server
 	mu   sync.Mutex
-	hits []hit
+	hits []upstreamHit
 }
 
 func newProxyUpstream(t *testing.T) *proxyUpstream {
 	u := &proxyUpstream{}
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
-		u.hits = append(u.hits, hit{r.RequestURI, r.Header.Clone()})
+		u.hits = append(u.hits, upstreamHit{r.RequestURI, r.Header.Clone()})
 		u.mu.Unlock()
 		if strings.HasPrefix(r.URL.Path, "/big") {
 			w.Header().Set("Content-Type", "application/octet-stream")
@@ -77,7 +77,7 @@ func bigChunk() []byte {
 	return b
 }
 
-func (u *proxyUpstream) take() []hit {
+func (u *proxyUpstream) take() []upstreamHit {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	h := u.hits
@@ -236,7 +236,7 @@ func proxyDo(t *testing.T, method, url string, hdr map[string]string) (int, http
 	return resp.StatusCode, resp.Header, b
 }
 
-func errCode(t *testing.T, b []byte) string {
+func proxyErrCode(t *testing.T, b []byte) string {
 	t.Helper()
 	var e struct{ Error, Message string }
 	if err := json.Unmarshal(b, &e); err != nil || e.Message == "" {
@@ -256,9 +256,9 @@ func TestProxyWithRealTokens(t *testing.T) {
 	for _, tr := range proxyTransports {
 		t.Run(tr.name, func(t *testing.T) {
 			base := tr.start(t, r.proxy(t))
-			type check func(t *testing.T, status int, body []byte, hits []hit)
+			type check func(t *testing.T, status int, body []byte, hits []upstreamHit)
 			ok := func(uri, key string) check {
-				return func(t *testing.T, status int, body []byte, hits []hit) {
+				return func(t *testing.T, status int, body []byte, hits []upstreamHit) {
 					if status != 200 || string(body) != `{"upstream":"ok"}` || len(hits) != 1 {
 						t.Fatalf("%d %s, %d upstream requests", status, body, len(hits))
 					}
@@ -275,8 +275,8 @@ func TestProxyWithRealTokens(t *testing.T) {
 				}
 			}
 			refused := func(status int, code string) check {
-				return func(t *testing.T, st int, body []byte, hits []hit) {
-					if st != status || errCode(t, body) != code || len(hits) != 0 {
+				return func(t *testing.T, st int, body []byte, hits []upstreamHit) {
+					if st != status || proxyErrCode(t, body) != code || len(hits) != 0 {
 						t.Fatalf("%d %s, %d upstream requests; want %d %s and nothing forwarded", st, body, len(hits), status, code)
 					}
 				}
@@ -335,7 +335,7 @@ func TestProxyExpiredToken(t *testing.T) {
 			clock.Advance(15 * time.Second) // past exp plus leeway
 			r.up.take()
 			st, _, b := proxyDo(t, "GET", base+"/v1/proxy/maps/x", map[string]string{"Attest-Token": tok})
-			if st != 401 || errCode(t, b) != "token_invalid" || len(r.up.take()) != 0 {
+			if st != 401 || proxyErrCode(t, b) != "token_invalid" || len(r.up.take()) != 0 {
 				t.Fatalf("expired token: %d %s", st, b)
 			}
 		})

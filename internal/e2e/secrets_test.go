@@ -131,13 +131,13 @@ func TestSecretsReleasedExactly(t *testing.T) {
 				t.Fatal("no secrets member")
 			}
 			if got := openJWE(t, c, v.Secrets); !maps.Equal(got, tc.want) {
-				t.Fatalf("released %v, want %v", keys(got), keys(tc.want))
+				t.Fatalf("released %v, want %v", secretNames(got), secretNames(tc.want))
 			}
 		})
 	}
 }
 
-func keys(m map[string]string) []string {
+func secretNames(m map[string]string) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
@@ -221,7 +221,7 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 		for _, smp := range ss {
 			st := state(smp.got)
 			if st < 0 {
-				t.Fatalf("worker %d: released %v, neither before nor after a change", w, keys(smp.got))
+				t.Fatalf("worker %d: released %v, neither before nor after a change", w, secretNames(smp.got))
 			}
 			if st < last {
 				t.Fatalf("worker %d: went back from state %d to %d", w, last, st)
