@@ -11,6 +11,7 @@ import (
 
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/attest"
+	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -39,8 +40,16 @@ type Flags struct {
 	LogFormat     string
 	LogLevel      string
 	ReplayMax     int
-	Snapshot      string
-	MaxStaleness  time.Duration
+	// Load shedding and rate limits (0 turns one off).
+	MaxInFlight    int
+	ChallengeRate  float64
+	ChallengeBurst int
+	AttestRate     float64
+	AttestBurst    int
+	// ProxyLeeway is the clock skew the secrets proxy allows on exp.
+	ProxyLeeway  time.Duration
+	Snapshot     string
+	MaxStaleness time.Duration
 	// VerdictLogEvery logs one failed verdict in N with its reasons (0: none).
 	VerdictLogEvery int
 	Node            string
@@ -69,6 +78,12 @@ func DefaultFlags() Flags {
 		LogFormat:       "text",
 		LogLevel:        "info",
 		ReplayMax:       2_000_000,
+		MaxInFlight:     4096,
+		ChallengeRate:   100,
+		ChallengeBurst:  200,
+		AttestRate:      5,
+		AttestBurst:     10,
+		ProxyLeeway:     30 * time.Second,
 		MaxStaleness:    15 * time.Minute,
 		VerdictLogEvery: 100,
 	}
@@ -99,6 +114,12 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&f.LogFormat, "log-format", f.LogFormat, "text or json")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error (debug logs every request)")
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "most nonces remembered per node within their lifetime (fails closed beyond)")
+	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "requests served at once before answering overloaded (0: no bound)")
+	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
+	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
+	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key before rate_limited (0: off)")
+	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
+	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
 	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
 	fs.IntVar(&f.VerdictLogEvery, "verdict-log-every", f.VerdictLogEvery, "log one failed verdict in N with its reasons (0: none, 1: all)")
@@ -140,6 +161,8 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	ReplayMax       int
+	Limits          limit.Config
+	ProxyLeeway     time.Duration
 	Snapshot        string
 	MaxStaleness    time.Duration
 	VerdictLogEvery int
@@ -164,7 +187,10 @@ func (f Flags) Validate() (Config, error) {
 		Issuer: f.Issuer, AndroidRoots: f.AndroidRoots, AppleRoots: f.AppleRoots, ReceiptTTL: f.ReceiptTTL,
 		AndroidStatus: f.AndroidStatus, SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
-		Snapshot: f.Snapshot, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
+		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
+			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
+		ProxyLeeway: f.ProxyLeeway,
+		Snapshot:    f.Snapshot, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
 		Node: f.Node, Region: f.Region,
 		Pyroscope: PyroscopeConfig{Server: f.PyroscopeServer, User: f.PyroscopeUser, Password: secret.FromString(f.PyroscopePassword)}}
 	if err := c.listeners(f); err != nil {
@@ -236,6 +262,12 @@ func (f Flags) validateValues() error {
 	}
 	if f.MaxStaleness <= 0 {
 		return errors.New("--max-staleness must be positive")
+	}
+	if f.MaxInFlight < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
+		return errors.New("--max-in-flight, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
+	}
+	if f.ProxyLeeway < 0 || f.ProxyLeeway > 5*time.Minute {
+		return fmt.Errorf("--proxy-leeway %v: must be 0 to 5m", f.ProxyLeeway)
 	}
 	if f.ReplayMax < 1000 {
 		return fmt.Errorf("--replay-max %d: must be at least 1000", f.ReplayMax)

@@ -23,8 +23,10 @@ import (
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/fastapi"
+	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/metrics"
 	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/proxy"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/internal/state"
@@ -86,6 +88,8 @@ type Daemon struct {
 	edge     *attest.Edge
 	replay   *replay.Set
 	platform *platform.Checker
+	limits   *limit.Limiter
+	proxy    *proxy.Proxy
 	http1    *fastapi.Server
 	h3       *http3Server // nil without HTTP/3
 	tls      *tlsState    // nil without a certificate
@@ -150,9 +154,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	if d.platform, err = newPlatform(cfg, d.reg); err != nil {
 		return nil, err
 	}
+	if d.limits, err = limit.New(cfg.Limits); err != nil {
+		return nil, err
+	}
+	d.metrics.Registry().MustRegister(d.limits.Collector())
 	if d.edge, err = attest.New(attest.Config{
 		Issuer: cfg.Issuer, NonceTTL: cfg.NonceTTL, Now: opts.Now, Rand: rand.Reader,
-		Registry: d.reg, Replay: d.replay, Observer: d.verdicts, Platform: d.platform,
+		Registry: d.reg, Replay: d.replay, Observer: d.verdicts, Platform: d.platform, Limits: d.limits,
 	}); err != nil {
 		return nil, err
 	}

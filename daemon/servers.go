@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/fastapi"
 	"github.com/attestd/attestd/internal/h3api"
+	"github.com/attestd/attestd/internal/proxy"
 )
 
 // buildServers builds one api.Handler per transport over the one core
@@ -21,9 +23,15 @@ import (
 func (d *Daemon) buildServers(ctx context.Context) error {
 	tm := newTransportMetrics(d.metrics.Registry())
 	handler := func(o api.Observer) *api.Handler {
-		return api.New(api.Config{Edge: d.edge, Accounts: d.reg, Observer: o, Log: d.log, Now: d.opts.Now})
+		return api.New(api.Config{Edge: d.edge, Accounts: d.reg, Observer: o, Limits: d.limits, Log: d.log, Now: d.opts.Now})
 	}
-	d.probe = handler(nil)
+	// The watchdog's self-requests are not shed: they prove the path works.
+	d.probe = api.New(api.Config{Edge: d.edge, Accounts: d.reg, Log: d.log, Now: d.opts.Now})
+	var err error
+	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
+		Leeway: d.cfg.ProxyLeeway, Observer: d.metrics, Log: d.log}); err != nil {
+		return err
+	}
 	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now}
 	if d.cfg.TLS() {
 		if err := d.buildTLS(); err != nil {
@@ -39,13 +47,14 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h3h := access.http(h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))}))
+		h3h := access.http(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))})))
 		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, h3h, d.log); err != nil {
 			return err
 		}
 		altSvc = fmt.Sprintf(`h3=":%d"; ma=86400`, d.h3.Addr().(*net.UDPAddr).Port)
 	}
-	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc})
+	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc,
+		Extra: d.proxy.HandleFasthttp})
 	srv := d.http1.Underlying()
 	srv.Handler = access.fasthttp(srv.Handler)
 	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -138,4 +147,15 @@ func (d *Daemon) HTTP3Addr() net.Addr {
 		return nil
 	}
 	return d.h3.Addr()
+}
+
+// withProxy sends /v1/proxy/… to the secrets proxy and the rest to next.
+func withProxy(p *proxy.Proxy, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
+			p.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

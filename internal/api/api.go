@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -40,6 +41,8 @@ type Request struct {
 	Body      []byte
 	// TooLarge: the transport stopped reading the body past the limit.
 	TooLarge bool
+	// RemoteIP is the client's address (rate limits of challenges).
+	RemoteIP netip.Addr
 }
 
 // Response is what to answer. Body is appended to (reuse it across calls).
@@ -69,6 +72,14 @@ type Accounts interface {
 	Account(id string) (*registry.Account, bool, error)
 }
 
+// Limits bound the work a node accepts (internal/limit implements it): a
+// bound on requests in flight, and the challenge rate per client IP. Both
+// answer before any expensive work.
+type Limits interface {
+	AdmitRequest() (release func(), err error)
+	AllowChallenge(ip netip.Addr, now time.Time) error
+}
+
 // Config configures a Handler.
 type Config struct {
 	Edge     *attest.Edge
@@ -76,8 +87,10 @@ type Config struct {
 	// JWKSMaxAge is the Cache-Control max-age of JWKS answers (default 300 s).
 	JWKSMaxAge time.Duration
 	Observer   Observer
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Limits, when set, sheds load before any work.
+	Limits Limits
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Handler serves the endpoints.
@@ -111,6 +124,16 @@ var (
 func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
 	start := h.cfg.Now()
 	var err error
+	if h.cfg.Limits != nil {
+		release, lerr := h.cfg.Limits.AdmitRequest()
+		if lerr != nil {
+			resp.Endpoint = endpointOf(req.Path)
+			h.fail(resp, lerr)
+			h.observe(resp, start)
+			return
+		}
+		defer release()
+	}
 	switch {
 	case bytes.Equal(req.Path, pathChallenge):
 		resp.Endpoint = EndpointChallenge
@@ -138,9 +161,27 @@ func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
 	} else {
 		resp.Status = 200
 	}
+	h.observe(resp, start)
+}
+
+func (h *Handler) observe(resp *Response, start time.Time) {
 	if h.cfg.Observer != nil {
 		h.cfg.Observer.Request(resp.Endpoint, resp.Status, resp.Code, h.cfg.Now().Sub(start))
 	}
+}
+
+// endpointOf names the endpoint of a path (for requests refused before
+// routing).
+func endpointOf(path []byte) string {
+	switch {
+	case bytes.Equal(path, pathChallenge):
+		return EndpointChallenge
+	case bytes.Equal(path, pathAttest):
+		return EndpointAttest
+	case bytes.HasPrefix(path, prefixAccount):
+		return EndpointJWKS
+	}
+	return EndpointOther
 }
 
 // Fail answers err (for adapters that fail before Serve, e.g. a body over
@@ -174,6 +215,11 @@ func (h *Handler) challenge(ctx context.Context, req *Request, resp *Response) e
 			return apierr.ErrMediaType
 		}
 		return apierr.ErrBodyTooLarge
+	}
+	if h.cfg.Limits != nil {
+		if err := h.cfg.Limits.AllowChallenge(req.RemoteIP, h.cfg.Now()); err != nil {
+			return err
+		}
 	}
 	if len(bytes.TrimSpace(req.Body)) > 0 {
 		if !attest.IsJSON(req.ContentType) {

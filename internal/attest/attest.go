@@ -74,6 +74,12 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 		return dst, errClass(apierr.ErrBadRequest.WithMessage("device.key: not a P-256 public key"), err)
 	}
 	now := e.cfg.Now()
+	if e.cfg.Limits != nil {
+		pt := key.Point()
+		if err := e.cfg.Limits.AllowAttest(pt[:], now); err != nil {
+			return dst, err
+		}
+	}
 	keys, err := e.cfg.Registry.Nonces()
 	if err != nil {
 		return dst, fmt.Errorf("attest: %w", err)

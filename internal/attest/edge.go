@@ -34,6 +34,12 @@ type Replay interface {
 	Use(id [nonce.IDSize]byte, expiresAt int64, now time.Time) (fresh bool, err error)
 }
 
+// DeviceLimits rate-limits attests per device key (internal/limit
+// implements it); the core asks after parsing, before any signature work.
+type DeviceLimits interface {
+	AllowAttest(deviceKey []byte, now time.Time) error
+}
+
 // Observer learns what the core decided; metrics implement it. Methods are
 // called on the request path and must be fast and safe for concurrent use.
 type Observer interface {
@@ -51,6 +57,8 @@ type Config struct {
 	Replay   Replay
 	Platform Platform
 	Observer Observer
+	// Limits, when set, bounds attests per device key.
+	Limits DeviceLimits
 }
 
 // Defaults of Config.

@@ -26,7 +26,7 @@ type PlatformInput struct {
 	Device    devicekey.Key
 	// Signer is the request's app.signer.
 	Signer [32]byte
-	Now       time.Time
+	Now    time.Time
 }
 
 // PlatformResult is the outcome: Verified, or the reasons it was refused

@@ -10,8 +10,10 @@ package fastapi
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -49,6 +51,7 @@ type Server struct {
 type exchange struct {
 	req  api.Request
 	resp api.Response
+	body []byte // a streamed request body, read up to the limit
 }
 
 // New builds the server; Serve starts it.
@@ -76,6 +79,10 @@ func New(cfg Config) *Server {
 		WriteTimeout:                 cfg.WriteTimeout,
 		IdleTimeout:                  cfg.IdleTimeout,
 		Concurrency:                  cfg.MaxConns,
+		// Bodies over the limit stream instead of being refused by
+		// fasthttp, so the proxy (Extra) can take large ones; the API's
+		// own endpoints read at most MaxBodyBytes of a streamed body.
+		StreamRequestBody: cfg.Extra != nil,
 		DisablePreParseMultipartForm: true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
@@ -131,9 +138,18 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
 		ContentType: ctx.Request.Header.ContentType(),
 		Signature:   ctx.Request.Header.Peek("Attest-Signature"),
 		TooLarge:    tooLarge,
+		RemoteIP:    remoteIP(ctx.RemoteAddr()),
 	}
-	if !tooLarge {
+	switch {
+	case tooLarge:
+	case ctx.Request.IsBodyStream():
+		x.body, x.req.TooLarge = readLimited(ctx.RequestBodyStream(), x.body[:0])
+		x.req.Body = x.body
+	default:
 		x.req.Body = ctx.PostBody()
+	}
+	if x.req.TooLarge {
+		ctx.SetConnectionClose() // the rest of the body is not read
 	}
 	x.resp.Reset()
 	s.cfg.Handler.Serve(ctx, &x.req, &x.resp)
@@ -158,4 +174,30 @@ func (s *Server) write(ctx *fasthttp.RequestCtx, r *api.Response) {
 		h.Set("Alt-Svc", s.cfg.AltSvc)
 	}
 	ctx.SetBody(r.Body) // copies
+}
+
+// remoteIP is the client address of a connection (zero when unknown).
+func remoteIP(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(t.IP)
+		return ip.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// readLimited reads r into buf up to attest.MaxBodyBytes; tooLarge reports
+// more (the rest is not read: the connection closes after the answer).
+func readLimited(r io.Reader, buf []byte) (body []byte, tooLarge bool) {
+	lr := io.LimitReader(r, attest.MaxBodyBytes+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	return buf, len(buf) > attest.MaxBodyBytes
 }

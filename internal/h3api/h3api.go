@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 
@@ -78,6 +79,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Path:        []byte(r.URL.Path),
 		ContentType: []byte(r.Header.Get("Content-Type")),
 		TooLarge:    tooLarge,
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		x.req.RemoteIP = ap.Addr().Unmap()
 	}
 	if v, ok := r.Header["Attest-Signature"]; ok && len(v) > 0 {
 		x.req.Signature = []byte(v[0])

@@ -26,6 +26,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/daemon"
+	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
@@ -214,6 +215,8 @@ func StartNode(t testing.TB, s *Store, o Options) *Node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests drive one device key hard; rate limits are tested on their own.
+	cfg.Limits = limit.Config{}
 	if o.Edit != nil {
 		o.Edit(&cfg)
 	}
