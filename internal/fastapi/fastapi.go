@@ -71,18 +71,18 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg}
 	s.pool.New = func() any { return &exchange{resp: api.Response{Body: make([]byte, 0, 2048)}} }
 	s.srv = &fasthttp.Server{
-		Handler:                      s.handle,
-		ErrorHandler:                 s.handleError,
-		Name:                         "attestd",
-		MaxRequestBodySize:           attest.MaxBodyBytes,
-		ReadTimeout:                  cfg.ReadTimeout,
-		WriteTimeout:                 cfg.WriteTimeout,
-		IdleTimeout:                  cfg.IdleTimeout,
-		Concurrency:                  cfg.MaxConns,
+		Handler:            s.handle,
+		ErrorHandler:       s.handleError,
+		Name:               "attestd",
+		MaxRequestBodySize: attest.MaxBodyBytes,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		Concurrency:        cfg.MaxConns,
 		// Bodies over the limit stream instead of being refused by
 		// fasthttp, so the proxy (Extra) can take large ones; the API's
 		// own endpoints read at most MaxBodyBytes of a streamed body.
-		StreamRequestBody: cfg.Extra != nil,
+		StreamRequestBody:            cfg.Extra != nil,
 		DisablePreParseMultipartForm: true,
 		NoDefaultContentType:         true,
 		CloseOnShutdown:              true,
