@@ -19,6 +19,8 @@ import (
 // command line: strings and numbers as typed, before validation. Defaults
 // are filled in one place, DefaultFlags; LoadFlags merges the sources.
 type Flags struct {
+	// Etcd holds the etcd TLS and authentication settings (--etcd-*).
+	Etcd open.EtcdOptions
 	Config        string
 	Store         string
 	MasterKey     string
@@ -93,6 +95,7 @@ func DefaultFlags() Flags {
 // also the setting's name in the file (with _ for -) and, upper-cased with
 // the ATTESTD_ prefix, in the environment.
 func registerFlags(fs *flag.FlagSet, f *Flags) {
+	f.Etcd.RegisterFlags(fs)
 	fs.StringVar(&f.Config, "config", f.Config, "YAML configuration file (keys as the flags, with _ for -)")
 	fs.StringVar(&f.Store, "store", f.Store, "store URL: file:///path/to/dir or etcd://host:port[,host:port]/prefix")
 	fs.StringVar(&f.MasterKey, "master-key", f.MasterKey, "master key file (default: $CREDENTIALS_DIRECTORY/master.key when present, else master.key inside a file store)")
@@ -164,6 +167,7 @@ type Config struct {
 	Limits          limit.Config
 	ProxyLeeway     time.Duration
 	Snapshot        string
+	Etcd            open.EtcdOptions
 	MaxStaleness    time.Duration
 	VerdictLogEvery int
 	Node            string
@@ -190,7 +194,7 @@ func (f Flags) Validate() (Config, error) {
 		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
 		ProxyLeeway: f.ProxyLeeway,
-		Snapshot:    f.Snapshot, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
+		Snapshot:    f.Snapshot, Etcd: f.Etcd, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
 		Node: f.Node, Region: f.Region,
 		Pyroscope: PyroscopeConfig{Server: f.PyroscopeServer, User: f.PyroscopeUser, Password: secret.FromString(f.PyroscopePassword)}}
 	if err := c.listeners(f); err != nil {

@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	st, sealer, err := open.Open(ctx, cfg.Store, open.Options{
 		MasterKeyFile: cfg.MasterKey,
 		OnError:       func(err error) { d.log.Warn("store watch", "err", err); d.storeError() },
-		Etcd:          open.EtcdOptions{SnapshotFile: cfg.Snapshot, Now: opts.Now},
+		Etcd:          etcdOptions(cfg, opts.Now),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -207,3 +207,10 @@ func isFileStore(u string) bool { return len(u) >= 7 && u[:7] == "file://" }
 
 // Ready reports whether the node serves: store loaded and not draining.
 func (d *Daemon) Ready() bool { return d.reg.Ready() && !d.draining.Load() }
+
+// etcdOptions are the --etcd-* settings with the node's snapshot and clock.
+func etcdOptions(cfg Config, now func() time.Time) open.EtcdOptions {
+	e := cfg.Etcd
+	e.SnapshotFile, e.Now = cfg.Snapshot, now
+	return e
+}

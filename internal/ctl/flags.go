@@ -14,6 +14,7 @@ type globals struct {
 	storeURL  string
 	masterKey string
 	timeout   time.Duration
+	etcd      open.EtcdOptions
 }
 
 func (g *globals) defaults() {
@@ -25,6 +26,7 @@ func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.storeURL, "store", g.storeURL, "store `URL`: file:///path/to/dir or etcd://host:port/prefix")
 	fs.StringVar(&g.masterKey, "master-key", g.masterKey, "master key `FILE` (default: the store's own, created on first use)")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "give up on the store after this `duration`")
+	g.etcd.RegisterFlags(fs)
 }
 
 func newFlagSet(name string) *flag.FlagSet {

@@ -29,7 +29,7 @@ func (r *runner) open(ctx context.Context) (store.Store, state.Sealer, error) {
 	if r.st != nil {
 		return r.st, r.seal, nil
 	}
-	st, kr, err := open.Open(ctx, r.g.storeURL, open.Options{MasterKeyFile: r.g.masterKey, Rand: r.cfg.Rand})
+	st, kr, err := open.Open(ctx, r.g.storeURL, open.Options{MasterKeyFile: r.g.masterKey, Rand: r.cfg.Rand, Etcd: r.g.etcd})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
