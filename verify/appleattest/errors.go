@@ -2,7 +2,6 @@ package appleattest
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/attestd/attestd/verify/x509chain"
 )
@@ -83,16 +82,5 @@ func Reason(err error) string {
 // chainError maps an x509chain error to this package's sentinel, keeping
 // both in the chain of wrapped errors.
 func chainError(err error) error {
-	var s error
-	switch {
-	case errors.Is(err, x509chain.ErrSignature):
-		s = ErrChain
-	case errors.Is(err, x509chain.ErrRoot):
-		s = ErrRoot
-	case errors.Is(err, x509chain.ErrValidity):
-		s = ErrExpiredCert
-	default:
-		s = ErrMalformed
-	}
-	return fmt.Errorf("%w: %w", s, err)
+	return x509chain.Sentinels{Signature: ErrChain, Root: ErrRoot, Validity: ErrExpiredCert, Malformed: ErrMalformed}.Classify(err)
 }
