@@ -3,6 +3,7 @@ package daemon
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/attestd/attestd/store"
@@ -33,6 +34,15 @@ func (d *Daemon) adminMux() *http.ServeMux {
 		}
 	})
 	mux.Handle("GET /metrics", d.metrics.Handler())
+	if d.cfg.Pprof {
+		// Profiles of a live node, on the admin listener only, and only
+		// when asked for: go tool pprof http://ADMIN/debug/pprof/profile?seconds=30
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

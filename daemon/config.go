@@ -19,8 +19,10 @@ import (
 // command line: strings and numbers as typed, before validation. Defaults
 // are filled in one place, DefaultFlags; LoadFlags merges the sources.
 type Flags struct {
+	// Pprof serves /debug/pprof/ on the admin listener.
+	Pprof bool
 	// Etcd holds the etcd TLS and authentication settings (--etcd-*).
-	Etcd open.EtcdOptions
+	Etcd          open.EtcdOptions
 	Config        string
 	Store         string
 	MasterKey     string
@@ -95,6 +97,7 @@ func DefaultFlags() Flags {
 // also the setting's name in the file (with _ for -) and, upper-cased with
 // the ATTESTD_ prefix, in the environment.
 func registerFlags(fs *flag.FlagSet, f *Flags) {
+	fs.BoolVar(&f.Pprof, "pprof", f.Pprof, "serve Go profiles at /debug/pprof/ on the admin listener")
 	f.Etcd.RegisterFlags(fs)
 	fs.StringVar(&f.Config, "config", f.Config, "YAML configuration file (keys as the flags, with _ for -)")
 	fs.StringVar(&f.Store, "store", f.Store, "store URL: file:///path/to/dir or etcd://host:port[,host:port]/prefix")
@@ -168,6 +171,7 @@ type Config struct {
 	ProxyLeeway     time.Duration
 	Snapshot        string
 	Etcd            open.EtcdOptions
+	Pprof           bool
 	MaxStaleness    time.Duration
 	VerdictLogEvery int
 	Node            string
