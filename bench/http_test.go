@@ -108,12 +108,21 @@ func BenchmarkFasthttpHello(b *testing.B) {
 }
 
 // newHello serves a bare fasthttp handler that answers a constant body.
-func newHello(b *testing.B) *fasthttp.HostClient {
+func newHello(b *testing.B) *fasthttp.HostClient { return newHelloServer(b, false) }
+
+// newHelloServer serves a constant body; withLimits gives the server the
+// fastapi server's settings (timeouts, body limit, concurrency), so that
+// the comparison isolates the handler.
+func newHelloServer(b *testing.B, withLimits bool) *fasthttp.HostClient {
 	body := []byte(`{"nonce":"k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","expires_at":1700000000}`)
 	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBody(body)
 	}}
+	if withLimits {
+		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 10*time.Second, 10*time.Second, 60*time.Second
+		s.MaxRequestBodySize, s.DisablePreParseMultipartForm, s.NoDefaultContentType = 64<<10, true, true
+	}
 	return serveInmemory(b, s.Serve, s.Shutdown)
 }
 

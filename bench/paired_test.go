@@ -18,6 +18,8 @@ import (
 //
 //	BenchmarkPaired/AttestHS256-Floor       x-floor: BenchmarkAttest/HS256 ÷ BenchmarkAttestFloor (goal ≤ 1.15)
 //	BenchmarkPaired/HTTPChallenge-Hello     x-hello-rps: HTTPChallenge throughput ÷ FasthttpHello's (goal ≥ 0.75)
+//	BenchmarkPaired/HTTPChallenge-HelloSameSettings  the same against a hello server with the fastapi
+//	                                        server's timeouts and limits: what the handler costs alone
 //	BenchmarkPaired/TokenVerifyHS256-GolangJWT  x-speedup: golang-jwt time ÷ ours (goal ≥ 5)
 //
 // ns/op is the mean of one operation of either side.
@@ -71,6 +73,20 @@ func BenchmarkPaired(b *testing.B) {
 	b.Run("HTTPChallenge-Hello", func(b *testing.B) {
 		api := newFastapi(b, e)
 		hello := newHello(b)
+		const conc = 8
+		run := func(hc *fasthttp.HostClient) func(int) {
+			return func(k int) { parallelPosts(b, hc, conc, k) }
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		tc, th := pair(b.N, 8*pairBatch, run(api), run(hello))
+		b.ReportMetric(float64(th)/float64(tc), "x-hello-rps")
+		b.ReportMetric(float64(tc)/float64(b.N), "challenge-ns/op")
+		b.ReportMetric(float64(th)/float64(b.N), "hello-ns/op")
+	})
+	b.Run("HTTPChallenge-HelloSameSettings", func(b *testing.B) {
+		api := newFastapi(b, e)
+		hello := newHelloServer(b, true)
 		const conc = 8
 		run := func(hc *fasthttp.HostClient) func(int) {
 			return func(k int) { parallelPosts(b, hc, conc, k) }
