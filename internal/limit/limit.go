@@ -27,6 +27,13 @@ type Config struct {
 	// MaxInFlight bounds the requests being served at once; past it
 	// AdmitRequest answers overloaded. 0: no bound.
 	MaxInFlight int
+	// MaxQueueDelay bounds the time requests wait for a CPU: while the
+	// scheduler's queueing delay exceeds it, AdmitRequest refuses a share
+	// of new requests (see Run). 0: off. A few times the slowest request's
+	// own time is a good value (20 ms for an attest of ~0.2 ms).
+	MaxQueueDelay time.Duration
+	// QueueInterval is how often Run samples the delay (default 50 ms).
+	QueueInterval time.Duration
 	// ChallengeRate is the sustained challenges per second per client IP;
 	// ChallengeBurst how many may come at once (at least 1).
 	ChallengeRate  float64
@@ -56,7 +63,11 @@ type Limiter struct {
 	retry     [MaxRetryAfter + 1]*apierr.Error
 	prefix6   int
 
+	shedP      atomic.Uint64 // float64 bits: the share of requests shed for queueing delay
+	queueDelay atomic.Int64  // the last interval's queueing delay, ns
+
 	overloaded           atomic.Uint64
+	shed                 atomic.Uint64
 	challengeLimited     atomic.Uint64
 	attestLimited        atomic.Uint64
 	challengeTableEvicts atomic.Uint64
@@ -68,9 +79,12 @@ var ErrConfig = errors.New("limit: invalid configuration")
 
 // New returns a Limiter for cfg.
 func New(cfg Config) (*Limiter, error) {
-	if cfg.MaxInFlight < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
+	if cfg.MaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
 		math.IsNaN(cfg.ChallengeRate) || math.IsNaN(cfg.AttestRate) || math.IsInf(cfg.ChallengeRate, 0) || math.IsInf(cfg.AttestRate, 0) {
 		return nil, fmt.Errorf("%w: negative or non-finite limit", ErrConfig)
+	}
+	if cfg.QueueInterval == 0 {
+		cfg.QueueInterval = DefaultQueueInterval
 	}
 	if cfg.TableSize == 0 {
 		cfg.TableSize = DefaultTableSize
@@ -114,12 +128,21 @@ func New(cfg Config) (*Limiter, error) {
 // Config returns the configuration in force (defaults filled in).
 func (l *Limiter) Config() Config { return l.cfg }
 
-// AdmitRequest admits one request within the in-flight bound. On success
-// the caller must call release exactly once when the answer is written; it
-// never allocates. Past the bound it returns apierr.ErrOverloaded
-// (Retry-After 1 s) and a release that does nothing.
+// AdmitRequest admits one request within the in-flight bound, unless the
+// node is shedding for queueing delay (see Run). On success the caller must
+// call release exactly once when the answer is written; it never allocates.
+// A refusal is apierr.ErrOverloaded (Retry-After 1 s), with a release that
+// does nothing. Call it first of all, before reading anything of the
+// request beyond what the transport already did.
 func (l *Limiter) AdmitRequest() (release func(), err error) {
-	if l == nil || l.max == 0 {
+	if l == nil {
+		return nop, nil
+	}
+	if l.shedding() {
+		l.shed.Add(1)
+		return nop, errShed
+	}
+	if l.max == 0 {
 		return nop, nil
 	}
 	if l.inFlight.Add(1) > l.max {
@@ -207,6 +230,10 @@ func (l *Limiter) retryError(wait time.Duration) error {
 type Stats struct {
 	InFlight         int64
 	Overloaded       uint64 // refused by the in-flight bound
+	Shed             uint64 // refused for queueing delay
+	ShedShare        float64
+	QueueDelay       time.Duration // the scheduler's queueing delay (p90) over the last interval sampled
+	MaxQueueDelay    time.Duration
 	ChallengeLimited uint64 // challenges refused by the per-IP limit
 	AttestLimited    uint64 // attests refused by the per-device limit
 	ChallengeEvicted uint64 // sources forgotten by the challenge table to make room
@@ -226,7 +253,8 @@ func (l *Limiter) Stats() Stats {
 		return Stats{}
 	}
 	s := Stats{
-		InFlight: l.inFlight.Load(), Overloaded: l.overloaded.Load(),
+		InFlight: l.inFlight.Load(), Overloaded: l.overloaded.Load(), Shed: l.shed.Load(), ShedShare: l.ShedShare(),
+		QueueDelay: time.Duration(l.queueDelay.Load()), MaxQueueDelay: l.cfg.MaxQueueDelay,
 		ChallengeLimited: l.challengeLimited.Load(), AttestLimited: l.attestLimited.Load(),
 		ChallengeEvicted: l.challengeTableEvicts.Load(), AttestEvicted: l.attestTableEvicts.Load(),
 		MaxInFlight: l.cfg.MaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
