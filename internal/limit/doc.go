@@ -1,7 +1,9 @@
 // Package limit bounds the work one edge node accepts, before any of it is
-// done: a bound on requests in flight (answered overloaded, 503) and
-// per-source rate limits, per client IP for challenges and per device key
-// for attests (answered rate_limited, 429), each with its Retry-After.
+// done: a bound on requests in flight and shedding while requests wait too
+// long for a CPU (both answered overloaded, 503; see Run for why the second
+// is what protects a CPU-bound node), and per-source rate limits, per client
+// IP for challenges and per device key for attests (answered rate_limited,
+// 429), each with its Retry-After.
 //
 // Memory is bounded whatever the traffic: the rate limits live in
 // fixed-size tables allocated once (Config.TableSize entries each, 16 bytes
@@ -17,7 +19,7 @@
 // up to Burst at once.
 //
 // Where the adapters and the core call it (see AdmitRequest, AllowChallenge,
-// AllowAttest): the in-flight bound first of all, as the transport hands a
+// AllowAttest, Run): Run as one of the node's tasks; the in-flight bound first of all, as the transport hands a
 // request over; the challenge limit before a nonce is issued; the attest
 // limit after the body is parsed and the device key is known to be a P-256
 // point, and before the nonce check and the ECDSA verification.
