@@ -104,6 +104,7 @@ func runFlags(fs *flag.FlagSet, c *Config, mix *string) {
 	fs.IntVar(&c.Devices, "devices", 1000, "device keys, used in turn")
 	fs.StringVar(mix, "mix", DefaultMix, "evidence kinds by weight: pass, rooted, measurement, version, unknown_app, badsig, replay")
 	fs.BoolVar(&c.Prefetch, "prefetch", false, "fetch the run's nonces before it starts, so that it sends attests only (the edge needs --nonce-ttl above the run's length)")
+	fs.BoolVar(&c.Presign, "presign", false, "with --prefetch, also build and sign every request before the run, so that the run only sends")
 	fs.IntVar(&c.PrefetchCount, "prefetch-count", 0, "how many nonces to prefetch (default: --requests, or rate × duration)")
 }
 

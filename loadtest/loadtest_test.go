@@ -127,6 +127,24 @@ func TestPrefetchSendsAttestsOnly(t *testing.T) {
 	}
 }
 
+func TestPresignSendsOnly(t *testing.T) {
+	n := node(t, testenv.Options{})
+	rep, err := loadtest.Run(context.Background(), loadtest.Config{
+		Target: n.Base, Mode: loadtest.ModeOpen, Rate: 400, Duration: time.Second, Workers: 8, Devices: 5,
+		Prefetch: true, Presign: true, Mix: mustMix(t, "pass=3,rooted=1,badsig=1,replay=1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Attests < 399 || rep.Challenges != 0 || len(rep.Unexpected) != 0 || rep.Verdicts["pass"] == 0 || rep.Verdicts["rooted"] == 0 ||
+		rep.ErrorCodes["attest signature_invalid (401)"] == 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if _, err := loadtest.Run(context.Background(), loadtest.Config{Target: n.Base, Requests: 1, Presign: true}); err == nil {
+		t.Error("presign without prefetch ran")
+	}
+}
+
 func TestOpenLoopCountsFromDueTime(t *testing.T) {
 	// One worker and a rate above what one worker can do: operations wait
 	// for the worker, and their latency must include the wait.

@@ -20,6 +20,7 @@ type Report struct {
 	Devices   int     `json:"devices"`
 	Mix       string  `json:"mix"`
 	Prefetch  bool    `json:"prefetch"`
+	Presign   bool    `json:"presign,omitempty"`
 
 	Seconds          float64 `json:"seconds"`
 	Attests          uint64  `json:"attests"`
@@ -77,7 +78,7 @@ func (r *runner) report(u *url.URL, elapsed time.Duration) *Report {
 	st := r.stats
 	rep := &Report{
 		Mode: r.cfg.Mode, Transport: r.cfg.Transport, Target: u.String(), Workers: r.cfg.Workers, Devices: r.cfg.Devices,
-		Mix: r.cfg.Mix.String(), Prefetch: r.cfg.Prefetch, Seconds: elapsed.Seconds(),
+		Mix: r.cfg.Mix.String(), Prefetch: r.cfg.Prefetch, Presign: r.cfg.Presign, Seconds: elapsed.Seconds(),
 		Attests: st.attests.Load(), Challenges: st.challenges.Load(), Errors: st.errors.Load(), Refused: st.refused.Load(),
 		Unsent: st.unsent.Load(), NoncesExhausted: st.exhausted.Load(),
 		Latency: map[string]Quantiles{"operation": quantilesOf(st.op.Snapshot())}, Verdicts: map[string]uint64{},
@@ -134,6 +135,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, ", %d devices, mix %s", rep.Devices, rep.Mix)
 	if rep.Prefetch {
 		b.WriteString(", nonces prefetched")
+	}
+	if rep.Presign {
+		b.WriteString(" and requests presigned")
 	}
 	fmt.Fprintf(&b, "\n\n%-20s %.1f s\n", "elapsed", rep.Seconds)
 	fmt.Fprintf(&b, "%-20s %d (%.0f/s)\n", "attests", rep.Attests, rep.AttestsPerSec)
