@@ -67,6 +67,17 @@ func New[V any](maxEntries int64) (*ReadThrough[V], error) {
 	return &ReadThrough[V]{c: c}, nil
 }
 
+// Peek is Get's fast path: the entry for id when it was confirmed against
+// snapshot generation gen (ok=false otherwise: call Get). It allocates
+// nothing, so callers try it before building Get's closures.
+func (r *ReadThrough[V]) Peek(id string, gen uint64) (val V, present, ok bool) {
+	if e, found := r.c.Get(id); found && e.gen == gen {
+		r.hits.Add(1)
+		return e.val, e.present, true
+	}
+	return val, false, false
+}
+
 // Get returns the value for id, or present=false when the store has none.
 //
 // gen is the current snapshot's generation; version is called (only when

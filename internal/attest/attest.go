@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 
 	"github.com/attestd/attestd/crypto/nonce"
@@ -50,6 +51,9 @@ type work struct {
 	req     Request
 	reasons []string
 	did     string
+	arc     string
+	sig     devicekey.SigBuf
+	rawJTI  [16]byte
 	jti     [22]byte
 }
 
@@ -94,7 +98,7 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	if in.Signature == nil {
 		return dst, apierr.ErrSignatureInvalid
 	}
-	if err := devicekey.VerifySignature(key, in.Body, in.Signature); err != nil {
+	if err := devicekey.VerifySignatureBuf(key, in.Body, in.Signature, &w.sig); err != nil {
 		return dst, errClass(apierr.ErrSignatureInvalid, err)
 	}
 	fresh, err := e.cfg.Replay.Use(n.ID, n.ExpiresAt, now)
@@ -192,10 +196,13 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 	if passed {
 		signer = acct.Signer
 	}
-	c := e.claims(w, app.ID, acct.ID, now, acct.TTL)
+	c, err := e.claims(w, app.ID, acct.ID, now, acct.TTL)
+	if err != nil {
+		return dst, err
+	}
 	if acct.Annotate {
-		arc := joinReasons(reasons)
-		c.Annotation = &arc
+		w.arc = joinReasons(reasons)
+		c.Annotation = &w.arc
 	}
 	dst = append(dst, `{"token":"`...)
 	dst, err = signer.AppendMint(dst, &c)
@@ -233,7 +240,10 @@ func (e *Edge) unknownApp(dst []byte, w *work, now int64) ([]byte, error) {
 	if err != nil {
 		return dst, fmt.Errorf("attest: decoy: %w", err)
 	}
-	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
+	c, err := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
+	if err != nil {
+		return dst, err
+	}
 	dst = append(dst, `{"token":"`...)
 	if dst, err = signer.AppendMint(dst, &c); err != nil {
 		return dst, fmt.Errorf("attest: mint decoy: %w", err)
@@ -243,10 +253,11 @@ func (e *Edge) unknownApp(dst []byte, w *work, now int64) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
-	var raw [16]byte
-	_, _ = e.cfg.Rand.Read(raw[:])
-	base64.RawURLEncoding.Encode(w.jti[:], raw[:])
+func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) (token.Claims, error) {
+	if _, err := io.ReadFull(e.cfg.Rand, w.rawJTI[:]); err != nil {
+		return token.Claims{}, fmt.Errorf("attest: jti: %w", err)
+	}
+	base64.RawURLEncoding.Encode(w.jti[:], w.rawJTI[:])
 	return token.Claims{
 		Issuer:    e.cfg.Issuer,
 		Subject:   sub,
@@ -256,7 +267,7 @@ func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
 		ID:        string(w.jti[:]),
 		Device:    w.did,
 		Payload:   string(w.req.Binding),
-	}
+	}, nil
 }
 
 func joinReasons(rs []string) string {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/attestd/attestd/cache"
 	"github.com/attestd/attestd/crypto/nonce"
@@ -232,6 +233,14 @@ func (r *Registry) App(id []byte) (*App, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if len(id) > 0 {
+		// The fast path looks up without copying id: Peek only hashes its
+		// key (ristretto keeps hashes, never keys), and nothing holds the
+		// string after Peek returns.
+		if a, present, ok := r.apps.Peek(unsafe.String(&id[0], len(id)), v.gen); ok {
+			return a, present, nil
+		}
+	}
 	sid := string(id)
 	key := state.AppsPrefix + sid
 	return r.apps.Get(sid, v.gen, versionOf(v, key), func() (*App, error) {
@@ -249,6 +258,9 @@ func (r *Registry) Account(id string) (*Account, bool, error) {
 	v, err := r.current()
 	if err != nil {
 		return nil, false, err
+	}
+	if a, present, ok := r.accounts.Peek(id, v.gen); ok {
+		return a, present, nil
 	}
 	key := state.AccountsPrefix + id
 	return r.accounts.Get(id, v.gen, versionOf(v, key), func() (*Account, error) {

@@ -59,7 +59,6 @@ const (
 // return nil or zero values and VerifySignature refuses it.
 type Key struct {
 	ecdsa *ecdsa.PublicKey
-	ecdh  *ecdh.PublicKey
 	point [PointSize]byte
 	did   string
 }
@@ -80,26 +79,34 @@ func Parse(b []byte) (Key, error) {
 	default:
 		return Key{}, classify(b)
 	}
-	dh, err := ecdh.P256().NewPublicKey(point)
-	if err != nil {
-		return Key{}, fmt.Errorf("point: %w: %w", ErrNotP256, err)
-	}
 	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
 	if err != nil {
 		return Key{}, fmt.Errorf("point: %w: %w", ErrNotP256, err)
 	}
-	k := Key{ecdsa: pub, ecdh: dh}
+	k := Key{ecdsa: pub}
 	copy(k.point[:], point)
 	sum := sha256.Sum256(point)
-	k.did = base64.RawURLEncoding.EncodeToString(sum[:])
+	var did [43]byte // b64u of 32 bytes
+	base64.RawURLEncoding.Encode(did[:], sum[:])
+	k.did = string(did[:])
 	return k, nil
 }
 
 // ECDSA is the key for signature checks. The caller must not modify it.
 func (k Key) ECDSA() *ecdsa.PublicKey { return k.ecdsa }
 
-// ECDH is the key to encrypt to (crypto/seal).
-func (k Key) ECDH() *ecdh.PublicKey { return k.ecdh }
+// ECDH is the key to encrypt to (crypto/seal), made on demand: most
+// attests release no secrets and never need it. Nil for the zero Key.
+func (k Key) ECDH() *ecdh.PublicKey {
+	if k.ecdsa == nil {
+		return nil
+	}
+	dh, err := ecdh.P256().NewPublicKey(k.point[:])
+	if err != nil { // Parse checked the point: cannot happen
+		return nil
+	}
+	return dh
+}
 
 // Point is the 65-byte uncompressed point 0x04||X||Y.
 func (k Key) Point() [PointSize]byte { return k.point }

@@ -20,11 +20,22 @@ const (
 // over-long header or a zero k, is ErrSignature. As ECDSA verification
 // does, it accepts both s and n-s.
 func VerifySignature(k Key, body []byte, sigB64u []byte) error {
+	var buf SigBuf
+	return VerifySignatureBuf(k, body, sigB64u, &buf)
+}
+
+// SigBuf is scratch space for a decoded signature. The standard library's
+// verification keeps hold of the signature it is given, so a buffer on the
+// stack would escape: callers on a hot path pass one they reuse.
+type SigBuf [maxSigDER]byte
+
+// VerifySignatureBuf is VerifySignature decoding into buf, which it does
+// not keep after returning.
+func VerifySignatureBuf(k Key, body []byte, sigB64u []byte, buf *SigBuf) error {
 	if k.ecdsa == nil {
 		return fmt.Errorf("no device key: %w", ErrSignature)
 	}
-	var buf [maxSigDER]byte
-	der, err := decodeSignature(&buf, sigB64u)
+	der, err := decodeSignature((*[maxSigDER]byte)(buf), sigB64u)
 	if err != nil {
 		return err
 	}
