@@ -22,7 +22,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.banner()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 8)
+	errc := make(chan error, 16)
 	var wg sync.WaitGroup
 	task := func(name string, fn func() error) {
 		wg.Add(1)
@@ -46,6 +46,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	task("store watch", func() error { return d.watch(runCtx) })
 	task("replay sweep", func() error { return d.sweep(runCtx) })
 	task("android status list", func() error { return d.watchStatusList(runCtx) })
+	task("load shedding", func() error { return d.limits.Run(runCtx) })
 	if d.opts.Watchdog > 0 {
 		task("watchdog", func() error { return d.watchdog(runCtx, d.opts.Watchdog, d.probe) })
 	}

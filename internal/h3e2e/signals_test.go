@@ -25,7 +25,7 @@ func nodeArgs(s *testenv.Store, c *Cert, extra ...string) []string {
 		"--admin-listen", "127.0.0.1:0", "--http3-listen", "127.0.0.1:0",
 		"--tls-cert", c.CertFile, "--tls-key", c.KeyFile,
 		// The loops drive one loopback address hard; limits have their own tests.
-		"--challenge-rate", "0", "--attest-rate", "0"}, extra...)
+		"--challenge-rate", "0", "--attest-rate", "0", "--max-queue-delay", "0"}, extra...)
 }
 
 func bases(p *proc) map[string]string {
