@@ -464,7 +464,10 @@ func (wk *worker) operation(ctx context.Context, due time.Time) bool {
 		}
 	}
 	d := r.devices[wk.dev]
-	wk.dev = (wk.dev + 1) % len(r.devices)
+	// Each worker steps through the devices by the number of workers, so
+	// that workers in step do not all use the same device at once (which a
+	// per-device rate limit refuses, as it must).
+	wk.dev = (wk.dev + r.cfg.Workers) % len(r.devices)
 	wk.body = d.AppendBody(wk.body[:0], nonce, k)
 	var err error
 	if wk.sig, err = d.Sign(wk.sig[:0], wk.body, k, r.cfg.Rand); err != nil {
