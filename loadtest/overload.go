@@ -118,6 +118,7 @@ func Overload(ctx context.Context, cfg OverloadConfig) (*OverloadReport, error) 
 		phase(fmt.Sprintf("probe: closed loop for %v", cfg.Probe))
 		p := cfg.Run
 		p.Mode, p.Duration, p.Requests, p.Rate, p.Progress = ModeClosed, cfg.Probe, 0, 0, cfg.Progress
+		p.Prefetch, p.Presign, p.PrefetchCount = false, false, 0 // the probe runs the whole flow
 		var err error
 		if rep.Probe, err = Run(ctx, p); err != nil {
 			return nil, err
@@ -150,6 +151,7 @@ func Overload(ctx context.Context, cfg OverloadConfig) (*OverloadReport, error) 
 	open := func(factor float64, d time.Duration) (*Report, error) {
 		o := cfg.Run
 		o.Mode, o.Rate, o.Duration, o.Requests, o.Progress = ModeOpen, factor*rep.Capacity, d, 0, cfg.Progress
+		o.PrefetchCount = 0 // rate × duration of this phase
 		if o.Workers == 0 {
 			o.Workers = 1024
 		}

@@ -38,21 +38,26 @@ func TestOverloadCheckCatchesANodeThatDoesNotShed(t *testing.T) {
 }
 
 // TestOverloadShedding is the overload check of the issue against a
-// running node whose limits are wired (internal/limit): 3× its capacity
-// open-loop for 60 s, then half of it. Set ATTESTLOAD_OVERLOAD_TARGET and
-// ATTESTLOAD_OVERLOAD_ADMIN (and start the node with the per-IP challenge
-// limit off, since one generator address stands for every client):
+// running node whose limits are wired (internal/limit, Run included): 3×
+// its capacity open-loop for 30 s with presigned requests, then half of it.
+// Set ATTESTLOAD_OVERLOAD_TARGET and ATTESTLOAD_OVERLOAD_ADMIN, and start
+// the node with --challenge-rate 0 (one generator address stands for every
+// client), --nonce-ttl 300s (requests are signed before the run) and its
+// queue-delay bound (--max-queue-delay 20ms):
 //
+//	GOMAXPROCS=1 taskset -c 0 attestd --store … --challenge-rate 0 --nonce-ttl 300s --max-queue-delay 20ms &
 //	ATTESTLOAD_OVERLOAD_TARGET=http://127.0.0.1:8080 ATTESTLOAD_OVERLOAD_ADMIN=http://127.0.0.1:9090 \
-//	  go test -run TestOverloadShedding -v -timeout 10m ./loadtest/
+//	  taskset -c 1 go test -run TestOverloadShedding -v -timeout 15m ./loadtest/
 func TestOverloadShedding(t *testing.T) {
 	target, admin := os.Getenv("ATTESTLOAD_OVERLOAD_TARGET"), os.Getenv("ATTESTLOAD_OVERLOAD_ADMIN")
 	if target == "" || admin == "" {
 		t.Skip("set ATTESTLOAD_OVERLOAD_TARGET and ATTESTLOAD_OVERLOAD_ADMIN to a node with limits wired")
 	}
 	rep, err := loadtest.Overload(context.Background(), loadtest.OverloadConfig{
-		Run:      loadtest.Config{Target: target, Devices: 50_000, Mix: mustMix(t, "pass=1"), Timeout: 5 * time.Second},
+		Run: loadtest.Config{Target: target, Devices: 20_000, Mix: mustMix(t, "pass=1"), Timeout: 5 * time.Second,
+			Workers: 256, Prefetch: true, Presign: true},
 		Admin:    admin,
+		Duration: 30 * time.Second,
 		Progress: testWriter{t},
 	})
 	if err != nil {
