@@ -252,6 +252,11 @@ func (r *runner) prefetch(ctx context.Context) error {
 					return
 				}
 				n, err := r.challenge(ctx, &a, false)
+				for tries := 0; err != nil && (a.status == 429 || a.status == 503) && tries < 500 && ctx.Err() == nil; tries++ {
+					// A node still shedding from an earlier run: wait a little.
+					sleep(ctx, 20*time.Millisecond)
+					n, err = r.challenge(ctx, &a, false)
+				}
 				if err != nil {
 					once.Do(func() { firstErr = fmt.Errorf("prefetch: %w", err) })
 					return
@@ -490,6 +495,7 @@ func (wk *worker) operation(ctx context.Context, due time.Time) bool {
 
 // challenge asks for a nonce; counted when count is set.
 func (r *runner) challenge(ctx context.Context, a *answer, count bool) (string, error) {
+	a.status = 0
 	sent := r.cfg.Now()
 	err := r.tr.post(ctx, "/v1/challenge", []byte("{}"), nil, a)
 	end := r.cfg.Now()
