@@ -84,7 +84,7 @@ func DefaultFlags() Flags {
 		LogLevel:        "info",
 		ReplayMax:       2_000_000,
 		MaxInFlight:     4096,
-		MaxQueueDelay:   100 * time.Millisecond,
+		MaxQueueDelay:   20 * time.Millisecond,
 		ChallengeRate:   100,
 		ChallengeBurst:  200,
 		AttestRate:      5,
