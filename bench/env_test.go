@@ -108,6 +108,13 @@ type request struct {
 // requests builds n attest requests for app, each on a fresh nonce issued
 // by the edge, with passing evidence, signed by the app's devices in turn.
 func (e *env) requests(tb testing.TB, app string, n int) []request {
+	return e.requestsWith(tb, app, n, nil)
+}
+
+// requestsWith is requests with platform_attestation evidence(device,
+// nonce) in each body (nil: none). Nonces verify on any core built on the
+// same registry, as on any node of a deployment.
+func (e *env) requestsWith(tb testing.TB, app string, n int, evidence func(c *client.Client, nonce string) json.RawMessage) []request {
 	tb.Helper()
 	devs := e.apps[app]
 	out := make([]request, n)
@@ -122,7 +129,11 @@ func (e *env) requests(tb testing.TB, app string, n int) []request {
 			tb.Fatal(err)
 		}
 		c := devs[i%len(devs)]
-		body, err := c.Body(ch.Nonce, client.Evidence{})
+		var ev client.Evidence
+		if evidence != nil {
+			ev.PlatformAttestation = evidence(c, ch.Nonce)
+		}
+		body, err := c.Body(ch.Nonce, ev)
 		if err != nil {
 			tb.Fatal(err)
 		}

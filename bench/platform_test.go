@@ -52,30 +52,7 @@ func newPlatformBench(tb testing.TB) *platformBench {
 // the platform_attestation evidence(device, nonce) returns.
 func (p *platformBench) requests(tb testing.TB, n int, evidence func(c *client.Client, nonce string) json.RawMessage) []request {
 	tb.Helper()
-	devs := p.apps[testenv.App]
-	out := make([]request, n)
-	var buf []byte
-	for i := range out {
-		var err error
-		if buf, err = p.edge.AppendChallenge(context.Background(), buf[:0]); err != nil {
-			tb.Fatal(err)
-		}
-		var ch struct{ Nonce string }
-		if err := json.Unmarshal(buf, &ch); err != nil {
-			tb.Fatal(err)
-		}
-		c := devs[i%len(devs)]
-		body, err := c.Body(ch.Nonce, client.Evidence{PlatformAttestation: evidence(c, ch.Nonce)})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		sig, err := c.Sign(body)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		out[i] = request{body: body, sig: []byte(sig)}
-	}
-	return out
+	return p.requestsWith(tb, testenv.App, n, evidence)
 }
 
 func (p *platformBench) androidEvidence(tb testing.TB) func(c *client.Client, nonce string) json.RawMessage {
