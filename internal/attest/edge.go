@@ -151,15 +151,13 @@ func IsJSON(ct []byte) bool {
 			return false
 		}
 	}
-	rest := ct[len(want):]
-	for i, c := range rest {
+	for _, c := range ct[len(want):] {
 		if c == ';' {
 			return true
 		}
 		if c != ' ' && c != '\t' {
 			return false
 		}
-		_ = i
 	}
 	return true
 }

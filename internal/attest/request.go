@@ -102,12 +102,12 @@ func ParseRequest(body []byte, r *Request) error {
 			if err := dup(fApp, "app"); err != nil {
 				return 0, err
 			}
-			return r.parseApp(body, at, &seen, dup)
+			return r.parseApp(body, at, dup)
 		case "device":
 			if err := dup(fDevice, "device"); err != nil {
 				return 0, err
 			}
-			return r.parseDevice(body, at, &seen, dup)
+			return r.parseDevice(body, at, dup)
 		case "platform_attestation":
 			if err := dup(fPA, "platform_attestation"); err != nil {
 				return 0, err
@@ -222,7 +222,7 @@ func boolean(b []byte, at int, name string, dst *bool) (int, error) {
 	return 0, badField(name, "must be true or false")
 }
 
-func (r *Request) parseApp(b []byte, at int, seen *int, dup func(int, string) error) (int, error) {
+func (r *Request) parseApp(b []byte, at int, dup func(int, string) error) (int, error) {
 	if at >= len(b) {
 		return 0, errSyntax
 	}
@@ -281,7 +281,7 @@ func (r *Request) digest(b []byte, at int, name string, dst *[32]byte) (int, err
 	return next, nil
 }
 
-func (r *Request) parseDevice(b []byte, at int, seen *int, dup func(int, string) error) (int, error) {
+func (r *Request) parseDevice(b []byte, at int, dup func(int, string) error) (int, error) {
 	if at >= len(b) {
 		return 0, errSyntax
 	}
