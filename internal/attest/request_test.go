@@ -117,3 +117,15 @@ func FuzzParseRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestIsJSON(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/json": true, "Application/JSON": true, "application/json; charset=utf-8": true,
+		"application/json ;charset=utf-8": true, "": false, "text/plain": false, "application/jsonx": false,
+		"application/json-patch+json": false, "application/js": false,
+	} {
+		if got := IsJSON([]byte(ct)); got != want {
+			t.Errorf("IsJSON(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
