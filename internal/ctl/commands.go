@@ -27,7 +27,7 @@ func commands() []*command {
 	var cs []*command
 	for _, group := range [][]*command{
 		initCommands(), bundleCommands(), readCommands(), keyCommands(),
-		secretCommands(), pinCommands(), banCommands(), deploymentCommands(),
+		secretCommands(), pinCommands(), apiCommands(), banCommands(), deploymentCommands(),
 	} {
 		cs = append(cs, group...)
 	}
