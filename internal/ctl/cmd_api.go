@@ -3,7 +3,6 @@ package ctl
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
@@ -54,13 +53,9 @@ Authorization header. API names are unique in the deployment.`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
-				_, reg, err := r.load(ctx)
+				a, err := r.account(ctx, args[0])
 				if err != nil {
 					return err
-				}
-				a := reg.Accounts[args[0]]
-				if a == nil {
-					return fmt.Errorf("%w: account %q", state.ErrNotFound, args[0])
 				}
 				apis := a.APIs
 				if apis == nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"flag"
-	"fmt"
 
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
@@ -127,13 +126,9 @@ type keyInfo struct {
 }
 
 func runKeyList(ctx context.Context, r *runner, args []string) error {
-	_, reg, err := r.load(ctx)
+	a, err := r.account(ctx, args[0])
 	if err != nil {
 		return err
-	}
-	a := reg.Accounts[args[0]]
-	if a == nil {
-		return fmt.Errorf("%w: account %q", state.ErrNotFound, args[0])
 	}
 	out := []keyInfo{}
 	for _, k := range a.Keys {

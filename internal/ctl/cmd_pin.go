@@ -73,13 +73,9 @@ refused unless --force.`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
-				_, reg, err := r.load(ctx)
+				a, err := r.account(ctx, args[0])
 				if err != nil {
 					return err
-				}
-				a := reg.Accounts[args[0]]
-				if a == nil {
-					return fmt.Errorf("%w: account %q", state.ErrNotFound, args[0])
 				}
 				pins := a.Pins
 				if pins == nil {

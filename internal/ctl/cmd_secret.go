@@ -3,7 +3,6 @@ package ctl
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/attestd/attestd/internal/state"
 )
@@ -77,13 +76,9 @@ type secretInfo struct {
 }
 
 func runSecretList(ctx context.Context, r *runner, args []string) error {
-	_, reg, err := r.load(ctx)
+	a, err := r.account(ctx, args[0])
 	if err != nil {
 		return err
-	}
-	a := reg.Accounts[args[0]]
-	if a == nil {
-		return fmt.Errorf("%w: account %q", state.ErrNotFound, args[0])
 	}
 	out := []secretInfo{}
 	for _, s := range a.Secrets {

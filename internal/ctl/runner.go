@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/open"
@@ -87,4 +88,18 @@ func (r *runner) printJSON(v any) error {
 // say writes one human line on stdout.
 func (r *runner) say(format string, args ...any) {
 	fmt.Fprintf(r.stdout, format+"\n", args...)
+}
+
+// account loads the store and returns one decoded account (secrets opened,
+// never printed), or ErrNotFound naming it.
+func (r *runner) account(ctx context.Context, id string) (*model.Account, error) {
+	_, reg, err := r.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a := reg.Accounts[id]
+	if a == nil {
+		return nil, fmt.Errorf("%w: account %q", state.ErrNotFound, id)
+	}
+	return a, nil
 }
