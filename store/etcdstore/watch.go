@@ -148,9 +148,29 @@ func (f *follower) follow(ctx context.Context, bo *backoff) error {
 			// its stream: derive it from wctx.
 			pctx, pcancel := context.WithTimeout(wctx, o.ProgressInterval)
 			_ = cli.RequestProgress(pctx)
+			if o.Now().Sub(heard) >= o.ProgressInterval && f.idle(pctx, cli) {
+				heard = o.Now()
+			}
 			pcancel()
 		}
 	}
+}
+
+// idle confirms the data when etcd as a whole has not moved past f.rev.
+// etcd withholds progress notifications from a watch whose start revision
+// is ahead of the store's (a watch opened at f.rev+1 on a store nobody
+// has written to since), so on an idle cluster the progress requests go
+// unanswered; a linearizable read whose header is still at f.rev proves
+// that nothing, under the prefix or elsewhere, has changed. A newer
+// header means the watch will be told (events or progress) and proves
+// nothing here.
+func (f *follower) idle(ctx context.Context, cli *clientv3.Client) bool {
+	resp, err := cli.Get(ctx, f.s.prefix, clientv3.WithCountOnly())
+	if err != nil || resp.Header == nil || resp.Header.Revision > f.rev {
+		return false
+	}
+	f.confirmed()
+	return true
 }
 
 // events applies one watch response.
