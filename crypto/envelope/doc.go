@@ -13,8 +13,10 @@
 // fewer than 2^32 seals per key; rotate keys long before that.
 //
 // Master keys live in a key file (see ParseKeyFile): the first key seals,
-// every listed key opens. To rotate, put a new key on the first line, then
-// re-seal the stored values and remove the old line.
+// every listed key opens. To rotate, list a new key (KeySet.Add), make it
+// the first line (KeySet.Activate), re-seal the stored values, and only
+// then remove the old line (KeySet.Remove); KeyID tells which key a sealed
+// value names without opening it. `attestctl master-key` does this.
 //
 // Who may import: the store layer, attestctl and the daemon's wiring. It
 // imports only the standard library and crypto/secret. A *Keyring is

@@ -32,11 +32,19 @@ const keyFileHeader = "# attestd master key file: one key per line, <kid>:<base6
 // 1 to MaxKeys keys with distinct ids and be at most MaxKeyFileSize bytes.
 // Errors name the line number, never its content.
 func ParseKeyFile(b []byte) (*Keyring, error) {
+	ks, err := parseKeys(b)
+	if err != nil {
+		return nil, err
+	}
+	return ks.Keyring()
+}
+
+// parseKeys reads the key lines of a key file, in order.
+func parseKeys(b []byte) (*KeySet, error) {
 	if len(b) > MaxKeyFileSize {
 		return nil, fmt.Errorf("key file: %d bytes: %w", len(b), ErrTooLarge)
 	}
-	keys := make(map[string]secret.Value)
-	active := ""
+	ks := &KeySet{keys: make(map[string]secret.Value)}
 	for n := 1; len(b) > 0; n++ {
 		var line []byte
 		line, b, _ = bytes.Cut(b, []byte("\n"))
@@ -48,21 +56,19 @@ func ParseKeyFile(b []byte) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key file: line %d: %w", n, err)
 		}
-		if _, dup := keys[kid]; dup {
+		if _, dup := ks.keys[kid]; dup {
 			return nil, fmt.Errorf("key file: line %d: duplicate key id %q: %w", n, kid, ErrMalformed)
 		}
-		if len(keys) == MaxKeys {
+		if len(ks.ids) == MaxKeys {
 			return nil, fmt.Errorf("key file: more than %d keys: %w", MaxKeys, ErrMalformed)
 		}
-		keys[kid] = key
-		if active == "" {
-			active = kid
-		}
+		ks.keys[kid] = key
+		ks.ids = append(ks.ids, kid)
 	}
-	if len(keys) == 0 {
+	if len(ks.ids) == 0 {
 		return nil, fmt.Errorf("key file: no keys: %w", ErrMalformed)
 	}
-	return NewKeyring(active, keys)
+	return ks, nil
 }
 
 func parseKeyLine(line []byte) (string, secret.Value, error) {
