@@ -15,6 +15,10 @@
 // Because the AAD binds a sealed value to its key and field, a value copied
 // elsewhere does not open.
 //
+// Every sealed value names the master key that sealed it (crypto/envelope);
+// Reseal moves them all to a new master key in one change, and
+// SealedKeyIDs tells which master keys the store still needs.
+//
 // Writers (attestctl, the daemon's first-run seeding) build a Mutation and
 // pass it to store.Writer.Update; readers decode records with DecodeAccount,
 // DecodeApp, DecodeBans, DecodeDeployment or DecodeAll. Nothing here does
