@@ -27,7 +27,8 @@ func commands() []*command {
 	var cs []*command
 	for _, group := range [][]*command{
 		initCommands(), bundleCommands(), readCommands(), keyCommands(),
-		secretCommands(), pinCommands(), apiCommands(), banCommands(), deploymentCommands(),
+		secretCommands(), pinCommands(), apiCommands(), banCommands(), lifecycleCommands(),
+		deploymentCommands(), masterKeyCommands(),
 	} {
 		cs = append(cs, group...)
 	}

@@ -43,6 +43,11 @@ type Config struct {
 	Try TryFunc
 	// Rand is the randomness for new keys and secrets; nil: crypto/rand.
 	Rand io.Reader
+
+	// afterStep, when set (tests), runs after each durable step of a
+	// multi-step command; an error stops the command there, as a crash
+	// would.
+	afterStep func(step string) error
 }
 
 // usageError marks an error as a usage error (exit code 2).

@@ -1,0 +1,293 @@
+package ctl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/internal/state"
+)
+
+func masterKeyCommands() []*command {
+	return []*command{{
+		name:    "master-key show",
+		args:    "",
+		summary: "print the master key ids (never the keys) and how many stored values each seals, as JSON",
+		help: `Reads the master key file (--master-key, or a file store's own master.key)
+and counts the sealed values of the store by the key that sealed them.
+"unlisted" counts values sealed under keys the file does not list: they do
+not open here.`,
+		maxArgs: 0,
+		setup:   func(*flag.FlagSet) action { return runMasterKeyShow },
+	}, {
+		name:    "master-key add",
+		args:    "[--kid KID]",
+		summary: "list a new master key that opens but does not seal yet (first step of a rotation without downtime)",
+		help: `Generates a new random master key and appends it to the master key file:
+it opens sealed values but does not seal any yet, and nothing in the store
+changes. Copy the key file to every node and restart them, so that each
+holds both keys, then run 'attestctl master-key rotate --to KID'. Without
+--kid the next free m<N> is used.`,
+		maxArgs: 0,
+		setup: func(fs *flag.FlagSet) action {
+			kid := fs.String("kid", "", "key id, 1-32 of [A-Za-z0-9_-] (default: the next free m<N>)")
+			return func(ctx context.Context, r *runner, _ []string) error { return runMasterKeyAdd(ctx, r, *kid) }
+		},
+	}, {
+		name:    "master-key rotate",
+		args:    "[--to KID] [--keep-old]",
+		summary: "re-seal every secret under a new master key in one change, then retire the old key",
+		help: `1. Without --to, generates a new master key and lists it in the key file
+   (opens only), durably, before anything sealed under it is stored; with
+   --to, uses a key listed before by 'master-key add'.
+2. Re-seals every sealed value of the store (token keys, runtime secrets,
+   deployment keys) under it, in ONE store change (one atomic file replace,
+   or one etcd transaction): a crash leaves the store all old or all new.
+3. Makes it the key file's active key; the old key is still listed.
+4. Unless --keep-old, retires (unlists) every other key once the store
+   holds no value sealed under it.
+Each step can fail or crash without losing anything: the key file always
+lists every key the store needs, and running the command again (with
+--to the new key) finishes the rotation.
+
+A running attestd opens sealed values with the keys it read at start: a
+node started with a key file that lists the new key (see 'master-key add')
+follows at once; any other keeps serving the state it had, secrets
+included, until restarted with the new key file. Never prints a key.`,
+		maxArgs: 0,
+		setup: func(fs *flag.FlagSet) action {
+			to := fs.String("to", "", "rotate to this listed key (from 'master-key add') instead of a new one")
+			keepOld := fs.Bool("keep-old", false, "keep the old key listed (opens only); retire it later with 'master-key retire'")
+			return func(ctx context.Context, r *runner, _ []string) error {
+				return runMasterKeyRotate(ctx, r, *to, *keepOld)
+			}
+		},
+	}, {
+		name:    "master-key retire",
+		args:    "KID",
+		summary: "unlist a master key that no stored value is sealed under",
+		help: `Refused for the active key, and while any stored value is still sealed
+under KID (run 'master-key rotate --to ACTIVE' to re-seal them first).`,
+		minArgs: 1, maxArgs: 1,
+		setup: func(*flag.FlagSet) action {
+			return func(ctx context.Context, r *runner, args []string) error { return runMasterKeyRetire(ctx, r, args[0]) }
+		},
+	}}
+}
+
+func (r *runner) lockMasterKey(ctx context.Context) (*keyFile, error) {
+	path, err := r.masterKeyPath()
+	if err != nil {
+		return nil, err
+	}
+	return lockKeyFile(ctx, path)
+}
+
+type masterKeyInfo struct {
+	KID    string `json:"kid"`
+	Active bool   `json:"active"`
+	Sealed int    `json:"sealed"`
+}
+
+func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
+	kf, err := r.lockMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	defer kf.unlock()
+	ks, err := kf.read()
+	if err != nil {
+		return err
+	}
+	st, _, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	snap, err := st.Load(ctx)
+	if err != nil {
+		return err
+	}
+	counts := state.SealedKeyIDs(snap)
+	out := struct {
+		File     string          `json:"file"`
+		Active   string          `json:"active"`
+		Keys     []masterKeyInfo `json:"keys"`
+		Unlisted map[string]int  `json:"unlisted"`
+	}{File: kf.path, Active: ks.Active(), Keys: []masterKeyInfo{}, Unlisted: map[string]int{}}
+	for _, kid := range ks.IDs() {
+		out.Keys = append(out.Keys, masterKeyInfo{KID: kid, Active: kid == ks.Active(), Sealed: counts[kid]})
+		delete(counts, kid)
+	}
+	for kid, n := range counts {
+		out.Unlisted[kid] = n
+	}
+	return r.printJSON(out)
+}
+
+func runMasterKeyAdd(ctx context.Context, r *runner, kid string) error {
+	kf, err := r.lockMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	defer kf.unlock()
+	ks, err := kf.read()
+	if err != nil {
+		return err
+	}
+	if kid == "" {
+		kid = nextMasterKID(ks.IDs())
+	}
+	if err := ks.Add(kid, r.cfg.Rand); err != nil {
+		return usagef("master-key add: %v", err)
+	}
+	if err := kf.write(ks); err != nil {
+		return err
+	}
+	r.say("master key %s added to %s: it opens but does not seal yet (%s still seals)", kid, kf.path, ks.Active())
+	r.say("next: copy %s to every node and restart them, then run 'attestctl master-key rotate --to %s'", kf.path, kid)
+	return nil
+}
+
+func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool) error {
+	kf, err := r.lockMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	defer kf.unlock()
+	ks, err := kf.read()
+	if err != nil {
+		return err
+	}
+	st, _, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	old := ks.Active()
+	target := to
+	if target == "" {
+		target = nextMasterKID(ks.IDs())
+		if err := ks.Add(target, r.cfg.Rand); err != nil {
+			return err
+		}
+		// Durable before anything sealed under it reaches the store.
+		if err := kf.write(ks); err != nil {
+			return err
+		}
+		r.say("master key %s generated and listed in %s", target, kf.path)
+		if err := r.step("staged"); err != nil {
+			return err
+		}
+	} else if !ks.Has(target) {
+		return fmt.Errorf("%w: master key %q is not listed in %s (list a new key with 'attestctl master-key add')", state.ErrNotFound, target, kf.path)
+	}
+	if err := ks.Activate(target); err != nil {
+		return err
+	}
+	kr, err := ks.Keyring()
+	if err != nil {
+		return err
+	}
+	var n int
+	rev, err := st.Update(ctx, state.Reseal(kr, &n))
+	if err != nil {
+		return fmt.Errorf("re-seal under master key %s: %w; nothing in the store changed and %s still seals; %s stays listed: run 'attestctl master-key rotate --to %s' to try again",
+			target, err, old, target, target)
+	}
+	r.say("%d sealed value(s) re-sealed under master key %s in one change (revision %d)", n, target, rev)
+	if err := r.step("resealed"); err != nil {
+		return err
+	}
+	if err := kf.write(ks); err != nil {
+		return fmt.Errorf("the store is sealed under %s but %s could not be updated (it lists both keys, so everything still opens): %w; run 'attestctl master-key rotate --to %s' again",
+			target, kf.path, err, target)
+	}
+	r.say("master key %s is active in %s", target, kf.path)
+	if err := r.step("activated"); err != nil {
+		return err
+	}
+	if !keepOld {
+		if err := r.retireUnused(ctx, kf, ks); err != nil {
+			return err
+		}
+	}
+	if others := ks.IDs()[1:]; len(others) > 0 {
+		r.say("still listed (opens only): %s; retire with 'attestctl master-key retire KID'", strings.Join(others, ", "))
+	}
+	r.say("nodes started with a key file that lists %s follow at once; copy %s to every node and restart the others", target, kf.path)
+	return nil
+}
+
+// retireUnused unlists every non-active key that no stored value is sealed
+// under, reading the store after the re-seal committed. A key still in use
+// (a concurrent writer with the old key file) stays listed.
+func (r *runner) retireUnused(ctx context.Context, kf *keyFile, ks *envelope.KeySet) error {
+	st, _, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	snap, err := st.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("check before retiring the old key (it stays listed, nothing is lost): %w", err)
+	}
+	counts := state.SealedKeyIDs(snap)
+	var retired []string
+	for _, kid := range ks.IDs()[1:] {
+		if n := counts[kid]; n > 0 {
+			r.say("master key %s kept: %d stored value(s) are sealed under it (written meanwhile with the old key file?); run 'attestctl master-key rotate --to %s' again",
+				kid, n, ks.Active())
+			continue
+		}
+		if err := ks.Remove(kid); err != nil {
+			return err
+		}
+		retired = append(retired, kid)
+	}
+	if len(retired) == 0 {
+		return nil
+	}
+	if err := kf.write(ks); err != nil {
+		return fmt.Errorf("retire %s (still listed, nothing is lost): %w", strings.Join(retired, ", "), err)
+	}
+	r.say("retired master key(s) %s: removed from %s", strings.Join(retired, ", "), kf.path)
+	return r.step("retired")
+}
+
+func runMasterKeyRetire(ctx context.Context, r *runner, kid string) error {
+	kf, err := r.lockMasterKey(ctx)
+	if err != nil {
+		return err
+	}
+	defer kf.unlock()
+	ks, err := kf.read()
+	if err != nil {
+		return err
+	}
+	if !ks.Has(kid) {
+		return fmt.Errorf("%w: master key %q is not listed in %s", state.ErrNotFound, kid, kf.path)
+	}
+	if ks.Active() == kid {
+		return fmt.Errorf("%w: master key %q is the active key; rotate to another first", state.ErrRefused, kid)
+	}
+	st, _, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
+	snap, err := st.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if n := state.SealedKeyIDs(snap)[kid]; n > 0 {
+		return fmt.Errorf("%w: %d stored value(s) are still sealed under master key %q; run 'attestctl master-key rotate --to %s' first",
+			state.ErrRefused, n, kid, ks.Active())
+	}
+	if err := ks.Remove(kid); err != nil {
+		return err
+	}
+	if err := kf.write(ks); err != nil {
+		return err
+	}
+	r.say("master key %s retired: removed from %s", kid, kf.path)
+	return nil
+}
