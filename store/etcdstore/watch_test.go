@@ -119,9 +119,9 @@ func TestWatchCatchesUpAfterPartitionAndCompaction(t *testing.T) {
 
 	mustUpdate(t, writer, puts("b", `2`))
 	for _, r := range []*watchRec{&patient, &alert} {
-		eventually(t, 2*time.Second, "change seen", has(r, "b", `2`))
+		eventually(t, 10*time.Second, "change seen", has(r, "b", `2`))
 	}
-	eventually(t, 2*time.Second, "healthy", func() bool { return sA.Health().Degraded == "" })
+	eventually(t, 10*time.Second, "healthy", func() bool { return sA.Health().Degraded == "" })
 
 	ptP.Cut()
 	ptA.Cut()
