@@ -58,7 +58,7 @@ func (g *gate) enter(ctx context.Context) (int64, error) {
 	case g.slots <- struct{}{}:
 		return g.since(), nil
 	case <-ctx.Done():
-		return 0, fmt.Errorf("limit: waiting to verify: %w", ctx.Err())
+		return 0, fmt.Errorf("limit: waiting to verify: %w: %w", errGate, ctx.Err())
 	}
 }
 
@@ -85,7 +85,7 @@ var errGate = apierr.ErrOverloaded
 // returns a token to hand to LeaveVerify once the verification is done. It
 // refuses at once with apierr.ErrOverloaded (Retry-After 1 s) when the
 // verifications queued ahead would take longer than MaxQueueDelay, and
-// returns ctx's error, wrapped, if ctx ends while waiting. It does not
+// returns overloaded wrapping ctx's error if ctx ends while waiting. It does not
 // allocate. On a nil Limiter, or with MaxQueueDelay 0, it admits at once.
 func (l *Limiter) EnterVerify(ctx context.Context) (int64, error) {
 	if l == nil || l.gate == nil {

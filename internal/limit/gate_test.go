@@ -144,7 +144,7 @@ func TestGateWaiterLeavesWithItsContext(t *testing.T) {
 	}()
 	waitQueued(t, l, 1)
 	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := <-errc; !errors.Is(err, context.Canceled) || !errors.Is(err, apierr.ErrOverloaded) {
 		t.Fatalf("cancelled waiter: %v", err)
 	}
 	waitQueued(t, l, 0)
