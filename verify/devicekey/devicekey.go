@@ -10,7 +10,8 @@
 //
 // Who may import: the attest core, verify/* and tests. It imports only the
 // standard library and does no I/O. Key values are immutable and safe for
-// concurrent use, and so are the functions.
+// concurrent use, and so are the functions; a Key made by ParseBuf is valid
+// while its KeyBuf is not reused.
 package devicekey
 
 import (
@@ -21,6 +22,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 )
 
 // Errors returned by this package, wrapped with %w; test with errors.Is.
@@ -45,6 +47,8 @@ const (
 	PointSize = 65
 	// SPKISize is the size of the DER SubjectPublicKeyInfo of a P-256 key.
 	SPKISize = len(spkiPrefix) + PointSize
+	// DIDSize is the length of a did: b64u of a SHA-256 digest.
+	DIDSize = 43
 
 	// spkiPrefix is the only DER encoding of
 	//   SEQUENCE { SEQUENCE { OID id-ecPublicKey, OID prime256v1 },
@@ -60,13 +64,27 @@ const (
 type Key struct {
 	ecdsa *ecdsa.PublicKey
 	point [PointSize]byte
-	did   string
+	did   [DIDSize]byte
+}
+
+// KeyBuf holds the ECDSA form of a parsed key and the scratch space of its
+// curve check, so that ParseBuf allocates nothing: a hot path keeps one per
+// request (in a pooled struct). The zero value is ready to use. A KeyBuf
+// must not be copied after first use, nor used by two goroutines at once.
+type KeyBuf struct {
+	pub     ecdsa.PublicKey
+	x, y    big.Int
+	t, u, q big.Int
 }
 
 // Parse reads a device key from b, the base64url-decoded value of
 // device.key: either the SPKI DER or the 65-byte uncompressed point. It
 // does not keep b.
-func Parse(b []byte) (Key, error) {
+func Parse(b []byte) (Key, error) { return ParseBuf(b, new(KeyBuf)) }
+
+// ParseBuf is Parse keeping the key's ECDSA form in buf: the Key it returns
+// is valid until buf is used again, and then must not be used.
+func ParseBuf(b []byte, buf *KeyBuf) (Key, error) {
 	if len(b) > MaxKeyLen {
 		return Key{}, fmt.Errorf("%d bytes, over %d: %w", len(b), MaxKeyLen, ErrMalformed)
 	}
@@ -79,17 +97,51 @@ func Parse(b []byte) (Key, error) {
 	default:
 		return Key{}, classify(b)
 	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
-	if err != nil {
-		return Key{}, fmt.Errorf("point: %w: %w", ErrNotP256, err)
+	if !buf.set(point) {
+		return Key{}, fmt.Errorf("point not on the curve: %w", ErrNotP256)
 	}
-	k := Key{ecdsa: pub}
+	k := Key{ecdsa: &buf.pub}
 	copy(k.point[:], point)
 	sum := sha256.Sum256(point)
-	var did [43]byte // b64u of 32 bytes
-	base64.RawURLEncoding.Encode(did[:], sum[:])
-	k.did = string(did[:])
+	base64.RawURLEncoding.Encode(k.did[:], sum[:])
 	return k, nil
+}
+
+// set makes buf's key the uncompressed point p (65 bytes) if it is one of
+// P-256: 0x04 first, 0 ≤ x, y < p and y² = x³ - 3x + b (mod p), which
+// also excludes the point at infinity (which has no affine form). This is
+// what ecdsa.ParseUncompressedPublicKey checks, without its seven
+// allocations (it builds the key in another form and converts it). The
+// key is public: no constant time is needed. The standard library checks
+// the point again whenever it uses the key (ECDSA verification, ECDH).
+func (buf *KeyBuf) set(p []byte) bool {
+	curve := elliptic.P256()
+	params := curve.Params()
+	if p[0] != 4 {
+		return false
+	}
+	x, y, t, u := &buf.x, &buf.y, &buf.t, &buf.u
+	x.SetBytes(p[1:33])
+	y.SetBytes(p[33:65])
+	if x.Cmp(params.P) >= 0 || y.Cmp(params.P) >= 0 {
+		return false
+	}
+	// t = x³ - 3x + b - y², then one reduction: t ≡ 0 (mod p). Separate
+	// operands and results, so that math/big reuses the buffers' words.
+	u.Mul(x, x)
+	t.Mul(u, x)
+	u.Lsh(x, 1)
+	u.Add(u, x)
+	t.Sub(t, u)
+	t.Add(t, params.B)
+	u.Mul(y, y)
+	t.Sub(t, u)
+	buf.q.QuoRem(t, params.P, u)
+	if u.Sign() != 0 {
+		return false
+	}
+	buf.pub = ecdsa.PublicKey{Curve: curve, X: x, Y: y}
+	return true
 }
 
 // ECDSA is the key for signature checks. The caller must not modify it.
@@ -120,8 +172,22 @@ func (k Key) SPKI() []byte {
 	return append([]byte(spkiPrefix), k.point[:]...)
 }
 
-// DID is the device id: b64u(SHA-256(Point())), 43 characters.
-func (k Key) DID() string { return k.did }
+// DID is the device id: b64u(SHA-256(Point())), 43 characters ("" for the
+// zero Key). It allocates; AppendDID does not.
+func (k Key) DID() string {
+	if k.ecdsa == nil {
+		return ""
+	}
+	return string(k.did[:])
+}
+
+// AppendDID appends the device id to dst (nothing for the zero Key).
+func (k Key) AppendDID(dst []byte) []byte {
+	if k.ecdsa == nil {
+		return dst
+	}
+	return append(dst, k.did[:]...)
+}
 
 // IsZero reports whether k holds no key.
 func (k Key) IsZero() bool { return k.ecdsa == nil }

@@ -142,6 +142,7 @@ func TestParseErrors(t *testing.T) {
 		{"fail/point-off-curve", offCurve, ErrNotP256},
 		{"fail/point-at-infinity", infinity, ErrNotP256},
 		{"fail/spki-off-curve", offCurveSPKI, ErrNotP256},
+		{"fail/spki-point-bad-tag", append([]byte(spkiPrefix), append([]byte{5}, point[1:]...)...), ErrNotP256},
 		{"fail/spki-p384", spkiOf(t, &p384.PublicKey), ErrNotP256},
 		{"fail/spki-ed25519", spkiOf(t, edPub), ErrNotP256},
 		{"fail/spki-rsa", rsaSPKI, ErrNotP256},

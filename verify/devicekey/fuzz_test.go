@@ -2,6 +2,8 @@ package devicekey
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -29,15 +31,32 @@ func opensslVector(t testing.TB) (Key, vector) {
 	return mustParse(t, spki), v
 }
 
-// FuzzParse: Parse never panics, fails only with its sentinels, and accepts
-// only the two exact encodings of a point on P-256.
+// FuzzParse: Parse never panics, fails only with its sentinels, accepts
+// only the two exact encodings of a point on P-256, and accepts a point
+// exactly when crypto/ecdsa does. A reused KeyBuf gives the same answer.
 func FuzzParse(f *testing.F) {
 	k, _ := opensslVector(f)
 	p := k.Point()
 	f.Add(p[:])
 	f.Add(k.SPKI())
+	var buf KeyBuf
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k, err := Parse(b)
+		if kb, errb := ParseBuf(b, &buf); (err == nil) != (errb == nil) || kb.Point() != k.Point() {
+			t.Fatalf("Parse and ParseBuf disagree: %v, %v", err, errb)
+		}
+		var point []byte
+		switch {
+		case len(b) == PointSize && b[0] == 4:
+			point = b
+		case len(b) == SPKISize && string(b[:len(spkiPrefix)]) == spkiPrefix:
+			point = b[len(spkiPrefix):]
+		}
+		if point != nil {
+			if _, stdErr := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point); (stdErr == nil) != (err == nil) {
+				t.Fatalf("Parse err = %v, crypto/ecdsa err = %v", err, stdErr)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotP256) {
 				t.Fatalf("Parse: unexpected error %v", err)

@@ -1,0 +1,7 @@
+//go:build !race
+
+package devicekey
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
