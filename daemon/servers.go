@@ -93,7 +93,8 @@ func (d *Daemon) bind(ctx context.Context) error {
 		if d.tls == nil {
 			return errors.New("tls listen: a socket named https was passed but no --tls-cert is configured")
 		}
-		d.tlsLn = tls.NewListener(d.tlsLn, d.tls.listenerConfig())
+		// The HTTP/1.1 server keeps its timeouts beneath TLS.
+		d.tlsLn = tls.NewListener(fastapi.Listener(d.tlsLn), d.tls.listenerConfig())
 	}
 	if d.adminLn, err = d.listener(ctx, fdNameAdmin, d.cfg.AdminListen); err != nil {
 		return fmt.Errorf("admin listen: %w", err)

@@ -170,6 +170,10 @@ func (h *Handler) observe(resp *Response, start time.Time) {
 	}
 }
 
+// ReadsSignature reports whether a request to path reads its
+// Attest-Signature header (adapters need not look it up for others).
+func ReadsSignature(path []byte) bool { return bytes.Equal(path, pathAttest) }
+
 // endpointOf names the endpoint of a path (for requests refused before
 // routing).
 func endpointOf(path []byte) string {

@@ -2,7 +2,8 @@
 // fasthttp. It copies what it needs out of the RequestCtx (nothing of it
 // outlives the handler), calls the transport-neutral api.Handler, and
 // writes its Response. Limits and timeouts are set here explicitly: the
-// body limit (64 KiB), read, write and idle timeouts.
+// body limit (64 KiB), read, write and idle timeouts (kept by the server
+// itself, without a deadline change per request: deadline.go).
 //
 // Only packages of this module import it.
 package fastapi
@@ -27,10 +28,17 @@ import (
 
 // Config configures the HTTP/1.1 server.
 type Config struct {
-	Handler      *api.Handler
-	ReadTimeout  time.Duration // default 10 s
-	WriteTimeout time.Duration // default 10 s
-	IdleTimeout  time.Duration // default 60 s
+	Handler *api.Handler
+	// ReadTimeout bounds reading a request (from its first byte; for a
+	// connection's first request, from the connection's opening, the TLS
+	// handshake included); default 10 s.
+	ReadTimeout time.Duration
+	// WriteTimeout: an answer is written within ReadTimeout+WriteTimeout
+	// of its request's first byte; default 10 s.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds the wait for a kept-alive connection's next
+	// request; default 60 s.
+	IdleTimeout time.Duration
 	// MaxConns bounds concurrent connections (fasthttp Concurrency); 0 = 256 Ki.
 	MaxConns int
 	// AltSvc, when set, is sent as the Alt-Svc header (HTTP/3 advertisement).
@@ -43,9 +51,10 @@ type Config struct {
 
 // Server serves the public endpoints over HTTP/1.1.
 type Server struct {
-	cfg  Config
-	srv  *fasthttp.Server
-	pool sync.Pool
+	cfg    Config
+	srv    *fasthttp.Server
+	pool   sync.Pool
+	altSvc []byte
 }
 
 type exchange struct {
@@ -68,17 +77,19 @@ func New(cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg}
+	s := &Server{cfg: cfg, altSvc: []byte(cfg.AltSvc)}
+	t := &timeouts{read: cfg.ReadTimeout, write: cfg.WriteTimeout, idle: cfg.IdleTimeout}
 	s.pool.New = func() any { return &exchange{resp: api.Response{Body: make([]byte, 0, 2048)}} }
 	s.srv = &fasthttp.Server{
 		Handler:            s.handle,
 		ErrorHandler:       s.handleError,
 		Name:               "attestd",
 		MaxRequestBodySize: attest.MaxBodyBytes,
-		ReadTimeout:        cfg.ReadTimeout,
-		WriteTimeout:       cfg.WriteTimeout,
-		IdleTimeout:        cfg.IdleTimeout,
-		Concurrency:        cfg.MaxConns,
+		// No ReadTimeout, WriteTimeout, IdleTimeout: connState keeps them.
+		ConnState:   t.connState,
+		Concurrency: cfg.MaxConns,
+		// Nothing reads RequestCtx.Time: no clock read per request for it.
+		LazyRequestTime: true,
 		// Bodies over the limit stream instead of being refused by
 		// fasthttp, so the proxy (Extra) can take large ones; the API's
 		// own endpoints read at most MaxBodyBytes of a streamed body.
@@ -95,8 +106,9 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
-// Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve serves on ln until Shutdown. For TLS, build the TLS listener over
+// Listener(ln), so that the timeouts are kept beneath TLS.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(Listener(ln)) }
 
 // Shutdown stops accepting, waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
@@ -136,9 +148,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
 		Method:      ctx.Method(),
 		Path:        ctx.Path(),
 		ContentType: ctx.Request.Header.ContentType(),
-		Signature:   ctx.Request.Header.Peek("Attest-Signature"),
 		TooLarge:    tooLarge,
 		RemoteIP:    remoteIP(ctx.RemoteAddr()),
+	}
+	if api.ReadsSignature(x.req.Path) {
+		x.req.Signature = ctx.Request.Header.PeekBytes(hdrSignature)
 	}
 	switch {
 	case tooLarge:
@@ -157,21 +171,37 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
 	s.write(ctx, &x.resp)
 }
 
+// Header names in canonical form (SetCanonical skips normalizing them)
+// and the common values, as bytes.
+var (
+	hdrSignature    = []byte("Attest-Signature")
+	hdrCacheControl = []byte("Cache-Control")
+	hdrAllow        = []byte("Allow")
+	hdrRetryAfter   = []byte("Retry-After")
+	hdrAltSvc       = []byte("Alt-Svc")
+	ctJSON          = []byte("application/json")
+	noStore         = []byte("no-store")
+)
+
 func (s *Server) write(ctx *fasthttp.RequestCtx, r *api.Response) {
 	ctx.SetStatusCode(r.Status)
 	h := &ctx.Response.Header
-	h.SetContentType("application/json")
-	if r.CacheControl != "" {
-		h.Set("Cache-Control", r.CacheControl)
+	h.SetContentTypeBytes(ctJSON)
+	switch r.CacheControl {
+	case "":
+	case "no-store":
+		h.SetCanonical(hdrCacheControl, noStore)
+	default:
+		h.SetCanonical(hdrCacheControl, []byte(r.CacheControl))
 	}
 	if r.Allow != "" {
-		h.Set("Allow", r.Allow)
+		h.SetCanonical(hdrAllow, []byte(r.Allow))
 	}
 	if r.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(r.RetryAfter))
+		h.SetCanonical(hdrRetryAfter, strconv.AppendInt(nil, int64(r.RetryAfter), 10))
 	}
-	if s.cfg.AltSvc != "" {
-		h.Set("Alt-Svc", s.cfg.AltSvc)
+	if len(s.altSvc) > 0 {
+		h.SetCanonical(hdrAltSvc, s.altSvc)
 	}
 	ctx.SetBody(r.Body) // copies
 }
