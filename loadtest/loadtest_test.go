@@ -155,8 +155,12 @@ func TestOpenLoopCountsFromDueTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The k-th operation waits for the k before it: operations average
+	// about 150 attests' worth. Means and p99, not the maxima: one attest
+	// stalled by a loaded machine must not decide the outcome.
 	op, at := rep.Latency["operation"], rep.Latency["attest"]
-	if op.Max < 3*at.Max || op.P99 <= at.P99 {
+	t.Logf("operation %+v, attest %+v", op, at)
+	if op.Mean < 10*at.Mean || op.P99 <= at.P99 {
 		t.Errorf("operation latency %+v does not include the wait for a worker (attest alone %+v)", op, at)
 	}
 }
