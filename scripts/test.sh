@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 #   ngtcp2-client: gtlsclient, a non-quic-go HTTP/3 client
 #   systemd:       systemd-analyze, to rate the unit's hardening
 #   gcc:           builds the LD_PRELOAD shim that gives gtlsclient request headers
-#                  (and the race detector's cgo runtime)
 need=()
 command -v gtlsclient >/dev/null 2>&1 || need+=(ngtcp2-client)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
