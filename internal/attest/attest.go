@@ -50,17 +50,40 @@ type Input struct {
 type work struct {
 	req     Request
 	reasons []string
-	did     string
-	arc     string
-	sig     devicekey.SigBuf
-	rawJTI  [16]byte
-	jti     [22]byte
+	// ids holds the strings of the request's token in one, one allocation
+	// for all: did, then jti, then pay (the binding as sent, when given).
+	ids    string
+	arc    string
+	key    devicekey.KeyBuf
+	sig    devicekey.SigBuf
+	rawJTI [16]byte
 }
+
+// Sizes of the strings in work.ids: a jti is b64u of 16 bytes, a binding
+// b64u of 32 (ParseRequest checks it).
+const (
+	jtiSize     = 22
+	bindingSize = 43
+	jtiEnd      = devicekey.DIDSize + jtiSize
+)
+
+func (w *work) did() string { return w.ids[:devicekey.DIDSize] }
+func (w *work) jti() string { return w.ids[devicekey.DIDSize:jtiEnd] }
+func (w *work) pay() string { return w.ids[jtiEnd:] }
 
 // AppendAttest runs the checks of PROTOCOL.md §2 in order and appends the
 // verdict answer to dst. Protocol errors are returned (classified for
 // apierr.From); every attestation verdict, passed or failed, is an answer.
+// A RequestObserver learns both with ctx.
 func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, error) {
+	dst, err := e.appendAttest(ctx, dst, in)
+	if err != nil && e.byRequest != nil {
+		e.byRequest.AttestRefused(ctx, err)
+	}
+	return dst, err
+}
+
+func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, error) {
 	if !IsJSON(in.ContentType) {
 		return dst, apierr.ErrMediaType
 	}
@@ -73,7 +96,7 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	if err := ParseRequest(in.Body, r); err != nil {
 		return dst, err
 	}
-	key, err := devicekey.Parse(r.DeviceKey)
+	key, err := devicekey.ParseBuf(r.DeviceKey, &w.key)
 	if err != nil {
 		return dst, errClass(apierr.ErrBadRequest.WithMessage("device.key: not a P-256 public key"), err)
 	}
@@ -108,8 +131,36 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	if !fresh {
 		return dst, apierr.ErrNonceReplayed
 	}
-	w.did = key.DID()
+	if err := e.newIDs(w, key); err != nil {
+		return dst, err
+	}
 	return e.verdict(ctx, dst, w, key, now.Unix())
+}
+
+// newIDs makes w.ids: the device's did, a new jti (b64u of 16 random
+// bytes) and the binding.
+func (e *Edge) newIDs(w *work, key devicekey.Key) error {
+	if len(w.req.Binding) > bindingSize {
+		return errors.New("attest: binding longer than ParseRequest allows")
+	}
+	if _, err := io.ReadFull(e.cfg.Rand, w.rawJTI[:]); err != nil {
+		return fmt.Errorf("attest: jti: %w", err)
+	}
+	var b [jtiEnd + bindingSize]byte
+	key.AppendDID(b[:0])
+	base64.RawURLEncoding.Encode(b[devicekey.DIDSize:jtiEnd], w.rawJTI[:])
+	n := jtiEnd + copy(b[jtiEnd:], w.req.Binding)
+	w.ids = string(b[:n])
+	return nil
+}
+
+// observeVerdict tells the observer, with ctx when it wants it.
+func (e *Edge) observeVerdict(ctx context.Context, passed bool, reasons []string) {
+	if e.byRequest != nil {
+		e.byRequest.AttestVerdict(ctx, passed, reasons)
+		return
+	}
+	e.cfg.Observer.Verdict(passed, reasons)
 }
 
 func classifyNonce(err error) error {
@@ -140,7 +191,7 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 		return dst, fmt.Errorf("attest: app: %w", err)
 	}
 	if !ok {
-		return e.unknownApp(dst, w, now)
+		return e.unknownApp(ctx, dst, w, now)
 	}
 	acct, ok, err := e.cfg.Registry.Account(app.Account)
 	if err != nil || !ok {
@@ -185,21 +236,18 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 	if required && r.PlatformAttestation == nil {
 		reasons = append(reasons, ReasonPAMissing)
 	}
-	if e.cfg.Registry.Banned(w.did) {
+	if e.cfg.Registry.Banned(w.did()) {
 		reasons = append(reasons, ReasonDeviceBanned)
 	}
 	w.reasons = reasons
 	passed := len(reasons) == 0
-	e.cfg.Observer.Verdict(passed, reasons)
+	e.observeVerdict(ctx, passed, reasons)
 
 	signer := acct.Decoy
 	if passed {
 		signer = acct.Signer
 	}
-	c, err := e.claims(w, app.ID, acct.ID, now, acct.TTL)
-	if err != nil {
-		return dst, err
-	}
+	c := e.claims(w, app.ID, acct.ID, now, acct.TTL)
 	if acct.Annotate {
 		w.arc = joinReasons(reasons)
 		c.Annotation = &w.arc
@@ -213,7 +261,7 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 	dst = appendInt(dst, c.ExpiresAt)
 	if passed && r.WantSecrets {
 		dst = append(dst, `,"secrets":"`...)
-		dst, err = seal.Seal(dst, key.ECDH(), w.did, acct.SecretsFor(app.ID).Reveal(), e.cfg.Rand)
+		dst, err = seal.Seal(dst, key.ECDH(), w.did(), acct.SecretsFor(app.ID).Reveal(), e.cfg.Rand)
 		if err != nil {
 			return dst, fmt.Errorf("attest: seal: %w", err)
 		}
@@ -233,17 +281,14 @@ func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.K
 
 // unknownApp answers app_unknown: an HS256 decoy, aud "unknown", 300 s, no
 // arc and no pins (§3).
-func (e *Edge) unknownApp(dst []byte, w *work, now int64) ([]byte, error) {
+func (e *Edge) unknownApp(ctx context.Context, dst []byte, w *work, now int64) ([]byte, error) {
 	w.reasons = append(w.reasons[:0], ReasonAppUnknown)
-	e.cfg.Observer.Verdict(false, w.reasons)
+	e.observeVerdict(ctx, false, w.reasons)
 	signer, err := e.cfg.Registry.UnknownDecoy()
 	if err != nil {
 		return dst, fmt.Errorf("attest: decoy: %w", err)
 	}
-	c, err := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
-	if err != nil {
-		return dst, err
-	}
+	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
 	dst = append(dst, `{"token":"`...)
 	if dst, err = signer.AppendMint(dst, &c); err != nil {
 		return dst, fmt.Errorf("attest: mint decoy: %w", err)
@@ -253,21 +298,17 @@ func (e *Edge) unknownApp(dst []byte, w *work, now int64) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) (token.Claims, error) {
-	if _, err := io.ReadFull(e.cfg.Rand, w.rawJTI[:]); err != nil {
-		return token.Claims{}, fmt.Errorf("attest: jti: %w", err)
-	}
-	base64.RawURLEncoding.Encode(w.jti[:], w.rawJTI[:])
+func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
 	return token.Claims{
 		Issuer:    e.cfg.Issuer,
 		Subject:   sub,
 		Audience:  aud,
 		IssuedAt:  now,
 		ExpiresAt: now + ttl,
-		ID:        string(w.jti[:]),
-		Device:    w.did,
-		Payload:   string(w.req.Binding),
-	}, nil
+		ID:        w.jti(),
+		Device:    w.did(),
+		Payload:   w.pay(),
+	}
 }
 
 func joinReasons(rs []string) string {

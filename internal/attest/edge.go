@@ -55,6 +55,25 @@ type Observer interface {
 	Challenge()
 }
 
+// RequestObserver is an Observer that also learns which request each
+// attest outcome belongs to: the daemon's log implements it, so that its
+// lines about a request carry the request id that the transport put in
+// the request's context. When Config.Observer implements it, the core
+// calls AttestVerdict in place of Verdict, and AttestRefused for each
+// attest it answers with an error. ctx is the one given to AppendAttest;
+// reasons and err are only valid during the call. Passing ctx costs the
+// request path nothing: an implementation looks the id up only when it
+// uses it (a log line).
+type RequestObserver interface {
+	Observer
+	// AttestVerdict is Verdict for the attest request of ctx.
+	AttestVerdict(ctx context.Context, passed bool, reasons []string)
+	// AttestRefused: the attest request of ctx is answered with err, a
+	// protocol error classified for apierr.From (bad request, nonce,
+	// signature, rate limit, overload) or an internal one.
+	AttestRefused(ctx context.Context, err error)
+}
+
 // Config is the core's typed configuration; New fills defaults.
 type Config struct {
 	Issuer   string
@@ -88,6 +107,8 @@ const (
 type Edge struct {
 	cfg  Config
 	reqs sync.Pool
+	// byRequest is cfg.Observer when it is a RequestObserver, else nil.
+	byRequest RequestObserver
 }
 
 // New returns the core, or an error naming a bad setting.
@@ -117,6 +138,7 @@ func New(cfg Config) (*Edge, error) {
 		cfg.Observer = nopObserver{}
 	}
 	e := &Edge{cfg: cfg}
+	e.byRequest, _ = cfg.Observer.(RequestObserver)
 	e.reqs.New = func() any { return new(work) }
 	return e, nil
 }
