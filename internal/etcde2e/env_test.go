@@ -61,12 +61,38 @@ func newDeployment(t testing.TB) *deployment {
 // ctl runs attestctl against the deployment, as an operator would.
 func (d *deployment) ctl(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
+	out, errs, code := d.runCtl(stdin, args...)
+	if code != 0 {
+		t.Fatalf("attestctl %v: exit %d: %s", args, code, errs)
+	}
+	return out
+}
+
+// ctlRetry is ctl for a change made while etcd recovers (a new election,
+// members restarted): as an operator would, it runs the command again
+// while attestctl says the store is unavailable, up to within; any other
+// failure fails at once. The command must be idempotent.
+func (d *deployment) ctlRetry(t testing.TB, within time.Duration, stdin string, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		out, errs, code := d.runCtl(stdin, args...)
+		if code == 0 {
+			return out
+		}
+		if !strings.Contains(errs, "unavailable") || time.Now().After(deadline) {
+			t.Fatalf("attestctl %v: exit %d: %s", args, code, errs)
+		}
+		t.Logf("attestctl %v: exit %d, again: %s", args, code, strings.TrimSpace(errs))
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (d *deployment) runCtl(stdin string, args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	full := append([]string{"--store", d.url, "--master-key", d.key}, args...)
-	if code := (ctl.Config{}).Main(context.Background(), full, strings.NewReader(stdin), &out, &errb); code != 0 {
-		t.Fatalf("attestctl %v: exit %d: %s", args, code, errb.String())
-	}
-	return out.String()
+	code = (ctl.Config{}).Main(context.Background(), full, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
 }
 
 // importBundle runs `attestctl import -` with b (secrets in clear).

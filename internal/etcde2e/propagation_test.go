@@ -130,7 +130,7 @@ func TestImportReachesEveryNode(t *testing.T) {
 	// The snapshot files follow, sealed as at rest: no secret in clear.
 	needles := []string{fresh, k2b64, testenv.SecretValue, base64.StdEncoding.EncodeToString(d.f.HSKey)}
 	for i, p := range snaps {
-		eventually(t, 3*time.Second, fmt.Sprintf("node %d snapshot at revision %d", i, rev), func() bool {
+		eventually(t, 10*time.Second, fmt.Sprintf("node %d snapshot at revision %d", i, rev), func() bool {
 			f, err := snapshot.Read(p, "etcd prefix "+prefix)
 			return err == nil && f.Snapshot.Revision >= rev
 		})
