@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -53,15 +54,19 @@ func (o *transportObserver) Request(endpoint string, status int, code apierr.Cod
 	o.requests.WithLabelValues(o.transport, endpoint, strconv.Itoa(status)).Inc()
 }
 
-// verdictLog implements attest.Observer: it passes every event to the
-// metrics and logs one failed verdict in every N with its reasons (public
-// reason codes only: never an app, a device or a key). N may change on
-// reload.
+// verdictLog implements attest.RequestObserver: it passes every event to
+// the metrics and logs one failed verdict in every N with its reasons
+// (public reason codes only: never an app, a device or a key), and one
+// refused attest in every N with its error code and cause; the others at
+// debug level (N = 0: none). An attest that failed internally is always
+// logged, as an error. Every line is logged with the request's context, so it carries
+// the request's request_id (withRequestID). N may change on reload.
 type verdictLog struct {
-	next  attest.Observer
-	log   *slog.Logger
-	every atomic.Int64
-	n     atomic.Uint64
+	next    attest.Observer
+	log     *slog.Logger
+	every   atomic.Int64
+	n       atomic.Uint64 // failed verdicts
+	refused atomic.Uint64
 }
 
 func newVerdictLog(next attest.Observer, log *slog.Logger, every int) *verdictLog {
@@ -70,19 +75,56 @@ func newVerdictLog(next attest.Observer, log *slog.Logger, every int) *verdictLo
 	return v
 }
 
-// Verdict implements attest.Observer.
+// Verdict implements attest.Observer, for a verdict of no known request.
 func (v *verdictLog) Verdict(passed bool, reasons []string) {
+	v.AttestVerdict(context.Background(), passed, reasons)
+}
+
+// AttestVerdict implements attest.RequestObserver.
+func (v *verdictLog) AttestVerdict(ctx context.Context, passed bool, reasons []string) {
 	v.next.Verdict(passed, reasons)
 	if passed {
 		return
 	}
-	every := uint64(v.every.Load())
-	if every == 0 {
+	n := v.n.Add(1)
+	lvl, every, ok := v.level(ctx, n)
+	if !ok {
 		return
 	}
-	if n := v.n.Add(1); (n-1)%every == 0 {
-		v.log.Info("verdict failed", "reasons", strings.Join(reasons, ","), "sampled_1_in", every, "failed_so_far", n)
+	v.log.LogAttrs(ctx, lvl, "verdict failed", slog.String("reasons", strings.Join(reasons, ",")),
+		slog.Uint64("sampled_1_in", every), slog.Uint64("failed_so_far", n))
+}
+
+// AttestRefused implements attest.RequestObserver: the error's public code
+// and its cause (the edge's own text: field names, counts, which check
+// failed; never a secret, a key or request data).
+func (v *verdictLog) AttestRefused(ctx context.Context, err error) {
+	code := apierr.From(err).Code
+	if code == apierr.Internal {
+		v.log.LogAttrs(ctx, slog.LevelError, "attest failed", slog.String("err", err.Error()))
+		return
 	}
+	n := v.refused.Add(1)
+	lvl, every, ok := v.level(ctx, n)
+	if !ok {
+		return
+	}
+	v.log.LogAttrs(ctx, lvl, "attest refused", slog.String("code", string(code)), slog.String("reason", err.Error()),
+		slog.Uint64("sampled_1_in", every), slog.Uint64("refused_so_far", n))
+}
+
+// level is the level to log the n-th event of a kind at: info for one in
+// every N, debug for the others; ok is false when nothing is logged (N = 0
+// logs none).
+func (v *verdictLog) level(ctx context.Context, n uint64) (lvl slog.Level, every uint64, ok bool) {
+	every = uint64(v.every.Load())
+	switch {
+	case every == 0:
+		return 0, 0, false
+	case (n-1)%every == 0:
+		return slog.LevelInfo, every, true
+	}
+	return slog.LevelDebug, every, v.log.Enabled(ctx, slog.LevelDebug)
 }
 
 // Challenge implements attest.Observer.

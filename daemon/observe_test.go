@@ -1,0 +1,104 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/attest"
+)
+
+var _ attest.RequestObserver = (*verdictLog)(nil)
+
+// logLines decodes the JSON lines of buf.
+func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestVerdictLogRequestIDs: every line about an attest carries the request
+// id that the transport put in its context: a fasthttp user value
+// (HTTP/1.1) or a context value (HTTP/3), through the daemon's logger.
+func TestVerdictLogRequestIDs(t *testing.T) {
+	var buf bytes.Buffer
+	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "info"}, &buf)
+	v := newVerdictLog(&countObserver{}, log, 1)
+
+	h1 := &fasthttp.RequestCtx{}
+	h1.SetUserValue(requestIDKey{}, "rid-h1")
+	h3 := context.WithValue(context.Background(), requestIDKey{}, "rid-h3")
+
+	v.AttestVerdict(h1, false, []string{"rooted", "hooked"})
+	v.AttestVerdict(h1, true, nil)
+	v.AttestRefused(h3, apierr.Wrap(apierr.ErrSignatureInvalid, errors.New("devicekey: invalid signature")))
+	v.AttestRefused(h1, apierr.ErrRateLimited)
+	v.AttestRefused(h3, errors.New("attest: account missing"))
+
+	want := []struct{ level, msg, id, key, val string }{
+		{"INFO", "verdict failed", "rid-h1", "reasons", "rooted,hooked"},
+		{"INFO", "attest refused", "rid-h3", "code", "signature_invalid"},
+		{"INFO", "attest refused", "rid-h1", "code", "rate_limited"},
+		{"ERROR", "attest failed", "rid-h3", "err", "attest: account missing"},
+	}
+	got := logLines(t, &buf)
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(got), len(want), buf.String())
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["level"] != w.level || g["msg"] != w.msg || g["request_id"] != w.id || g[w.key] != w.val {
+			t.Errorf("line %d = %v, want %+v", i, g, w)
+		}
+	}
+	if r, _ := got[1]["reason"].(string); !strings.Contains(r, "devicekey: invalid signature") {
+		t.Errorf("refusal reason %q lacks the cause", r)
+	}
+}
+
+// TestVerdictLogDebugLogsTheUnsampled: at debug level, the failures that
+// the 1-in-N sample leaves out are logged too (at debug), so that any
+// request id can be found; at info they are not.
+func TestVerdictLogDebugLogsTheUnsampled(t *testing.T) {
+	for _, level := range []string{"info", "debug"} {
+		var buf bytes.Buffer
+		log, _ := newLogger(Config{LogFormat: "json", LogLevel: level}, &buf)
+		v := newVerdictLog(&countObserver{}, log, 3)
+		ctx := context.WithValue(context.Background(), requestIDKey{}, "rid")
+		for i := 0; i < 4; i++ {
+			v.AttestVerdict(ctx, false, []string{"rooted"})
+			v.AttestRefused(ctx, apierr.ErrNonceReplayed)
+		}
+		lines := logLines(t, &buf)
+		levels := map[string]int{}
+		for _, l := range lines {
+			levels[l["level"].(string)]++
+			if l["request_id"] != "rid" {
+				t.Errorf("%s: line without the request id: %v", level, l)
+			}
+		}
+		wantDebug := 0
+		if level == "debug" {
+			wantDebug = 4 // failures 2, 3 of each kind
+		}
+		if levels["INFO"] != 4 || levels["DEBUG"] != wantDebug { // failures 1 and 4 of each kind
+			t.Errorf("%s: levels %v, want 4 INFO and %d DEBUG", level, levels, wantDebug)
+		}
+	}
+}
