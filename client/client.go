@@ -80,16 +80,12 @@ type Client struct {
 	key    *ecdsa.PrivateKey
 	keyEnc []byte // device.key as sent (decoded)
 
-	mu      sync.Mutex
-	current *Result
-	receipt string
-	flight  *call
-}
+	// tokens holds, as its one entry "", the latest attestation, whoever
+	// asked for it.
+	tokens *tokenCache
 
-type call struct {
-	done chan struct{}
-	res  *Result
-	err  error
+	mu      sync.Mutex
+	receipt string
 }
 
 // New returns a Client.
@@ -110,7 +106,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	c := &Client{cfg: cfg, key: cfg.DeviceKey}
+	c := &Client{cfg: cfg, key: cfg.DeviceKey, tokens: newTokenCache(cfg.Now, cfg.RefreshBefore, 0)}
 	if c.key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
@@ -247,6 +243,16 @@ func (c *Client) Sign(body []byte) (string, error) {
 // Attest runs one challenge and attest, whatever the cache holds, and
 // caches the result.
 func (c *Client) Attest(ctx context.Context, ev Evidence) (*Result, error) {
+	res, err := c.attest(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	c.tokens.put("", res)
+	return res, nil
+}
+
+// attest is Attest without caching the token (the receipt is kept).
+func (c *Client) attest(ctx context.Context, ev Evidence) (*Result, error) {
 	nonce, _, err := c.Challenge(ctx)
 	if err != nil {
 		return nil, err
@@ -269,7 +275,6 @@ func (c *Client) Attest(ctx context.Context, ev Evidence) (*Result, error) {
 		return nil, fmt.Errorf("client: attest: %w", err)
 	}
 	c.mu.Lock()
-	c.current = &res
 	if res.Receipt != "" {
 		c.receipt = res.Receipt
 	}
@@ -287,47 +292,20 @@ func (c *Client) Receipt() string {
 	return c.receipt
 }
 
-// Token returns a token that is valid for at least RefreshBefore, attesting
-// when the cached one is missing or about to expire. Concurrent callers
-// share one attestation.
+// Token returns a token that is valid for longer than RefreshBefore (or
+// than half its lifetime, if that is shorter), attesting when the cached one
+// is missing or about to expire. Concurrent callers share one attestation; a
+// failed one is not cached, so the next call attests again. A caller whose
+// ctx ends stops waiting, and the attestation goes on for the others.
 func (c *Client) Token(ctx context.Context, ev Evidence) (*Result, error) {
-	c.mu.Lock()
-	if r := c.current; r != nil && c.fresh(r) {
-		c.mu.Unlock()
-		return r, nil
-	}
-	if f := c.flight; f != nil {
-		c.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.res, f.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	f := &call{done: make(chan struct{})}
-	c.flight = f
-	c.mu.Unlock()
-	f.res, f.err = c.Attest(ctx, ev)
-	c.mu.Lock()
-	c.flight = nil
-	c.mu.Unlock()
-	close(f.done)
-	return f.res, f.err
+	return c.tokens.get(ctx, "", func(ctx context.Context) (*Result, error) { return c.attest(ctx, ev) })
 }
 
 // Invalidate drops the cached token (e.g. after a backend refused it).
-func (c *Client) Invalidate() {
-	c.mu.Lock()
-	c.current = nil
-	c.mu.Unlock()
-}
+func (c *Client) Invalidate() { c.tokens.drop("") }
 
-func (c *Client) fresh(r *Result) bool {
-	left := time.Unix(r.ExpiresAt, 0).Sub(c.cfg.Now())
-	margin := c.cfg.RefreshBefore
-	return left > margin
-}
+// latest is the Client's latest attestation result, or nil.
+func (c *Client) latest() *Result { return c.tokens.peek("") }
 
 // Error is an error answer of the edge.
 type Error struct {

@@ -2,9 +2,7 @@ package client
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -83,20 +81,13 @@ type Transport struct {
 	hosts    map[string]bool
 	pins     pinner
 
-	mu     sync.Mutex
-	tokens map[string]*tokenEntry // by binding hash; "" unbound
+	tokens *tokenCache // by bindingKey; "" unbound
 
 	failedAt atomic.Int64 // Unix ns of the last failed attestation; 0 after a success
 
 	lmu     sync.Mutex
 	learned *Result                                 // latest result applied
 	secrets atomic.Pointer[map[string]secret.Value] // released by it
-}
-
-type tokenEntry struct {
-	res    *Result
-	at     time.Time // when res was obtained
-	flight *call
 }
 
 // NewTransport returns a Transport for cfg.
@@ -112,7 +103,7 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{cfg: cfg, c: cfg.Client, edgeHost: strings.ToLower(u.Host), edgePath: strings.TrimRight(u.Path, "/"),
-		hosts: map[string]bool{}, tokens: map[string]*tokenEntry{}}
+		hosts: map[string]bool{}, tokens: newTokenCache(cfg.Client.cfg.Now, cfg.Client.cfg.RefreshBefore, cfg.MaxBound)}
 	t.hosts[t.edgeHost] = true
 	for _, h := range cfg.TokenHosts {
 		t.hosts[strings.ToLower(h)] = true
@@ -146,15 +137,7 @@ func (t *Transport) Pins() map[string][]string { return t.pins.pins() }
 
 // Invalidate drops the cached tokens: the next request attests again (and
 // so picks up new pins and secrets).
-func (t *Transport) Invalidate() {
-	t.mu.Lock()
-	for k, e := range t.tokens {
-		if e.flight == nil {
-			delete(t.tokens, k)
-		}
-	}
-	t.mu.Unlock()
-}
+func (t *Transport) Invalidate() { t.tokens.dropAll() }
 
 // CloseIdleConnections closes the base transport's idle connections.
 func (t *Transport) CloseIdleConnections() {
@@ -278,87 +261,22 @@ func (t *Transport) hasLearned() bool {
 // token returns a fresh token bound to binding (nil: unbound), attesting
 // when none is cached. Concurrent callers share one attestation.
 func (t *Transport) token(ctx context.Context, binding []byte) (*Result, error) {
-	key := ""
-	if binding != nil {
-		sum := sha256.Sum256(binding)
-		key = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	t.mu.Lock()
-	e := t.tokens[key]
-	if e == nil {
-		t.evict()
-		e = &tokenEntry{}
-		t.tokens[key] = e
-	}
-	if e.res != nil && t.fresh(e) {
-		r := e.res
-		t.mu.Unlock()
-		return r, nil
-	}
-	if f := e.flight; f != nil {
-		t.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.res, f.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	return t.tokens.get(ctx, bindingKey(binding), func(ctx context.Context) (*Result, error) {
+		res, err := t.c.Attest(ctx, Evidence{Integrity: t.cfg.Integrity, Binding: binding, WantSecrets: true})
+		switch {
+		case err == nil:
+			t.learn(res, true)
+			t.failedAt.Store(0)
+		case ctx.Err() == nil:
+			// A request that gave up says nothing of the edge.
+			t.failedAt.Store(t.c.cfg.Now().UnixNano())
 		}
-	}
-	f := &call{done: make(chan struct{})}
-	e.flight = f
-	t.mu.Unlock()
-	f.res, f.err = t.c.Attest(ctx, Evidence{Integrity: t.cfg.Integrity, Binding: binding, WantSecrets: true})
-	if f.err == nil {
-		t.learn(f.res, true)
-		t.failedAt.Store(0)
-	} else {
-		t.failedAt.Store(t.c.cfg.Now().UnixNano())
-	}
-	t.mu.Lock()
-	e.flight = nil
-	if f.err == nil {
-		e.res, e.at = f.res, t.c.cfg.Now()
-	}
-	t.mu.Unlock()
-	close(f.done)
-	return f.res, f.err
+		return res, err
+	})
 }
 
-// fresh: valid for longer than RefreshBefore, or half its lifetime if that
-// is shorter. t.mu is held.
-func (t *Transport) fresh(e *tokenEntry) bool {
-	exp := time.Unix(e.res.ExpiresAt, 0)
-	margin := min(t.c.cfg.RefreshBefore, exp.Sub(e.at)/2)
-	return exp.Sub(t.c.cfg.Now()) > margin
-}
-
-// evict makes room for one more bound token. t.mu is held.
-func (t *Transport) evict() {
-	if len(t.tokens) <= t.cfg.MaxBound {
-		return
-	}
-	for k, e := range t.tokens {
-		if k != "" && e.flight == nil {
-			delete(t.tokens, k)
-			if len(t.tokens) <= t.cfg.MaxBound {
-				return
-			}
-		}
-	}
-}
-
-func (t *Transport) drop(binding []byte) {
-	key := ""
-	if binding != nil {
-		sum := sha256.Sum256(binding)
-		key = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	t.mu.Lock()
-	if e := t.tokens[key]; e != nil && e.flight == nil {
-		delete(t.tokens, key)
-	}
-	t.mu.Unlock()
-}
+// drop forgets the token bound to binding (nil: the unbound one).
+func (t *Transport) drop(binding []byte) { t.tokens.drop(bindingKey(binding)) }
 
 // learn applies the pins and secrets of res, an attestation of the Client.
 // asked says the Transport asked it for secrets: then an answer without
@@ -386,11 +304,4 @@ func (t *Transport) learn(res *Result, asked bool) {
 		empty := map[string]secret.Value{}
 		t.secrets.Store(&empty)
 	}
-}
-
-// latest is the Client's latest attestation result, or nil.
-func (c *Client) latest() *Result {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.current
 }
