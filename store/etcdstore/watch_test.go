@@ -176,13 +176,17 @@ func TestIdleStoreStaysHealthy(t *testing.T) {
 	c := etcdtest.Start(t, etcdtest.Options{Members: 1})
 	mustUpdate(t, open(t, c.Endpoints(), "idle", nil), puts("a", `1`))
 	var r watchRec
+	// StaleAfter is eight progress intervals: a loaded machine may stall
+	// etcd or this process for a few of them without the silence being
+	// real; three times StaleAfter idle proves the contact is confirmed.
+	const progress, stale = 250 * time.Millisecond, 2 * time.Second
 	s := open(t, c.Endpoints(), "idle", func(o *Options) {
-		o.ProgressInterval, o.StaleAfter, o.OnError = 100*time.Millisecond, 500*time.Millisecond, r.onError
+		o.ProgressInterval, o.StaleAfter, o.OnError = progress, stale, r.onError
 	})
 	watch(t, s, &r)
 	for i := 0; i < 3; i++ {
 		before := s.Health().LastContact
-		time.Sleep(600 * time.Millisecond)
+		time.Sleep(stale + 100*time.Millisecond)
 		eventually(t, 5*time.Second, "contact confirmed while idle", func() bool {
 			return s.Health().LastContact.After(before)
 		})
