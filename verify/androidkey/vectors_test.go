@@ -15,22 +15,8 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/verify/androidkey"
+	"github.com/attestd/attestd/verify/platformtest"
 )
-
-// vectorDir is the folder of real evidence described in its README.md
-// (PROTOCOL.md's shared test vectors). The vectors are read from there,
-// never copied into this repository; tests skip when it is absent.
-func vectorDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ATTESTD_PLATFORM_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testvectors", "platform")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Skipf("platform test vectors not found at %s (set ATTESTD_PLATFORM_VECTORS): %v", dir, err)
-	}
-	return dir
-}
 
 func defaultRoots(t *testing.T) []*x509.Certificate {
 	t.Helper()
@@ -76,7 +62,7 @@ func leafKey(t *testing.T, der []byte) *ecdsa.PublicKey {
 // TestGoogleVectors: Keymaster 4 chains of google/android-key-attestation
 // (a test device: unlocked, unverified boot; challenge "abc").
 func TestGoogleVectors(t *testing.T) {
-	dir := filepath.Join(vectorDir(t), "android", "google-android-key-attestation")
+	dir := filepath.Join(platformtest.Vectors(t), "android", "google-android-key-attestation")
 	at := time.Date(2019, 9, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name  string
@@ -187,7 +173,7 @@ type caimanJSON struct {
 // TestCaimanVectors: a production Pixel 9 Pro on KeyMint (TEE 400, StrongBox
 // 300), remotely provisioned chains ending at Google's 2019 RSA root.
 func TestCaimanVectors(t *testing.T) {
-	dir := filepath.Join(vectorDir(t), "android", "android-keyattestation")
+	dir := filepath.Join(platformtest.Vectors(t), "android", "android-keyattestation")
 	levels := map[string]androidkey.SecurityLevel{"TRUSTED_ENVIRONMENT": androidkey.LevelTEE, "STRONG_BOX": androidkey.LevelStrongBox, "SOFTWARE": androidkey.LevelSoftware}
 	for _, name := range []string{"caiman-sdk36-TEE_EC_RKP", "caiman-sdk36-SB_EC_RKP"} {
 		t.Run(name, func(t *testing.T) {

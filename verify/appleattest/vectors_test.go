@@ -13,22 +13,8 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/platformtest"
 )
-
-// vectorDir is the folder of real evidence described in its README.md. The
-// vectors are read from there, never copied into this repository; tests
-// skip when it is absent.
-func vectorDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("ATTESTD_PLATFORM_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testvectors", "platform")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Skipf("platform test vectors not found at %s (set ATTESTD_PLATFORM_VECTORS): %v", dir, err)
-	}
-	return dir
-}
 
 type appleVector struct {
 	Source           string `json:"source"`
@@ -45,7 +31,7 @@ type appleVector struct {
 
 func loadAppleVectors(t *testing.T) []appleVector {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorDir(t), "apple", "devicecheck-appattest-attestations.json"))
+	b, err := os.ReadFile(filepath.Join(platformtest.Vectors(t), "apple", "devicecheck-appattest-attestations.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
