@@ -6,21 +6,18 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/proxy"
+	"github.com/attestd/attestd/internal/proxytest"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/store"
@@ -39,19 +36,15 @@ type upstreamHit struct {
 	header http.Header
 }
 
-// proxyUpstream records requests; /big streams bigSize bytes.
+// proxyUpstream is the proxied APIs' upstream: it answers JSON, and /big
+// streams bigSize bytes.
 type proxyUpstream struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits []upstreamHit
+	*proxytest.Upstream
+	srv *httptest.Server
 }
 
 func newProxyUpstream(t *testing.T) *proxyUpstream {
-	u := &proxyUpstream{}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		u.hits = append(u.hits, upstreamHit{r.RequestURI, r.Header.Clone()})
-		u.mu.Unlock()
+	u := proxytest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/big") {
 			w.Header().Set("Content-Type", "application/octet-stream")
 			buf := bigChunk()
@@ -64,9 +57,8 @@ func newProxyUpstream(t *testing.T) *proxyUpstream {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"upstream":"ok"}`)
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
+	})
+	return &proxyUpstream{Upstream: u, srv: u.Server}
 }
 
 func bigChunk() []byte {
@@ -77,12 +69,14 @@ func bigChunk() []byte {
 	return b
 }
 
+// take returns the requests received since the last take, as the e2e
+// proxy tests read them.
 func (u *proxyUpstream) take() []upstreamHit {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	h := u.hits
-	u.hits = nil
-	return h
+	var hits []upstreamHit
+	for _, h := range u.Take() {
+		hits = append(hits, upstreamHit{h.URI, h.Header})
+	}
+	return hits
 }
 
 // proxyFixture adds proxied APIs to the test registry, upstream at up:
@@ -90,12 +84,7 @@ func (u *proxyUpstream) take() []upstreamHit {
 // (nothing listens) and big; acme-es has es-maps.
 func proxyFixture(t *testing.T, up string) *testenv.Fixture {
 	f := testenv.NewFixture(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + ln.Addr().String()
-	ln.Close()
+	down := "http://" + proxytest.ClosedAddr(t)
 	hdr := model.Inject{Header: "X-Api-Key", Secret: testenv.SecretName}
 	f.Bundle.Accounts[0].APIs = []model.API{
 		{Name: "maps", Upstream: up + "/maps", Inject: hdr},
@@ -136,45 +125,6 @@ func liveRegistry(t *testing.T, s *testenv.Store) *registry.Registry {
 	}()
 	t.Cleanup(func() { cancel(); <-done; reg.Close(); st.Close() })
 	return reg
-}
-
-// proxyTransports serve a proxy over net/http (as HTTP/3 would) and over
-// fasthttp (as the HTTP/1.1 listener does).
-var proxyTransports = []struct {
-	name  string
-	start func(t *testing.T, p *proxy.Proxy) string
-}{
-	{"net-http", func(t *testing.T, p *proxy.Proxy) string {
-		s := httptest.NewServer(p)
-		t.Cleanup(s.Close)
-		return s.URL
-	}},
-	{"fasthttp", startFasthttpProxy},
-}
-
-func startFasthttpProxy(t *testing.T, p *proxy.Proxy) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			if !p.HandleFasthttp(ctx) {
-				ctx.SetStatusCode(404)
-			}
-		},
-		MaxRequestBodySize: 64 << 10, StreamRequestBody: true, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second,
-		IdleTimeout: 10 * time.Second, NoDefaultContentType: true, DisablePreParseMultipartForm: true, CloseOnShutdown: true,
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.ShutdownWithContext(ctx)
-		<-done
-	})
-	return "http://" + ln.Addr().String()
 }
 
 type proxyRig struct {
@@ -253,9 +203,9 @@ func TestProxyWithRealTokens(t *testing.T) {
 	decoy := r.mint(t, testenv.App, client.Evidence{Integrity: client.Integrity{Rooted: true}})
 	other := r.mint(t, testenv.AppES, client.Evidence{})
 	bound := r.mint(t, testenv.App, client.Evidence{Binding: []byte("Bearer alice")})
-	for _, tr := range proxyTransports {
-		t.Run(tr.name, func(t *testing.T) {
-			base := tr.start(t, r.proxy(t))
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
+			base := tr.Start(t, r.proxy(t))
 			type check func(t *testing.T, status int, body []byte, hits []upstreamHit)
 			ok := func(uri, key string) check {
 				return func(t *testing.T, status int, body []byte, hits []upstreamHit) {
@@ -320,14 +270,14 @@ func TestProxyWithRealTokens(t *testing.T) {
 func TestProxyExpiredToken(t *testing.T) {
 	r := newProxyRig(t)
 	tok := r.mint(t, testenv.App, client.Evidence{})
-	for _, tr := range proxyTransports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			clock := &testenv.Clock{}
 			p, err := proxy.New(proxy.Config{APIs: r.reg, Now: clock.Now, Leeway: 30 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			clock.Advance(300*time.Second + 20*time.Second) // past exp, within the leeway
 			if st, _, b := proxyDo(t, "GET", base+"/v1/proxy/maps/x", map[string]string{"Attest-Token": tok}); st != 200 {
 				t.Fatalf("within the leeway: %d %s", st, b)
@@ -352,9 +302,9 @@ func TestProxyLargeAnswerStreams(t *testing.T) {
 	for n := 0; n < bigSize; n += len(chunk) {
 		want.Write(chunk)
 	}
-	for _, tr := range proxyTransports {
-		t.Run(tr.name, func(t *testing.T) {
-			base := tr.start(t, r.proxy(t))
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
+			base := tr.Start(t, r.proxy(t))
 			req, _ := http.NewRequest("GET", base+"/v1/proxy/big/file", nil)
 			req.Header.Set("Attest-Token", tok)
 			var before, after runtime.MemStats
@@ -385,7 +335,7 @@ func TestProxyLargeAnswerStreams(t *testing.T) {
 func TestProxySecretChangeApplies(t *testing.T) {
 	r := newProxyRig(t)
 	tok := r.mint(t, testenv.App, client.Evidence{})
-	base := proxyTransports[1].start(t, r.proxy(t))
+	base := proxytest.ServeFasthttp(t, r.proxy(t))
 	runCtl(t, r.store, "sk_rotated_proxy", "secret", "put", testenv.Account, testenv.SecretName)
 	deadline := time.Now().Add(2 * time.Second)
 	for {
@@ -407,7 +357,7 @@ func TestProxySecretChangeApplies(t *testing.T) {
 // the token is attached, and the upstream gets the secret.
 func TestProxyThroughClientTransport(t *testing.T) {
 	r := newProxyRig(t)
-	base := proxyTransports[1].start(t, r.proxy(t))
+	base := proxytest.ServeFasthttp(t, r.proxy(t))
 	c := r.node.Client(t, r.f, testenv.App, nil)
 	tr, err := client.NewTransport(client.TransportConfig{Client: c, TokenHosts: []string{strings.TrimPrefix(base, "http://")}, BindAuthorization: true})
 	if err != nil {

@@ -7,17 +7,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/internal/proxytest"
 	"github.com/attestd/attestd/internal/registry"
 )
 
@@ -40,66 +37,12 @@ func (m *memAPIs) API(name string) (*registry.API, *registry.Account, bool, erro
 	return a, m.accts[a.Account], true, nil
 }
 
-// recorded is what the upstream received.
-type recorded struct {
-	method, uri, host string
-	header            http.Header
-	body              []byte
-}
-
-// upstream is a loopback server that records requests; handler, when set,
-// answers instead of the default 200 "ok".
-type upstream struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	got     []recorded
-	handler http.HandlerFunc
-}
-
-func newUpstream(t *testing.T) *upstream {
-	u := &upstream{}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		h := u.handler
-		u.mu.Unlock()
-		if h != nil && r.URL.Path != "/rec" {
-			h(w, r)
-			return
-		}
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			return // an incomplete request: not recorded
-		}
-		u.mu.Lock()
-		u.got = append(u.got, recorded{r.Method, r.RequestURI, r.Host, r.Header.Clone(), b})
-		u.mu.Unlock()
-		w.Header().Set("X-Upstream", "yes")
-		_, _ = w.Write([]byte("ok"))
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *upstream) set(h http.HandlerFunc) {
-	u.mu.Lock()
-	u.handler = h
-	u.mu.Unlock()
-}
-
-func (u *upstream) take() []recorded {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	g := u.got
-	u.got = nil
-	return g
-}
-
 // world is a proxy over an in-memory registry with one HS256 account.
 type world struct {
 	t      *testing.T
 	signer *token.Signer
 	apis   *memAPIs
-	up     *upstream
+	up     *proxytest.Upstream
 	now    time.Time
 	logs   *bytes.Buffer
 	cfg    Config
@@ -115,15 +58,15 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, signer: s, up: newUpstream(t), now: time.Unix(1_800_000_000, 0), logs: &bytes.Buffer{}}
+	w := &world{t: t, signer: s, up: proxytest.NewUpstream(t, nil), now: time.Unix(1_800_000_000, 0), logs: &bytes.Buffer{}}
 	w.apis = &memAPIs{
 		accts: map[string]*registry.Account{testAccount: {ID: testAccount, Keys: ks}},
 		apis: map[string]*registry.API{
-			"hdr":   {Name: "hdr", Account: testAccount, Upstream: w.up.srv.URL + "/rec", Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
-			"qry":   {Name: "qry", Account: testAccount, Upstream: w.up.srv.URL + "/rec?v=1", Query: "key", Secret: secret.FromString(testSecret)},
-			"any":   {Name: "any", Account: testAccount, Upstream: w.up.srv.URL, Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
-			"bound": {Name: "bound", Account: testAccount, Upstream: w.up.srv.URL + "/rec", RequireBinding: true, Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
-			"down":  {Name: "down", Account: testAccount, Upstream: "http://" + closedAddr(t) + "/x", Query: "key", Secret: secret.FromString(testSecret)},
+			"hdr":   {Name: "hdr", Account: testAccount, Upstream: w.up.URL + "/rec", Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
+			"qry":   {Name: "qry", Account: testAccount, Upstream: w.up.URL + "/rec?v=1", Query: "key", Secret: secret.FromString(testSecret)},
+			"any":   {Name: "any", Account: testAccount, Upstream: w.up.URL, Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
+			"bound": {Name: "bound", Account: testAccount, Upstream: w.up.URL + "/rec", RequireBinding: true, Header: "X-Api-Key", Secret: secret.FromString(testSecret)},
+			"down":  {Name: "down", Account: testAccount, Upstream: "http://" + proxytest.ClosedAddr(t) + "/x", Query: "key", Secret: secret.FromString(testSecret)},
 		},
 	}
 	w.cfg = Config{APIs: w.apis, Now: func() time.Time { return w.now },
@@ -142,17 +85,6 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func (w *world) token(c token.Claims) string {
 	w.t.Helper()
 	if c.Issuer == "" {
@@ -169,49 +101,6 @@ func (w *world) token(c token.Claims) string {
 		w.t.Fatal(err)
 	}
 	return string(tok)
-}
-
-// transport starts a server in front of a proxy and returns its base URL.
-type transport struct {
-	name  string
-	start func(t *testing.T, p *Proxy) string
-}
-
-var transports = []transport{
-	{"net-http", func(t *testing.T, p *Proxy) string {
-		s := httptest.NewServer(p)
-		t.Cleanup(s.Close)
-		return s.URL
-	}},
-	{"fasthttp", func(t *testing.T, p *Proxy) string { return StartFasthttp(t, p) }},
-}
-
-// StartFasthttp serves p on a loopback fasthttp server configured like the
-// edge's: 64 KiB MaxRequestBodySize with StreamRequestBody, short timeouts.
-func StartFasthttp(t testing.TB, p *Proxy) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &fasthttp.Server{
-		Handler: func(ctx *fasthttp.RequestCtx) {
-			if !p.HandleFasthttp(ctx) {
-				ctx.SetStatusCode(404)
-			}
-		},
-		MaxRequestBodySize: 64 << 10, StreamRequestBody: true, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second, NoDefaultContentType: true,
-		DisablePreParseMultipartForm: true, CloseOnShutdown: true, Logger: testLogger{t},
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.ShutdownWithContext(ctx)
-		<-done
-	})
-	return "http://" + ln.Addr().String()
 }
 
 // answer is a proxied answer, read whole.
@@ -262,7 +151,3 @@ func (a answer) code(t *testing.T) string {
 	}
 	return e.Error
 }
-
-type testLogger struct{ t testing.TB }
-
-func (l testLogger) Printf(format string, args ...any) { l.t.Logf("fasthttp: "+format, args...) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/proxytest"
 )
 
 func bindingOf(v string) string {
@@ -24,27 +25,27 @@ func bindingOf(v string) string {
 
 // TestProxy runs every case over both adapters.
 func TestProxy(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			w := newWorld(t)
 			w.cfg.MaxBodyBytes = 1 << 20
 			p, err := New(w.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			good := w.token(token.Claims{Subject: "app"})
 			for _, tc := range proxyCases(w, good) {
 				t.Run(tc.name, func(t *testing.T) {
-					w.up.take()
-					w.up.set(tc.upstream)
-					defer w.up.set(nil)
+					w.up.Take()
+					w.up.Answer(tc.upstream)
+					defer w.up.Answer(nil)
 					var body io.Reader
 					if tc.body != nil {
 						body = tc.body()
 					}
 					a := send(t, tc.method, base+tc.path, tc.hdr, body)
-					tc.check(t, a, w.up.take())
+					tc.check(t, a, w.up.Take())
 				})
 			}
 		})
@@ -58,22 +59,22 @@ type proxyCase struct {
 	hdr      map[string]string
 	body     func() io.Reader
 	upstream http.HandlerFunc
-	check    func(t *testing.T, a answer, got []recorded)
+	check    func(t *testing.T, a answer, got []proxytest.Hit)
 }
 
-func refused(status int, code string) func(t *testing.T, a answer, got []recorded) {
-	return func(t *testing.T, a answer, got []recorded) {
+func refused(status int, code string) func(t *testing.T, a answer, got []proxytest.Hit) {
+	return func(t *testing.T, a answer, got []proxytest.Hit) {
 		t.Helper()
 		if a.status != status || a.code(t) != code {
 			t.Fatalf("got %d %s, want %d %s", a.status, a.body, status, code)
 		}
 		if len(got) != 0 {
-			t.Fatalf("a refused request reached the upstream: %s %s", got[0].method, got[0].uri)
+			t.Fatalf("a refused request reached the upstream: %s %s", got[0].Method, got[0].URI)
 		}
 	}
 }
 
-func one(t *testing.T, a answer, got []recorded) recorded {
+func one(t *testing.T, a answer, got []proxytest.Hit) proxytest.Hit {
 	t.Helper()
 	if a.status != 200 || string(a.body) != "ok" {
 		t.Fatalf("answer %d %q", a.status, a.body)
@@ -81,7 +82,7 @@ func one(t *testing.T, a answer, got []recorded) recorded {
 	if len(got) != 1 {
 		t.Fatalf("upstream got %d requests", len(got))
 	}
-	if _, ok := got[0].header["Attest-Token"]; ok {
+	if _, ok := got[0].Header["Attest-Token"]; ok {
 		t.Fatal("Attest-Token reached the upstream")
 	}
 	return got[0]
@@ -99,22 +100,22 @@ func proxyCases(w *world, good string) []proxyCase {
 	return []proxyCase{
 		{name: "pass/header-injected", method: "GET", path: "/v1/proxy/hdr/a/b?x=1&y=%20",
 			hdr: with(map[string]string{"X-Api-Key": "client-value", "X-Custom": "kept", "Authorization": "Bearer u", "Host": "edge.example", "User-Agent": "shop/4.2.1"}),
-			check: func(t *testing.T, a answer, got []recorded) {
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
 				r := one(t, a, got)
-				if r.uri != "/rec/a/b?x=1&y=%20" {
-					t.Errorf("upstream URI %q", r.uri)
+				if r.URI != "/rec/a/b?x=1&y=%20" {
+					t.Errorf("upstream URI %q", r.URI)
 				}
-				if v := r.header.Values("X-Api-Key"); len(v) != 1 || v[0] != testSecret {
+				if v := r.Header.Values("X-Api-Key"); len(v) != 1 || v[0] != testSecret {
 					t.Errorf("X-Api-Key %q", v)
 				}
-				if r.header.Get("X-Custom") != "kept" || r.header.Get("Authorization") != "Bearer u" {
-					t.Errorf("headers changed: %v", r.header)
+				if r.Header.Get("X-Custom") != "kept" || r.Header.Get("Authorization") != "Bearer u" {
+					t.Errorf("headers changed: %v", r.Header)
 				}
-				if r.host != strings.TrimPrefix(w.up.srv.URL, "http://") {
-					t.Errorf("Host %q", r.host)
+				if r.Host != strings.TrimPrefix(w.up.URL, "http://") {
+					t.Errorf("Host %q", r.Host)
 				}
-				if r.header.Get("User-Agent") != "shop/4.2.1" {
-					t.Errorf("User-Agent %q", r.header.Get("User-Agent"))
+				if r.Header.Get("User-Agent") != "shop/4.2.1" {
+					t.Errorf("User-Agent %q", r.Header.Get("User-Agent"))
 				}
 				if a.header.Get("X-Upstream") != "yes" {
 					t.Error("upstream header not passed back")
@@ -124,37 +125,37 @@ func proxyCases(w *world, good string) []proxyCase {
 				}
 			}},
 		{name: "pass/query-injected-replacing-client", method: "GET", path: "/v1/proxy/qry/p?key=evil&a=1&%6bey=enc", hdr: tok,
-			check: func(t *testing.T, a answer, got []recorded) {
-				if r := one(t, a, got); r.uri != "/rec/p?v=1&a=1&key="+testSecret {
-					t.Errorf("upstream URI %q", r.uri)
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
+				if r := one(t, a, got); r.URI != "/rec/p?v=1&a=1&key="+testSecret {
+					t.Errorf("upstream URI %q", r.URI)
 				}
 			}},
 		{name: "pass/hop-by-hop-removed", method: "GET", path: "/v1/proxy/hdr/", hdr: with(map[string]string{
 			"Connection": "X-Hop, keep-alive", "X-Hop": "1", "Keep-Alive": "timeout=5", "Proxy-Authorization": "Basic x", "Te": "trailers", "Upgrade": "websocket"}),
-			check: func(t *testing.T, a answer, got []recorded) {
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
 				r := one(t, a, got)
 				for _, h := range []string{"X-Hop", "Keep-Alive", "Proxy-Authorization", "Te", "Upgrade"} {
-					if _, ok := r.header[h]; ok {
+					if _, ok := r.Header[h]; ok {
 						t.Errorf("hop-by-hop %s forwarded", h)
 					}
 				}
-				if r.uri != "/rec/" {
-					t.Errorf("upstream URI %q", r.uri)
+				if r.URI != "/rec/" {
+					t.Errorf("upstream URI %q", r.URI)
 				}
 			}},
 		{name: "pass/body-streamed", method: "POST", path: "/v1/proxy/hdr/up", hdr: with(map[string]string{"Content-Type": "application/octet-stream"}),
 			body: func() io.Reader { return bytes.NewReader(bytes.Repeat([]byte("b"), 1<<20)) },
-			check: func(t *testing.T, a answer, got []recorded) {
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
 				r := one(t, a, got)
-				if len(r.body) != 1<<20 || r.header.Get("Content-Type") != "application/octet-stream" {
-					t.Errorf("body %d bytes, %v", len(r.body), r.header)
+				if len(r.Body) != 1<<20 || r.Header.Get("Content-Type") != "application/octet-stream" {
+					t.Errorf("body %d bytes, %v", len(r.Body), r.Header)
 				}
 			}},
 		{name: "pass/chunked-body", method: "PUT", path: "/v1/proxy/hdr/up", hdr: tok,
 			body: func() io.Reader { return io.MultiReader(strings.NewReader("abc"), strings.NewReader("def")) },
-			check: func(t *testing.T, a answer, got []recorded) {
-				if r := one(t, a, got); string(r.body) != "abcdef" || r.method != "PUT" {
-					t.Errorf("%s %q", r.method, r.body)
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
+				if r := one(t, a, got); string(r.Body) != "abcdef" || r.Method != "PUT" {
+					t.Errorf("%s %q", r.Method, r.Body)
 				}
 			}},
 		{name: "pass/upstream-error-passes-through", method: "DELETE", path: "/v1/proxy/any/missing", hdr: tok,
@@ -167,7 +168,7 @@ func proxyCases(w *world, good string) []proxyCase {
 				rw.WriteHeader(503)
 				_, _ = rw.Write([]byte("upstream down for " + r.Method))
 			},
-			check: func(t *testing.T, a answer, _ []recorded) {
+			check: func(t *testing.T, a answer, _ []proxytest.Hit) {
 				if a.status != 503 || string(a.body) != "upstream down for DELETE" || a.header.Get("Content-Type") != "text/plain" {
 					t.Fatalf("%d %q %v", a.status, a.body, a.header)
 				}
@@ -182,7 +183,7 @@ func proxyCases(w *world, good string) []proxyCase {
 			upstream: func(rw http.ResponseWriter, r *http.Request) {
 				http.Redirect(rw, r, "https://elsewhere.example/x", http.StatusFound)
 			},
-			check: func(t *testing.T, a answer, _ []recorded) {
+			check: func(t *testing.T, a answer, _ []proxytest.Hit) {
 				if a.status != 302 || a.header.Get("Location") != "https://elsewhere.example/x" {
 					t.Fatalf("%d %v", a.status, a.header)
 				}
@@ -192,21 +193,21 @@ func proxyCases(w *world, good string) []proxyCase {
 				rw.Header().Set("Content-Length", "1234")
 				rw.WriteHeader(200)
 			},
-			check: func(t *testing.T, a answer, _ []recorded) {
+			check: func(t *testing.T, a answer, _ []proxytest.Hit) {
 				if a.status != 200 || len(a.body) != 0 || a.header.Get("Content-Length") != "1234" {
 					t.Fatalf("%d %q %v", a.status, a.body, a.header)
 				}
 			}},
 		{name: "pass/no-content", method: "POST", path: "/v1/proxy/any/n", hdr: tok,
 			upstream: func(rw http.ResponseWriter, r *http.Request) { rw.WriteHeader(204) },
-			check: func(t *testing.T, a answer, _ []recorded) {
+			check: func(t *testing.T, a answer, _ []proxytest.Hit) {
 				if a.status != 204 || len(a.body) != 0 {
 					t.Fatalf("%d %q", a.status, a.body)
 				}
 			}},
 		{name: "pass/bound", method: "GET", path: "/v1/proxy/bound/x",
 			hdr:   map[string]string{"Attest-Token": w.token(token.Claims{Payload: bindingOf("Bearer alice")}), "Authorization": "Bearer alice"},
-			check: func(t *testing.T, a answer, got []recorded) { one(t, a, got) }},
+			check: func(t *testing.T, a answer, got []proxytest.Hit) { one(t, a, got) }},
 		{name: "fail/bound-missing-authorization", method: "GET", path: "/v1/proxy/bound/x",
 			hdr:   map[string]string{"Attest-Token": w.token(token.Claims{Payload: bindingOf("Bearer alice")})},
 			check: refused(401, "token_invalid")},
@@ -238,14 +239,14 @@ func proxyCases(w *world, good string) []proxyCase {
 			body: func() io.Reader {
 				return io.MultiReader(bytes.NewReader(make([]byte, 1<<19)), bytes.NewReader(make([]byte, 1<<19+1)))
 			},
-			check: func(t *testing.T, a answer, got []recorded) {
+			check: func(t *testing.T, a answer, got []proxytest.Hit) {
 				// The upstream may have begun reading (the length was not
 				// known in advance); it never got a complete request.
 				if a.status != 413 || a.code(t) != "body_too_large" {
 					t.Fatalf("%d %s", a.status, a.body)
 				}
 				if len(got) != 0 {
-					t.Fatalf("upstream got a complete request of %d bytes", len(got[0].body))
+					t.Fatalf("upstream got a complete request of %d bytes", len(got[0].Body))
 				}
 			}},
 		{name: "fail/upstream-down", method: "GET", path: "/v1/proxy/down/x", hdr: tok, check: refused(502, "bad_gateway")},
@@ -255,11 +256,11 @@ func proxyCases(w *world, good string) []proxyCase {
 // TestProxyNeverLogsSecrets: a failed upstream with a query secret logs the
 // cause without the URL.
 func TestProxyNeverLogsSecrets(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			w := newWorld(t)
 			p, _ := New(w.cfg)
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			tok := w.token(token.Claims{})
 			for _, path := range []string{"/v1/proxy/down/x", "/v1/proxy/qry/x", "/v1/proxy/hdr/x"} {
 				send(t, "GET", base+path, map[string]string{"Attest-Token": tok}, nil)
@@ -278,13 +279,13 @@ func TestProxyNeverLogsSecrets(t *testing.T) {
 // TestProxyStreamsAnswer: the first bytes of an answer reach the client
 // while the upstream is still writing (no buffering of the whole answer).
 func TestProxyStreamsAnswer(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			w := newWorld(t)
 			p, _ := New(w.cfg)
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			release := make(chan struct{})
-			w.up.set(func(rw http.ResponseWriter, r *http.Request) {
+			w.up.Answer(func(rw http.ResponseWriter, r *http.Request) {
 				_, _ = rw.Write(bytes.Repeat([]byte("x"), 64<<10))
 				rw.(http.Flusher).Flush()
 				select {
@@ -317,15 +318,15 @@ func TestProxyStreamsAnswer(t *testing.T) {
 // after BodyIdleTimeout, visibly broken (no final chunk), instead of holding
 // the exchange open or ending it as if it were complete.
 func TestProxyIdleUpstream(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			w := newWorld(t)
 			w.cfg.BodyIdleTimeout = 200 * time.Millisecond
 			p, _ := New(w.cfg)
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			stop := make(chan struct{})
 			defer close(stop)
-			w.up.set(func(rw http.ResponseWriter, r *http.Request) {
+			w.up.Answer(func(rw http.ResponseWriter, r *http.Request) {
 				_, _ = rw.Write([]byte("partial"))
 				rw.(http.Flusher).Flush()
 				<-stop
@@ -359,13 +360,13 @@ func (o *seenObs) Request(endpoint string, status int, code apierr.Code, _ time.
 
 // TestProxyObserver: every request is reported once, with the public code.
 func TestProxyObserver(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range proxytest.Listeners {
+		t.Run(tr.Name, func(t *testing.T) {
 			w := newWorld(t)
 			obs := &seenObs{}
 			w.cfg.Observer = obs
 			p, _ := New(w.cfg)
-			base := tr.start(t, p)
+			base := tr.Start(t, p)
 			send(t, "GET", base+"/v1/proxy/hdr/x", map[string]string{"Attest-Token": w.token(token.Claims{})}, nil)
 			send(t, "GET", base+"/v1/proxy/hdr/x", nil, nil)
 			send(t, "GET", base+"/v1/proxy/nope/x", nil, nil)
