@@ -13,9 +13,9 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// requestIDKey keys the request id in a request's context (a
-// context.Context for HTTP/3, a fasthttp user value for HTTP/1.1, which
-// fasthttp's RequestCtx.Value also returns).
+// requestIDKey keys the request id in a request's context (a string in a
+// context.Context for HTTP/3; a *requestID fasthttp user value for
+// HTTP/1.1, which fasthttp's RequestCtx.Value also returns).
 type requestIDKey struct{}
 
 // RequestIDHeader carries the request id, in and out. An incoming id is
@@ -42,8 +42,33 @@ func (g *requestIDs) next(incoming []byte) string {
 	return g.prefix + strconv.FormatUint(g.n.Add(1), 36)
 }
 
+// maxRequestIDLen is the longest id: an incoming one's limit (64) and more
+// than the prefix (13) and a base-36 uint64 (13).
+const maxRequestIDLen = 64
+
+// requestID is the id of an HTTP/1.1 request, kept as a fasthttp user value:
+// a pointer, so that storing it allocates nothing more, and its bytes are
+// made a string only when a line is logged.
+type requestID struct {
+	b [maxRequestIDLen]byte
+	n uint8
+}
+
+func (id *requestID) bytes() []byte { return id.b[:id.n] }
+
+// set makes id the incoming id when it is valid, else a new one.
+func (g *requestIDs) set(id *requestID, incoming []byte) {
+	if validRequestID(incoming) {
+		id.n = uint8(copy(id.b[:], incoming))
+		return
+	}
+	b := append(id.b[:0], g.prefix...)
+	b = strconv.AppendUint(b, g.n.Add(1), 36)
+	id.n = uint8(len(b))
+}
+
 func validRequestID(b []byte) bool {
-	if len(b) == 0 || len(b) > 64 {
+	if len(b) == 0 || len(b) > maxRequestIDLen {
 		return false
 	}
 	for _, c := range b {
@@ -61,8 +86,13 @@ func requestIDFrom(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	switch id := ctx.Value(requestIDKey{}).(type) {
+	case string:
+		return id
+	case *requestID:
+		return string(id.bytes())
+	}
+	return ""
 }
 
 // withRequestID is a slog.Handler that adds the request id of the context
@@ -92,27 +122,35 @@ type accessLog struct {
 	now func() time.Time
 }
 
-func (a *accessLog) done(ctx context.Context, transport, method, path string, status int, start time.Time) {
+// level is the level of the line for an answer of status, and whether
+// it is logged at all.
+func (a *accessLog) level(ctx context.Context, status int) (slog.Level, bool) {
 	lvl := slog.LevelDebug
 	if status >= 500 {
 		lvl = slog.LevelWarn
 	}
-	if !a.log.Enabled(ctx, lvl) {
-		return
-	}
+	return lvl, a.log.Enabled(ctx, lvl)
+}
+
+func (a *accessLog) done(ctx context.Context, lvl slog.Level, transport, method, path string, status int, start time.Time) {
 	a.log.LogAttrs(ctx, lvl, "request", slog.String("transport", transport), slog.String("method", method),
 		slog.String("path", path), slog.Int("status", status), slog.Duration("duration", a.now().Sub(start)))
 }
 
-// fasthttp wraps an HTTP/1.1 handler.
+// fasthttp wraps an HTTP/1.1 handler. Per request it allocates the
+// requestID alone; method and path become strings only for a line logged.
 func (a *accessLog) fasthttp(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		start := a.now()
-		id := a.ids.next(ctx.Request.Header.Peek(RequestIDHeader))
+		id := new(requestID)
+		a.ids.set(id, ctx.Request.Header.Peek(RequestIDHeader))
 		ctx.SetUserValue(requestIDKey{}, id)
-		ctx.Response.Header.Set(RequestIDHeader, id)
+		ctx.Response.Header.SetBytesV(RequestIDHeader, id.bytes())
 		next(ctx)
-		a.done(ctx, transportHTTP1, string(ctx.Method()), string(ctx.Path()), ctx.Response.StatusCode(), start)
+		status := ctx.Response.StatusCode()
+		if lvl, ok := a.level(ctx, status); ok {
+			a.done(ctx, lvl, transportHTTP1, string(ctx.Method()), string(ctx.Path()), status, start)
+		}
 	}
 }
 
@@ -125,7 +163,9 @@ func (a *accessLog) http(next http.Handler) http.Handler {
 		w.Header()[RequestIDHeader] = []string{id}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		a.done(ctx, transportHTTP3, r.Method, r.URL.Path, sw.status, start)
+		if lvl, ok := a.level(ctx, sw.status); ok {
+			a.done(ctx, lvl, transportHTTP3, r.Method, r.URL.Path, sw.status, start)
+		}
 	})
 }
 
