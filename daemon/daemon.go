@@ -2,6 +2,14 @@
 // listeners, run as one task list that stops everything on the first error,
 // with readiness, draining and live store updates.
 //
+// The master keys that open the secrets sealed at rest come from the master
+// key file (--master-key, or a file store's own master.key), read at start
+// and again on a reload (SIGHUP) and whenever a store change is sealed under
+// a key the node does not hold (at most once a second, and every second
+// while such a change waits), so a node follows `attestctl master-key
+// rotate` as soon as the file it reads lists the new key. A key file that
+// would not open the state being served is refused and the held keys stay.
+//
 // It is the only package that knows every other one. cmd/attestd calls Main.
 package daemon
 
@@ -104,6 +112,13 @@ type Daemon struct {
 	profiler *pyroscope.Profiler // nil: profiling off
 	reloadMu sync.Mutex          // serialises reloads; guards live
 	live     liveConfig
+	// keys are the master keys, re-read on reload and when a store change
+	// is sealed under a key they lack. keyMu serialises the registry's
+	// Swap calls and key changes (watch, reload, watchKeys); it guards
+	// pending, a store change that did not open with the keys held.
+	keys    *masterKeys
+	keyMu   sync.Mutex
+	pending *store.Snapshot
 }
 
 // liveConfig are the settings a reload changes while serving.
@@ -126,7 +141,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 			d.close()
 		}
 	}()
-	st, sealer, err := open.Open(ctx, cfg.Store, open.Options{
+	st, _, err := open.Open(ctx, cfg.Store, open.Options{
 		MasterKeyFile: cfg.MasterKey,
 		OnError:       func(err error) { d.log.Warn("store watch", "err", err); d.storeError() },
 		Etcd:          etcdOptions(cfg, opts.Now),
@@ -135,7 +150,12 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	d.store = st
-	if d.reg, err = registry.New(registry.Config{Sealer: sealer}); err != nil {
+	// The master key file is read again here, by the path a reload and a
+	// missing key re-read it from (open.Open created it if it had to).
+	if d.keys, err = loadMasterKeys(cfg); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if d.reg, err = registry.New(registry.Config{Sealer: d.keys}); err != nil {
 		return nil, err
 	}
 	d.metrics = metrics.New(opts.Now, d.reg.CacheStats)
@@ -143,7 +163,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	if h, ok := st.(store.Health); ok {
 		d.metrics.SetContactSource(func() time.Time { return h.Health().LastContact })
 	}
-	if err := d.firstLoad(ctx, sealer); err != nil {
+	if err := d.firstLoad(ctx, d.keys); err != nil {
 		return nil, err
 	}
 	d.replay, err = replay.New(replay.Config{MaxEntries: cfg.ReplayMax, Window: attest.MaxNonceTTL + time.Minute})

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -16,12 +17,22 @@ func reloadable() []string {
 	return []string{"TLSCert", "TLSKey", "LogLevel", "VerdictLogEvery", "DrainDelay", "DrainTimeout"}
 }
 
-// Reload (SIGHUP) re-reads the configuration and the certificate. The new
-// state is built fully first (configuration validated, certificate pair
-// loaded and parsed) and then swapped in atomically: a handshake or a
-// request sees the old state or the new, and none is dropped. On any
-// error the old state keeps serving and the error is logged and returned.
-// systemd is told RELOADING=1 (with MONOTONIC_USEC) and READY=1 after.
+// Reload (SIGHUP) re-reads the configuration, the certificate and the
+// master key file. The new state is built fully first (configuration
+// validated, certificate pair loaded and parsed, master key file read,
+// every key self-tested, and checked to open every sealed value the held
+// keys open in the state being served) and then swapped in atomically: a
+// handshake, a request or an Open sees the old state or the new, and none
+// is dropped. A store change that was waiting for a master key (see
+// applySnapshot) is applied with the new keys. On any error (a master key
+// file that is missing, unreadable, not mode 0600, malformed, or that lacks
+// a key the served state needs included) the old state and keys keep
+// serving and the error is logged and returned; it never holds a key.
+// The master key file is re-read from the path the node started with
+// (--master-key, or a file store's master.key); under systemd's
+// LoadCredential= that is the credential copy made when the service
+// started. systemd is told RELOADING=1 (with MONOTONIC_USEC) and READY=1
+// after.
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
@@ -56,12 +67,22 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("log level: %w", err)
 	}
 	// Build: everything that can fail happens before anything changes.
+	kf, err := readKeyFile(d.keys.path)
+	if err != nil {
+		return err
+	}
+	var cert *tls.Certificate
 	if d.tls != nil {
-		cert, err := loadCertificate(next.TLSCert, next.TLSKey)
-		if err != nil {
+		if cert, err = loadCertificate(next.TLSCert, next.TLSKey); err != nil {
 			return err
 		}
-		// Swap.
+	}
+	// Swap. The master keys go first: adopting them either changes
+	// nothing and fails, or succeeds.
+	if err := d.reloadKeys(kf); err != nil {
+		return err
+	}
+	if d.tls != nil {
 		d.tls.install(next.TLSCert, next.TLSKey, cert)
 		d.own.certNotAfter.Set(float64(cert.Leaf.NotAfter.Unix()))
 	}
@@ -75,7 +96,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 	for _, name := range reloadable() {
 		reflect.ValueOf(&d.cfg).Elem().FieldByName(name).Set(reflect.ValueOf(next).FieldByName(name))
 	}
-	args := []any{"log_level", next.LogLevel, "drain_delay", time.Duration(d.live.drainDelay.Load())}
+	args := []any{"log_level", next.LogLevel, "drain_delay", time.Duration(d.live.drainDelay.Load()), "master_keys", d.keyIDs()}
 	if d.tls != nil {
 		args = append(args, "certificate_not_after", d.tls.notAfter())
 	}
@@ -98,4 +119,37 @@ func restartNeeded(a, b Config) []string {
 		}
 	}
 	return out
+}
+
+// reloadKeys adopts the master key file read by a reload, unless it reads
+// as the keys held. A store change waiting for a key is applied when the
+// file has it; one that still does not apply is logged, and is no reload
+// error (the keys were re-read and are in use).
+func (d *Daemon) reloadKeys(kf keyFile) error {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	k := d.keys
+	if kf.content.Equal(k.held) {
+		return nil
+	}
+	k.lastSeen = kf.content
+	applied, pending, err := d.adoptKeys(kf)
+	if err != nil {
+		return err
+	}
+	d.log.Info("master key file re-read; its keys are in use", "file", k.path, "keys", k.ids, "active", k.cur.Load().ActiveKeyID())
+	if applied != nil {
+		d.applied(applied)
+	}
+	if pending != nil {
+		d.log.Warn("store change not applied; serving the last good state", "err", pending)
+	}
+	return nil
+}
+
+// keyIDs are the ids of the master keys held, in file order.
+func (d *Daemon) keyIDs() []string {
+	d.keyMu.Lock()
+	defer d.keyMu.Unlock()
+	return d.keys.ids
 }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/attestd/attestd/store"
 )
 
 // Run serves until ctx ends, then drains: /readyz turns 503, the listeners
@@ -99,18 +97,17 @@ func (d *Daemon) drain() {
 }
 
 // watch follows the store; a snapshot that does not install leaves the
-// last good one serving. New session-ticket keys take effect at once.
+// last good one serving (applySnapshot: one sealed under a master key the
+// node lacks first makes it re-read its master key file, and watchKeys
+// retries it while it waits). New session-ticket keys take effect at once.
 func (d *Daemon) watch(ctx context.Context) error {
-	err := d.store.Watch(ctx, d.snap, func(snap *store.Snapshot) {
-		if err := d.reg.Swap(snap); err != nil {
-			d.log.Warn("store change not applied; serving the last good state", "revision", snap.Revision, "err", err)
-			d.storeError()
-			return
-		}
-		d.metrics.StoreSynced(snap.Revision)
-		d.log.Info("store change applied", "revision", snap.Revision)
-		d.deploymentChanged()
-	})
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); d.watchKeys(done) }()
+	defer wg.Wait()
+	defer close(done)
+	err := d.store.Watch(ctx, d.snap, d.applySnapshot)
 	if ctx.Err() != nil {
 		return nil
 	}
