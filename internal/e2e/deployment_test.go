@@ -183,7 +183,7 @@ func TestStoreChangesApplyWithoutRestart(t *testing.T) {
 		}
 		return m[testenv.SecretName] == "rotated-value-2"
 	})
-	runCtl(t, s, "", "ban", "add", c.DID())
+	runCtl(t, s, "", "ban", "add", "--", c.DID()) // "--": a did may begin with "-"
 	within2s("ban", func() bool {
 		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), client.Evidence{})))
 		cl := unverifiedClaims(t, v.Token)

@@ -128,7 +128,7 @@ func TestMemberKilledDuringTraffic(t *testing.T) {
 	did := newClient(t, d, nodes[0], testenv.App, banned).DID()
 	// Reaches the two members left, through a new election (which a loaded
 	// machine may drag past attestctl's request timeout).
-	d.ctlRetry(t, 30*time.Second, "", "ban", "add", did)
+	d.ctlRetry(t, 30*time.Second, "", "ban", "add", "--", did) // "--": a did may begin with "-"
 	for i, n := range nodes {
 		c := newClient(t, d, n, testenv.App, banned)
 		eventually(t, 30*time.Second, fmt.Sprintf("node %d applies the ban written with a member down", i), func() bool {

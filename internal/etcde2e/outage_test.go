@@ -89,7 +89,7 @@ func TestEtcdOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	banned := deviceKey(t)
-	d.ctlRetry(t, 30*time.Second, "", "ban", "add", newClient(t, d, nodes[0], testenv.App, banned).DID())
+	d.ctlRetry(t, 30*time.Second, "", "ban", "add", "--", newClient(t, d, nodes[0], testenv.App, banned).DID()) // "--": a did may begin with "-"
 	d.ctlRetry(t, 30*time.Second, "after-the-outage", "secret", "put", testenv.Account, testenv.SecretName, "--apps", testenv.App+","+testenv.AppLenient)
 	rev := d.c.Compact(t)
 	t.Logf("changes written and history compacted up to revision %d while the nodes were away", rev)
