@@ -15,10 +15,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/attestd/attestd/internal/api"
 )
@@ -360,4 +362,72 @@ func testTLS(t *testing.T) (srv, cli *tls.Config) {
 	pool.AddCert(leaf)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}},
 		&tls.Config{RootCAs: pool, ServerName: "attestd.test"}
+}
+
+// countingConn counts the deadline changes made on a connection.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) SetReadDeadline(t time.Time) error {
+	c.n.Add(1)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c countingConn) SetWriteDeadline(t time.Time) error {
+	c.n.Add(1)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c countingConn) SetDeadline(t time.Time) error {
+	c.n.Add(2)
+	return c.Conn.SetDeadline(t)
+}
+
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{c, l.n}, nil
+}
+
+// TestFewDeadlineChanges: back-to-back requests on a kept-alive connection
+// change its deadlines a few times in all, not per request.
+func TestFewDeadlineChanges(t *testing.T) {
+	s := New(Config{Handler: api.New(api.Config{})})
+	mem := fasthttputil.NewInmemoryListener()
+	var changes atomic.Int64
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(countingListener{mem, &changes}) }()
+	defer func() {
+		_ = s.Shutdown(t.Context())
+		<-done
+	}()
+	hc := &fasthttp.HostClient{Addr: "attestd.test", Dial: func(string) (net.Conn, error) { return mem.Dial() }, MaxConns: 1}
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://attestd.test/nope")
+	const requests = 1000
+	for range requests {
+		if err := hc.Do(req, resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode() != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode())
+		}
+	}
+	// The connection's opening sets both; nothing more until the deadlines
+	// set then pass (10 s: never in this test).
+	if n := changes.Load(); n > 4 {
+		t.Errorf("%d deadline changes for %d requests on one connection", n, requests)
+	}
+	t.Logf("%d deadline changes for %d requests", changes.Load(), requests)
 }
