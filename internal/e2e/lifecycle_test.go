@@ -14,6 +14,7 @@ import (
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
 )
@@ -253,14 +254,25 @@ func TestMasterKeyRotationWithoutDowntime(t *testing.T) {
 }
 
 // TestMasterKeyOneShotRotationKeepsServing: rotate in one go under a node
-// started with the old key only. The node cannot open the new state, so
-// it keeps serving the state it has: every round still releases the
-// secret. Restarted with the new key file, it serves the rotated store.
+// whose key file is a copy that keeps the old key only (a node the new
+// file has not reached yet). The node cannot open the new state, so it
+// keeps serving the state it has: every round still releases the secret.
+// Restarted on the store's rotated key file, it serves the rotated store.
+// (A node reading the rotated file follows at once:
+// masterkey_reload_test.go.)
 func TestMasterKeyOneShotRotationKeepsServing(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
+	old, err := os.ReadFile(filepath.Join(s.Dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(stale, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
-	node := testenv.StartNode(t, s, testenv.Options{Log: &logs})
+	node := testenv.StartNode(t, s, testenv.Options{Log: &logs, Edit: func(c *daemon.Config) { c.MasterKey = stale }})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	loop := startSecretLoop(t, e, testenv.SecretValue)
 	loop.waitRounds(t, 5)
