@@ -27,9 +27,10 @@ not open here.`,
 		summary: "list a new master key that opens but does not seal yet (first step of a rotation without downtime)",
 		help: `Generates a new random master key and appends it to the master key file:
 it opens sealed values but does not seal any yet, and nothing in the store
-changes. Copy the key file to every node and restart them, so that each
-holds both keys, then run 'attestctl master-key rotate --to KID'. Without
---kid the next free m<N> is used.`,
+changes. Copy the key file to every node (a node re-reads it on SIGHUP;
+restart nodes that take it through systemd's LoadCredential=, a copy made
+at start), so that each holds both keys, then run 'attestctl master-key
+rotate --to KID'. Without --kid the next free m<N> is used.`,
 		maxArgs: 0,
 		setup: func(fs *flag.FlagSet) action {
 			kid := fs.String("kid", "", "key id, 1-32 of [A-Za-z0-9_-] (default: the next free m<N>)")
@@ -52,10 +53,12 @@ Each step can fail or crash without losing anything: the key file always
 lists every key the store needs, and running the command again (with
 --to the new key) finishes the rotation.
 
-A running attestd opens sealed values with the keys it read at start: a
-node started with a key file that lists the new key (see 'master-key add')
-follows at once; any other keeps serving the state it had, secrets
-included, until restarted with the new key file. Never prints a key.`,
+A running attestd that meets a value sealed under a key it does not hold
+re-reads its key file (at most once a second, and on SIGHUP): a node whose
+file lists the new key follows at once; any other keeps serving the state
+it had, secrets included, until its file does (a node fed the key through
+systemd's LoadCredential= holds a copy made at start: restart it). Never
+prints a key.`,
 		maxArgs: 0,
 		setup: func(fs *flag.FlagSet) action {
 			to := fs.String("to", "", "rotate to this listed key (from 'master-key add') instead of a new one")
@@ -146,7 +149,7 @@ func runMasterKeyAdd(ctx context.Context, r *runner, kid string) error {
 		return err
 	}
 	r.say("master key %s added to %s: it opens but does not seal yet (%s still seals)", kid, kf.path, ks.Active())
-	r.say("next: copy %s to every node and restart them, then run 'attestctl master-key rotate --to %s'", kf.path, kid)
+	r.say("next: copy %s to every node (nodes re-read it on SIGHUP; restart those fed it by LoadCredential=), then run 'attestctl master-key rotate --to %s'", kf.path, kid)
 	return nil
 }
 
@@ -215,7 +218,7 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 	if others := ks.IDs()[1:]; len(others) > 0 {
 		r.say("still listed (opens only): %s; retire with 'attestctl master-key retire KID'", strings.Join(others, ", "))
 	}
-	r.say("nodes started with a key file that lists %s follow at once; copy %s to every node and restart the others", target, kf.path)
+	r.say("nodes whose key file lists %s follow at once; copy %s to the others (they re-read it by themselves; restart those fed it by LoadCredential=)", target, kf.path)
 	return nil
 }
 
