@@ -2,6 +2,7 @@ package devicekey
 
 import (
 	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/sha256"
 	"encoding/base64"
 	"testing"
@@ -66,5 +67,31 @@ func BenchmarkSignatureRefused(b *testing.B) {
 		if VerifySignature(k, nil, sig) == nil {
 			b.Fatal("accepted")
 		}
+	}
+}
+
+// BenchmarkParseBufPoint is the hot path's parse: into a reused KeyBuf.
+func BenchmarkParseBufPoint(b *testing.B) {
+	p := pointOf(b, genKey(b))
+	var buf KeyBuf
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBuf(p, &buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBaselineParseUncompressed is what Parse used before ParseBuf:
+// the standard library's parse of the same point (and its did).
+func BenchmarkBaselineParseUncompressed(b *testing.B) {
+	p := pointOf(b, genKey(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), p); err != nil {
+			b.Fatal(err)
+		}
+		sum := sha256.Sum256(p)
+		_ = base64.RawURLEncoding.EncodeToString(sum[:])
 	}
 }
