@@ -41,9 +41,9 @@ var (
 	// ErrFull: the set holds Config.MaxEntries live pairs; the caller
 	// answers overloaded.
 	ErrFull = errors.New("replay: set is full")
-	// ErrExpired: expiresAt is not after now, or not after a second that
-	// this set has already swept (the clock stepped back), so the pair
-	// might have been forgotten. The caller answers nonce_expired.
+	// ErrExpired: expiresAt is not after now, or not after the latest
+	// second whose pairs this set has dropped (the clock stepped back), so
+	// the pair might have been forgotten. The caller answers nonce_expired.
 	ErrExpired = errors.New("replay: already expired")
 	// ErrWindow: expiresAt lies further ahead of now than Config.Window.
 	ErrWindow = errors.New("replay: expiry beyond the window")
@@ -119,7 +119,7 @@ func (s *Set) tryInsert(sh *shard, id ID, expiresAt, sec int64) (fresh, full boo
 	if n := sh.expire(sec); n > 0 {
 		s.count.Add(-n)
 	}
-	if expiresAt <= sh.swept {
+	if expiresAt <= sh.forgot {
 		return false, false, ErrExpired
 	}
 	b := sh.buckets[expiresAt]

@@ -151,6 +151,31 @@ func TestClockStepsBack(t *testing.T) {
 	}
 }
 
+// TestClockJumpsAheadAndBack: a clock that jumps far ahead and comes back
+// (a wrong clock corrected) makes the set refuse only the pairs it really
+// dropped meanwhile, not every nonce until real time catches up.
+func TestClockJumpsAheadAndBack(t *testing.T) {
+	s := newSet(t, Config{MaxEntries: 100})
+	early := t0.Unix() + 10
+	use(t, s, idOf(1), early, t0)
+	ahead := t0.Add(31 * 24 * time.Hour)
+	use(t, s, idOf(2), ahead.Unix()+60, ahead) // sweeps idOf(1)'s shard
+	s.Sweep(ahead)                             // and every other
+	back := t0.Add(2 * time.Second)
+	if fresh, err := s.Use(idOf(1), early, back); fresh || !errors.Is(err, ErrExpired) {
+		t.Fatalf("the dropped pair after the clock came back: Use = %v, %v; want false, ErrExpired", fresh, err)
+	}
+	for i := range 64 { // one per shard, more or less
+		id := idOf(uint64(100 + i))
+		if fresh, err := s.Use(id, back.Unix()+60, back); !fresh || err != nil {
+			t.Fatalf("a new nonce after the clock came back: Use = %v, %v; want true, nil", fresh, err)
+		}
+		if use(t, s, id, back.Unix()+60, back) {
+			t.Fatal("its replay was fresh")
+		}
+	}
+}
+
 func TestFullFailsClosed(t *testing.T) {
 	s := newSet(t, Config{MaxEntries: 8})
 	for i := range 8 {

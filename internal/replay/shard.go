@@ -13,25 +13,25 @@ type shard struct {
 	mu      sync.Mutex
 	buckets map[int64]bucket // by expiry second
 	order   []int64          // keys of buckets, ascending
-	// swept is the latest second up to which buckets were dropped; a pair
-	// expiring at or before it may have been forgotten, so it is refused
-	// even if the clock steps back.
-	swept int64
-	_     [64]byte // keep neighbouring shards' locks off this cache line
+	// forgot is the latest expiry second whose bucket was dropped with
+	// pairs in it: a pair expiring at or before it may have been
+	// forgotten, so it is refused even if the clock steps back. (Seconds
+	// swept with nothing in them forget nothing: a clock that jumps
+	// ahead and comes back refuses only the nonces it really dropped.)
+	forgot int64
+	_      [64]byte // keep neighbouring shards' locks off this cache line
 }
 
 // expire drops the buckets of every second ≤ sec and returns how many
 // pairs they held.
 func (sh *shard) expire(sec int64) int64 {
-	if sec > sh.swept {
-		sh.swept = sec
-	}
 	n, i := int64(0), 0
 	for ; i < len(sh.order) && sh.order[i] <= sec; i++ {
 		n += int64(len(sh.buckets[sh.order[i]]))
 		delete(sh.buckets, sh.order[i])
 	}
 	if i > 0 {
+		sh.forgot = max(sh.forgot, sh.order[i-1])
 		sh.order = slices.Delete(sh.order, 0, i)
 	}
 	return n
