@@ -76,7 +76,7 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	resp, err := p.forward(uctx, in)
 	if err != nil {
 		cancel()
-		pub := p.failure(err)
+		pub := p.failure(ctx, err)
 		writeErrorFasthttp(ctx, pub)
 		if d != nil {
 			p.linger(ctx, d)

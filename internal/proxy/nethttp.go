@@ -34,7 +34,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	resp, err := p.forward(ctx, in)
 	if err != nil {
-		pub := p.failure(err)
+		pub := p.failure(ctx, err)
 		writeErrorHTTP(w, pub)
 		p.observe(start, pub.Status, pub.Code)
 		return
@@ -51,11 +51,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if upErr != nil {
 		// The upstream's answer broke off: so must ours, visibly (no
 		// final chunk), rather than end as if it were complete.
-		p.cfg.Log.Warn("proxy: upstream answer cut short", "err", upErr)
+		p.cfg.Log.WarnContext(ctx, "proxy: upstream answer cut short", "err", upErr)
 		panic(http.ErrAbortHandler)
 	}
 	if err != nil {
-		p.cfg.Log.Debug("proxy: client went away", "err", err)
+		p.cfg.Log.DebugContext(ctx, "proxy: client went away", "err", err)
 	}
 }
 

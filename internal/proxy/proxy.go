@@ -130,8 +130,7 @@ func (p *Proxy) upstreamError(api string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		msg = "the upstream did not answer in time"
 	}
-	p.cfg.Log.Warn("proxy: upstream failed", "api", api, "err", err)
-	return apierr.Wrap(apierr.ErrBadGateway.WithMessage(msg), err)
+	return apierr.Wrap(apierr.ErrBadGateway.WithMessage(msg), fmt.Errorf("proxy: api %q: %w", api, err))
 }
 
 func isTimeout(err error) bool {
@@ -147,14 +146,16 @@ func (p *Proxy) observe(start time.Time, status int, code apierr.Code) {
 }
 
 // failure maps err to the public error, logging what is not the client's
-// doing.
-func (p *Proxy) failure(err error) *apierr.Error {
+// doing with the request's context (which carries its request id).
+func (p *Proxy) failure(ctx context.Context, err error) *apierr.Error {
 	pub := apierr.From(err)
 	switch pub.Code {
 	case apierr.Internal:
-		p.cfg.Log.Error("proxy: request failed", "err", err)
+		p.cfg.Log.ErrorContext(ctx, "proxy: request failed", "err", err)
+	case apierr.BadGateway:
+		p.cfg.Log.WarnContext(ctx, "proxy: upstream failed", "err", err)
 	case apierr.TokenInvalid:
-		p.cfg.Log.Debug("proxy: token refused", "err", err)
+		p.cfg.Log.DebugContext(ctx, "proxy: token refused", "err", err)
 	}
 	return pub
 }
