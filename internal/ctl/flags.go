@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -37,22 +38,102 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseInterspersed parses flags wherever they appear among the positional
 // arguments (`key add acme --alg ES256`); after "--" all are positional.
+// A word that starts with "-" but names no flag of fs (a device id is
+// base64url: one in 64 starts with "-") is a positional argument while the
+// command, found by fs's name, still has room for one (see
+// positionalRoom); otherwise it is the flag error it always was. -h and
+// --help ask for help unless a command defines them.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	return parseArgs(fs, args, positionalRoom(fs.Name()))
+}
+
+// positionalRoom is how many positional arguments may start with "-" for
+// the command whose flag set is named fsName ("attestctl ban add"): its
+// maximum, or, when it takes any number, its minimum (the rest start with
+// "-" only after "--"). An unknown name has none.
+func positionalRoom(fsName string) int {
+	name, ok := strings.CutPrefix(fsName, "attestctl ")
+	if !ok {
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			if c.maxArgs >= 0 {
+				return c.maxArgs
+			}
+			return c.minArgs
+		}
+	}
+	return 0
+}
+
+// parseArgs is parseInterspersed with room positional arguments that may
+// start with "-". When a word not naming a flag was taken as a positional
+// and too many positionals follow, that word's flag error is returned: it
+// was more likely a mistyped flag than a value.
+func parseArgs(fs *flag.FlagSet, args []string, room int) ([]string, error) {
 	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
+	var adopted error // the flag error of the first word taken as positional
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		f, known := lookupFlag(fs, a)
+		if !known {
+			err := fs.Parse(args[:1]) // the error the flag package gives
+			if err == nil {
+				err = fmt.Errorf("flag provided but not defined: %s", a) // not reached
+			}
+			if len(pos) >= room {
+				if adopted != nil {
+					err = adopted
+				}
+				return nil, err
+			}
+			if adopted == nil {
+				adopted = err
+			}
+			pos = append(pos, a)
+			args = args[1:]
+			continue
+		}
+		n := 1 // words the flag takes: itself, and its value unless -f=v or boolean (or help)
+		if f != nil && !strings.Contains(a, "=") && len(args) > 1 {
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+				n = 2
+			}
+		}
+		if err := fs.Parse(args[:n]); err != nil {
 			return nil, err
 		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		args = args[n:]
 	}
+	if adopted != nil && len(pos) > room {
+		return nil, adopted
+	}
+	return pos, nil
+}
+
+// lookupFlag finds the flag that a, a word starting with "-", names in
+// fs. -h and -help (with one or two dashes) are known even when fs does
+// not define them, with a nil flag: they ask for help.
+func lookupFlag(fs *flag.FlagSet, a string) (*flag.Flag, bool) {
+	name := strings.TrimPrefix(a[1:], "-")
+	if name == "" || name[0] == '-' {
+		return nil, false // "---x": bad flag syntax
+	}
+	name, _, _ = strings.Cut(name, "=")
+	if f := fs.Lookup(name); f != nil {
+		return f, true
+	}
+	return nil, name == "h" || name == "help"
 }
 
 // listFlag is a comma-separated list flag that remembers whether it was
