@@ -69,9 +69,12 @@ func TestSIGTERMDrain(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
 	c := NewCert(t, t.TempDir(), "node")
-	p := startProc(t, spec{Args: nodeArgs(st, c, "--drain-delay", "1s", "--drain-timeout", "5s")})
+	// The drain delay leaves each loop, on a loaded machine too, time to
+	// see /readyz turn 503 and then complete requests before the
+	// listeners close.
+	p := startProc(t, spec{Args: nodeArgs(st, c, "--drain-delay", "3s", "--drain-timeout", "5s")})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var rw readyWatch
 	go rw.run(ctx, p.addrs["admin"])
@@ -85,7 +88,7 @@ func TestSIGTERMDrain(t *testing.T) {
 			go func() { defer wg.Done(); loop(ctx, name, cl, o, rw.at, 100_000) }()
 		}
 	}
-	time.Sleep(time.Second)
+	waitAllOK(t, outcomes, 10*time.Second)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +140,7 @@ func TestSIGHUPReload(t *testing.T) {
 	writeFile(t, conf, "log_level: info\ndrain_delay: 0s\n")
 	p := startProc(t, spec{Args: append(nodeArgs(st, a), "--config", conf)})
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	never := func() time.Time { return time.Time{} } // readiness never drops: every error fails
 	outcomes := map[string]*outcome{}
@@ -150,7 +153,7 @@ func TestSIGHUPReload(t *testing.T) {
 			go func() { defer wg.Done(); loop(ctx, name, cl, o, never, 100_000) }()
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	waitAllOK(t, outcomes, 10*time.Second) // the reloads happen under load
 	if cn := servedCN(t, p, pool); cn["https"] != "node-a" || cn["http3"] != "node-a" {
 		t.Fatalf("before reload: certificates %v", cn)
 	}
@@ -167,8 +170,7 @@ func TestSIGHUPReload(t *testing.T) {
 	if l := p.waitLog(t, "reloaded", 5*time.Second); l["log_level"] != "debug" {
 		t.Errorf("reloaded log: %v", l)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if cn := servedCN(t, p, pool); cn["https"] != "node-b" || cn["http3"] != "node-b" {
+	if cn := waitCN(t, p, pool, "node-b", 10*time.Second); cn["https"] != "node-b" || cn["http3"] != "node-b" {
 		t.Errorf("after reload: certificates %v, want node-b", cn)
 	}
 
@@ -177,7 +179,7 @@ func TestSIGHUPReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitLog(t, "reload failed; the previous configuration keeps serving", 5*time.Second)
-	time.Sleep(300 * time.Millisecond)
+	p.waitNote(t, "READY=1", 5*time.Second) // the failed reload is over
 	if cn := servedCN(t, p, pool); cn["https"] != "node-b" || cn["http3"] != "node-b" {
 		t.Errorf("after a failed reload: certificates %v, want node-b still", cn)
 	}
@@ -197,6 +199,47 @@ func TestSIGHUPReload(t *testing.T) {
 	}
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Errorf("exit code %d", code)
+	}
+}
+
+// waitAllOK waits, at most d, until the loop of every transport has had a
+// request succeed.
+func waitAllOK(t *testing.T, outcomes map[string]*outcome, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var missing []string
+		for name, o := range outcomes {
+			if o.ok.Load() == 0 {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for name, o := range outcomes {
+				o.mu.Lock()
+				t.Logf("%s: %d ok, failures %q", name, o.ok.Load(), o.failures)
+				o.mu.Unlock()
+			}
+			t.Fatalf("no request succeeded within %v over %v", d, missing)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitCN polls servedCN, at most d, until both transports present the
+// certificate named cn; it returns the last answer.
+func waitCN(t *testing.T, p *proc, pool *x509.CertPool, cn string, d time.Duration) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		got := servedCN(t, p, pool)
+		if (got["https"] == cn && got["http3"] == cn) || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -55,8 +55,11 @@ func TestSessionResumptionAcrossNodes(t *testing.T) {
 	})
 
 	t.Run("quic", func(t *testing.T) {
-		cache := tls.NewLRUClientSessionCache(8)
-		dial := func(n *testenv.Node) tls.ConnectionState {
+		cache := &signalingCache{ClientSessionCache: tls.NewLRUClientSessionCache(8), stored: make(chan struct{}, 1)}
+		// dial connects to n; with wantTicket it keeps the connection
+		// open until a session ticket from n is in the cache (it follows
+		// the handshake, in 1-RTT data).
+		dial := func(n *testenv.Node, wantTicket bool) tls.ConnectionState {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			conf := &tls.Config{RootCAs: c.Pool, ServerName: "localhost", ClientSessionCache: cache, NextProtos: []string{http3.NextProtoH3}}
@@ -70,20 +73,43 @@ func TestSessionResumptionAcrossNodes(t *testing.T) {
 			case <-ctx.Done():
 				t.Fatal("handshake timeout")
 			}
-			time.Sleep(50 * time.Millisecond) // the session ticket follows the handshake
+			if wantTicket {
+				select {
+				case <-cache.stored:
+				case <-time.After(10 * time.Second):
+					t.Fatal("no session ticket stored within 10s of the handshake")
+				}
+			}
 			cs := conn.ConnectionState()
 			if cs.Used0RTT {
 				t.Errorf("0-RTT was accepted")
 			}
 			return cs.TLS
 		}
-		if dial(a).DidResume {
+		if dial(a, true).DidResume {
 			t.Fatal("first connection resumed")
 		}
-		if !dial(b).DidResume {
+		if !dial(b, false).DidResume {
 			t.Error("node b did not resume node a's QUIC session")
 		}
 	})
+}
+
+// signalingCache is a client session cache that signals stored each time
+// a session ticket is put in it.
+type signalingCache struct {
+	tls.ClientSessionCache
+	stored chan struct{}
+}
+
+func (c *signalingCache) Put(key string, cs *tls.ClientSessionState) {
+	c.ClientSessionCache.Put(key, cs)
+	if cs != nil { // nil removes an entry
+		select {
+		case c.stored <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // TestTransportMetricsAndAltSvc: HTTP/1.1 answers advertise HTTP/3
