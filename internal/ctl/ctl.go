@@ -104,7 +104,7 @@ func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
 	fs := newFlagSet("attestctl " + cmd.name)
 	r.g.register(fs)
 	act := cmd.setup(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseInterspersed(cmd, fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			writeCommandHelp(r.stdout, cmd, fs)

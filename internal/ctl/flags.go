@@ -36,35 +36,25 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-// parseInterspersed parses flags wherever they appear among the positional
-// arguments (`key add acme --alg ES256`); after "--" all are positional.
-// A word that starts with "-" but names no flag of fs (a device id is
-// base64url: one in 64 starts with "-") is a positional argument while the
-// command, found by fs's name, still has room for one (see
-// positionalRoom); otherwise it is the flag error it always was. -h and
-// --help ask for help unless a command defines them.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	return parseArgs(fs, args, positionalRoom(fs.Name()))
+// parseInterspersed parses cmd's flags wherever they appear among the
+// positional arguments (`key add acme --alg ES256`); after "--" all are
+// positional. A word that starts with "-" but names no flag of fs (a device
+// id is base64url: one in 64 starts with "-") is a positional argument while
+// cmd still has room for one (see positionalRoom); otherwise it is the flag
+// error it always was. -h and --help ask for help unless a command defines
+// them.
+func parseInterspersed(cmd *command, fs *flag.FlagSet, args []string) ([]string, error) {
+	return parseArgs(fs, args, cmd.positionalRoom())
 }
 
-// positionalRoom is how many positional arguments may start with "-" for
-// the command whose flag set is named fsName ("attestctl ban add"): its
-// maximum, or, when it takes any number, its minimum (the rest start with
-// "-" only after "--"). An unknown name has none.
-func positionalRoom(fsName string) int {
-	name, ok := strings.CutPrefix(fsName, "attestctl ")
-	if !ok {
-		return 0
+// positionalRoom is how many positional arguments of c may start with "-":
+// its maximum, or, when it takes any number, its minimum (the rest start
+// with "-" only after "--").
+func (c *command) positionalRoom() int {
+	if c.maxArgs >= 0 {
+		return c.maxArgs
 	}
-	for _, c := range commands() {
-		if c.name == name {
-			if c.maxArgs >= 0 {
-				return c.maxArgs
-			}
-			return c.minArgs
-		}
-	}
-	return 0
+	return c.minArgs
 }
 
 // parseArgs is parseInterspersed with room positional arguments that may

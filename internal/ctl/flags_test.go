@@ -34,7 +34,7 @@ func parseFor(t *testing.T, name string, args ...string) ([]string, *globals, er
 	g.defaults()
 	g.register(fs)
 	cmd.setup(fs)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := parseInterspersed(cmd, fs, args)
 	return pos, g, err
 }
 
