@@ -88,6 +88,21 @@ func (r *runner) lockMasterKey(ctx context.Context) (*keyFile, error) {
 	return lockKeyFile(ctx, path)
 }
 
+// readMasterKeys locks the master key file and reads it; the caller
+// unlocks kf.
+func (r *runner) readMasterKeys(ctx context.Context) (*keyFile, *envelope.KeySet, error) {
+	kf, err := r.lockMasterKey(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ks, err := kf.read()
+	if err != nil {
+		kf.unlock()
+		return nil, nil, err
+	}
+	return kf, ks, nil
+}
+
 type masterKeyInfo struct {
 	KID    string `json:"kid"`
 	Active bool   `json:"active"`
@@ -95,15 +110,11 @@ type masterKeyInfo struct {
 }
 
 func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
-	kf, err := r.lockMasterKey(ctx)
+	kf, ks, err := r.readMasterKeys(ctx)
 	if err != nil {
 		return err
 	}
 	defer kf.unlock()
-	ks, err := kf.read()
-	if err != nil {
-		return err
-	}
 	st, _, err := r.open(ctx)
 	if err != nil {
 		return err
@@ -130,15 +141,11 @@ func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
 }
 
 func runMasterKeyAdd(ctx context.Context, r *runner, kid string) error {
-	kf, err := r.lockMasterKey(ctx)
+	kf, ks, err := r.readMasterKeys(ctx)
 	if err != nil {
 		return err
 	}
 	defer kf.unlock()
-	ks, err := kf.read()
-	if err != nil {
-		return err
-	}
 	if kid == "" {
 		kid = nextMasterKID(ks.IDs())
 	}
@@ -154,15 +161,11 @@ func runMasterKeyAdd(ctx context.Context, r *runner, kid string) error {
 }
 
 func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool) error {
-	kf, err := r.lockMasterKey(ctx)
+	kf, ks, err := r.readMasterKeys(ctx)
 	if err != nil {
 		return err
 	}
 	defer kf.unlock()
-	ks, err := kf.read()
-	if err != nil {
-		return err
-	}
 	st, _, err := r.open(ctx)
 	if err != nil {
 		return err
@@ -258,15 +261,11 @@ func (r *runner) retireUnused(ctx context.Context, kf *keyFile, ks *envelope.Key
 }
 
 func runMasterKeyRetire(ctx context.Context, r *runner, kid string) error {
-	kf, err := r.lockMasterKey(ctx)
+	kf, ks, err := r.readMasterKeys(ctx)
 	if err != nil {
 		return err
 	}
 	defer kf.unlock()
-	ks, err := kf.read()
-	if err != nil {
-		return err
-	}
 	if !ks.Has(kid) {
 		return fmt.Errorf("%w: master key %q is not listed in %s", state.ErrNotFound, kid, kf.path)
 	}
