@@ -75,20 +75,25 @@ type deadline struct {
 	armed atomic.Int64 // the deadline set on the connection; 0: none
 }
 
-// extend makes t the deadline in force, setting it on the connection only
-// if the connection's is later or unset. Only the serving goroutine calls
-// it.
-func (d *deadline) extend(t int64, set func(time.Time) error) error {
+// lazy makes t the deadline in force and reports whether the
+// connection's may stay as it is (it is set, and not later than t: it
+// passes early, and resume moves it). Otherwise arm must set t. Only the
+// serving goroutine calls it (and the accepting one, before).
+func (d *deadline) lazy(t int64) bool {
 	d.want.Store(t)
-	if a := d.armed.Load(); a != 0 && a <= t {
-		return nil // passes early; resume moves it
-	}
+	a := d.armed.Load()
+	return a != 0 && a <= t
+}
+
+// arm sets the deadline in force on the connection.
+func (d *deadline) arm(set func(time.Time) error) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := set(at(t)); err != nil {
+	w := d.want.Load()
+	if err := set(at(w)); err != nil {
 		return err
 	}
-	d.armed.Store(t)
+	d.armed.Store(w)
 	return nil
 }
 
@@ -164,6 +169,20 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 }
 
+// extend puts the read deadline rd and the write deadline wr after n in
+// force.
+func (c *conn) extend(n int64, rd, wr time.Duration) error {
+	if !c.rd.lazy(n + int64(rd)) {
+		if err := c.rd.arm(c.Conn.SetReadDeadline); err != nil {
+			return err
+		}
+	}
+	if !c.wr.lazy(n + int64(wr)) {
+		return c.wr.arm(c.Conn.SetWriteDeadline)
+	}
+	return nil
+}
+
 func (c *conn) SetReadDeadline(t time.Time) error  { return c.rd.set(t, c.Conn.SetReadDeadline) }
 func (c *conn) SetWriteDeadline(t time.Time) error { return c.wr.set(t, c.Conn.SetWriteDeadline) }
 
@@ -223,19 +242,17 @@ func (t *timeouts) connState(nc net.Conn, st fasthttp.ConnState) {
 	var err error
 	switch st {
 	case fasthttp.StateNew:
-		n := now()
-		err = errors.Join(c.rd.extend(n+int64(t.read), c.Conn.SetReadDeadline),
-			c.wr.extend(n+int64(t.read+t.write), c.Conn.SetWriteDeadline))
+		err = c.extend(now(), t.read, t.read+t.write)
 	case fasthttp.StateActive:
 		c.requests++
 		if c.requests == 1 {
 			return // the first request is due within ReadTimeout of the connection's opening
 		}
-		n := now()
-		err = errors.Join(c.rd.extend(n+int64(t.read), c.Conn.SetReadDeadline),
-			c.wr.extend(n+int64(t.read+t.write), c.Conn.SetWriteDeadline))
+		err = c.extend(now(), t.read, t.read+t.write)
 	case fasthttp.StateIdle:
-		err = c.rd.extend(now()+int64(t.idle), c.Conn.SetReadDeadline)
+		if !c.rd.lazy(now() + int64(t.idle)) {
+			err = c.rd.arm(c.Conn.SetReadDeadline)
+		}
 	}
 	if err != nil {
 		_ = c.Conn.Close() // a connection without its deadlines is not served
