@@ -41,7 +41,8 @@ type Request struct {
 	Body      []byte
 	// TooLarge: the transport stopped reading the body past the limit.
 	TooLarge bool
-	// RemoteIP is the client's address (rate limits of challenges).
+	// RemoteIP is the client's address (rate limits of challenges); an
+	// adapter may leave it out where Handler.ReadsRemoteIP says so.
 	RemoteIP netip.Addr
 }
 
@@ -180,6 +181,12 @@ func since() time.Duration { return time.Since(epoch) }
 // ReadsSignature reports whether a request to path reads its
 // Attest-Signature header (adapters need not look it up for others).
 func ReadsSignature(path []byte) bool { return bytes.Equal(path, pathAttest) }
+
+// ReadsRemoteIP reports whether h reads Request.RemoteIP of a request to
+// path (only the challenge rate limit does).
+func (h *Handler) ReadsRemoteIP(path []byte) bool {
+	return h.cfg.Limits != nil && bytes.Equal(path, pathChallenge)
+}
 
 // endpointOf names the endpoint of a path (for requests refused before
 // routing).

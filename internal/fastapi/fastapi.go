@@ -81,10 +81,12 @@ func New(cfg Config) *Server {
 	t := &timeouts{read: cfg.ReadTimeout, write: cfg.WriteTimeout, idle: cfg.IdleTimeout}
 	s.pool.New = func() any { return &exchange{resp: api.Response{Body: make([]byte, 0, 2048)}} }
 	s.srv = &fasthttp.Server{
-		Handler:            s.handle,
-		ErrorHandler:       s.handleError,
-		Name:               "attestd",
-		MaxRequestBodySize: attest.MaxBodyBytes,
+		Handler:      s.handle,
+		ErrorHandler: s.handleError,
+		// No Server header: it tells a client nothing it needs (the
+		// HTTP/3 server sends none either) and costs bytes per answer.
+		NoDefaultServerHeader: true,
+		MaxRequestBodySize:    attest.MaxBodyBytes,
 		// No ReadTimeout, WriteTimeout, IdleTimeout: connState keeps them.
 		ConnState:   t.connState,
 		Concurrency: cfg.MaxConns,
@@ -149,10 +151,12 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
 		Path:        ctx.Path(),
 		ContentType: ctx.Request.Header.ContentType(),
 		TooLarge:    tooLarge,
-		RemoteIP:    remoteIP(ctx.RemoteAddr()),
 	}
 	if api.ReadsSignature(x.req.Path) {
 		x.req.Signature = ctx.Request.Header.PeekBytes(hdrSignature)
+	}
+	if s.cfg.Handler.ReadsRemoteIP(x.req.Path) {
+		x.req.RemoteIP = remoteIP(ctx.RemoteAddr())
 	}
 	switch {
 	case tooLarge:
