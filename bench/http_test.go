@@ -111,8 +111,10 @@ func BenchmarkFasthttpHello(b *testing.B) {
 func newHello(b *testing.B) *fasthttp.HostClient { return newHelloServer(b, false) }
 
 // newHelloServer serves a constant body; withLimits gives the server the
-// fastapi server's settings (timeouts, body limit, concurrency), so that
-// the comparison isolates the handler.
+// fastapi server's limits (body size, multipart, content type) and its
+// timeouts as fasthttp's own ReadTimeout, WriteTimeout and IdleTimeout,
+// which move the connection's deadlines on every request (the fastapi
+// server keeps the same timeouts without that: internal/fastapi/deadline.go).
 func newHelloServer(b *testing.B, withLimits bool) *fasthttp.HostClient {
 	body := []byte(`{"nonce":"k1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","expires_at":1700000000}`)
 	s := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
