@@ -37,11 +37,19 @@ type Metrics struct {
 	storeErrs    prometheus.Counter
 	ready        prometheus.Gauge
 	lastSync     atomic.Int64 // unix nanoseconds
-	reqSeries    sync.Map     // requestKey → prometheus.Counter
-	latSeries    sync.Map     // endpoint → prometheus.Observer
-	reasonSeries sync.Map     // reason → prometheus.Counter
+	reqSeries    sync.Map     // requestKey → prometheus.Counter, outside the closed sets
+	latSeries    sync.Map     // endpoint → prometheus.Observer, outside the closed sets
+	reasonSeries sync.Map     // reason → prometheus.Counter, outside the closed sets
 	contact      atomic.Pointer[func() time.Time]
 	now          func() time.Time
+
+	// The series of the closed label sets (fixed.go), resolved on first
+	// use: a series appears once observed, as with WithLabelValues. Values
+	// outside the sets (a proxied upstream's status, a platform checker's
+	// precise reason) go through the maps above.
+	reqFixed    [numEndpoints][numCodes]atomic.Pointer[prometheus.Counter]
+	latFixed    [numEndpoints]atomic.Pointer[prometheus.Observer]
+	reasonFixed [numReasons]atomic.Pointer[prometheus.Counter]
 }
 
 // LatencyBuckets spans 5 µs to ~330 ms: attest work is tens of µs, a cold
@@ -120,8 +128,8 @@ func (m *Metrics) Handler() http.Handler {
 // Registry exposes the registry (for extra collectors of other components).
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// requestKey names one attestd_requests_total series. Its values come
-// from our own code (endpoints, statuses, public codes): a small, fixed set.
+// requestKey names one attestd_requests_total series outside the closed
+// sets of fixed.go.
 type requestKey struct {
 	endpoint string
 	status   int
@@ -130,19 +138,68 @@ type requestKey struct {
 
 // Request implements api.Observer. The series are resolved once and kept:
 // WithLabelValues hashes every label on every call, which was a third of a
-// challenge's time.
+// challenge's time. An endpoint, and a code with its own status (200 for
+// none), of the closed sets index an array; only other values (a proxied
+// upstream's status) go through a map.
 func (m *Metrics) Request(endpoint string, status int, code apierr.Code, d time.Duration) {
-	k := requestKey{endpoint, status, code}
-	c, ok := m.reqSeries.Load(k)
-	if !ok {
-		c, _ = m.reqSeries.LoadOrStore(k, m.requests.WithLabelValues(endpoint, strconv.Itoa(status), string(code)))
+	e := endpointIndex(endpoint)
+	if e < 0 {
+		m.requestOther(endpoint, status, code, d)
+		return
 	}
-	c.(prometheus.Counter).Inc()
+	if c := codeIndex(code); c >= 0 && codeStatus[c] == status {
+		if p := m.reqFixed[e][c].Load(); p != nil {
+			(*p).Inc()
+		} else {
+			m.resolveRequest(e, c).Inc()
+		}
+	} else {
+		m.requestCounter(endpoint, status, code).Inc()
+	}
+	if p := m.latFixed[e].Load(); p != nil {
+		(*p).Observe(d.Seconds())
+	} else {
+		m.resolveLatency(e).Observe(d.Seconds())
+	}
+}
+
+// resolveRequest makes the series of endpointNames[e] and codeNames[c]. Racing
+// callers get the same child of the vector, so either store will do.
+func (m *Metrics) resolveRequest(e, c int) prometheus.Counter {
+	cnt := m.requests.WithLabelValues(endpointNames[e], strconv.Itoa(codeStatus[c]), string(codeNames[c]))
+	m.reqFixed[e][c].Store(&cnt)
+	return cnt
+}
+
+func (m *Metrics) resolveLatency(e int) prometheus.Observer {
+	o := m.latency.WithLabelValues(endpointNames[e])
+	m.latFixed[e].Store(&o)
+	return o
+}
+
+func (m *Metrics) resolveReason(r int) prometheus.Counter {
+	c := m.failures.WithLabelValues(reasonNames[r])
+	m.reasonFixed[r].Store(&c)
+	return c
+}
+
+// requestOther counts a request of an endpoint outside the closed set.
+func (m *Metrics) requestOther(endpoint string, status int, code apierr.Code, d time.Duration) {
+	m.requestCounter(endpoint, status, code).Inc()
 	o, ok := m.latSeries.Load(endpoint)
 	if !ok {
 		o, _ = m.latSeries.LoadOrStore(endpoint, m.latency.WithLabelValues(endpoint))
 	}
 	o.(prometheus.Observer).Observe(d.Seconds())
+}
+
+func (m *Metrics) requestCounter(endpoint string, status int, code apierr.Code) prometheus.Counter {
+	k := requestKey{endpoint, status, code}
+	c, ok := m.reqSeries.Load(k)
+	if !ok {
+		c, _ = m.reqSeries.LoadOrStore(k, m.requests.WithLabelValues(endpoint, strconv.Itoa(status), string(code)))
+	}
+	return c.(prometheus.Counter)
 }
 
 // Verdict implements attest.Observer.
@@ -152,8 +209,16 @@ func (m *Metrics) Verdict(passed bool, reasons []string) {
 		return
 	}
 	m.failed.Inc()
-	for _, r := range reasons { // reason names are ours: a fixed, documented set
-		c, ok := m.reasonSeries.Load(r)
+	for _, r := range reasons {
+		if i := reasonIndex(r); i >= 0 {
+			if p := m.reasonFixed[i].Load(); p != nil {
+				(*p).Inc()
+			} else {
+				m.resolveReason(i).Inc()
+			}
+			continue
+		}
+		c, ok := m.reasonSeries.Load(r) // a precise reason of a platform checker
 		if !ok {
 			c, _ = m.reasonSeries.LoadOrStore(r, m.failures.WithLabelValues(r))
 		}

@@ -1,0 +1,7 @@
+//go:build !race
+
+package metrics
+
+import "testing"
+
+func skipIfRace(*testing.T) {}
