@@ -47,7 +47,6 @@ type Flags struct {
 	// Load shedding and rate limits (0 turns one off).
 	MaxInFlight    int
 	MaxQueueDelay  time.Duration
-	VerifySlots    int
 	ChallengeRate  float64
 	ChallengeBurst int
 	AttestRate     float64
@@ -124,8 +123,7 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error (debug logs every request)")
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "most nonces remembered per node within their lifetime (fails closed beyond)")
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "requests served at once before answering overloaded (0: no bound)")
-	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90), and refuse an attest at once whose signature check would queue longer than this (0: both off)")
-	fs.IntVar(&f.VerifySlots, "verify-slots", f.VerifySlots, "signature verifications run at once, the others queue parked (0: GOMAXPROCS; needs --max-queue-delay)")
+	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
 	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
 	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key before rate_limited (0: off)")
@@ -200,7 +198,7 @@ func (f Flags) Validate() (Config, error) {
 		Issuer: f.Issuer, AndroidRoots: f.AndroidRoots, AppleRoots: f.AppleRoots, ReceiptTTL: f.ReceiptTTL,
 		AndroidStatus: f.AndroidStatus, SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
-		Limits: limit.Config{MaxInFlight: f.MaxInFlight, MaxQueueDelay: f.MaxQueueDelay, VerifySlots: f.VerifySlots, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
+		Limits: limit.Config{MaxInFlight: f.MaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
 		ProxyLeeway: f.ProxyLeeway,
 		Snapshot:    f.Snapshot, Etcd: f.Etcd, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
@@ -276,8 +274,8 @@ func (f Flags) validateValues() error {
 	if f.MaxStaleness <= 0 {
 		return errors.New("--max-staleness must be positive")
 	}
-	if f.MaxInFlight < 0 || f.MaxQueueDelay < 0 || f.VerifySlots < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
-		return errors.New("--max-in-flight, --max-queue-delay, --verify-slots, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
+	if f.MaxInFlight < 0 || f.MaxQueueDelay < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
+		return errors.New("--max-in-flight, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
 	}
 	if f.ProxyLeeway < 0 || f.ProxyLeeway > 5*time.Minute {
 		return fmt.Errorf("--proxy-leeway %v: must be 0 to 5m", f.ProxyLeeway)

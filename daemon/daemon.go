@@ -174,15 +174,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	if d.platform, err = newPlatform(cfg, d.reg); err != nil {
 		return nil, err
 	}
-	// cfg.Limits.Now stays the wall clock even when opts.Now is a test's
-	// clock: the verification gate times real work, not protocol time.
 	if d.limits, err = limit.New(cfg.Limits); err != nil {
 		return nil, err
 	}
 	d.metrics.Registry().MustRegister(d.limits.Collector())
 	if d.edge, err = attest.New(attest.Config{
 		Issuer: cfg.Issuer, NonceTTL: cfg.NonceTTL, Now: opts.Now, Rand: rand.Reader,
-		Registry: d.reg, Replay: d.replay, Observer: d.verdicts, Platform: d.platform, Limits: d.limits, Gate: d.limits,
+		Registry: d.reg, Replay: d.replay, Observer: d.verdicts, Platform: d.platform, Limits: d.limits,
 	}); err != nil {
 		return nil, err
 	}

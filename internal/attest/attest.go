@@ -121,8 +121,8 @@ func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	if in.Signature == nil {
 		return dst, apierr.ErrSignatureInvalid
 	}
-	if err := e.verifySignature(ctx, key, in, w); err != nil {
-		return dst, err
+	if err := devicekey.VerifySignatureBuf(key, in.Body, in.Signature, &w.sig); err != nil {
+		return dst, errClass(apierr.ErrSignatureInvalid, err)
 	}
 	fresh, err := e.cfg.Replay.Use(n.ID, n.ExpiresAt, now)
 	if err != nil {
@@ -373,20 +373,4 @@ func errMissing(err error) error {
 		return err
 	}
 	return errAccountMissing
-}
-
-// verifySignature checks the Attest-Signature over the body, inside the
-// verification gate when there is one.
-func (e *Edge) verifySignature(ctx context.Context, key devicekey.Key, in Input, w *work) error {
-	if g := e.cfg.Gate; g != nil {
-		token, err := g.EnterVerify(ctx)
-		if err != nil {
-			return err
-		}
-		defer g.LeaveVerify(token)
-	}
-	if err := devicekey.VerifySignatureBuf(key, in.Body, in.Signature, &w.sig); err != nil {
-		return errClass(apierr.ErrSignatureInvalid, err)
-	}
-	return nil
 }

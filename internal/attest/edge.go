@@ -40,14 +40,6 @@ type DeviceLimits interface {
 	AllowAttest(deviceKey []byte, now time.Time) error
 }
 
-// VerifyGate bounds the signature verifications running at once
-// (internal/limit's verification gate implements it). EnterVerify waits
-// for a slot or refuses (overloaded); LeaveVerify gets back its token.
-type VerifyGate interface {
-	EnterVerify(ctx context.Context) (token int64, err error)
-	LeaveVerify(token int64)
-}
-
 // Observer learns what the core decided; metrics implement it. Methods are
 // called on the request path and must be fast and safe for concurrent use.
 type Observer interface {
@@ -86,9 +78,6 @@ type Config struct {
 	Observer Observer
 	// Limits, when set, bounds attests per device key.
 	Limits DeviceLimits
-	// Gate, when set, queues the device signature check (the bulk of an
-	// attest's CPU time) behind a bounded number of slots.
-	Gate VerifyGate
 }
 
 // Defaults of Config.

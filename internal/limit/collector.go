@@ -10,22 +10,19 @@ func (l *Limiter) Collector() prometheus.Collector { return &collector{l: l} }
 var (
 	descInFlight = prometheus.NewDesc("attestd_limit_in_flight", "Requests being served now (admitted, not yet answered).", nil, nil)
 	descMaxIn    = prometheus.NewDesc("attestd_limit_max_in_flight", "The bound on requests in flight (0: none).", nil, nil)
-	descRefused  = prometheus.NewDesc("attestd_limit_refused_total", "Requests refused before any work, by limit (in_flight, queue_delay, verify_queue: overloaded; challenge_ip, attest_device: rate_limited).", []string{"limit"}, nil)
+	descRefused  = prometheus.NewDesc("attestd_limit_refused_total", "Requests refused before any work, by limit (in_flight, queue_delay: overloaded; challenge_ip, attest_device: rate_limited).", []string{"limit"}, nil)
 	descEvicted  = prometheus.NewDesc("attestd_limit_table_evictions_total", "Sources forgotten by a full rate table to make room (a sign the table is too small).", []string{"table"}, nil)
 	descRate     = prometheus.NewDesc("attestd_limit_rate", "Sustained requests per second allowed per source (0: off).", []string{"limit"}, nil)
 	descBurst    = prometheus.NewDesc("attestd_limit_burst", "Requests allowed at once per source.", []string{"limit"}, nil)
 	descShare    = prometheus.NewDesc("attestd_limit_shed_share", "Share of new requests refused because requests wait too long for a CPU.", nil, nil)
 	descDelay    = prometheus.NewDesc("attestd_limit_queue_delay_seconds", "Scheduler queueing delay (p90) over the last interval sampled, and its bound.", []string{"kind"}, nil)
-	descVSlots   = prometheus.NewDesc("attestd_limit_verify_slots", "Signature verifications allowed to run at once (0: no verification gate).", nil, nil)
-	descVWait    = prometheus.NewDesc("attestd_limit_verify_waiting", "Requests queued for a verification slot now.", nil, nil)
-	descVCost    = prometheus.NewDesc("attestd_limit_verify_cost_seconds", "Moving average of one verification, as the gate measures it to estimate a queue's wait.", nil, nil)
 	descBytes    = prometheus.NewDesc("attestd_limit_table_bytes", "Memory held by the rate tables, fixed at start.", nil, nil)
 )
 
 type collector struct{ l *Limiter }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInFlight, descMaxIn, descRefused, descEvicted, descRate, descBurst, descBytes, descShare, descDelay, descVSlots, descVWait, descVCost} {
+	for _, d := range []*prometheus.Desc{descInFlight, descMaxIn, descRefused, descEvicted, descRate, descBurst, descBytes, descShare, descDelay} {
 		ch <- d
 	}
 }
@@ -40,7 +37,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descMaxIn, g, float64(s.MaxInFlight))
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.Overloaded), "in_flight")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.Shed), "queue_delay")
-	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.VerifyRefused), "verify_queue")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.ChallengeLimited), "challenge_ip")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.AttestLimited), "attest_device")
 	ch <- prometheus.MustNewConstMetric(descEvicted, k, float64(s.ChallengeEvicted), "challenge_ip")
@@ -50,9 +46,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBurst, g, float64(s.ChallengeBurst), "challenge_ip")
 	ch <- prometheus.MustNewConstMetric(descBurst, g, float64(s.AttestBurst), "attest_device")
 	ch <- prometheus.MustNewConstMetric(descBytes, g, float64(s.TableBytes))
-	ch <- prometheus.MustNewConstMetric(descVSlots, g, float64(s.VerifySlots))
-	ch <- prometheus.MustNewConstMetric(descVWait, g, float64(s.VerifyWaiting))
-	ch <- prometheus.MustNewConstMetric(descVCost, g, s.VerifyCost.Seconds())
 	ch <- prometheus.MustNewConstMetric(descShare, g, s.ShedShare)
 	ch <- prometheus.MustNewConstMetric(descDelay, g, s.QueueDelay.Seconds(), "observed")
 	ch <- prometheus.MustNewConstMetric(descDelay, g, s.MaxQueueDelay.Seconds(), "bound")

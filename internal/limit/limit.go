@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"math"
 	"net/netip"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +34,6 @@ type Config struct {
 	MaxQueueDelay time.Duration
 	// QueueInterval is how often Run samples the delay (default 50 ms).
 	QueueInterval time.Duration
-	// VerifySlots is how many signature verifications may run at once
-	// when MaxQueueDelay is set (see EnterVerify); 0: GOMAXPROCS.
-	VerifySlots int
 	// ChallengeRate is the sustained challenges per second per client IP;
 	// ChallengeBurst how many may come at once (at least 1).
 	ChallengeRate  float64
@@ -54,9 +50,6 @@ type Config struct {
 	IPv6Prefix int
 	// Seed keys the table hash; the zero value picks a random one.
 	Seed maphash.Seed
-	// Now is the clock the verification gate measures with (default
-	// time.Now).
-	Now func() time.Time
 }
 
 // Limiter applies a Config. Build it with New.
@@ -69,7 +62,6 @@ type Limiter struct {
 	attest    *table
 	retry     [MaxRetryAfter + 1]*apierr.Error
 	prefix6   int
-	gate      *gate // nil unless MaxQueueDelay is set
 
 	shedP      atomic.Uint64 // float64 bits: the share of requests shed for queueing delay
 	queueDelay atomic.Int64  // the last interval's queueing delay, ns
@@ -87,18 +79,12 @@ var ErrConfig = errors.New("limit: invalid configuration")
 
 // New returns a Limiter for cfg.
 func New(cfg Config) (*Limiter, error) {
-	if cfg.MaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 || cfg.VerifySlots < 0 ||
+	if cfg.MaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
 		math.IsNaN(cfg.ChallengeRate) || math.IsNaN(cfg.AttestRate) || math.IsInf(cfg.ChallengeRate, 0) || math.IsInf(cfg.AttestRate, 0) {
 		return nil, fmt.Errorf("%w: negative or non-finite limit", ErrConfig)
 	}
 	if cfg.QueueInterval == 0 {
 		cfg.QueueInterval = DefaultQueueInterval
-	}
-	if cfg.VerifySlots == 0 {
-		cfg.VerifySlots = runtime.GOMAXPROCS(0)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	if cfg.TableSize == 0 {
 		cfg.TableSize = DefaultTableSize
@@ -123,9 +109,6 @@ func New(cfg Config) (*Limiter, error) {
 	}
 	l := &Limiter{cfg: cfg, max: int64(cfg.MaxInFlight), prefix6: cfg.IPv6Prefix}
 	l.release = func() { l.inFlight.Add(-1) }
-	if cfg.MaxQueueDelay > 0 {
-		l.gate = newGate(cfg.VerifySlots, cfg.MaxQueueDelay, cfg.Now)
-	}
 	if cfg.ChallengeRate > 0 {
 		l.challenge = newTable(cfg.TableSize, cfg.ChallengeRate, cfg.ChallengeBurst)
 	}
@@ -262,10 +245,6 @@ type Stats struct {
 	ChallengeBurst   int
 	AttestRate       float64
 	AttestBurst      int
-	VerifySlots      int           // verifications allowed at once (0: no gate)
-	VerifyWaiting    int64         // requests queued for a verification slot now
-	VerifyRefused    uint64        // refused because the verification queue was too long
-	VerifyCost       time.Duration // the gate's moving average of one verification
 }
 
 // Stats returns the counters and the limits in force.
@@ -280,10 +259,6 @@ func (l *Limiter) Stats() Stats {
 		ChallengeEvicted: l.challengeTableEvicts.Load(), AttestEvicted: l.attestTableEvicts.Load(),
 		MaxInFlight: l.cfg.MaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
 		AttestRate: l.cfg.AttestRate, AttestBurst: l.cfg.AttestBurst,
-	}
-	if g := l.gate; g != nil {
-		s.VerifySlots, s.VerifyWaiting, s.VerifyRefused = cap(g.slots), g.waiting.Load(), g.refused.Load()
-		s.VerifyCost = time.Duration(g.costNs.Load())
 	}
 	for _, t := range []*table{l.challenge, l.attest} {
 		if t != nil {
