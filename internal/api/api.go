@@ -129,7 +129,7 @@ func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
 		release, lerr := h.cfg.Limits.AdmitRequest()
 		if lerr != nil {
 			resp.Endpoint = endpointOf(req.Path)
-			h.fail(resp, lerr)
+			h.fail(ctx, resp, lerr)
 			h.observe(resp, start)
 			return
 		}
@@ -158,7 +158,7 @@ func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
 		err = apierr.ErrNotFound
 	}
 	if err != nil {
-		h.fail(resp, err)
+		h.fail(ctx, resp, err)
 	} else {
 		resp.Status = 200
 	}
@@ -204,14 +204,16 @@ func endpointOf(path []byte) string {
 
 // Fail answers err (for adapters that fail before Serve, e.g. a body over
 // the limit).
-func (h *Handler) Fail(resp *Response, err error) { h.fail(resp, err) }
+func (h *Handler) Fail(resp *Response, err error) { h.fail(context.Background(), resp, err) }
 
-func (h *Handler) fail(resp *Response, err error) {
+// fail answers err; ctx is the request's, whose request id an internal
+// error's log line carries.
+func (h *Handler) fail(ctx context.Context, resp *Response, err error) {
 	pub := apierr.From(err)
 	if pub.Code == apierr.Internal {
 		// The cause may name records; it is logged, never answered. No
 		// cause of this edge carries secret material (secret.Value).
-		h.cfg.Log.Error("request failed", "endpoint", resp.Endpoint, "err", err)
+		h.cfg.Log.ErrorContext(ctx, "request failed", "endpoint", resp.Endpoint, "err", err)
 	}
 	resp.Status, resp.Code, resp.RetryAfter = pub.Status, pub.Code, pub.RetryAfter
 	resp.Body = pub.AppendBody(resp.Body[:0])
