@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +43,15 @@ type transportObserver struct {
 	core      *metrics.Metrics
 	transport string
 	requests  *prometheus.CounterVec
+	// series caches the counter of each (endpoint, status) seen:
+	// WithLabelValues hashes three labels, and formatting a status of
+	// 100 or more allocates, on every request otherwise.
+	series sync.Map // transportSeries → prometheus.Counter
+}
+
+type transportSeries struct {
+	endpoint string
+	status   int
 }
 
 func (m *transportMetrics) observer(core *metrics.Metrics, transport string) *transportObserver {
@@ -51,7 +61,12 @@ func (m *transportMetrics) observer(core *metrics.Metrics, transport string) *tr
 // Request implements api.Observer.
 func (o *transportObserver) Request(endpoint string, status int, code apierr.Code, d time.Duration) {
 	o.core.Request(endpoint, status, code, d)
-	o.requests.WithLabelValues(o.transport, endpoint, strconv.Itoa(status)).Inc()
+	k := transportSeries{endpoint, status}
+	c, ok := o.series.Load(k)
+	if !ok {
+		c, _ = o.series.LoadOrStore(k, o.requests.WithLabelValues(o.transport, endpoint, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // verdictLog implements attest.RequestObserver: it passes every event to
