@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/attestd/attestd/client"
@@ -12,24 +10,6 @@ import (
 	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/testenv"
 )
-
-// syncBuffer is a log sink the test may read while the node writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // lineWithID returns the JSON log lines that carry request_id id.
 func lineWithID(t *testing.T, logs, id string) []map[string]any {
@@ -53,7 +33,7 @@ func lineWithID(t *testing.T, logs, id string) []map[string]any {
 // requestIDOptions: JSON logs at info into logs, every failure logged (no
 // sampling), one attest per device key (burst 1), so that the third case
 // of the table is a rate-limit refusal.
-func requestIDOptions(o testenv.Options, logs *syncBuffer) testenv.Options {
+func requestIDOptions(o testenv.Options, logs *testenv.SyncBuffer) testenv.Options {
 	o.Log, o.LogLevel = logs, "info"
 	prev := o.Edit
 	o.Edit = func(c *daemon.Config) {
@@ -69,7 +49,7 @@ func requestIDOptions(o testenv.Options, logs *syncBuffer) testenv.Options {
 func TestRequestIDInLogsHTTP1(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	node := testenv.StartNode(t, s, requestIDOptions(testenv.Options{}, logs))
 	runRequestIDLogs(t, &env{t: t, f: f, node: node, tr: http1()}, logs, s)
 }
@@ -78,7 +58,7 @@ func TestRequestIDInLogsHTTP3(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
 	tr, o := http3(t)
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	node := testenv.StartNode(t, s, requestIDOptions(o, logs))
 	runRequestIDLogs(t, &env{t: t, f: f, node: node, tr: tr}, logs, s)
 }
@@ -88,7 +68,7 @@ func TestRequestIDInLogsHTTP3(t *testing.T) {
 // that says why under that id: a failed verdict with its reasons, a
 // protocol error, a rate-limit refusal, a malformed body. The node echoes
 // each id in its answer, and no line holds a secret.
-func runRequestIDLogs(t *testing.T, e *env, logs *syncBuffer, s *testenv.Store) {
+func runRequestIDLogs(t *testing.T, e *env, logs *testenv.SyncBuffer, s *testenv.Store) {
 	post := func(id string, c *client.Client, body []byte, sig string) answer {
 		t.Helper()
 		if sig == "" {

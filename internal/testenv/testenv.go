@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -260,6 +261,25 @@ func (n *Node) Client(t testing.TB, f *Fixture, app string, hc *http.Client) *cl
 }
 
 type testWriter struct{ t testing.TB }
+
+// SyncBuffer is a log sink a test may read (String) while a node writes
+// to it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 type lockedWriter struct {
 	mu sync.Mutex
