@@ -38,6 +38,9 @@ func commands() []*command {
 // lookup finds the command named by the first one or two words of args
 // and returns it with the remaining arguments.
 func lookup(cs []*command, args []string) (*command, []string) {
+	if len(args) == 0 {
+		return nil, nil
+	}
 	if len(args) >= 2 {
 		two := args[0] + " " + args[1]
 		for _, c := range cs {
