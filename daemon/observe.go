@@ -73,9 +73,10 @@ func (o *transportObserver) Request(endpoint string, status int, code apierr.Cod
 // the metrics and logs one failed verdict in every N with its reasons
 // (public reason codes only: never an app, a device or a key), and one
 // refused attest in every N with its error code and cause; the others at
-// debug level (N = 0: none). An attest that failed internally is always
-// logged, as an error. Every line is logged with the request's context, so it carries
-// the request's request_id (withRequestID). N may change on reload.
+// debug level (N = 0: none). An attest that failed internally is logged
+// by the router, not here. Every line is logged with the request's
+// context, so it carries the request's request_id (withRequestID). N may
+// change on reload.
 type verdictLog struct {
 	next    attest.Observer
 	log     *slog.Logger
@@ -112,11 +113,12 @@ func (v *verdictLog) AttestVerdict(ctx context.Context, passed bool, reasons []s
 
 // AttestRefused implements attest.RequestObserver: the error's public code
 // and its cause (the edge's own text: field names, counts, which check
-// failed; never a secret, a key or request data).
+// failed; never a secret, a key or request data). An internal failure is
+// not logged here: the router logs every endpoint's ("request failed",
+// with the request id), once.
 func (v *verdictLog) AttestRefused(ctx context.Context, err error) {
 	code := apierr.From(err).Code
 	if code == apierr.Internal {
-		v.log.LogAttrs(ctx, slog.LevelError, "attest failed", slog.String("err", err.Error()))
 		return
 	}
 	n := v.refused.Add(1)
