@@ -63,28 +63,21 @@ func (d *Daemon) watchStatusList(ctx context.Context) error {
 		return nil
 	}
 	last, _ := os.ReadFile(d.cfg.AndroidStatus)
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return every(ctx, 2*time.Second, func() {
 		data, err := os.ReadFile(d.cfg.AndroidStatus)
 		if err != nil || bytes.Equal(data, last) {
 			if err != nil {
 				d.log.Warn("android status list unreadable; keeping the previous one", "err", err)
 			}
-			continue
+			return
 		}
 		l, err := androidkey.ParseStatusList(data)
 		if err != nil {
 			d.log.Warn("android status list does not parse; keeping the previous one", "err", err)
-			continue
+			return
 		}
 		last = data
 		d.platform.SetStatusList(l)
 		d.log.Info("android status list reloaded", "entries", l.Len())
-	}
+	})
 }

@@ -168,14 +168,20 @@ func (d *Daemon) close() {
 // sweep gives the memory of expired nonces back every second, so idle
 // shards of the replay set shrink too.
 func (d *Daemon) sweep(ctx context.Context) error {
-	t := time.NewTicker(time.Second)
+	return every(ctx, time.Second, func() { d.replay.Sweep(d.opts.Now()) })
+}
+
+// every calls fn every interval until ctx ends, and then returns nil: the
+// body of a periodic task.
+func every(ctx context.Context, interval time.Duration, fn func()) error {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			d.replay.Sweep(d.opts.Now())
+			fn()
 		}
 	}
 }

@@ -76,23 +76,16 @@ func socketActivated() (map[string]net.Listener, error) {
 // the accounts cache, the router) and pets the watchdog only when the
 // answer comes back in time. A wedged core stops the petting, and systemd
 // restarts the node.
-func (d *Daemon) watchdog(ctx context.Context, every time.Duration, h *api.Handler) error {
-	t := time.NewTicker(every / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			if err := selfCheck(ctx, h, every/2); err != nil {
-				d.log.Warn("watchdog self-check failed; not petting the watchdog", "err", err)
-				continue
-			}
-			if err := d.notify("WATCHDOG=1"); err != nil {
-				d.log.Warn("watchdog notify", "err", err)
-			}
+func (d *Daemon) watchdog(ctx context.Context, interval time.Duration, h *api.Handler) error {
+	return every(ctx, interval/2, func() {
+		if err := selfCheck(ctx, h, interval/2); err != nil {
+			d.log.Warn("watchdog self-check failed; not petting the watchdog", "err", err)
+			return
 		}
-	}
+		if err := d.notify("WATCHDOG=1"); err != nil {
+			d.log.Warn("watchdog notify", "err", err)
+		}
+	})
 }
 
 // selfCheck asks h for the JWKS of an account that does not exist: a read
