@@ -3,7 +3,6 @@ package daemon
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -97,19 +96,7 @@ func readKeyFile(path string) (keyFile, error) {
 
 // masterKeyPath is the master key file of cfg: --master-key, else a file
 // store's own <dir>/master.key (which store/open created if missing).
-func masterKeyPath(cfg Config) (string, error) {
-	if cfg.MasterKey != "" {
-		return cfg.MasterKey, nil
-	}
-	loc, err := open.ParseURL(cfg.Store)
-	if err != nil {
-		return "", err
-	}
-	if loc.Scheme != "file" {
-		return "", fmt.Errorf("%w: a %s store needs --master-key FILE", open.ErrMasterKey, loc.Scheme)
-	}
-	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
-}
+func masterKeyPath(cfg Config) (string, error) { return open.MasterKeyPath(cfg.Store, cfg.MasterKey) }
 
 // loadMasterKeys reads the master key file the store was opened with.
 func loadMasterKeys(cfg Config) (*masterKeys, error) {

@@ -51,11 +51,18 @@ type Config struct {
 }
 
 // usageError marks an error as a usage error (exit code 2).
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	err error // the cause, when it is another error
+}
 
 func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// asUsage marks err as a usage error.
+func asUsage(err error) error { return &usageError{msg: err.Error(), err: err} }
 
 // Main runs attestctl with args (without the program name) and returns the
 // exit code.

@@ -21,17 +21,11 @@ import (
 // file store's own <dir>/master.key. An etcd store has no key of its own
 // (the key that seals the secrets is never stored beside them).
 func (r *runner) masterKeyPath() (string, error) {
-	if r.g.masterKey != "" {
-		return r.g.masterKey, nil
+	p, err := open.MasterKeyPath(r.g.storeURL, r.g.masterKey)
+	if errors.Is(err, open.ErrMasterKey) {
+		return "", asUsage(err)
 	}
-	loc, err := open.ParseURL(r.g.storeURL)
-	if err != nil {
-		return "", err
-	}
-	if loc.Scheme != "file" {
-		return "", usagef("an %s store keeps no master key: give --master-key FILE (the same file every node uses)", loc.Scheme)
-	}
-	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
+	return p, err
 }
 
 // keyFile is a master key file held under an exclusive lock, so that two

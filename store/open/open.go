@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -122,6 +123,24 @@ func ParseURL(raw string) (Location, error) {
 	default:
 		return Location{}, fmt.Errorf("%w: %q: unknown scheme %q (want file or etcd)", store.ErrBadURL, raw, scheme)
 	}
+}
+
+// MasterKeyPath is the master key file the store at rawURL is opened with:
+// explicit (--master-key) when given, else a file store's own
+// <dir>/master.key. Any other store keeps no master key: without explicit,
+// the error wraps ErrMasterKey.
+func MasterKeyPath(rawURL, explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	loc, err := ParseURL(rawURL)
+	if err != nil {
+		return "", err
+	}
+	if loc.Scheme != "file" {
+		return "", fmt.Errorf("%w: an %s store keeps no master key: give --master-key FILE (the same file every node uses)", ErrMasterKey, loc.Scheme)
+	}
+	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
 }
 
 // Open opens the store at rawURL and its keyring. Close the store when

@@ -81,3 +81,20 @@ func TestOpenEtcdNeedsMasterKey(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestMasterKeyPath: the explicit file wins; a file store keeps its own
+// master.key; an etcd store keeps none.
+func TestMasterKeyPath(t *testing.T) {
+	if p, err := MasterKeyPath("etcd://127.0.0.1:2379/p", "/etc/attestd/master.key"); err != nil || p != "/etc/attestd/master.key" {
+		t.Fatalf("explicit: %q, %v", p, err)
+	}
+	if p, err := MasterKeyPath("file:///var/lib/attestd", ""); err != nil || p != "/var/lib/attestd/master.key" {
+		t.Fatalf("file store: %q, %v", p, err)
+	}
+	if _, err := MasterKeyPath("etcd://127.0.0.1:2379/p", ""); !errors.Is(err, ErrMasterKey) {
+		t.Fatalf("etcd store without a file: %v", err)
+	}
+	if _, err := MasterKeyPath("ftp://x", ""); !errors.Is(err, store.ErrBadURL) {
+		t.Fatalf("bad URL: %v", err)
+	}
+}
