@@ -10,7 +10,6 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
-	"github.com/attestd/attestd/store/filestore"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -79,13 +78,9 @@ type keyFile struct {
 // readKeyFile reads and parses the master key file at path: mode 0600 or
 // stricter, every key self-tested. Its errors never hold key material.
 func readKeyFile(path string) (keyFile, error) {
-	v, err := filestore.ReadMasterKeyFile(path)
+	v, ks, err := open.ReadKeySet(path)
 	if err != nil {
 		return keyFile{}, err
-	}
-	ks, err := envelope.ParseKeySet(v.Reveal())
-	if err != nil {
-		return keyFile{}, fmt.Errorf("master key file %s: %w", path, err)
 	}
 	kr, err := ks.Keyring()
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/attestd/attestd/crypto/envelope"
-	"github.com/attestd/attestd/store/filestore"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -77,15 +76,8 @@ func (k *keyFile) unlock() { _ = k.lock.Close() }
 
 // read parses the key file, refusing one that group or others may access.
 func (k *keyFile) read() (*envelope.KeySet, error) {
-	v, err := filestore.ReadMasterKeyFile(k.path)
-	if err != nil {
-		return nil, err
-	}
-	ks, err := envelope.ParseKeySet(v.Reveal())
-	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", k.path, err)
-	}
-	return ks, nil
+	_, ks, err := open.ReadKeySet(k.path)
+	return ks, err
 }
 
 // write replaces the key file with ks atomically and durably: temporary

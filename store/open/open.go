@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/filestore"
 )
@@ -141,6 +142,21 @@ func MasterKeyPath(rawURL, explicit string) (string, error) {
 		return "", fmt.Errorf("%w: an %s store keeps no master key: give --master-key FILE (the same file every node uses)", ErrMasterKey, loc.Scheme)
 	}
 	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
+}
+
+// ReadKeySet reads and parses the master key file at path (mode 0600 or
+// stricter, see filestore.ReadMasterKeyFile), returning its content too.
+// Its errors never hold key material.
+func ReadKeySet(path string) (secret.Value, *envelope.KeySet, error) {
+	v, err := filestore.ReadMasterKeyFile(path)
+	if err != nil {
+		return secret.Value{}, nil, err
+	}
+	ks, err := envelope.ParseKeySet(v.Reveal())
+	if err != nil {
+		return secret.Value{}, nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return v, ks, nil
 }
 
 // Open opens the store at rawURL and its keyring. Close the store when
