@@ -11,7 +11,7 @@ endif
 DIST    := dist
 LDFLAGS := -s -w
 
-.PHONY: all build test deb check-units check-unit check-copyright clean
+.PHONY: all build test deb check-deb check-units check-unit check-copyright clean
 
 all: build
 
@@ -29,6 +29,10 @@ deb: build check-copyright
 	VERSION='$(VERSION)' GOARCH='$(GOARCH)' $(GO) tool nfpm package \
 		--config packaging/nfpm.yaml --packager deb --target $(DIST)/
 	@ls -l $(DIST)/*.deb
+
+# The .deb's docs link only to files it ships (packaging/check-deb).
+check-deb: deb
+	./packaging/check-deb $(DIST)/attestd_$(VERSION)_$(GOARCH).deb
 
 # The units as systemd reads them, without systemd running: verify (against
 # the built binary), the hardening rating (<= 2.0; a test in internal/h3e2e
