@@ -11,7 +11,7 @@ endif
 DIST    := dist
 LDFLAGS := -s -w
 
-.PHONY: all build test deb check-unit clean
+.PHONY: all build test deb check-deb check-units check-unit check-copyright clean
 
 all: build
 
@@ -22,16 +22,36 @@ build:
 test:
 	./scripts/test.sh
 
-# The .deb: binaries, units, sysusers/tmpfiles/sysctl files, the example
-# configuration (a conffile: config|noreplace) and the operator docs.
-deb: build
+# The .deb: binaries, units, sysusers/tmpfiles/sysctl files, the
+# configuration (a conffile: config|noreplace), the operator docs and every
+# doc they link to, the example bundle, and the Debian copyright file.
+deb: build check-copyright
 	VERSION='$(VERSION)' GOARCH='$(GOARCH)' $(GO) tool nfpm package \
 		--config packaging/nfpm.yaml --packager deb --target $(DIST)/
 	@ls -l $(DIST)/*.deb
 
-# The hardening rating of the unit (the test in internal/h3e2e holds it <= 2.0).
-check-unit:
-	systemd-analyze security --offline=yes systemd/attestd.service
+# The .deb's docs link only to files it ships (packaging/check-deb).
+check-deb: deb
+	./packaging/check-deb $(DIST)/attestd_$(VERSION)_$(GOARCH).deb
+
+# The units as systemd reads them, without systemd running: verify (against
+# the built binary), the hardening rating (<= 2.0; a test in internal/h3e2e
+# holds it too), the shipped config valid as it is, and, as root, the
+# sysusers/tmpfiles files applied to a scratch root. See packaging/check-units.
+check-units: build
+	./packaging/check-units $(DIST)/attestd
+
+check-unit: check-units
+
+# Every Go module linked into the binaries has its stanza in the Debian
+# copyright file (Files: vendor/MODULE/*); a new dependency needs one.
+check-copyright: build
+	@missing=$$($(GO) version -m $(DIST)/attestd $(DIST)/attestctl | \
+		awk '$$1 == "dep" {print $$2}' | sort -u | \
+		while read -r m; do grep -qxF "Files: vendor/$$m/*" packaging/copyright || echo "$$m"; done); \
+	if [ -n "$$missing" ]; then \
+		echo "packaging/copyright has no stanza for:" $$missing >&2; exit 1; \
+	fi; echo "check-copyright: every linked module has a stanza"
 
 clean:
 	rm -rf $(DIST)

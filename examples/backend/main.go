@@ -1,9 +1,14 @@
 // Command backend is a runnable example of an API behind attestd: a net/http
 // server that accepts only requests carrying a valid attestation token for
-// account "demo" (PROTOCOL.md §3), and answers the token's claims.
+// account "demo" (docs/protocol.md §3), and answers the token's claims.
 //
-//	ATTESTD_HS256_SECRET=<b64 secret of the account's HS256 key> go run ./examples/backend
-//	curl -H "Attest-Token: $TOKEN" http://127.0.0.1:8080/
+// It verifies with the account's HS256 key (its b64 secret in
+// ATTESTD_HS256_SECRET), with the account's JWKS on the edge (-jwks, for
+// ES256 and EdDSA keys, fetched at start and followed across rotations),
+// or with both:
+//
+//	ATTESTD_HS256_SECRET=<b64 secret> go run ./examples/backend -jwks http://127.0.0.1:8080/v1/accounts/demo/jwks.json
+//	curl -H "Attest-Token: $TOKEN" http://127.0.0.1:8081/
 //
 // See README.md beside this file.
 package main
@@ -18,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -37,19 +43,26 @@ func main() {
 
 // options are the example's flags, after the environment is read.
 type options struct {
-	listen, account, kid, jwksURL string
-	key                           secret.Value
-	bind, mint                    bool
+	listen, account, kid, jwksURL, issuer string
+	jwksMinRefresh                        time.Duration
+	key                                   secret.Value
+	bind, mint                            bool
 }
+
+// DefaultListen is the example's address: beside the edge's 8080.
+const DefaultListen = "127.0.0.1:8081"
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve on")
+	fs.StringVar(&o.listen, "listen", DefaultListen, "address to serve on")
 	fs.StringVar(&o.account, "account", "demo", "the account id tokens must be issued for (aud)")
 	fs.StringVar(&o.kid, "kid", or(getenv("ATTESTD_KID"), "k1"), "kid of the HS256 key (env ATTESTD_KID)")
-	fs.StringVar(&o.jwksURL, "jwks", "", "optional JWKS URL of the account on the edge, for ES256/EdDSA keys")
+	fs.StringVar(&o.jwksURL, "jwks", "", "the account's JWKS URL on the edge (https, or http to loopback), for ES256/EdDSA keys")
+	fs.DurationVar(&o.jwksMinRefresh, "jwks-min-refresh", backend.DefaultJWKSMinRefresh,
+		"least time between two JWKS fetches, also for a token of an unknown kid")
+	fs.StringVar(&o.issuer, "issuer", "attestd", "the deployment's issuer name (iss): the edge's --issuer")
 	fs.BoolVar(&o.bind, "bind-authorization", true, "check bound tokens against the Authorization header")
 	fs.BoolVar(&o.mint, "mint", false, "print a test token signed with the HS256 key, and exit")
 	if err := fs.Parse(args); err != nil {
@@ -63,7 +76,10 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 		o.key = secret.New(raw)
 	}
 	if o.key.IsZero() && o.jwksURL == "" {
-		return o, errors.New("set ATTESTD_HS256_SECRET (the account key's b64 secret) or give -jwks")
+		return o, errors.New("set ATTESTD_HS256_SECRET (the account key's b64 secret), give -jwks URL, or both")
+	}
+	if o.mint && o.key.IsZero() {
+		return o, errors.New("-mint signs with the HS256 key: set ATTESTD_HS256_SECRET")
 	}
 	return o, nil
 }
@@ -87,26 +103,49 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.mint {
 		return mintTestToken(o, stdout, log)
 	}
-	cfg := backend.Config{Audience: o.account, JWKSURL: o.jwksURL}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		log.Error("listen", "err", err)
+		return 1
+	}
+	return serve(ctx, o, ln, log)
+}
+
+// verifier builds the token verifier of o: the HS256 key, the JWKS, or both.
+func verifier(o options) (*backend.Verifier, error) {
+	cfg := backend.Config{Audience: o.account, Issuer: o.issuer, JWKSURL: o.jwksURL, JWKSMinRefresh: o.jwksMinRefresh}
 	if !o.key.IsZero() {
 		k, err := token.NewHMACKey(o.kid, o.key)
 		if err != nil {
-			log.Error("HS256 key", "err", err)
-			return 2
+			return nil, fmt.Errorf("HS256 key: %w", err)
 		}
 		cfg.Keys = []token.VerifyKey{k}
 	}
-	v, err := backend.New(cfg)
+	return backend.New(cfg)
+}
+
+// serve answers on ln until ctx ends, then shuts down; it closes ln.
+func serve(ctx context.Context, o options, ln net.Listener, log *slog.Logger) int {
+	v, err := verifier(o)
 	if err != nil {
+		ln.Close()
 		log.Error("verifier", "err", err)
 		return 2
+	}
+	if o.jwksURL != "" {
+		// Fetch the keys now, so a wrong URL shows at start; a failure is
+		// not fatal (the edge may start later): the next token retries.
+		fetch, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := v.Refresh(fetch); err != nil {
+			log.Warn("JWKS not fetched yet", "url", o.jwksURL, "err", err)
+		}
+		cancel()
 	}
 	mw := []backend.MiddlewareOption{backend.WithRejectHook(func(err error) { log.Info("token refused", "reason", err) })}
 	if o.bind {
 		mw = append(mw, backend.WithBindingHeader("Authorization"))
 	}
 	srv := &http.Server{
-		Addr:              o.listen,
 		Handler:           v.HTTP(http.HandlerFunc(showClaims), mw...),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -115,8 +154,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    16 << 10,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("serving", "addr", o.listen, "account", o.account)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "account", o.account, "hs256", !o.key.IsZero(), "jwks", o.jwksURL)
 	select {
 	case err := <-errc:
 		log.Error("serve", "err", err)
@@ -160,7 +199,7 @@ func mintTestToken(o options, stdout io.Writer, log *slog.Logger) int {
 	jti := make([]byte, 16)
 	_, _ = rand.Read(jti)
 	now := time.Now()
-	c := token.Claims{Issuer: "attestd", Subject: "com.example.demo", Audience: o.account,
+	c := token.Claims{Issuer: o.issuer, Subject: "com.example.demo", Audience: o.account,
 		IssuedAt: now.Unix(), ExpiresAt: now.Add(5 * time.Minute).Unix(),
 		ID: base64.RawURLEncoding.EncodeToString(jti), Device: "example-device"}
 	tok, err := s.AppendMint(nil, &c)
