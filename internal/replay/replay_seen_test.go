@@ -18,7 +18,7 @@ func TestSeenDoesNotRecord(t *testing.T) {
 	if s.Seen(id, 1060) || s.Len() != 0 {
 		t.Fatal("Seen recorded the id")
 	}
-	if fresh, err := s.Use(id, 1060, now); !fresh || err != nil {
+	if fresh, err := s.Use(id, 1060, now, Real); !fresh || err != nil {
 		t.Fatalf("Use = %v, %v", fresh, err)
 	}
 	if !s.Seen(id, 1060) {
