@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// FuzzDecodeBundle: the strict decoder never panics, and whatever it
-// accepts has no repeated member (an independent count: object keys as
+// FuzzDecodeBundle: the strict decoder (and RefuseRepeatedMembers) never
+// panics, and whatever it accepts has no repeated member (an independent count: object keys as
 // encoding/json's tokenizer sees them against the members left once
 // encoding/json has decoded the document into maps, which keep one of
 // each), decodes alike with encoding/json, and reads back the same once
@@ -19,6 +19,16 @@ import (
 func FuzzDecodeBundle(f *testing.F) {
 	f.Add([]byte(goodBundle))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if RefuseRepeatedMembers(data) == nil {
+			keys, ok := countKeys(data)
+			generic, err := decodeGeneric(data)
+			if !ok || err != nil {
+				t.Fatalf("RefuseRepeatedMembers accepted input that is not one JSON value: %q", data)
+			}
+			if kept := countMembers(generic); kept != keys {
+				t.Fatalf("RefuseRepeatedMembers accepted %d members of which only %d are distinct: %q", keys, kept, data)
+			}
+		}
 		b, err := DecodeBundle(bytes.NewReader(data))
 		if err != nil {
 			if b != nil || !errors.Is(err, ErrInvalid) {
@@ -27,8 +37,8 @@ func FuzzDecodeBundle(f *testing.F) {
 			return
 		}
 		keys, ok := countKeys(data)
-		var generic any
-		if !ok || json.Unmarshal(data, &generic) != nil {
+		generic, gerr := decodeGeneric(data)
+		if !ok || gerr != nil {
 			t.Fatalf("accepted input that is not one JSON value: %q", data)
 		}
 		if kept := countMembers(generic); kept != keys {
@@ -54,11 +64,21 @@ func FuzzDecodeBundle(f *testing.F) {
 	})
 }
 
+// decodeGeneric decodes data into maps and slices, numbers kept as text.
+func decodeGeneric(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
 // countKeys counts the member names of every object in data (one JSON
 // value), as encoding/json's tokenizer reads them.
 func countKeys(data []byte) (int, bool) {
 	type frame struct{ object, expectKey bool }
 	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
 	var stack []frame
 	keys := 0
 	for {

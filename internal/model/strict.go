@@ -39,18 +39,39 @@ func decodeStrict(data []byte, v any) error {
 	if t == nil || t.Kind() != reflect.Pointer {
 		return fmt.Errorf("model: decodeStrict wants a pointer, got %v", t)
 	}
-	w := &walker{dec: json.NewDecoder(bytes.NewReader(data)), fields: map[reflect.Type]map[string]reflect.Type{}}
-	w.dec.UseNumber()
-	if err := w.value(t.Elem(), "", 0); err != nil {
+	if err := walk(data, t.Elem(), ErrInvalid); err != nil {
 		return err
-	}
-	if _, err := w.dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w: trailing data after the bundle", ErrInvalid)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+// RefuseRepeatedMembers checks that data is one JSON value (nothing after
+// it, nested at most MaxDepth deep, objects of at most MaxMembers members)
+// that names no member twice in any object, at any depth; an error wraps
+// ErrInvalid and names the member by its path. Unknown members are not its
+// concern. The stored records of a registry (internal/state) are checked
+// with it: attestctl never writes a repeated member, so one is tampering
+// or corruption, and encoding/json would silently keep the last.
+func RefuseRepeatedMembers(data []byte) error { return walk(data, nil, ErrJSON) }
+
+// ErrJSON is wrapped by the errors of RefuseRepeatedMembers.
+var ErrJSON = errors.New("invalid JSON")
+
+// walk checks data, one JSON value, against type t (nil: members unknown);
+// its errors wrap base.
+func walk(data []byte, t reflect.Type, base error) error {
+	w := &walker{dec: json.NewDecoder(bytes.NewReader(data)), fields: map[reflect.Type]map[string]reflect.Type{}, base: base}
+	w.dec.UseNumber()
+	if err := w.value(t, "", 0); err != nil {
+		return err
+	}
+	if _, err := w.dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: trailing data after the value", base)
 	}
 	return nil
 }
@@ -61,19 +82,25 @@ func decodeStrict(data []byte, v any) error {
 type walker struct {
 	dec    *json.Decoder
 	fields map[reflect.Type]map[string]reflect.Type // cache of jsonFields
+	base   error                                    // what every error wraps
+}
+
+// fail is the error about the member at path.
+func (w *walker) fail(path, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", w.base, path, fmt.Sprintf(format, args...))
 }
 
 func (w *walker) value(t reflect.Type, path string, depth int) error {
 	tok, err := w.dec.Token()
 	if err != nil {
-		return syntaxError(path, err)
+		return w.syntaxError(path, err)
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
 		return nil // a scalar: its type is encoding/json's to check
 	}
 	if depth >= MaxDepth {
-		return invalid(orRoot(path), "nested deeper than %d", MaxDepth)
+		return w.fail(orRoot(path), "nested deeper than %d", MaxDepth)
 	}
 	t = shape(t)
 	if d == '[' {
@@ -90,7 +117,7 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 		return err
 	}
 	if _, err := w.dec.Token(); err != nil { // the closing delimiter
-		return syntaxError(path, err)
+		return w.syntaxError(path, err)
 	}
 	return nil
 }
@@ -110,22 +137,22 @@ func (w *walker) object(t reflect.Type, path string, depth int) error {
 	for w.dec.More() {
 		tok, err := w.dec.Token()
 		if err != nil {
-			return syntaxError(path, err)
+			return w.syntaxError(path, err)
 		}
 		name, _ := tok.(string)
 		p := memberPath(path, name, t != nil && t.Kind() == reflect.Map)
 		if _, dup := seen[name]; dup {
-			return invalid(p, "repeated member")
+			return w.fail(p, "repeated member")
 		}
 		if len(seen) == MaxMembers {
-			return invalid(orRoot(path), "more than %d members", MaxMembers)
+			return w.fail(orRoot(path), "more than %d members", MaxMembers)
 		}
 		seen[name] = struct{}{}
 		mt := elem
 		if fields != nil {
 			ft, known := fields[name]
 			if !known {
-				return invalid(p, "unknown member")
+				return w.fail(p, "unknown member")
 			}
 			mt = ft
 		}
@@ -230,19 +257,19 @@ func plainName(s string) bool {
 
 func orRoot(path string) string {
 	if path == "" {
-		return "the bundle"
+		return "the top level"
 	}
 	return path
 }
 
 // syntaxError reports a token that is not JSON, with where it was found.
-func syntaxError(path string, err error) error {
+func (w *walker) syntaxError(path string, err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Errorf("%w: malformed JSON at byte %d (in %s): %v", ErrInvalid, se.Offset, orRoot(path), se)
+		return fmt.Errorf("%w: malformed JSON at byte %d (in %s): %v", w.base, se.Offset, orRoot(path), se)
 	}
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: unexpected end of the bundle (in %s)", ErrInvalid, orRoot(path))
+		return fmt.Errorf("%w: unexpected end of the JSON (in %s)", w.base, orRoot(path))
 	}
-	return fmt.Errorf("%w: %v", ErrInvalid, err)
+	return fmt.Errorf("%w: %v", w.base, err)
 }
