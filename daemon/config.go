@@ -128,7 +128,7 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
 	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
-	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key before rate_limited (0: off)")
+	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key, counting only those whose signature verified, before rate_limited (0: off)")
 	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
 	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
