@@ -80,8 +80,9 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 }
 
 // appendAttest is the attest path: the protocol checks (admit), the
-// per-device rate limit, the verdict (decide, no side effects), the
-// nonce's single use under the class of the answer (use), then the answer
+// per-device rate limit, a claim on the nonce (so that requests racing it
+// do not all decide), the verdict (decide, no side effects), the nonce's
+// single use under the class of the answer (use), then the answer
 // (appendAnswer).
 func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, error) {
 	if !IsJSON(in.ContentType) {
@@ -106,6 +107,10 @@ func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 			return dst, err
 		}
 	}
+	if !e.cfg.Replay.Claim(n.ID, n.ExpiresAt) {
+		return dst, apierr.ErrNonceReplayed
+	}
+	defer e.cfg.Replay.Release(n.ID)
 	if err := e.newIDs(w, key); err != nil {
 		return dst, err
 	}

@@ -35,6 +35,10 @@ type Replay interface {
 	// fresh is false when it already was, under any class. Uses of one id
 	// must be atomic across classes. replay.ErrFull: c's budget is spent.
 	Use(id [nonce.IDSize]byte, expiresAt int64, now time.Time, c replay.Class) (fresh bool, err error)
+	// Claim marks id as being decided until Release (Seen then reports
+	// it); false when it is used or already claimed.
+	Claim(id [nonce.IDSize]byte, expiresAt int64) bool
+	Release(id [nonce.IDSize]byte)
 }
 
 // DeviceLimits rate-limits attests per device key (internal/limit

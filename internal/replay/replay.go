@@ -19,6 +19,10 @@
 // pair racing under different classes are decided under one lock, so at
 // most one is fresh.
 //
+// A request may Claim a nonce while it decides its verdict (Release ends
+// the claim): requests racing one nonce then find it taken before they do
+// the work of a verdict, as they would once it is used.
+//
 // IDs are expected to bind their expiry (crypto/nonce's Parsed.ID is a MAC
 // over it), so a pair is looked up only in its own expiry bucket.
 //
@@ -118,6 +122,7 @@ func New(cfg Config) (*Set, error) {
 	s := &Set{max: int64(cfg.MaxEntries), window: int64(cfg.Window / time.Second)}
 	for i := range s.shards {
 		s.shards[i].buckets = make(map[int64]bucket)
+		s.shards[i].claimed = make(map[ID]struct{})
 	}
 	return s, nil
 }

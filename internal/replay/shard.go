@@ -20,6 +20,7 @@ type shard struct {
 	mu      sync.Mutex
 	buckets map[int64]bucket // by expiry second
 	order   []second         // the seconds of buckets, ascending
+	claimed map[ID]struct{}  // ids being decided (Claim)
 	// forgot is the latest expiry second whose bucket was dropped with
 	// pairs in it: a pair expiring at or before it may have been
 	// forgotten, so it is refused even if the clock steps back. (Seconds
