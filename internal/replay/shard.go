@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 )
@@ -51,22 +52,29 @@ func (sh *shard) expire(sec int64) (n [NumClasses]int64) {
 // add makes it), and counts it under class c. New seconds nearly always
 // come last, so the search and the insert are at the end.
 func (sh *shard) add(b bucket, id ID, sec int64, c Class) {
-	i, found := slices.BinarySearchFunc(sh.order, sec, func(s second, sec int64) int {
-		switch {
-		case s.sec < sec:
-			return -1
-		case s.sec > sec:
-			return 1
-		}
-		return 0
-	})
-	if !found {
-		sh.order = slices.Insert(sh.order, i, second{sec: sec})
-	}
+	i := sh.secondIndex(sec)
 	if b == nil {
 		b = make(bucket)
 		sh.buckets[sec] = b
 	}
 	b[id] = struct{}{}
 	sh.order[i].n[c]++
+}
+
+// secondIndex returns the index of second sec in order, inserting it if
+// it is not there.
+func (sh *shard) secondIndex(sec int64) int {
+	n := len(sh.order)
+	switch {
+	case n > 0 && sh.order[n-1].sec == sec:
+		return n - 1
+	case n == 0 || sh.order[n-1].sec < sec:
+		sh.order = append(sh.order, second{sec: sec})
+		return n
+	}
+	i, found := slices.BinarySearchFunc(sh.order, sec, func(s second, sec int64) int { return cmp.Compare(s.sec, sec) })
+	if !found {
+		sh.order = slices.Insert(sh.order, i, second{sec: sec})
+	}
+	return i
 }
