@@ -38,7 +38,10 @@ type Decision struct {
 func (d *Decision) Passed() bool { return len(d.Reasons) == 0 }
 
 // RealKey reports whether the answer's token is signed with the account's
-// real key (a pass); otherwise it is a decoy (§3).
+// real key (a pass); otherwise it is a decoy (§3). (Monitor mode, §11,
+// will sign failed verdicts with the real key too; anyone who knows such an
+// app's id can make those, so they deserve a replay class of their own
+// rather than a share of the passes' budget.)
 func (d *Decision) RealKey() bool { return d.Passed() && d.Account != nil }
 
 // ReplayClass is the replay set's budget the request's nonce is spent
