@@ -121,12 +121,14 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.DurationVar(&f.DrainTimeout, "drain-timeout", f.DrainTimeout, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.StringVar(&f.LogFormat, "log-format", f.LogFormat, "text or json")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error (debug logs every request)")
-	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "most nonces remembered per node within their lifetime (fails closed beyond)")
+	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "nonces remembered per node within their lifetime, per class: N of passes and, apart, N of decoys "+
+		"(failed verdicts, unknown apps); past N a class's attests are answered overloaded, the other class's go on. "+
+		"Memory: at most 2 × N × 64 bytes (256 MB at 2000000)")
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "requests served at once before answering overloaded (0: no bound)")
 	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
 	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
-	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key before rate_limited (0: off)")
+	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key, counting only those whose signature verified, before rate_limited (0: off)")
 	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
 	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")

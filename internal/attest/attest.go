@@ -2,17 +2,13 @@ package attest
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
+	"time"
 
 	"github.com/attestd/attestd/crypto/nonce"
-	"github.com/attestd/attestd/crypto/seal"
-	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/verify/devicekey"
@@ -83,6 +79,11 @@ func (e *Edge) AppendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	return dst, err
 }
 
+// appendAttest is the attest path: the protocol checks (admit), the
+// per-device rate limit, a claim on the nonce (so that requests racing it
+// do not all decide), the verdict (decide, no side effects), the nonce's
+// single use under the class of the answer (use), then the answer
+// (appendAnswer).
 func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, error) {
 	if !IsJSON(in.ContentType) {
 		return dst, apierr.ErrMediaType
@@ -92,49 +93,84 @@ func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	}
 	w := e.reqs.Get().(*work)
 	defer e.reqs.Put(w)
-	r := &w.req
-	if err := ParseRequest(in.Body, r); err != nil {
+	now := e.cfg.Now()
+	n, key, err := e.admit(w, in, now)
+	if err != nil {
 		return dst, err
 	}
-	key, err := devicekey.ParseBuf(r.DeviceKey, &w.key)
-	if err != nil {
-		return dst, errClass(apierr.ErrBadRequest.WithMessage("device.key: not a P-256 public key"), err)
-	}
-	now := e.cfg.Now()
+	// §2 (1.1): a limit per device key counts only requests whose
+	// signature verified, so that knowing a device's public key does not
+	// spend its allowance; a 429 uses up no nonce.
 	if e.cfg.Limits != nil {
 		pt := key.Point()
 		if err := e.cfg.Limits.AllowAttest(pt[:], now); err != nil {
 			return dst, err
 		}
 	}
-	keys, err := e.cfg.Registry.Nonces()
-	if err != nil {
-		return dst, fmt.Errorf("attest: %w", err)
-	}
-	n, err := keys.Check(r.Nonce, now)
-	if err != nil {
-		return dst, classifyNonce(err)
-	}
-	if e.cfg.Replay.Seen(n.ID, n.ExpiresAt) {
+	if !e.cfg.Replay.Claim(n.ID, n.ExpiresAt) {
 		return dst, apierr.ErrNonceReplayed
 	}
-	if in.Signature == nil {
-		return dst, apierr.ErrSignatureInvalid
-	}
-	if err := devicekey.VerifySignatureBuf(key, in.Body, in.Signature, &w.sig); err != nil {
-		return dst, errClass(apierr.ErrSignatureInvalid, err)
-	}
-	fresh, err := e.cfg.Replay.Use(n.ID, n.ExpiresAt, now)
-	if err != nil {
-		return dst, classifyReplay(err)
-	}
-	if !fresh {
-		return dst, apierr.ErrNonceReplayed
-	}
+	defer e.cfg.Replay.Release(n.ID)
 	if err := e.newIDs(w, key); err != nil {
 		return dst, err
 	}
-	return e.verdict(ctx, dst, w, key, now.Unix())
+	d, err := e.decide(ctx, &w.req, key, w.did(), now, w.reasons[:0])
+	if err != nil {
+		return dst, err
+	}
+	w.reasons = d.Reasons
+	if err := e.use(n, now, d.ReplayClass()); err != nil {
+		return dst, err
+	}
+	e.observeVerdict(ctx, d.Passed(), d.Reasons)
+	return e.appendAnswer(dst, w, &d, key, now.Unix())
+}
+
+// admit runs the protocol checks of §2 up to the verdict, in order: JSON,
+// fields and encodings, device key (400), nonce (nonce_invalid,
+// nonce_expired, nonce_replayed as far as the replay set has seen it),
+// signature (signature_invalid). It records nothing.
+func (e *Edge) admit(w *work, in Input, now time.Time) (nonce.Parsed, devicekey.Key, error) {
+	r := &w.req
+	if err := ParseRequest(in.Body, r); err != nil {
+		return nonce.Parsed{}, devicekey.Key{}, err
+	}
+	key, err := devicekey.ParseBuf(r.DeviceKey, &w.key)
+	if err != nil {
+		return nonce.Parsed{}, key, errClass(apierr.ErrBadRequest.WithMessage("device.key: not a P-256 public key"), err)
+	}
+	keys, err := e.cfg.Registry.Nonces()
+	if err != nil {
+		return nonce.Parsed{}, key, fmt.Errorf("attest: %w", err)
+	}
+	n, err := keys.Check(r.Nonce, now)
+	if err != nil {
+		return n, key, classifyNonce(err)
+	}
+	if e.cfg.Replay.Seen(n.ID, n.ExpiresAt) {
+		return n, key, apierr.ErrNonceReplayed
+	}
+	if in.Signature == nil {
+		return n, key, apierr.ErrSignatureInvalid
+	}
+	if err := devicekey.VerifySignatureBuf(key, in.Body, in.Signature, &w.sig); err != nil {
+		return n, key, errClass(apierr.ErrSignatureInvalid, err)
+	}
+	return n, key, nil
+}
+
+// use spends the nonce under class c: nonce_replayed when it already was
+// (by a request racing this one, say), overloaded when c's budget of the
+// replay set is full.
+func (e *Edge) use(n nonce.Parsed, now time.Time, c replay.Class) error {
+	fresh, err := e.cfg.Replay.Use(n.ID, n.ExpiresAt, now, c)
+	if err != nil {
+		return classifyReplay(err)
+	}
+	if !fresh {
+		return apierr.ErrNonceReplayed
+	}
+	return nil
 }
 
 // newIDs makes w.ids: the device's did, a new jti (b64u of 16 random
@@ -170,207 +206,19 @@ func classifyNonce(err error) error {
 	return errClass(apierr.ErrNonceInvalid, err)
 }
 
-// classifyReplay maps a replay set refusal: a full set is overload (fail
-// closed), an expiry the set cannot vouch for is nonce_expired, an expiry
-// further ahead than this node's window is nonce_invalid.
+// classifyReplay maps a replay set refusal: a full budget of the answer's
+// class is overload (fail closed for that class only), an expiry the set
+// cannot vouch for is nonce_expired, an expiry further ahead than this
+// node's window is nonce_invalid; a class the set does not know is the
+// core's own fault.
 func classifyReplay(err error) error {
 	switch {
+	case errors.Is(err, replay.ErrConfig):
+		return fmt.Errorf("attest: replay: %w", err)
 	case errors.Is(err, replay.ErrFull):
 		return errClass(apierr.ErrOverloaded, err)
 	case errors.Is(err, replay.ErrExpired):
 		return errClass(apierr.ErrNonceExpired, err)
 	}
 	return errClass(apierr.ErrNonceInvalid, err)
-}
-
-// verdict decides and answers; the request's signature and nonce are good.
-func (e *Edge) verdict(ctx context.Context, dst []byte, w *work, key devicekey.Key, now int64) ([]byte, error) {
-	r := &w.req
-	app, ok, err := e.cfg.Registry.App(r.AppID)
-	if err != nil {
-		return dst, fmt.Errorf("attest: app: %w", err)
-	}
-	if !ok {
-		return e.unknownApp(ctx, dst, w, now)
-	}
-	acct, ok, err := e.cfg.Registry.Account(app.Account)
-	if err != nil || !ok {
-		return dst, fmt.Errorf("attest: account %q of app %q: %w", app.Account, app.ID, errMissing(err))
-	}
-	reasons := w.reasons[:0]
-	if string(r.Platform) != app.Platform {
-		reasons = append(reasons, ReasonPlatformMismatch)
-	}
-	if !signerKnown(app.Signers, &r.Signer) {
-		reasons = append(reasons, ReasonSignerMismatch)
-	}
-	if digest, ok := app.Versions[string(r.Version)]; !ok {
-		reasons = append(reasons, ReasonVersionUnknown)
-	} else if !measurementOK(&digest, r.Nonce, &r.Measurement) {
-		reasons = append(reasons, ReasonMeasurementMismatch)
-	}
-	p := app.Policy
-	if r.Integrity.Rooted && !p.AllowRooted {
-		reasons = append(reasons, ReasonRooted)
-	}
-	if r.Integrity.Debugger && !p.AllowDebugger {
-		reasons = append(reasons, ReasonDebugger)
-	}
-	if r.Integrity.Hooked && !p.AllowHooked {
-		reasons = append(reasons, ReasonHooked)
-	}
-	if r.Integrity.Emulator && !p.AllowEmulator {
-		reasons = append(reasons, ReasonEmulator)
-	}
-	var pa PlatformResult
-	if r.PlatformAttestation != nil {
-		pa = e.cfg.Platform.Check(ctx, PlatformInput{
-			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
-			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Now: e.cfg.Now(),
-		})
-		if !pa.Verified {
-			reasons = append(reasons, pa.Reasons...)
-		}
-	}
-	required := p.RequirePlatformAttestation && !pa.Verified
-	if required && r.PlatformAttestation == nil {
-		reasons = append(reasons, ReasonPAMissing)
-	}
-	if e.cfg.Registry.Banned(w.did()) {
-		reasons = append(reasons, ReasonDeviceBanned)
-	}
-	w.reasons = reasons
-	passed := len(reasons) == 0
-	e.observeVerdict(ctx, passed, reasons)
-
-	signer := acct.Decoy
-	if passed {
-		signer = acct.Signer
-	}
-	c := e.claims(w, app.ID, acct.ID, now, acct.TTL)
-	if acct.Annotate {
-		w.arc = joinReasons(reasons)
-		c.Annotation = &w.arc
-	}
-	dst = append(dst, `{"token":"`...)
-	dst, err = signer.AppendMint(dst, &c)
-	if err != nil {
-		return dst, fmt.Errorf("attest: mint: %w", err)
-	}
-	dst = append(dst, `","expires_at":`...)
-	dst = appendInt(dst, c.ExpiresAt)
-	if passed && r.WantSecrets {
-		dst = append(dst, `,"secrets":"`...)
-		dst, err = seal.Seal(dst, key.ECDH(), w.did(), acct.SecretsFor(app.ID).Reveal(), e.cfg.Rand)
-		if err != nil {
-			return dst, fmt.Errorf("attest: seal: %w", err)
-		}
-		dst = append(dst, '"')
-	}
-	dst = append(dst, `,"pins":`...)
-	dst = append(dst, acct.PinsJSON...)
-	if passed && pa.Receipt != "" {
-		dst = append(dst, `,"receipt":`...)
-		dst = strconv.AppendQuote(dst, pa.Receipt)
-	}
-	if required {
-		dst = append(dst, `,"platform_attestation":"required"`...)
-	}
-	return append(dst, '}'), nil
-}
-
-// unknownApp answers app_unknown: an HS256 decoy, aud "unknown", 300 s, no
-// arc and no pins (§3).
-func (e *Edge) unknownApp(ctx context.Context, dst []byte, w *work, now int64) ([]byte, error) {
-	w.reasons = append(w.reasons[:0], ReasonAppUnknown)
-	e.observeVerdict(ctx, false, w.reasons)
-	signer, err := e.cfg.Registry.UnknownDecoy()
-	if err != nil {
-		return dst, fmt.Errorf("attest: decoy: %w", err)
-	}
-	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
-	dst = append(dst, `{"token":"`...)
-	if dst, err = signer.AppendMint(dst, &c); err != nil {
-		return dst, fmt.Errorf("attest: mint decoy: %w", err)
-	}
-	dst = append(dst, `","expires_at":`...)
-	dst = appendInt(dst, c.ExpiresAt)
-	return append(dst, '}'), nil
-}
-
-func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
-	return token.Claims{
-		Issuer:    e.cfg.Issuer,
-		Subject:   sub,
-		Audience:  aud,
-		IssuedAt:  now,
-		ExpiresAt: now + ttl,
-		ID:        w.jti(),
-		Device:    w.did(),
-		Payload:   w.pay(),
-	}
-}
-
-func joinReasons(rs []string) string {
-	switch len(rs) {
-	case 0:
-		return ""
-	case 1:
-		return rs[0]
-	}
-	n := len(rs) - 1
-	for _, r := range rs {
-		n += len(r)
-	}
-	b := make([]byte, 0, n)
-	for i, r := range rs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, r...)
-	}
-	return string(b)
-}
-
-func signerKnown(signers [][32]byte, s *[32]byte) bool {
-	found := 0
-	for i := range signers {
-		found |= subtle.ConstantTimeCompare(signers[i][:], s[:])
-	}
-	return found == 1
-}
-
-// measurementOK checks measurement = HMAC-SHA256(key = code digest, message
-// = nonce ASCII bytes), in constant time, without allocating.
-func measurementOK(digest *[32]byte, nonce []byte, got *[32]byte) bool {
-	var buf [64 + 256]byte
-	if len(nonce) > 256 {
-		return false
-	}
-	for i := 0; i < 64; i++ {
-		k := byte(0)
-		if i < 32 {
-			k = digest[i]
-		}
-		buf[i] = k ^ 0x36
-	}
-	copy(buf[64:], nonce)
-	inner := sha256.Sum256(buf[:64+len(nonce)])
-	for i := 0; i < 64; i++ {
-		k := byte(0)
-		if i < 32 {
-			k = digest[i]
-		}
-		buf[i] = k ^ 0x5c
-	}
-	copy(buf[64:], inner[:])
-	mac := sha256.Sum256(buf[:96])
-	return subtle.ConstantTimeCompare(mac[:], got[:]) == 1
-}
-
-func errMissing(err error) error {
-	if err != nil {
-		return err
-	}
-	return errAccountMissing
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/registry"
+	"github.com/attestd/attestd/internal/replay"
 )
 
 // Registry is what the core reads of the registry. *registry.Registry
@@ -26,16 +27,25 @@ type Registry interface {
 	UnknownDecoy() (*token.Signer, error)
 }
 
-// Replay is the per-node single-use set of nonces.
+// Replay is the per-node single-use set of nonces (*replay.Set).
 type Replay interface {
 	// Seen reports whether id was used (and has not expired).
 	Seen(id [nonce.IDSize]byte, expiresAt int64) bool
-	// Use marks id used; fresh is false when it already was.
-	Use(id [nonce.IDSize]byte, expiresAt int64, now time.Time) (fresh bool, err error)
+	// Use marks id used under class c (the answer's: Decision.ReplayClass);
+	// fresh is false when it already was, under any class. Uses of one id
+	// must be atomic across classes. replay.ErrFull: c's budget is spent.
+	Use(id [nonce.IDSize]byte, expiresAt int64, now time.Time, c replay.Class) (fresh bool, err error)
+	// Claim marks id as being decided until Release (Seen then reports
+	// it); false when it is used or already claimed.
+	Claim(id [nonce.IDSize]byte, expiresAt int64) bool
+	Release(id [nonce.IDSize]byte)
 }
 
 // DeviceLimits rate-limits attests per device key (internal/limit
-// implements it); the core asks after parsing, before any signature work.
+// implements it). The core asks only for requests whose signature verified
+// (PROTOCOL.md §2, 1.1: someone who knows a device's public key but not its
+// private key cannot spend its allowance), before the verdict and before
+// the nonce is used (a 429 uses up no nonce).
 type DeviceLimits interface {
 	AllowAttest(deviceKey []byte, now time.Time) error
 }

@@ -66,8 +66,8 @@ func TestImportInvalidNamesFieldAndWritesNothing(t *testing.T) {
 		want           []string
 	}{
 		{"syntax", `"accounts": [{`, `"accounts": [{,`, []string{"invalid bundle"}},
-		{"unknown-field", `"annotate": true`, `"anotate": true`, []string{"unknown field", "anotate"}},
-		{"unknown-field-policy", `"android_min_security": "tee"`, `"android_min_securty": "tee"`, []string{"android_min_securty"}},
+		{"unknown-field", `"annotate": true`, `"anotate": true`, []string{"accounts[0].token.anotate: unknown member"}},
+		{"unknown-field-policy", `"android_min_security": "tee"`, `"android_min_securty": "tee"`, []string{"apps[0].policy.android_min_securty: unknown member"}},
 		{"key-secret", hsSecret("Q"), "bm90IDMyIGJ5dGVz", []string{"accounts[0].keys[0].secret"}},
 		{"key-alg", `"alg": "HS256"`, `"alg": "RS256"`, []string{"accounts[0].keys[0].alg"}},
 		{"key-status", `"status": "active"`, `"status": "verify"`, []string{"accounts[0].keys", "exactly one key must be active"}},

@@ -19,10 +19,16 @@
 // up to Burst at once.
 //
 // Where the adapters and the core call it (see AdmitRequest, AllowChallenge,
-// AllowAttest, Run): Run as one of the node's tasks; the in-flight bound first of all, as the transport hands a
-// request over; the challenge limit before a nonce is issued; the attest
-// limit after the body is parsed and the device key is known to be a P-256
-// point, and before the nonce check and the ECDSA verification.
+// AllowAttest, Run): Run as one of the node's tasks; the in-flight bound
+// first of all, as the transport hands a request over; the challenge limit
+// (per client address: every request counts) before a nonce is issued; the
+// attest limit (per device key) only once the request's signature has
+// verified, and before the verdict and the nonce's use (PROTOCOL.md §2,
+// 1.1): a limit keyed by something a stranger can name (a device's public
+// key) must count only what the key's holder sent, or anyone who knows the
+// key could keep the device rate-limited with forgeries. The ECDSA
+// verification a forgery costs is bounded by the in-flight bound and the
+// shedding, not by this limit.
 //
 // A nil *Limiter admits everything. A *Limiter is safe for concurrent use.
 // The errors it returns are apierr errors and map to their public codes

@@ -195,8 +195,9 @@ func (l *Limiter) AllowChallenge(ip netip.Addr, now time.Time) error {
 // AllowAttest takes one attest from the bucket of a device key at now, or
 // returns a rate_limited error. deviceKey is the decoded device.key: the
 // 65-byte uncompressed point, or its SPKI DER (which counts as the same
-// key, whose last 65 bytes it is). Call it after the key is known to be a
-// P-256 point and before the ECDSA verification.
+// key, whose last 65 bytes it is). Call it only for a request whose
+// signature verified with that key (PROTOCOL.md §2: a forgery must not
+// spend the device's allowance), before the nonce is used.
 func (l *Limiter) AllowAttest(deviceKey []byte, now time.Time) error {
 	if l == nil || l.attest == nil {
 		return nil

@@ -1,13 +1,11 @@
 package model
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +21,10 @@ var ErrInvalid = errors.New("invalid bundle")
 // MaxBundleBytes bounds a bundle read by DecodeBundle.
 const MaxBundleBytes = 16 << 20
 
-// DecodeBundle reads one bundle strictly: unknown members are errors (a
-// misspelt policy flag must not pass silently), as is trailing data.
+// DecodeBundle reads one bundle strictly (PROTOCOL.md §8): an unknown or
+// repeated member, at any depth, is an error naming it by its path (a
+// misspelt policy flag must not pass silently, nor a second "allow_rooted"
+// hidden after the first), as is trailing data. See decodeStrict.
 func DecodeBundle(r io.Reader) (*Bundle, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxBundleBytes+1))
 	if err != nil {
@@ -33,14 +33,9 @@ func DecodeBundle(r io.Reader) (*Bundle, error) {
 	if len(data) > MaxBundleBytes {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrInvalid, MaxBundleBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var b Bundle
-	if err := dec.Decode(&b); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the bundle", ErrInvalid)
+	if err := decodeStrict(data, &b); err != nil {
+		return nil, err
 	}
 	return &b, nil
 }

@@ -21,7 +21,7 @@ func BenchmarkUse(b *testing.B) {
 	for b.Loop() {
 		id, exp, now := benchArgs(i)
 		i++
-		if fresh, err := s.Use(id, exp, now); !fresh || err != nil {
+		if fresh, err := s.Use(id, exp, now, Real); !fresh || err != nil {
 			b.Fatal(fresh, err)
 		}
 	}
@@ -34,7 +34,7 @@ func BenchmarkUseParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			id, exp, now := benchArgs(next.Add(1))
-			if fresh, err := s.Use(id, exp, now); !fresh || err != nil {
+			if fresh, err := s.Use(id, exp, now, Real); !fresh || err != nil {
 				b.Error(fresh, err)
 				return
 			}
@@ -49,7 +49,7 @@ func BenchmarkUseReplay(b *testing.B) {
 	use(b, s, id, exp, t0)
 	b.ReportAllocs()
 	for b.Loop() {
-		if fresh, _ := s.Use(id, exp, t0); fresh {
+		if fresh, _ := s.Use(id, exp, t0, Real); fresh {
 			b.Fatal("fresh")
 		}
 	}

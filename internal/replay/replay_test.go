@@ -29,7 +29,7 @@ func idOf(n uint64) ID {
 
 func use(t testing.TB, s *Set, id ID, exp int64, now time.Time) bool {
 	t.Helper()
-	fresh, err := s.Use(id, exp, now)
+	fresh, err := s.Use(id, exp, now, Real)
 	if err != nil {
 		t.Fatalf("Use(%x, %d, %d): %v", id[:4], exp, now.Unix(), err)
 	}
@@ -71,7 +71,7 @@ func TestUseErrors(t *testing.T) {
 		{"ok/next-second", t0.Unix() + 1, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fresh, err := s.Use(idOf(uint64(tc.exp)), tc.exp, now)
+			fresh, err := s.Use(idOf(uint64(tc.exp)), tc.exp, now, Real)
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("Use = %v, want %v", err, tc.want)
 			}
@@ -145,7 +145,7 @@ func TestClockStepsBack(t *testing.T) {
 	exp := t0.Unix() + 10
 	use(t, s, idOf(1), exp, t0)
 	s.Sweep(time.Unix(exp+1, 0))
-	fresh, err := s.Use(idOf(1), exp, t0.Add(5*time.Second))
+	fresh, err := s.Use(idOf(1), exp, t0.Add(5*time.Second), Real)
 	if fresh || !errors.Is(err, ErrExpired) {
 		t.Fatalf("after the clock stepped back: Use = %v, %v; want false, ErrExpired", fresh, err)
 	}
@@ -162,12 +162,12 @@ func TestClockJumpsAheadAndBack(t *testing.T) {
 	use(t, s, idOf(2), ahead.Unix()+60, ahead) // sweeps idOf(1)'s shard
 	s.Sweep(ahead)                             // and every other
 	back := t0.Add(2 * time.Second)
-	if fresh, err := s.Use(idOf(1), early, back); fresh || !errors.Is(err, ErrExpired) {
+	if fresh, err := s.Use(idOf(1), early, back, Real); fresh || !errors.Is(err, ErrExpired) {
 		t.Fatalf("the dropped pair after the clock came back: Use = %v, %v; want false, ErrExpired", fresh, err)
 	}
 	for i := range 64 { // one per shard, more or less
 		id := idOf(uint64(100 + i))
-		if fresh, err := s.Use(id, back.Unix()+60, back); !fresh || err != nil {
+		if fresh, err := s.Use(id, back.Unix()+60, back, Real); !fresh || err != nil {
 			t.Fatalf("a new nonce after the clock came back: Use = %v, %v; want true, nil", fresh, err)
 		}
 		if use(t, s, id, back.Unix()+60, back) {
@@ -181,7 +181,7 @@ func TestFullFailsClosed(t *testing.T) {
 	for i := range 8 {
 		use(t, s, idOf(uint64(i)), t0.Unix()+5, t0)
 	}
-	fresh, err := s.Use(idOf(100), t0.Unix()+60, t0)
+	fresh, err := s.Use(idOf(100), t0.Unix()+60, t0, Real)
 	if fresh || !errors.Is(err, ErrFull) {
 		t.Fatalf("Use beyond MaxEntries = %v, %v; want false, ErrFull", fresh, err)
 	}
@@ -211,7 +211,7 @@ func TestRaceSameID(t *testing.T) {
 		for range goroutines {
 			wg.Go(func() {
 				<-start
-				fresh, err := s.Use(idOf(uint64(r)), t0.Unix()+60, t0)
+				fresh, err := s.Use(idOf(uint64(r)), t0.Unix()+60, t0, Real)
 				if err != nil {
 					t.Error(err)
 				}
@@ -237,7 +237,7 @@ func TestConcurrentDistinct(t *testing.T) {
 			for i := range per {
 				now := t0.Add(time.Duration(i%5) * time.Second)
 				id := idOf(uint64(g*per + i))
-				if fresh, err := s.Use(id, t0.Unix()+30, now); !fresh || err != nil {
+				if fresh, err := s.Use(id, t0.Unix()+30, now, Real); !fresh || err != nil {
 					t.Errorf("Use(%d) = %v, %v", g*per+i, fresh, err)
 					return
 				}

@@ -73,7 +73,7 @@ func DecodeAccount(key string, value []byte, seal Sealer) (*model.Account, error
 		return nil, err
 	}
 	var s storedAccount
-	if err := json.Unmarshal(value, &s); err != nil {
+	if err := decodeRecord(value, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
 	if s.Account.ID != id {

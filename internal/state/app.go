@@ -24,7 +24,7 @@ func DecodeApp(key string, value []byte) (*model.App, error) {
 		return nil, err
 	}
 	var a model.App
-	if err := json.Unmarshal(value, &a); err != nil {
+	if err := decodeRecord(value, &a); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
 	if a.ID != id {
@@ -49,8 +49,21 @@ func EncodeBans(b *model.Bans) ([]byte, error) {
 // DecodeBans decodes the stored ban list.
 func DecodeBans(value []byte) (*model.Bans, error) {
 	var b model.Bans
-	if err := json.Unmarshal(value, &b); err != nil {
+	if err := decodeRecord(value, &b); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, BansKey, err)
 	}
 	return &b, nil
+}
+
+// decodeRecord decodes a stored record into v as encoding/json does, but
+// refuses a repeated member at any depth (model.RefuseRepeatedMembers):
+// attestctl never writes one, and encoding/json would keep the last, so a
+// record could say one thing to a reviewer and another to a node. Unknown
+// members are still ignored, so that a node reads the records of a newer
+// attestctl.
+func decodeRecord(value []byte, v any) error {
+	if err := model.RefuseRepeatedMembers(value); err != nil {
+		return err
+	}
+	return json.Unmarshal(value, v)
 }

@@ -104,7 +104,7 @@ func DecodeDeployment(value []byte, seal Sealer) (*Deployment, error) {
 
 func deploymentMembers(value []byte) (map[string]json.RawMessage, error) {
 	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(value, &raw); err != nil {
+	if err := decodeRecord(value, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, DeploymentKey, err)
 	}
 	return raw, nil

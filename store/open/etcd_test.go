@@ -52,8 +52,9 @@ func TestOpenEtcdChecksSettingsWithoutConnecting(t *testing.T) {
 	for name, e := range map[string]EtcdOptions{
 		"user without password file": {Username: "edge"},
 		"password file without user": {PasswordFile: pw},
-		"empty password":             {Username: "edge", PasswordFile: empty},
-		"missing password file":      {Username: "edge", PasswordFile: filepath.Join(dir, "none")},
+		"empty password":             {Username: "edge", PasswordFile: empty, AllowPlaintextPassword: true},
+		"missing password file":      {Username: "edge", PasswordFile: filepath.Join(dir, "none"), AllowPlaintextPassword: true},
+		"password without TLS":       {Username: "edge", PasswordFile: pw},
 		"missing CA":                 {CAFile: filepath.Join(dir, "none")},
 		"CA that is not PEM":         {CAFile: pw},
 		"certificate without key":    {CertFile: pw},

@@ -70,6 +70,9 @@ type EtcdOptions struct {
 	// from the file (first line), so it never shows in ps.
 	Username     string
 	PasswordFile string
+	// AllowPlaintextPassword lets a password go to etcd without TLS
+	// (see openEtcd); off, such settings are refused.
+	AllowPlaintextPassword bool
 	// DialTimeout bounds connecting (0: etcdstore.DefaultDialTimeout).
 	DialTimeout time.Duration
 	// RequestTimeout bounds each etcd call (0: etcdstore.DefaultRequestTimeout).

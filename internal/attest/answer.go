@@ -1,0 +1,109 @@
+package attest
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/attestd/attestd/crypto/seal"
+	"github.com/attestd/attestd/crypto/token"
+	"github.com/attestd/attestd/verify/devicekey"
+)
+
+// appendAnswer appends the 200 answer of §2 for decision d to dst: the
+// token (signed with the account's real key when d.RealKey, else with its
+// decoy key, or the deployment's for an unknown app), its expiry, the
+// sealed secrets when passed and asked, the pins, a receipt, and
+// "platform_attestation": "required" when d.Required. w holds the
+// request and its ids (newIDs); key is the device key.
+func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key, now int64) ([]byte, error) {
+	if d.Account == nil {
+		return e.appendUnknown(dst, w, now)
+	}
+	r, acct := &w.req, d.Account
+	passed := d.Passed()
+	signer := acct.Decoy
+	if d.RealKey() {
+		signer = acct.Signer
+	}
+	c := e.claims(w, d.App.ID, acct.ID, now, acct.TTL)
+	if acct.Annotate {
+		w.arc = joinReasons(d.Reasons)
+		c.Annotation = &w.arc
+	}
+	dst = append(dst, `{"token":"`...)
+	dst, err := signer.AppendMint(dst, &c)
+	if err != nil {
+		return dst, fmt.Errorf("attest: mint: %w", err)
+	}
+	dst = append(dst, `","expires_at":`...)
+	dst = appendInt(dst, c.ExpiresAt)
+	if passed && r.WantSecrets {
+		dst = append(dst, `,"secrets":"`...)
+		dst, err = seal.Seal(dst, key.ECDH(), w.did(), acct.SecretsFor(d.App.ID).Reveal(), e.cfg.Rand)
+		if err != nil {
+			return dst, fmt.Errorf("attest: seal: %w", err)
+		}
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"pins":`...)
+	dst = append(dst, acct.PinsJSON...)
+	if passed && d.Platform.Receipt != "" {
+		dst = append(dst, `,"receipt":`...)
+		dst = strconv.AppendQuote(dst, d.Platform.Receipt)
+	}
+	if d.Required {
+		dst = append(dst, `,"platform_attestation":"required"`...)
+	}
+	return append(dst, '}'), nil
+}
+
+// appendUnknown answers app_unknown: an HS256 decoy, aud "unknown", 300 s,
+// no arc and no pins (§3).
+func (e *Edge) appendUnknown(dst []byte, w *work, now int64) ([]byte, error) {
+	signer, err := e.cfg.Registry.UnknownDecoy()
+	if err != nil {
+		return dst, fmt.Errorf("attest: decoy: %w", err)
+	}
+	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
+	dst = append(dst, `{"token":"`...)
+	if dst, err = signer.AppendMint(dst, &c); err != nil {
+		return dst, fmt.Errorf("attest: mint decoy: %w", err)
+	}
+	dst = append(dst, `","expires_at":`...)
+	dst = appendInt(dst, c.ExpiresAt)
+	return append(dst, '}'), nil
+}
+
+func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
+	return token.Claims{
+		Issuer:    e.cfg.Issuer,
+		Subject:   sub,
+		Audience:  aud,
+		IssuedAt:  now,
+		ExpiresAt: now + ttl,
+		ID:        w.jti(),
+		Device:    w.did(),
+		Payload:   w.pay(),
+	}
+}
+
+func joinReasons(rs []string) string {
+	switch len(rs) {
+	case 0:
+		return ""
+	case 1:
+		return rs[0]
+	}
+	n := len(rs) - 1
+	for _, r := range rs {
+		n += len(r)
+	}
+	b := make([]byte, 0, n)
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	return string(b)
+}

@@ -1,0 +1,172 @@
+package attest
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"time"
+
+	"github.com/attestd/attestd/internal/registry"
+	"github.com/attestd/attestd/internal/replay"
+	"github.com/attestd/attestd/verify/devicekey"
+)
+
+// Decision is the verdict on one attest request whose nonce and signature
+// checked out (PROTOCOL.md §2-5, §7): everything the answer will say, and
+// nothing done yet. decide makes it; appendAnswer writes it.
+type Decision struct {
+	// App and Account are the registered app and its account; both are
+	// nil when the app is unknown, and Reasons is then [app_unknown].
+	App     *registry.App
+	Account *registry.Account
+	// Reasons are the reasons the verdict failed, in the order of §2 (a
+	// platform refusal adds its precise reasons after its §2 one); empty
+	// when it passed. It is built in the scratch slice given to decide.
+	Reasons []string
+	// Platform is the outcome of the platform evidence or receipt the
+	// request carried (zero when it carried none): Receipt is sent on a
+	// pass that verified hardware evidence.
+	Platform PlatformResult
+	// Required: the app's policy requires platform attestation and the
+	// request brought no valid evidence or receipt; the answer says
+	// "platform_attestation": "required" (§7).
+	Required bool
+}
+
+// Passed reports whether the verdict passed.
+func (d *Decision) Passed() bool { return len(d.Reasons) == 0 }
+
+// RealKey reports whether the answer's token is signed with the account's
+// real key (a pass); otherwise it is a decoy (§3). (Monitor mode, §11,
+// will sign failed verdicts with the real key too; anyone who knows such an
+// app's id can make those, so they deserve a replay class of their own
+// rather than a share of the passes' budget.)
+func (d *Decision) RealKey() bool { return d.Passed() && d.Account != nil }
+
+// ReplayClass is the replay set's budget the request's nonce is spent
+// from: Real for an answer signed with the account's key, Decoy for every
+// other, so that decoys anyone can make cannot deny genuine devices.
+func (d *Decision) ReplayClass() replay.Class {
+	if d.RealKey() {
+		return replay.Real
+	}
+	return replay.Decoy
+}
+
+// decide is the verdict of §2 on r, sent with device key key (whose did
+// is did) at now, with no side effect: it reads the registry and runs the
+// platform check, records nothing and tells no observer. Reasons are
+// appended to reasons[:0]. An error is the edge's own (a registry that
+// cannot answer), never the request's.
+//
+// The order of the reasons is §2's: app_unknown (alone), platform_mismatch,
+// signer_mismatch, version_unknown or measurement_mismatch, rooted,
+// debugger, hooked, emulator, the platform evidence's reasons or
+// platform_attestation_missing, device_banned.
+func (e *Edge) decide(ctx context.Context, r *Request, key devicekey.Key, did string, now time.Time, reasons []string) (Decision, error) {
+	app, ok, err := e.cfg.Registry.App(r.AppID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("attest: app: %w", err)
+	}
+	if !ok {
+		return Decision{Reasons: append(reasons[:0], ReasonAppUnknown)}, nil
+	}
+	acct, ok, err := e.cfg.Registry.Account(app.Account)
+	if err != nil || !ok {
+		return Decision{}, fmt.Errorf("attest: account %q of app %q: %w", app.Account, app.ID, errMissing(err))
+	}
+	d := Decision{App: app, Account: acct}
+	reasons = appReasons(reasons[:0], r, app)
+	if r.PlatformAttestation != nil {
+		d.Platform = e.cfg.Platform.Check(ctx, PlatformInput{
+			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
+			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Now: now,
+		})
+		if !d.Platform.Verified {
+			reasons = append(reasons, d.Platform.Reasons...)
+		}
+	}
+	d.Required = app.Policy.RequirePlatformAttestation && !d.Platform.Verified
+	if d.Required && r.PlatformAttestation == nil {
+		reasons = append(reasons, ReasonPAMissing)
+	}
+	if e.cfg.Registry.Banned(did) {
+		reasons = append(reasons, ReasonDeviceBanned)
+	}
+	d.Reasons = reasons
+	return d, nil
+}
+
+// appReasons appends the reasons that the request's own claims fail the
+// app's registration and policy for, in §2's order.
+func appReasons(reasons []string, r *Request, app *registry.App) []string {
+	if string(r.Platform) != app.Platform {
+		reasons = append(reasons, ReasonPlatformMismatch)
+	}
+	if !signerKnown(app.Signers, &r.Signer) {
+		reasons = append(reasons, ReasonSignerMismatch)
+	}
+	if digest, ok := app.Versions[string(r.Version)]; !ok {
+		reasons = append(reasons, ReasonVersionUnknown)
+	} else if !measurementOK(&digest, r.Nonce, &r.Measurement) {
+		reasons = append(reasons, ReasonMeasurementMismatch)
+	}
+	p := &app.Policy
+	if r.Integrity.Rooted && !p.AllowRooted {
+		reasons = append(reasons, ReasonRooted)
+	}
+	if r.Integrity.Debugger && !p.AllowDebugger {
+		reasons = append(reasons, ReasonDebugger)
+	}
+	if r.Integrity.Hooked && !p.AllowHooked {
+		reasons = append(reasons, ReasonHooked)
+	}
+	if r.Integrity.Emulator && !p.AllowEmulator {
+		reasons = append(reasons, ReasonEmulator)
+	}
+	return reasons
+}
+
+func signerKnown(signers [][32]byte, s *[32]byte) bool {
+	found := 0
+	for i := range signers {
+		found |= subtle.ConstantTimeCompare(signers[i][:], s[:])
+	}
+	return found == 1
+}
+
+// measurementOK checks measurement = HMAC-SHA256(key = code digest, message
+// = nonce ASCII bytes), in constant time, without allocating.
+func measurementOK(digest *[32]byte, nonce []byte, got *[32]byte) bool {
+	var buf [64 + 256]byte
+	if len(nonce) > 256 {
+		return false
+	}
+	for i := 0; i < 64; i++ {
+		k := byte(0)
+		if i < 32 {
+			k = digest[i]
+		}
+		buf[i] = k ^ 0x36
+	}
+	copy(buf[64:], nonce)
+	inner := sha256.Sum256(buf[:64+len(nonce)])
+	for i := 0; i < 64; i++ {
+		k := byte(0)
+		if i < 32 {
+			k = digest[i]
+		}
+		buf[i] = k ^ 0x5c
+	}
+	copy(buf[64:], inner[:])
+	mac := sha256.Sum256(buf[:96])
+	return subtle.ConstantTimeCompare(mac[:], got[:]) == 1
+}
+
+func errMissing(err error) error {
+	if err != nil {
+		return err
+	}
+	return errAccountMissing
+}
