@@ -1,10 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/daemon"
@@ -26,7 +31,18 @@ const (
 // token that passes.
 func proxyH3Node(t *testing.T) (*testenv.Node, *h3e2e.Cert, *proxytest.Upstream, string) {
 	t.Helper()
-	up := proxytest.NewUpstream(t, nil)
+	up := proxytest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/maps/big") {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		buf := bigChunk()
+		for sent := 0; sent < bigSize; sent += len(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	})
 	f := proxyFixture(t, up.URL)
 	c := h3e2e.NewCert(t, t.TempDir(), "node")
 	n := testenv.StartNode(t, testenv.NewStore(t, f), h3e2e.TLSOptions(c, testenv.Options{Edit: func(cfg *daemon.Config) {
@@ -110,5 +126,46 @@ func TestHTTP3SlowProxiedUploadWithinStreamTimeout(t *testing.T) {
 	hits := up.Take()
 	if s.Status != http.StatusOK || len(hits) != 1 || len(hits[0].Body) != 2<<10 {
 		t.Errorf("slow proxied upload: status %d (%v), upstream hits %d", s.Status, s.Err, len(hits))
+	}
+}
+
+// TestHTTP3UnreadProxiedAnswerIsCut: a client that asks for a long proxied
+// answer over HTTP/3 and then takes a byte now and then (its flow-control
+// window stays full, the node's writes block) holds the proxy's handler
+// only until the proxy's stream timeout: then the node resets the stream.
+// Before, nothing bounded the write.
+func TestHTTP3UnreadProxiedAnswerIsCut(t *testing.T) {
+	n, c, _, token := proxyH3Node(t)
+	addr := n.D.HTTP3Addr().String()
+	rc, err := h3e2e.DialRaw(t, c.Pool, addr, &quic.Config{InitialStreamReceiveWindow: 64 << 10, MaxStreamReceiveWindow: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), proxyStream+stallMargin)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/v1/proxy/maps/big", nil)
+	req.Header.Set("Attest-Token", token)
+	start := time.Now()
+	resp, err := rc.CC.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("proxied answer: %d", resp.StatusCode)
+	}
+	var b [1]byte
+	read := 0
+	for {
+		_, err := resp.Body.Read(b[:])
+		if err != nil {
+			t.Logf("the unread answer was cut %v after the request, %d bytes read: %v", time.Since(start).Round(100*time.Millisecond), read, err)
+			if ctx.Err() != nil {
+				t.Errorf("the answer was still streaming to a client that reads nothing %v after it began (stream timeout %v)", time.Since(start).Round(time.Second), proxyStream)
+			}
+			return
+		}
+		read++
+		time.Sleep(20 * time.Millisecond) // a client that takes 50 bytes a second
 	}
 }

@@ -23,13 +23,18 @@ type RawConn struct {
 
 // DialRaw opens a connection to addr (HOST:PORT of an HTTP/3 listener)
 // trusting pool; it sends a PING every second, so that it never idles out
-// at the QUIC layer. It is closed when t ends.
-func DialRaw(t testing.TB, pool *x509.CertPool, addr string) (*RawConn, error) {
+// at the QUIC layer. conf, if given, sets the client's QUIC settings (the
+// keep-alive is added). It is closed when t ends.
+func DialRaw(t testing.TB, pool *x509.CertPool, addr string, conf ...*quic.Config) (*RawConn, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	qc, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, NextProtos: []string{http3.NextProtoH3}},
-		&quic.Config{KeepAlivePeriod: time.Second, MaxIdleTimeout: 5 * time.Minute, HandshakeIdleTimeout: 5 * time.Second})
+	qconf := &quic.Config{}
+	if len(conf) > 0 {
+		qconf = conf[0].Clone()
+	}
+	qconf.KeepAlivePeriod, qconf.MaxIdleTimeout, qconf.HandshakeIdleTimeout = time.Second, 5*time.Minute, 5*time.Second
+	qc, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, NextProtos: []string{http3.NextProtoH3}}, qconf)
 	if err != nil {
 		return nil, err
 	}
