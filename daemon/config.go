@@ -87,14 +87,13 @@ const DefaultStoreURL = open.DefaultURL
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
 	return Flags{
-		Store:           DefaultStoreURL,
-		Listen:          "127.0.0.1:8080",
-		AdminListen:     "127.0.0.1:9090",
-		ReadTimeout:     h3api.DefaultReadTimeout,
-		WriteTimeout:    h3api.DefaultWriteTimeout,
-		IdleTimeout:     h3api.DefaultIdleTimeout,
-		HTTP3MaxStreams: h3api.DefaultMaxStreams,
-		// HTTP3MaxConnsPerIP: see h3api.DefaultMaxConnsPerIP.
+		Store:              DefaultStoreURL,
+		Listen:             "127.0.0.1:8080",
+		AdminListen:        "127.0.0.1:9090",
+		ReadTimeout:        h3api.DefaultReadTimeout,
+		WriteTimeout:       h3api.DefaultWriteTimeout,
+		IdleTimeout:        h3api.DefaultIdleTimeout,
+		HTTP3MaxStreams:    h3api.DefaultMaxStreams,
 		HTTP3MaxConnsPerIP: h3api.DefaultMaxConnsPerIP,
 		NonceTTL:           attest.DefaultNonceTTL,
 		Issuer:             attest.DefaultIssuer,

@@ -21,7 +21,7 @@ import (
 )
 
 // testTLS is a self-signed certificate for 127.0.0.1 and a pool trusting it.
-func testTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
+func testTLS(t testing.TB) (*tls.Config, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -43,7 +43,7 @@ func testTLS(t *testing.T) (*tls.Config, *x509.CertPool) {
 
 // serve runs a Server for cfg on a loopback UDP port; it returns the
 // server, its address and a pool trusting its certificate.
-func serve(t *testing.T, cfg ServerConfig) (*Server, string, *x509.CertPool) {
+func serve(t testing.TB, cfg ServerConfig) (*Server, string, *x509.CertPool) {
 	t.Helper()
 	tc, pool := testTLS(t)
 	s := NewServer(cfg)
@@ -64,7 +64,7 @@ func serve(t *testing.T, cfg ServerConfig) (*Server, string, *x509.CertPool) {
 }
 
 // dial opens an HTTP/3 connection to addr with quic-go's client.
-func dial(t *testing.T, addr string, pool *x509.CertPool, qc *quic.Config) (*quic.Conn, *http3.ClientConn) {
+func dial(t testing.TB, addr string, pool *x509.CertPool, qc *quic.Config) (*quic.Conn, *http3.ClientConn) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
