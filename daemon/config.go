@@ -11,7 +11,9 @@ import (
 
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/attest"
+	"github.com/attestd/attestd/internal/h3api"
 	"github.com/attestd/attestd/internal/limit"
+	"github.com/attestd/attestd/internal/proxy"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -22,28 +24,38 @@ type Flags struct {
 	// Pprof serves /debug/pprof/ on the admin listener.
 	Pprof bool
 	// Etcd holds the etcd TLS and authentication settings (--etcd-*).
-	Etcd          open.EtcdOptions
-	Config        string
-	Store         string
-	MasterKey     string
-	Listen        string
-	TLSListen     string
-	AdminListen   string
-	HTTP3Listen   string
-	TLSCert       string
-	TLSKey        string
-	NonceTTL      time.Duration
-	Issuer        string
-	AndroidRoots  string
-	AppleRoots    string
-	ReceiptTTL    time.Duration
-	AndroidStatus string
-	SeedDemo      bool
-	DrainDelay    time.Duration
-	DrainTimeout  time.Duration
-	LogFormat     string
-	LogLevel      string
-	ReplayMax     int
+	Etcd        open.EtcdOptions
+	Config      string
+	Store       string
+	MasterKey   string
+	Listen      string
+	TLSListen   string
+	AdminListen string
+	HTTP3Listen string
+	// ReadTimeout, WriteTimeout and IdleTimeout bound the requests and
+	// connections of the public listeners, HTTP/1.1 and HTTP/3 alike.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// HTTP3MaxStreams bounds the requests open at once on one HTTP/3
+	// connection; HTTP3MaxConnsPerIP the connections of one client IP
+	// (IPv6: one /64).
+	HTTP3MaxStreams    int
+	HTTP3MaxConnsPerIP int
+	TLSCert            string
+	TLSKey             string
+	NonceTTL           time.Duration
+	Issuer             string
+	AndroidRoots       string
+	AppleRoots         string
+	ReceiptTTL         time.Duration
+	AndroidStatus      string
+	SeedDemo           bool
+	DrainDelay         time.Duration
+	DrainTimeout       time.Duration
+	LogFormat          string
+	LogLevel           string
+	ReplayMax          int
 	// Load shedding and rate limits (0 turns one off).
 	MaxInFlight    int
 	MaxQueueDelay  time.Duration
@@ -52,9 +64,12 @@ type Flags struct {
 	AttestRate     float64
 	AttestBurst    int
 	// ProxyLeeway is the clock skew the secrets proxy allows on exp.
-	ProxyLeeway  time.Duration
-	Snapshot     string
-	MaxStaleness time.Duration
+	ProxyLeeway time.Duration
+	// ProxyStreamTimeout bounds a proxied exchange, the request body read
+	// and the answer written (instead of ReadTimeout and WriteTimeout).
+	ProxyStreamTimeout time.Duration
+	Snapshot           string
+	MaxStaleness       time.Duration
 	// VerdictLogEvery logs one failed verdict in N with its reasons (0: none).
 	VerdictLogEvery int
 	Node            string
@@ -72,26 +87,32 @@ const DefaultStoreURL = open.DefaultURL
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
 	return Flags{
-		Store:           DefaultStoreURL,
-		Listen:          "127.0.0.1:8080",
-		AdminListen:     "127.0.0.1:9090",
-		NonceTTL:        attest.DefaultNonceTTL,
-		Issuer:          attest.DefaultIssuer,
-		ReceiptTTL:      30 * 24 * time.Hour,
-		DrainDelay:      0,
-		DrainTimeout:    30 * time.Second,
-		LogFormat:       "text",
-		LogLevel:        "info",
-		ReplayMax:       2_000_000,
-		MaxInFlight:     4096,
-		MaxQueueDelay:   20 * time.Millisecond,
-		ChallengeRate:   100,
-		ChallengeBurst:  200,
-		AttestRate:      5,
-		AttestBurst:     10,
-		ProxyLeeway:     30 * time.Second,
-		MaxStaleness:    15 * time.Minute,
-		VerdictLogEvery: 100,
+		Store:              DefaultStoreURL,
+		Listen:             "127.0.0.1:8080",
+		AdminListen:        "127.0.0.1:9090",
+		ReadTimeout:        h3api.DefaultReadTimeout,
+		WriteTimeout:       h3api.DefaultWriteTimeout,
+		IdleTimeout:        h3api.DefaultIdleTimeout,
+		HTTP3MaxStreams:    h3api.DefaultMaxStreams,
+		HTTP3MaxConnsPerIP: h3api.DefaultMaxConnsPerIP,
+		NonceTTL:           attest.DefaultNonceTTL,
+		Issuer:             attest.DefaultIssuer,
+		ReceiptTTL:         30 * 24 * time.Hour,
+		DrainDelay:         0,
+		DrainTimeout:       30 * time.Second,
+		LogFormat:          "text",
+		LogLevel:           "info",
+		ReplayMax:          2_000_000,
+		MaxInFlight:        4096,
+		MaxQueueDelay:      20 * time.Millisecond,
+		ChallengeRate:      100,
+		ChallengeBurst:     200,
+		AttestRate:         5,
+		AttestBurst:        10,
+		ProxyLeeway:        30 * time.Second,
+		ProxyStreamTimeout: proxy.DefaultStreamTimeout,
+		MaxStaleness:       15 * time.Minute,
+		VerdictLogEvery:    100,
 	}
 }
 
@@ -108,6 +129,11 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&f.TLSListen, "tls-listen", f.TLSListen, "HOST:PORT of the public HTTPS listener (HTTP/1.1 over TLS; needs --tls-cert and --tls-key)")
 	fs.StringVar(&f.AdminListen, "admin-listen", f.AdminListen, "HOST:PORT of the admin listener (/healthz, /readyz, /metrics)")
 	fs.StringVar(&f.HTTP3Listen, "http3-listen", f.HTTP3Listen, "HOST:PORT of the HTTP/3 listener (needs --tls-cert and --tls-key)")
+	fs.DurationVar(&f.ReadTimeout, "read-timeout", f.ReadTimeout, "public listeners (HTTP/1.1 and HTTP/3): time to read a request, header and body, from its first byte (HTTP/3: its stream's opening)")
+	fs.DurationVar(&f.WriteTimeout, "write-timeout", f.WriteTimeout, "public listeners: an answer is written within read-timeout + write-timeout of its request's first byte")
+	fs.DurationVar(&f.IdleTimeout, "idle-timeout", f.IdleTimeout, "public listeners: a connection with no request open is closed after this long")
+	fs.IntVar(&f.HTTP3MaxStreams, "http3-max-streams", f.HTTP3MaxStreams, "requests open at once on one HTTP/3 connection (the client waits for one to end before the next)")
+	fs.IntVar(&f.HTTP3MaxConnsPerIP, "http3-max-conns-per-ip", f.HTTP3MaxConnsPerIP, "HTTP/3 connections of one client IP (IPv6: per /64); more are refused")
 	fs.StringVar(&f.TLSCert, "tls-cert", f.TLSCert, "TLS certificate chain (PEM), re-read on SIGHUP")
 	fs.StringVar(&f.TLSKey, "tls-key", f.TLSKey, "TLS private key (PEM), re-read on SIGHUP")
 	fs.DurationVar(&f.NonceTTL, "nonce-ttl", f.NonceTTL, "nonce lifetime, 10s to 300s")
@@ -131,6 +157,7 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.Float64Var(&f.AttestRate, "attest-rate", f.AttestRate, "attests per second per device key, counting only those whose signature verified, before rate_limited (0: off)")
 	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
 	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
+	fs.DurationVar(&f.ProxyStreamTimeout, "proxy-stream-timeout", f.ProxyStreamTimeout, "a proxied exchange's time to read the request body and write the answer (instead of read-timeout and write-timeout)")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
 	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
 	fs.IntVar(&f.VerdictLogEvery, "verdict-log-every", f.VerdictLogEvery, "log one failed verdict in N with its reasons (0: none, 1: all)")
@@ -152,36 +179,45 @@ func isSecret(name string) bool {
 
 // Config is the validated, typed configuration.
 type Config struct {
-	Store           string
-	MasterKey       string
-	Listen          netip.AddrPort // zero: no plaintext listener
-	TLSListen       netip.AddrPort // zero: no HTTPS listener
-	AdminListen     netip.AddrPort
-	HTTP3Listen     netip.AddrPort // zero: no HTTP/3
-	TLSCert         string
-	TLSKey          string
-	NonceTTL        time.Duration
-	Issuer          string
-	AndroidRoots    string
-	AppleRoots      string
-	ReceiptTTL      time.Duration
-	AndroidStatus   string
-	SeedDemo        bool
-	DrainDelay      time.Duration
-	DrainTimeout    time.Duration
-	LogFormat       string
-	LogLevel        string
-	ReplayMax       int
-	Limits          limit.Config
-	ProxyLeeway     time.Duration
-	Snapshot        string
-	Etcd            open.EtcdOptions
-	Pprof           bool
-	MaxStaleness    time.Duration
-	VerdictLogEvery int
-	Node            string
-	Region          string
-	Pyroscope       PyroscopeConfig
+	Store       string
+	MasterKey   string
+	Listen      netip.AddrPort // zero: no plaintext listener
+	TLSListen   netip.AddrPort // zero: no HTTPS listener
+	AdminListen netip.AddrPort
+	HTTP3Listen netip.AddrPort // zero: no HTTP/3
+	// ReadTimeout, WriteTimeout, IdleTimeout: the public listeners'.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	// HTTP3MaxStreams and HTTP3MaxConnsPerIP bound HTTP/3 (h3api.ServerConfig).
+	HTTP3MaxStreams    int
+	HTTP3MaxConnsPerIP int
+	TLSCert            string
+	TLSKey             string
+	NonceTTL           time.Duration
+	Issuer             string
+	AndroidRoots       string
+	AppleRoots         string
+	ReceiptTTL         time.Duration
+	AndroidStatus      string
+	SeedDemo           bool
+	DrainDelay         time.Duration
+	DrainTimeout       time.Duration
+	LogFormat          string
+	LogLevel           string
+	ReplayMax          int
+	Limits             limit.Config
+	ProxyLeeway        time.Duration
+	// ProxyStreamTimeout is the proxy's proxy.Config.StreamTimeout.
+	ProxyStreamTimeout time.Duration
+	Snapshot           string
+	Etcd               open.EtcdOptions
+	Pprof              bool
+	MaxStaleness       time.Duration
+	VerdictLogEvery    int
+	Node               string
+	Region             string
+	Pyroscope          PyroscopeConfig
 }
 
 // PyroscopeConfig configures continuous profiling; off when Server is "".
@@ -202,8 +238,10 @@ func (f Flags) Validate() (Config, error) {
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
 		Limits: limit.Config{MaxInFlight: f.MaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
-		ProxyLeeway: f.ProxyLeeway,
-		Snapshot:    f.Snapshot, Etcd: f.Etcd, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
+		ProxyLeeway: f.ProxyLeeway, ProxyStreamTimeout: f.ProxyStreamTimeout,
+		ReadTimeout: f.ReadTimeout, WriteTimeout: f.WriteTimeout, IdleTimeout: f.IdleTimeout,
+		HTTP3MaxStreams: f.HTTP3MaxStreams, HTTP3MaxConnsPerIP: f.HTTP3MaxConnsPerIP,
+		Snapshot: f.Snapshot, Etcd: f.Etcd, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
 		Node: f.Node, Region: f.Region,
 		Pyroscope: PyroscopeConfig{Server: f.PyroscopeServer, User: f.PyroscopeUser, Password: secret.FromString(f.PyroscopePassword)}}
 	if err := c.listeners(f); err != nil {
@@ -282,6 +320,9 @@ func (f Flags) validateValues() error {
 	if f.ProxyLeeway < 0 || f.ProxyLeeway > 5*time.Minute {
 		return fmt.Errorf("--proxy-leeway %v: must be 0 to 5m", f.ProxyLeeway)
 	}
+	if err := f.validateBounds(); err != nil {
+		return err
+	}
 	if f.ReplayMax < 1000 {
 		return fmt.Errorf("--replay-max %d: must be at least 1000", f.ReplayMax)
 	}
@@ -290,6 +331,31 @@ func (f Flags) validateValues() error {
 	}
 	if f.PyroscopeServer != "" && !strings.HasPrefix(f.PyroscopeServer, "http://") && !strings.HasPrefix(f.PyroscopeServer, "https://") {
 		return fmt.Errorf("--pyroscope-server %q: want an http:// or https:// URL", f.PyroscopeServer)
+	}
+	return nil
+}
+
+// validateBounds checks the public listeners' timeouts and the HTTP/3
+// bounds: each must be positive, and not so large that it bounds nothing.
+func (f Flags) validateBounds() error {
+	for _, d := range []struct {
+		name      string
+		v, lo, hi time.Duration
+	}{
+		{"read-timeout", f.ReadTimeout, time.Second, 10 * time.Minute},
+		{"write-timeout", f.WriteTimeout, time.Second, 10 * time.Minute},
+		{"idle-timeout", f.IdleTimeout, time.Second, time.Hour},
+		{"proxy-stream-timeout", f.ProxyStreamTimeout, time.Second, 24 * time.Hour},
+	} {
+		if d.v < d.lo || d.v > d.hi {
+			return fmt.Errorf("--%s %v: must be %v to %v", d.name, d.v, d.lo, d.hi)
+		}
+	}
+	if f.HTTP3MaxStreams < 1 || f.HTTP3MaxStreams > 1000 {
+		return fmt.Errorf("--http3-max-streams %d: must be 1 to 1000", f.HTTP3MaxStreams)
+	}
+	if f.HTTP3MaxConnsPerIP < 1 || f.HTTP3MaxConnsPerIP > 1<<16 {
+		return fmt.Errorf("--http3-max-conns-per-ip %d: must be 1 to 65536", f.HTTP3MaxConnsPerIP)
 	}
 	return nil
 }

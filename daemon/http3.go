@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/internal/h3api"
+	"github.com/attestd/attestd/internal/proxy"
 	"github.com/attestd/attestd/internal/state"
 )
 
@@ -20,12 +24,14 @@ import (
 // keyed with the deployment's stateless-reset and token keys (the same on
 // every node, so that after an anycast failover the new node resets the
 // old connections cleanly and accepts the address-validation tokens the
-// others issued), and quic-go's http3.Server.
+// others issued), and h3api's server, which keeps the bounds of the
+// HTTP/1.1 server (deadlines per request, idle timeout) and bounds the
+// streams per connection and the connections per client address.
 type http3Server struct {
 	conn net.PacketConn
 	tr   *quic.Transport
 	ln   *quic.Listener
-	srv  *http3.Server
+	srv  *h3api.Server
 	// keys are the QUIC keys the transport was built with.
 	reset, token secret.Value
 }
@@ -37,17 +43,28 @@ func (s *http3Server) sameKeys(dep *state.Deployment) bool {
 
 // quicConfig refuses 0-RTT: the POST endpoints mint nonces and tokens and
 // release secrets, and early data can be replayed. (A nil quic.Config
-// would allow it.)
+// would allow it.) h3api.Server.QUICConfig adds its bounds.
 func quicConfig() *quic.Config {
 	return &quic.Config{
 		Allow0RTT:            false,
 		HandshakeIdleTimeout: 5 * time.Second,
-		MaxIdleTimeout:       60 * time.Second,
 		KeepAlivePeriod:      0,
 	}
 }
 
-func listenHTTP3(ctx context.Context, addr string, dep *state.Deployment, ts *tlsState, h http.Handler, log *slog.Logger) (*http3Server, error) {
+// http3Config is the HTTP/3 server's configuration: the public listeners'
+// timeouts (shared with HTTP/1.1) and the HTTP/3 bounds.
+func http3Config(cfg Config, h http.Handler, log *slog.Logger) h3api.ServerConfig {
+	return h3api.ServerConfig{
+		Handler: h, Logger: log.With("listener", "http3"),
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout,
+		MaxHeaderBytes: 16 << 10,
+		MaxStreams:     cfg.HTTP3MaxStreams, MaxConnsPerIP: cfg.HTTP3MaxConnsPerIP,
+		IPv6Prefix: cfg.Limits.IPv6Prefix,
+	}
+}
+
+func listenHTTP3(ctx context.Context, addr string, dep *state.Deployment, ts *tlsState, sc h3api.ServerConfig) (*http3Server, error) {
 	if dep.QUICStatelessReset.Len() != len(quic.StatelessResetKey{}) || dep.QUICToken.Len() != len(quic.TokenGeneratorKey{}) {
 		return nil, errors.New("http3: the store's QUIC keys are missing or malformed (run attestctl init)")
 	}
@@ -61,16 +78,11 @@ func listenHTTP3(ctx context.Context, addr string, dep *state.Deployment, ts *tl
 		return nil, fmt.Errorf("http3 listen: %w", err)
 	}
 	s := &http3Server{conn: conn, reset: secret.New(dep.QUICStatelessReset.Reveal()), token: secret.New(dep.QUICToken.Reveal())}
+	s.srv = h3api.NewServer(sc)
 	s.tr = &quic.Transport{Conn: conn, StatelessResetKey: &reset, TokenGeneratorKey: &token}
-	if s.ln, err = s.tr.Listen(http3.ConfigureTLSConfig(ts.listenerConfig()), quicConfig()); err != nil {
+	if s.ln, err = s.tr.Listen(http3.ConfigureTLSConfig(ts.listenerConfig()), s.srv.QUICConfig(quicConfig())); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("http3 listen: %w", err)
-	}
-	s.srv = &http3.Server{
-		Handler:        h,
-		IdleTimeout:    60 * time.Second,
-		MaxHeaderBytes: 16 << 10,
-		Logger:         log.With("listener", "http3"),
 	}
 	return s, nil
 }
@@ -78,10 +90,11 @@ func listenHTTP3(ctx context.Context, addr string, dep *state.Deployment, ts *tl
 // Addr is the bound UDP address.
 func (s *http3Server) Addr() net.Addr { return s.conn.LocalAddr() }
 
-func (s *http3Server) serve() error { return s.srv.ServeListener(s.ln) }
+func (s *http3Server) serve() error { return s.srv.Serve(s.ln) }
 
-// shutdown stops accepting connections, sends GOAWAY on the open ones,
-// lets their requests finish until ctx ends, then closes the socket.
+// shutdown stops accepting connections, lets the requests begun finish
+// until ctx ends (new ones are rejected, retryable), then closes the
+// socket.
 func (s *http3Server) shutdown(ctx context.Context) error {
 	s.ln.Close()
 	err := s.srv.Shutdown(ctx)
@@ -94,6 +107,44 @@ func (s *http3Server) shutdown(ctx context.Context) error {
 
 func (s *http3Server) close() {
 	s.ln.Close()
+	s.srv.Close()
 	s.tr.Close()
 	s.conn.Close()
+}
+
+var (
+	descH3Conns   = prometheus.NewDesc("attestd_http3_connections", "HTTP/3 connections being served.", nil, nil)
+	descH3Refused = prometheus.NewDesc("attestd_http3_connections_refused_total",
+		"HTTP/3 connections refused, by the bound reached (per_ip: --http3-max-conns-per-ip; total).", []string{"limit"}, nil)
+)
+
+// Describe and Collect make the server's counters Prometheus metrics.
+func (s *http3Server) Describe(ch chan<- *prometheus.Desc) { ch <- descH3Conns; ch <- descH3Refused }
+
+func (s *http3Server) Collect(ch chan<- prometheus.Metric) {
+	st := s.srv.Stats()
+	ch <- prometheus.MustNewConstMetric(descH3Conns, prometheus.GaugeValue, float64(st.Conns))
+	ch <- prometheus.MustNewConstMetric(descH3Refused, prometheus.CounterValue, float64(st.RefusedPerIP), h3api.RefusedPerIP)
+	ch <- prometheus.MustNewConstMetric(descH3Refused, prometheus.CounterValue, float64(st.RefusedTotal), h3api.RefusedTotal)
+}
+
+// proxyDeadlines gives a proxied exchange over HTTP/3 the proxy's stream
+// timeout, from now, to read the request body and write the answer, as
+// the proxy's fasthttp adapter does over HTTP/1.1, so that large bodies
+// and long answers can stream; every other request keeps the stream's
+// deadlines (h3api.ServerConfig). Either way a stalled body fails the
+// proxy's read of it when its deadline passes, and the handler returns.
+// It must wrap the HTTP/3 handler outermost: it reaches the stream's
+// deadlines through quic-go's ResponseWriter. Where it cannot move them,
+// the exchange keeps the shorter ones.
+func proxyDeadlines(stream time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
+			t := time.Now().Add(stream)
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(t)
+			_ = rc.SetWriteDeadline(t)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -29,7 +29,7 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	d.probe = api.New(api.Config{Edge: d.edge, Accounts: d.reg, Log: d.log, Now: d.opts.Now})
 	var err error
 	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
-		Leeway: d.cfg.ProxyLeeway, Observer: d.metrics, Log: d.log}); err != nil {
+		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log}); err != nil {
 		return err
 	}
 	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now}
@@ -48,12 +48,15 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 			return err
 		}
 		h3h := access.http(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))})))
-		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, h3h, d.log); err != nil {
+		h3h = proxyDeadlines(d.cfg.ProxyStreamTimeout, h3h)
+		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, http3Config(d.cfg, h3h, d.log)); err != nil {
 			return err
 		}
+		d.metrics.Registry().MustRegister(d.h3)
 		altSvc = fmt.Sprintf(`h3=":%d"; ma=86400`, d.h3.Addr().(*net.UDPAddr).Port)
 	}
 	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc,
+		ReadTimeout: d.cfg.ReadTimeout, WriteTimeout: d.cfg.WriteTimeout, IdleTimeout: d.cfg.IdleTimeout,
 		Extra: d.proxy.HandleFasthttp})
 	srv := d.http1.Underlying()
 	srv.Handler = access.fasthttp(srv.Handler)

@@ -1,11 +1,15 @@
 // Package h3api is the HTTP/3 adapter of the public endpoints: a net/http
-// handler (quic-go's http3.Server takes one) that copies the request into
-// an api.Request, calls the transport-neutral api.Handler exactly as the
-// fasthttp adapter does, and writes its api.Response. Same body limit
-// (64 KiB, checked before reading past it), same error bodies.
+// handler that copies the request into an api.Request, calls the
+// transport-neutral api.Handler as the fasthttp adapter does, and writes
+// its api.Response. Same body limit (64 KiB, checked before reading past
+// it), same error bodies; a request is admitted (the bound on requests in
+// flight) before its body is read. Server (server.go) serves it over QUIC
+// with the bounds of the HTTP/1.1 server: read and write deadlines per
+// request, an idle timeout, and bounds on streams per connection and
+// connections per client address.
 //
-// Only packages of this module import it. A *Handler is safe for
-// concurrent use.
+// Only packages of this module import it. A *Handler and a *Server are
+// safe for concurrent use.
 package h3api
 
 import (
@@ -32,8 +36,11 @@ type Config struct {
 
 // Handler serves the public endpoints over net/http (HTTP/3).
 type Handler struct {
-	cfg  Config
-	pool sync.Pool
+	cfg Config
+	// serve is cfg.Handler for requests already admitted (ServeHTTP
+	// admits each before reading its body).
+	serve *api.Handler
+	pool  sync.Pool
 }
 
 type exchange struct {
@@ -41,11 +48,12 @@ type exchange struct {
 	resp api.Response
 	body []byte
 	m    []byte
+	path []byte
 }
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg}
+	h := &Handler{cfg: cfg, serve: cfg.Handler.AdmittedFirst()}
 	h.pool.New = func() any {
 		return &exchange{resp: api.Response{Body: make([]byte, 0, 2048)}, body: make([]byte, 0, 4096)}
 	}
@@ -55,7 +63,13 @@ func New(cfg Config) *Handler {
 // errTooEarly answers a POST that arrived in 0-RTT data (RFC 8470).
 var errTooEarly = apierr.ErrBadRequest.WithMessage("request sent in 0-RTT early data; retry after the handshake")
 
-// ServeHTTP implements http.Handler.
+// errBodyUnread answers a request whose body could not be read: it broke
+// off, or did not arrive before the read deadline (Server.ReadTimeout).
+var errBodyUnread = apierr.ErrBadRequest.WithMessage("the request body could not be read (it broke off or came too slowly)")
+
+// ServeHTTP implements http.Handler. The request is admitted before its
+// body is read, and holds its place until the answer is written: a body
+// that arrives slowly is counted among the requests in flight.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := h.pool.Get().(*exchange)
 	defer h.pool.Put(x)
@@ -66,9 +80,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.write(w, &x.resp)
 		return
 	}
+	x.path = append(x.path[:0], r.URL.Path...)
+	release, ok := h.cfg.Handler.Admit(r.Context(), x.path, &x.resp)
+	if !ok {
+		h.write(w, &x.resp)
+		return
+	}
+	defer release()
 	body, tooLarge, err := readBody(r, x.body[:0])
 	if err != nil {
-		h.cfg.Handler.Fail(&x.resp, apierr.ErrBadRequest.WithMessage("the request body could not be read"))
+		h.cfg.Handler.Fail(&x.resp, errBodyUnread)
 		h.write(w, &x.resp)
 		return
 	}
@@ -76,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.m = append(x.m[:0], r.Method...)
 	x.req = api.Request{
 		Method:      x.m,
-		Path:        []byte(r.URL.Path),
+		Path:        x.path,
 		ContentType: []byte(r.Header.Get("Content-Type")),
 		TooLarge:    tooLarge,
 	}
@@ -89,7 +110,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !tooLarge {
 		x.req.Body = body
 	}
-	h.cfg.Handler.Serve(r.Context(), &x.req, &x.resp)
+	h.serve.Serve(r.Context(), &x.req, &x.resp)
 	x.req = api.Request{}
 	h.write(w, &x.resp)
 }

@@ -1,0 +1,171 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/daemon"
+	"github.com/attestd/attestd/internal/h3e2e"
+	"github.com/attestd/attestd/internal/proxytest"
+	"github.com/attestd/attestd/internal/testenv"
+)
+
+// The proxy's stream timeout in these tests, and the read timeout of the
+// node's other requests, shorter: a proxied exchange has the longer one.
+const (
+	proxyStream = 4 * time.Second
+	proxyRead   = 2 * time.Second
+	stallMargin = 20 * time.Second
+)
+
+// proxyH3Node is a node serving HTTP/3 whose account proxies APIs to an
+// upstream that reads each request body whole before answering, and a
+// token that passes.
+func proxyH3Node(t *testing.T) (*testenv.Node, *h3e2e.Cert, *proxytest.Upstream, string) {
+	t.Helper()
+	up := proxytest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/maps/big") {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		buf := bigChunk()
+		for sent := 0; sent < bigSize; sent += len(buf) {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	f := proxyFixture(t, up.URL)
+	c := h3e2e.NewCert(t, t.TempDir(), "node")
+	n := testenv.StartNode(t, testenv.NewStore(t, f), h3e2e.TLSOptions(c, testenv.Options{Edit: func(cfg *daemon.Config) {
+		proxyBounds(cfg, proxyRead, proxyStream)
+	}}))
+	e := &env{t: t, f: f, node: n, tr: http1()}
+	cl := e.client(testenv.App)
+	token := decodeVerdict(t, e.attest(cl, e.body(cl, e.nonce(cl), client.Evidence{}))).Token
+	return n, c, up, token
+}
+
+// TestHTTP3StalledProxyBodyIsCut: a proxied POST over HTTP/3 whose body
+// stops arriving (the connection kept alive by PINGs) is ended once the
+// proxy's stream timeout passes: the proxy's read of the body fails, its
+// handler returns, nothing reaches the upstream, and the goroutines it
+// held are gone. Before, nothing bounded the read and the handler never
+// returned.
+func TestHTTP3StalledProxyBodyIsCut(t *testing.T) {
+	n, c, up, token := proxyH3Node(t)
+	addr := n.D.HTTP3Addr().String()
+	runtime.GC()
+	g0 := runtime.NumGoroutine()
+	rc, err := h3e2e.DialRaw(t, c.Pool, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
+	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 64<<10, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	select {
+	case <-s.Ended:
+		t.Logf("stalled proxied body ended after %v: status %d, err %v", time.Since(start).Round(100*time.Millisecond), s.Status, s.Err)
+	case <-time.After(proxyStream + stallMargin):
+		t.Fatalf("a stalled proxied body was still being read %v after it began (stream timeout %v)", time.Since(start).Round(time.Second), proxyStream)
+	}
+	if hits := up.Take(); len(hits) != 0 {
+		t.Errorf("the upstream received %d requests from a stalled body", len(hits))
+	}
+	s.Stop()
+	_ = rc.QC.CloseWithError(0, "")
+	deadline := time.Now().Add(10 * time.Second)
+	g1 := runtime.NumGoroutine()
+	for g1 > g0+8 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		runtime.GC()
+		g1 = runtime.NumGoroutine()
+	}
+	if g1 > g0+8 {
+		t.Errorf("goroutines %d after the stalled proxied body, %d before", g1, g0)
+	}
+}
+
+// TestHTTP3SlowProxiedUploadWithinStreamTimeout: a proxied body may take
+// longer than the read timeout of the node's other requests, as long as it
+// arrives within the proxy's stream timeout (as over HTTP/1.1).
+func TestHTTP3SlowProxiedUploadWithinStreamTimeout(t *testing.T) {
+	n, c, up, token := proxyH3Node(t)
+	addr := n.D.HTTP3Addr().String()
+	rc, err := h3e2e.DialRaw(t, c.Pool, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
+	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 2<<10, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A slow client: the rest of the body comes after the read timeout.
+	time.Sleep(proxyRead + proxyRead/2)
+	if err := s.Send(1<<10, true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.Ended:
+	case <-time.After(proxyStream + stallMargin):
+		t.Fatal("no answer to a slow proxied upload")
+	}
+	hits := up.Take()
+	if s.Status != http.StatusOK || len(hits) != 1 || len(hits[0].Body) != 2<<10 {
+		t.Errorf("slow proxied upload: status %d (%v), upstream hits %d", s.Status, s.Err, len(hits))
+	}
+}
+
+// TestHTTP3UnreadProxiedAnswerIsCut: a client that asks for a long proxied
+// answer over HTTP/3 and then takes a byte now and then (its flow-control
+// window stays full, the node's writes block) holds the proxy's handler
+// only until the proxy's stream timeout: then the node resets the stream.
+// Before, nothing bounded the write.
+func TestHTTP3UnreadProxiedAnswerIsCut(t *testing.T) {
+	n, c, _, token := proxyH3Node(t)
+	addr := n.D.HTTP3Addr().String()
+	rc, err := h3e2e.DialRaw(t, c.Pool, addr, &quic.Config{InitialStreamReceiveWindow: 64 << 10, MaxStreamReceiveWindow: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), proxyStream+stallMargin)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/v1/proxy/maps/big", nil)
+	req.Header.Set("Attest-Token", token)
+	start := time.Now()
+	resp, err := rc.CC.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("proxied answer: %d", resp.StatusCode)
+	}
+	var b [1]byte
+	read := 0
+	for {
+		_, err := resp.Body.Read(b[:])
+		if err != nil {
+			t.Logf("the unread answer was cut %v after the request, %d bytes read: %v", time.Since(start).Round(100*time.Millisecond), read, err)
+			if ctx.Err() != nil {
+				t.Errorf("the answer was still streaming to a client that reads nothing %v after it began (stream timeout %v)", time.Since(start).Round(time.Second), proxyStream)
+			}
+			return
+		}
+		read++
+		time.Sleep(20 * time.Millisecond) // a client that takes 50 bytes a second
+	}
+}
