@@ -13,7 +13,8 @@
 // purpose: an echo of the secret in other case gives most of it away, and
 // matching more can only remove a header that held something close to the
 // secret. Other encodings (base64, JSON or HTML escapes) are not searched,
-// and neither is the body: see docs/operator-secrets.md. Nor is a '%' that
+// and neither is the body, except that Answer drops the body of a redirect
+// that held the secret: see docs/operator-secrets.md. Nor is a '%' that
 // the text right before an encoded secret ends with, and that decoding
 // joins with the secret's first characters into an escape: what precedes
 // an injected secret in an echo is a parameter name and '=', or nothing.
@@ -99,6 +100,23 @@ func Header(h http.Header, secrets ...Secret) int {
 		}
 	}
 	return removed
+}
+
+// Answer scrubs resp's header with Header and returns how many values it
+// removed. A redirect (3xx) that held a secret loses its body too: redirect
+// pages repeat the Location (Go's ServeMux, Django and nginx write it in
+// them). Any other body is left as it is.
+func Answer(resp *http.Response, secrets ...Secret) int {
+	n := Header(resp.Header, secrets...)
+	if n > 0 && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		resp.Body, resp.ContentLength = http.NoBody, 0
+		delete(resp.Header, "Content-Length")
+		delete(resp.Header, "Content-Type")
+	}
+	return n
 }
 
 func anyIn(secrets []Secret, v string) bool {
