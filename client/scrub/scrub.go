@@ -27,6 +27,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // MaxRounds bounds how many times a header is percent-decoded while it is
@@ -52,25 +53,37 @@ func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("scrub.Secre
 // In reports whether v holds the secret in one of the forms of the package
 // doc.
 func (s Secret) In(v string) bool {
+	found, _ := s.in(v, nil)
+	return found
+}
+
+// in is In with a buffer to reuse (returned, maybe grown).
+func (s Secret) in(v string, buf []byte) (bool, []byte) {
 	n := len(s.norm)
 	if n == 0 || len(v) < n { // decoding only shortens
-		return false
+		return false, buf
 	}
-	buf := make([]byte, 0, len(v))
+	buf = fold(buf[:0], v)
+	if bytes.Contains(buf, s.norm) {
+		return true, buf
+	}
+	if strings.IndexByte(v, '%') < 0 {
+		return false, buf
+	}
 	form := []byte(v)
-	for round := 0; ; round++ {
-		buf = fold(buf[:0], form)
-		if bytes.Contains(buf, s.norm) {
-			return true
-		}
+	for round := 1; ; round++ {
 		next, changed := decode(form)
 		switch {
 		case !changed || len(next) < n:
-			return false
-		case round == MaxRounds:
-			return true // still decoding: fail closed
+			return false, buf
+		case round > MaxRounds:
+			return true, buf // still decoding: fail closed
 		}
 		form = next
+		buf = fold(buf[:0], form)
+		if bytes.Contains(buf, s.norm) {
+			return true, buf
+		}
 	}
 }
 
@@ -78,24 +91,39 @@ func (s Secret) In(v string) bool {
 // header whose name holds one; it returns how many values it removed.
 func Header(h http.Header, secrets ...Secret) int {
 	removed := 0
+	buf := make([]byte, 0, 256)
+	held := func(v string) bool {
+		for _, s := range secrets {
+			var found bool
+			if found, buf = s.in(v, buf); found {
+				return true
+			}
+		}
+		return false
+	}
 	for name, vs := range h {
-		if anyIn(secrets, name) {
+		if held(name) {
 			removed += len(vs)
 			delete(h, name)
 			continue
 		}
-		kept := vs[:0:0]
-		for _, v := range vs {
-			if anyIn(secrets, v) {
+		var kept []string // nil while every value is kept
+		for i, v := range vs {
+			switch {
+			case held(v):
 				removed++
-				continue
+				if kept == nil {
+					kept = append(make([]string, 0, len(vs)), vs[:i]...)
+				}
+			case kept != nil:
+				kept = append(kept, v)
 			}
-			kept = append(kept, v)
 		}
 		switch {
+		case kept == nil:
 		case len(kept) == 0:
 			delete(h, name)
-		case len(kept) != len(vs):
+		default:
 			h[name] = kept
 		}
 	}
@@ -119,19 +147,11 @@ func Answer(resp *http.Response, secrets ...Secret) int {
 	return n
 }
 
-func anyIn(secrets []Secret, v string) bool {
-	for _, s := range secrets {
-		if s.In(v) {
-			return true
-		}
-	}
-	return false
-}
-
 // fold appends the normal form of b to dst: ASCII letters in lower case,
 // '+' as a space (so the query and path escapings of a space meet).
-func fold(dst, b []byte) []byte {
-	for _, c := range b {
+func fold[T string | []byte](dst []byte, b T) []byte {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		switch {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -155,4 +156,31 @@ func climbs(rest string, permissive bool) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkProxyPathRules: splitPath with the path rules on a genuine path
+// (mostly plain segments, one with an escape).
+func BenchmarkProxyPathRules(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := splitPath(Prefix + "maps/v1/geocode/Main%20St/place.json"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkProxyPathRulesBaseline: the same path cut and unescaped only,
+// as the previous checker did for segments with '%' or '.'.
+func BenchmarkProxyPathRulesBaseline(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		rest := strings.TrimPrefix(Prefix+"maps/v1/geocode/Main%20St/place.json", Prefix+"maps")
+		for seg := range strings.SplitSeq(rest, "/") {
+			if strings.ContainsAny(seg, ".%") {
+				if _, err := url.PathUnescape(seg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
 }

@@ -95,21 +95,12 @@ func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error
 }
 
 // scrub removes from the answer every header that holds the API's secret
-// (PROTOCOL.md §6, 1.1). A redirect that held it (in its Location, most
-// often: an upstream that keeps the query) loses its body too: redirect
-// pages repeat the Location (Go's ServeMux, Django, nginx do). Other
-// bodies pass unchanged, whatever they hold: see the package doc.
+// (PROTOCOL.md §6, 1.1); a redirect that held it loses its body too
+// (scrub.Answer). Other bodies pass unchanged, whatever they hold: see the
+// package doc.
 func (p *Proxy) scrub(in *inbound, api *registry.API, resp *http.Response) {
-	n := scrub.Header(resp.Header, scrub.New(api.Secret.Reveal()))
-	if n == 0 {
-		return
-	}
-	p.cfg.Log.WarnContext(in.logCtx, "proxy: removed answer headers that held the api's secret", "api", api.Name, "removed", n)
-	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		_ = resp.Body.Close()
-		resp.Body, resp.ContentLength = http.NoBody, 0
-		delete(resp.Header, "Content-Length")
-		delete(resp.Header, "Content-Type")
+	if n := scrub.Answer(resp, scrub.New(api.Secret.Reveal())); n > 0 {
+		p.cfg.Log.WarnContext(in.logCtx, "proxy: removed answer headers that held the api's secret", "api", api.Name, "removed", n)
 	}
 }
 
