@@ -52,8 +52,8 @@ type TransportConfig struct {
 	// SecretHosts says where each secret may be filled in: secret name →
 	// the hosts a placeholder of it is replaced for, each "host" (https,
 	// any port), "host:port" (https, that port), or an origin
-	// "https://host[:port]" or "http://host[:port]" (plain http only when
-	// written so). No wildcards. A secret listed with no host is filled in
+	// "https://host[:port]" or "http://host[:port]" (that scheme, that port
+	// or the scheme's own; plain http only when written so). No wildcards. A secret listed with no host is filled in
 	// nowhere. A secret not listed is filled in only in https requests to a
 	// host the latest attestation pins (PROTOCOL.md §5), whose connection
 	// is checked against those pins. A placeholder anywhere else fails the
