@@ -11,16 +11,22 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // pinner holds the pins of the latest attestation (PROTOCOL.md §5) and
-// checks TLS connections against them. It is safe for concurrent use.
+// checks TLS connections against them: at the handshake, and again, for
+// every connection it dialled and that is still open, whenever the pins
+// change. It is safe for concurrent use.
 type pinner struct {
-	cur atomic.Pointer[pinSet]
+	cur     atomic.Pointer[pinSet]
+	conns   connSet
+	proxies sync.Map // host:port (lower case) of the HTTP proxies used for https requests
 }
 
 // pinSet maps a lower-case host name to its pins (SHA-256 of SPKI). It is
@@ -31,8 +37,10 @@ type pinSet struct {
 }
 
 // update installs pins and reports whether they differ from the current
-// ones. Pins that do not decode to 32 bytes are skipped: they match nothing,
-// so a host whose pins are all malformed refuses every connection.
+// ones; when they do, every open connection the pinner dialled is checked
+// against them and closed if it no longer matches (busy or not). Pins that
+// do not decode to 32 bytes are skipped: they match nothing, so a host
+// whose pins are all malformed refuses every connection.
 func (p *pinner) update(pins map[string][]string) bool {
 	if old := p.cur.Load(); old != nil && maps.EqualFunc(old.raw, pins, slices.Equal) {
 		return false
@@ -49,7 +57,37 @@ func (p *pinner) update(pins map[string][]string) bool {
 		}
 	}
 	p.cur.Store(ps)
+	p.conns.recheck(p.check)
 	return true
+}
+
+// pinned reports whether host has pins.
+func (p *pinner) pinned(host string) bool {
+	ps := p.cur.Load()
+	if ps == nil {
+		return false
+	}
+	_, ok := ps.hosts[strings.ToLower(host)]
+	return ok
+}
+
+// keep registers conn, dialled for host and checked at its handshake, with
+// the connections update re-checks, then checks it against the pins in
+// force now: pins that changed during the handshake are not missed
+// (update stores the pins before it re-checks, keep registers before it
+// checks).
+func (p *pinner) keep(host string, conn net.Conn) error {
+	p.conns.add(host, conn, false)
+	var cs tls.ConnectionState
+	switch c := conn.(type) {
+	case *tls.Conn:
+		cs = c.ConnectionState()
+	case *otherConn:
+		if sc, ok := c.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+			cs = sc.ConnectionState()
+		}
+	}
+	return p.check(host, cs)
 }
 
 // pins returns a copy of the current pins.
@@ -112,6 +150,9 @@ func (p *pinner) install(tr *http.Transport) {
 	}
 	h2 := tr.ForceAttemptHTTP2
 	handshake := tr.TLSHandshakeTimeout
+	if tr.Proxy != nil {
+		tr.Proxy, tr.DialContext = p.trackProxies(tr.Proxy, dial)
+	}
 	if own := tr.DialTLSContext; own != nil {
 		// The caller dials TLS itself: check what its connection says.
 		tr.DialTLSContext = p.checkedDial(own)
@@ -128,6 +169,51 @@ func (p *pinner) install(tr *http.Transport) {
 		return p.verifier(cs.ServerName, prev)(cs)
 	}
 	tr.TLSClientConfig = cfg
+}
+
+// trackProxies wraps a transport's Proxy, to learn the proxies https
+// requests go through, and its DialContext, to keep the connections to
+// those proxies as tunnels: the transport makes the TLS handshake with the
+// host beyond itself (checked by TLSClientConfig.VerifyConnection), and
+// since that connection cannot be re-checked from outside, a change of pins
+// closes every tunnel. (Plain http requests through the same proxy share
+// its connections and are closed with them.) A proxy reached over TLS is
+// dialled by dialTLS, which tells tunnels apart the same way.
+func (p *pinner) trackProxies(proxy func(*http.Request) (*url.URL, error),
+	dial func(ctx context.Context, network, addr string) (net.Conn, error),
+) (func(*http.Request) (*url.URL, error), func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	watched := func(r *http.Request) (*url.URL, error) {
+		u, err := proxy(r)
+		if u != nil && r.URL.Scheme == "https" {
+			p.proxies.Store(proxyAddr(u), true)
+		}
+		return u, err
+	}
+	dialer := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil || !p.isProxy(addr) {
+			return conn, err
+		}
+		oc := &otherConn{conn}
+		p.conns.add("", oc, true)
+		return oc, nil
+	}
+	return watched, dialer
+}
+
+func (p *pinner) isProxy(addr string) bool {
+	_, ok := p.proxies.Load(strings.ToLower(addr))
+	return ok
+}
+
+// proxyAddr is the host:port net/http dials for the proxy u (its
+// canonicalAddr, for ASCII host names).
+func proxyAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443", "socks5": "1080", "socks5h": "1080"}[u.Scheme]
+	}
+	return strings.ToLower(net.JoinHostPort(u.Hostname(), port))
 }
 
 // checkedDial wraps a caller's TLS dialer: a connection to a pinned host
@@ -153,6 +239,13 @@ func (p *pinner) checkedDial(dial func(ctx context.Context, network, addr string
 			cs = tc.ConnectionState()
 		}
 		if err := p.check(host, cs); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if _, ok := conn.(*tls.Conn); !ok {
+			conn = &otherConn{conn}
+		}
+		if err := p.keep(host, conn); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -187,6 +280,14 @@ func (p *pinner) dialTLS(base *tls.Config, dial func(ctx context.Context, networ
 		}
 		conn := tls.Client(raw, cfg)
 		if err := conn.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		if p.isProxy(addr) {
+			p.conns.add(host, conn, true)
+			return conn, nil
+		}
+		if err := p.keep(host, conn); err != nil {
 			raw.Close()
 			return nil, err
 		}

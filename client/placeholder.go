@@ -10,7 +10,9 @@ import (
 // runtime secret goes, in a header value or a query parameter value (as
 // written, or URL-encoded as url.Values encodes it); the Transport replaces
 // it with the value of the secret NAME released to the app by its latest
-// attestation. NAME is everything up to the closing `}}`.
+// attestation, in a request to a host the secret is allowed for
+// (TransportConfig.SecretHosts) and that follows no redirect. NAME is
+// everything up to the closing `}}`.
 const (
 	PlaceholderOpen  = "{{secret:"
 	PlaceholderClose = "}}"
@@ -19,8 +21,9 @@ const (
 // Placeholder returns the placeholder of the secret name.
 func Placeholder(name string) string { return PlaceholderOpen + name + PlaceholderClose }
 
-// expand replaces every placeholder of s with lookup's value.
-func expand(s string, lookup func(name string) ([]byte, bool)) (string, error) {
+// expand replaces every placeholder of s with lookup's value; lookup's
+// error (the secret is not allowed there, or not released) is expand's.
+func expand(s string, lookup func(name string) ([]byte, error)) (string, error) {
 	if !strings.Contains(s, PlaceholderOpen) {
 		return s, nil
 	}
@@ -36,9 +39,9 @@ func expand(s string, lookup func(name string) ([]byte, bool)) (string, error) {
 			return "", fmt.Errorf("client: unterminated secret placeholder")
 		}
 		name := s[i+len(PlaceholderOpen) : i+len(PlaceholderOpen)+j]
-		v, ok := lookup(name)
-		if !ok {
-			return "", fmt.Errorf("%w: %q", ErrSecretUnavailable, name)
+		v, err := lookup(name)
+		if err != nil {
+			return "", err
 		}
 		b.WriteString(s[:i])
 		b.Write(v)
@@ -64,7 +67,7 @@ func hasPlaceholder(h map[string][]string, rawQuery string) bool {
 
 // expandQuery replaces placeholders in the values of a raw query, keeping
 // the other pairs as they were encoded.
-func expandQuery(raw string, lookup func(name string) ([]byte, bool)) (string, error) {
+func expandQuery(raw string, lookup func(name string) ([]byte, error)) (string, error) {
 	pairs := strings.Split(raw, "&")
 	for i, pair := range pairs {
 		k, v, hasV := strings.Cut(pair, "=")

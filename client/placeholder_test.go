@@ -7,7 +7,13 @@ import (
 
 func TestRoundTripperPlaceholders(t *testing.T) {
 	vals := map[string]string{"k": "v&1 /", "a.b-c_d": "x"}
-	lookup := func(n string) ([]byte, bool) { v, ok := vals[n]; return []byte(v), ok }
+	lookup := func(n string) ([]byte, error) {
+		v, ok := vals[n]
+		if !ok {
+			return nil, ErrSecretUnavailable
+		}
+		return []byte(v), nil
+	}
 	for _, tc := range []struct{ in, want string }{
 		{"plain", "plain"},
 		{"{{secret:k}}", "v&1 /"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/attestd/attestd/client/scrub"
 	"github.com/attestd/attestd/crypto/secret"
 )
 
@@ -24,6 +26,10 @@ var (
 	// attestation did not release (unknown name, not assigned to the app,
 	// or a failed verdict). The request is not sent.
 	ErrSecretUnavailable = errors.New("client: secret not released to this app")
+	// ErrSecretNotAllowed: a placeholder is in a request to a host its
+	// secret is not allowed for (TransportConfig.SecretHosts), or in a
+	// request that follows a redirect. The request is not sent.
+	ErrSecretNotAllowed = errors.New("client: secret not allowed in this request")
 )
 
 // TokenHeader is the header the Transport sends the token in.
@@ -43,6 +49,16 @@ type TransportConfig struct {
 	// of the app's backends. The edge's own host:port (Client's BaseURL)
 	// always does (its /v1/proxy/ needs it); no other host sees the token.
 	TokenHosts []string
+	// SecretHosts says where each secret may be filled in: secret name →
+	// the hosts a placeholder of it is replaced for, each "host" (https,
+	// any port), "host:port" (https, that port), or an origin
+	// "https://host[:port]" or "http://host[:port]" (that scheme, that port
+	// or the scheme's own; plain http only when written so). No wildcards. A secret listed with no host is filled in
+	// nowhere. A secret not listed is filled in only in https requests to a
+	// host the latest attestation pins (PROTOCOL.md §5), whose connection
+	// is checked against those pins. A placeholder anywhere else fails the
+	// request with ErrSecretNotAllowed before anything is sent.
+	SecretHosts map[string][]string
 	// BindAuthorization sends, with a request that carries one
 	// Authorization header, a token bound to that value (pay =
 	// b64u(SHA-256(value))), attesting with it as binding when no such
@@ -57,11 +73,27 @@ type TransportConfig struct {
 // Transport is an http.RoundTripper for an app's outgoing requests (the
 // quickstart experience): it keeps a fresh token (re-attesting before
 // expiry), sends it as Attest-Token to the token hosts, replaces secret
-// placeholders in header and query values with the released secrets, and
-// refuses TLS connections to a pinned host whose chain matches none of its
-// pins (PROTOCOL.md §4-5). Pins and secrets come from the latest attestation
-// of the Client, whoever made it; connections made under older pins are
-// closed when idle once pins change.
+// placeholders in header and query values with the released secrets (only
+// for the hosts each secret is allowed for, never in a request that follows
+// a redirect), and refuses TLS connections to a pinned host whose chain
+// matches none of its pins (PROTOCOL.md §4-5). Pins and secrets come from
+// the latest attestation of the Client, whoever made it.
+//
+// A secret goes only where it is meant to: the answer to a request it was
+// filled in has every header holding it removed (a redirect whose Location
+// echoes the query, say, which the http.Client would otherwise follow with
+// the secret in the URL), and a request the http.Client makes to follow a
+// redirect (req.Response set) with a placeholder in it fails with
+// ErrSecretNotAllowed. A client that follows redirects itself makes new
+// requests: the hosts of SecretHosts are what protect those.
+//
+// When pins change, every TLS connection the Transport made (HTTP/1.1 or
+// HTTP/2, idle or busy) is checked against the new pins, and closed at once
+// if it no longer matches them, aborting what is in flight on it; idle
+// connections are closed too. This holds for a Base that is nil or an
+// *http.Transport, for the connections it dials itself (not those through
+// an HTTP proxy, which are closed only when idle); any other Base gets only
+// CloseIdleConnections.
 //
 // Every request waits for a first attestation (so pins apply from the first
 // connection on), and every request keeps the token fresh, so pins and
@@ -80,6 +112,8 @@ type Transport struct {
 	edgePath string // BaseURL's path, without a trailing '/'
 	hosts    map[string]bool
 	pins     pinner
+
+	secretHosts secretHosts
 
 	tokens *tokenCache // by bindingKey; "" unbound
 
@@ -102,8 +136,12 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
+	sh, err := parseSecretHosts(cfg.SecretHosts)
+	if err != nil {
+		return nil, err
+	}
 	t := &Transport{cfg: cfg, c: cfg.Client, edgeHost: strings.ToLower(u.Host), edgePath: strings.TrimRight(u.Path, "/"),
-		hosts: map[string]bool{}, tokens: newTokenCache(cfg.Client.cfg.Now, cfg.Client.cfg.RefreshBefore, cfg.MaxBound)}
+		hosts: map[string]bool{}, secretHosts: sh, tokens: newTokenCache(cfg.Client.cfg.Now, cfg.Client.cfg.RefreshBefore, cfg.MaxBound)}
 	t.hosts[t.edgeHost] = true
 	for _, h := range cfg.TokenHosts {
 		t.hosts[strings.ToLower(h)] = true
@@ -151,11 +189,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.isAttestCall(req) {
 		return t.base.RoundTrip(req)
 	}
+	placeholders := hasPlaceholder(req.Header, req.URL.RawQuery)
+	if placeholders && req.Response != nil {
+		// The http.Client follows a redirect with the first request's
+		// headers: whoever sent the redirect chose where they go.
+		return nil, closeBody(req, fmt.Errorf("%w: the request follows a redirect (to %s)", ErrSecretNotAllowed, req.URL.Host))
+	}
 	if cur := t.c.latest(); cur != nil {
 		t.learn(cur, false)
 	}
 	toHost := t.hosts[strings.ToLower(req.URL.Host)] || t.hosts[strings.ToLower(req.URL.Hostname())]
-	placeholders := hasPlaceholder(req.Header, req.URL.RawQuery)
 	// Only a token host or a placeholder needs this attestation to
 	// succeed; any other request needs one success ever (for the pins) and
 	// otherwise only keeps the pins fresh, going on with the last ones
@@ -164,74 +207,105 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !needed && t.backingOff() {
 		return t.base.RoundTrip(req)
 	}
-	var binding []byte
-	if auth := req.Header.Values("Authorization"); toHost && t.cfg.BindAuthorization && len(auth) == 1 {
-		binding = []byte(auth[0])
-	}
-	if binding != nil && strings.Contains(string(binding), PlaceholderOpen) {
-		// Bind to the value actually sent: resolve it with what the
-		// latest attestation released, attesting first if need be.
-		if _, err := t.token(req.Context(), nil); err != nil {
-			return nil, err
-		}
-		v, err := expand(string(binding), t.lookup)
-		if err != nil {
-			return nil, err
-		}
-		binding = []byte(v)
+	binding, err := t.binding(req, toHost)
+	if err != nil {
+		return nil, closeBody(req, err)
 	}
 	res, err := t.token(req.Context(), binding)
 	if err != nil {
 		if needed {
-			return nil, err
+			return nil, closeBody(req, err)
 		}
 		return t.base.RoundTrip(req)
 	}
-	out := req
+	out, filled := req, []scrub.Secret(nil)
 	if placeholders || toHost {
-		if out, err = t.rewrite(req, res, toHost); err != nil {
-			return nil, err
+		if out, filled, err = t.rewrite(req, res, toHost); err != nil {
+			return nil, closeBody(req, err)
 		}
 	}
 	resp, err := t.base.RoundTrip(out)
-	if err == nil && toHost && resp.StatusCode == http.StatusUnauthorized {
+	if err != nil {
+		return nil, err
+	}
+	if len(filled) > 0 {
+		scrub.Answer(resp, filled...)
+	}
+	if toHost && resp.StatusCode == http.StatusUnauthorized {
 		// The token was refused (expired early, key rotated, a failed
 		// verdict): attest again for the next request.
 		t.drop(binding)
 	}
-	return resp, err
+	return resp, nil
+}
+
+// binding is the value the token of req is bound to: nil (unbound) unless
+// BindAuthorization is set, req goes to a token host and carries one
+// Authorization header. A placeholder in it is resolved first (attesting
+// if need be), under the same rules as when it is sent.
+func (t *Transport) binding(req *http.Request, toHost bool) ([]byte, error) {
+	auth := req.Header.Values("Authorization")
+	if !toHost || !t.cfg.BindAuthorization || len(auth) != 1 {
+		return nil, nil
+	}
+	if !strings.Contains(auth[0], PlaceholderOpen) {
+		return []byte(auth[0]), nil
+	}
+	// Bind to the value actually sent: resolve it with what the latest
+	// attestation released, attesting first if need be.
+	if _, err := t.token(req.Context(), nil); err != nil {
+		return nil, err
+	}
+	v, err := expand(auth[0], t.lookupFor(req.URL))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v), nil
+}
+
+// closeBody closes req's body, as a RoundTripper must even when it fails,
+// and returns err.
+func closeBody(req *http.Request, err error) error {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+	return err
 }
 
 // rewrite returns a clone of req with placeholders replaced and, for a
-// token host, the token set.
-func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.Request, error) {
+// token host, the token set; filled are the secrets it filled in.
+func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.Request, []scrub.Secret, error) {
 	out := req.Clone(req.Context())
+	var filled []scrub.Secret
+	lookup := t.lookupFor(req.URL)
+	track := func(name string) ([]byte, error) {
+		v, err := lookup(name)
+		if err == nil {
+			filled = append(filled, scrub.New(v))
+		}
+		return v, err
+	}
 	for k, vs := range out.Header {
 		for i, v := range vs {
-			e, err := expand(v, t.lookup)
+			e, err := expand(v, track)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			vs[i] = e
 		}
 		out.Header[k] = vs
 	}
 	if out.URL.RawQuery != "" {
-		q, err := expandQuery(out.URL.RawQuery, t.lookup)
+		q, err := expandQuery(out.URL.RawQuery, track)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.URL.RawQuery = q
 	}
 	if toHost {
 		out.Header.Set(TokenHeader, res.Token)
 	}
-	return out, nil
-}
-
-func (t *Transport) lookup(name string) ([]byte, bool) {
-	v, ok := (*t.secrets.Load())[name]
-	return v.Reveal(), ok
+	return out, filled, nil
 }
 
 // isAttestCall: the Client's own calls, should they go through t.

@@ -201,11 +201,13 @@ func (r *rig) verifier(t *testing.T) *backend.Verifier {
 }
 
 // TestRoundTripperSecretsAndToken: placeholders in header and query values
-// become the released secret; the token goes to token hosts only, bound to
-// the Authorization header when asked; an unknown placeholder sends nothing.
+// become the released secret for the hosts the secret is allowed for; the
+// token goes to token hosts only, bound to the Authorization header when
+// asked; an unknown placeholder, or one for another host, sends nothing.
 func TestRoundTripperSecretsAndToken(t *testing.T) {
 	r := newRig(t, nil)
-	_, hc := r.transport(t, testenv.App, client.TransportConfig{TokenHosts: []string{"api.test"}, BindAuthorization: true})
+	_, hc := r.transport(t, testenv.App, client.TransportConfig{TokenHosts: []string{"api.test"}, BindAuthorization: true,
+		SecretHosts: map[string][]string{testenv.SecretName: {"api.test"}, "nope": {"api.test"}}})
 	v := r.verifier(t)
 	ph := client.Placeholder(testenv.SecretName)
 	q := url.Values{"key": {ph}, "other": {"x y"}}.Encode() // URL-encoded placeholder
@@ -234,13 +236,27 @@ func TestRoundTripperSecretsAndToken(t *testing.T) {
 		t.Errorf("second binding: %v", err)
 	}
 
-	// Not a token host: secrets yes, token no.
-	if _, err := get(t, hc, "https://other.test/v", map[string]string{"X-Api-Key": ph}); err != nil {
+	// Not a token host: no token.
+	if _, err := get(t, hc, "https://other.test/v", nil); err != nil {
 		t.Fatal(err)
 	}
 	got = r.srv.take()
-	if got[0].token != "" || got[0].apiKey != testenv.SecretValue || got[0].host != "other.test" {
+	if got[0].token != "" || got[0].host != "other.test" {
 		t.Errorf("other.test got %+v", got[0].host)
+	}
+	// Not a host of the secret: refused before sending, in a header or
+	// in the query.
+	for _, hdr := range []map[string]string{{"X-Api-Key": ph}, nil} {
+		u := "https://other.test/v"
+		if hdr == nil {
+			u += "?" + q
+		}
+		if _, err := get(t, hc, u, hdr); !errors.Is(err, client.ErrSecretNotAllowed) {
+			t.Fatalf("placeholder for other.test: %v", err)
+		}
+		if n := len(r.srv.take()); n != 0 {
+			t.Fatalf("%d requests sent to a host the secret is not allowed for", n)
+		}
 	}
 
 	// A secret not released to the app: refused before sending.
@@ -257,7 +273,8 @@ func TestRoundTripperSecretsAndToken(t *testing.T) {
 // (a decoy) and no secrets, so placeholders cannot be filled.
 func TestRoundTripperFailedVerdictReleasesNothing(t *testing.T) {
 	r := newRig(t, nil)
-	_, hc := r.transport(t, testenv.App, client.TransportConfig{Integrity: client.Integrity{Rooted: true}})
+	_, hc := r.transport(t, testenv.App, client.TransportConfig{Integrity: client.Integrity{Rooted: true},
+		SecretHosts: map[string][]string{testenv.SecretName: {"api.test"}}})
 	_, err := get(t, hc, "https://api.test/v", map[string]string{"X-Api-Key": client.Placeholder(testenv.SecretName)})
 	if !errors.Is(err, client.ErrSecretUnavailable) {
 		t.Fatalf("got %v", err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/attestd/attestd/internal/api"
@@ -153,13 +152,13 @@ func (d *Daemon) HTTP3Addr() net.Addr {
 	return d.h3.Addr()
 }
 
-// withProxy sends /v1/proxy/… to the secrets proxy and the rest to next.
+// withProxy sends /v1/proxy/… to the secrets proxy and the rest to next,
+// deciding on the path as the client sent it (as the HTTP/1.1 listener
+// does), never on the decoded r.URL.Path.
 func withProxy(p *proxy.Proxy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
-			p.ServeHTTP(w, r)
-			return
+		if !p.HandleHTTP(w, r) {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }

@@ -9,8 +9,15 @@
 // header (set, replacing any the client sent) or a query parameter
 // (replacing any the client sent), and forwards method, headers and body to
 // the upstream URL with the path appended. The answer streams back
-// unchanged but for its hop-by-hop headers. A request whose token does not
-// verify is answered 401 token_invalid and nothing of it is forwarded.
+// unchanged but for its hop-by-hop headers and any header that holds the
+// API's secret, as injected or percent-encoded (a Location that echoes the
+// query, say: see package client/scrub); a redirect that held it loses its
+// body too. Other answer bodies are not searched: an upstream that echoes
+// the secret in a body (an error page that repeats the request's URL) gives
+// it to the client, which the proxy cannot prevent. A request whose path
+// could leave the upstream's base path on some server is refused 400
+// bad_request (pathrule.go); one whose token does not verify is answered
+// 401 token_invalid; in either case nothing of it is forwarded.
 //
 // Binding: when the API requires binding, the token must carry pay and the
 // request exactly one Authorization header whose b64u(SHA-256) equals it.

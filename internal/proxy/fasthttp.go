@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -14,10 +13,12 @@ import (
 	"github.com/attestd/attestd/internal/apierr"
 )
 
-// HandleFasthttp serves ctx when its path begins with Prefix and reports
-// whether it did: the shape of fastapi.Config.Extra.
+// HandleFasthttp serves ctx when its path as sent begins with Prefix and
+// reports whether it did: the shape of fastapi.Config.Extra. The decision
+// is made on the path as sent, never on fasthttp's normalised one (which
+// has decoded it and resolved its dot segments).
 func (p *Proxy) HandleFasthttp(ctx *fasthttp.RequestCtx) bool {
-	if !bytes.HasPrefix(ctx.Path(), []byte(Prefix)) {
+	if !bytes.HasPrefix(ctx.URI().PathOriginal(), []byte(Prefix)) {
 		return false
 	}
 	p.Fasthttp(ctx)
@@ -39,16 +40,13 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	uri := ctx.URI()
 	in := &inbound{
 		method: string(ctx.Method()),
+		// As sent (of an absolute-form target too), never uri.Path(),
+		// which fasthttp has decoded and normalised.
 		path:   string(uri.PathOriginal()),
 		query:  string(uri.QueryString()),
 		header: make(http.Header, 16),
 		length: int64(ctx.Request.Header.ContentLength()),
-	}
-	if i := strings.IndexByte(in.path, '?'); i >= 0 {
-		in.path = in.path[:i] // PathOriginal of an absolute-form target
-	}
-	if strings.HasPrefix(in.path, "http://") || strings.HasPrefix(in.path, "https://") {
-		in.path = string(uri.Path()) // absolute-form: use the parsed path
+		logCtx: ctx,
 	}
 	for k, v := range ctx.Request.Header.All() {
 		key := http.CanonicalHeaderKey(string(k))

@@ -6,9 +6,31 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/attestd/attestd/internal/apierr"
 )
+
+// HandleHTTP serves r when its path as sent begins with Prefix and reports
+// whether it did (the net/http twin of HandleFasthttp).
+func (p *Proxy) HandleHTTP(w http.ResponseWriter, r *http.Request) bool {
+	if !strings.HasPrefix(sentPath(r), Prefix) {
+		return false
+	}
+	p.ServeHTTP(w, r)
+	return true
+}
+
+// sentPath is r's path as the client sent it: the request target of an
+// origin-form request (quic-go's http3 server and net/http keep it in
+// RequestURI), else the URL's escaped path.
+func sentPath(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		path, _, _ := strings.Cut(r.RequestURI, "?")
+		return path
+	}
+	return r.URL.EscapedPath()
+}
 
 // ServeHTTP serves the proxy over net/http (the HTTP/3 listener). The path
 // must begin with Prefix; anything else is not_found.
@@ -16,10 +38,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := p.cfg.Now()
 	in := &inbound{
 		method: r.Method,
-		path:   r.URL.EscapedPath(),
+		path:   sentPath(r),
 		query:  r.URL.RawQuery,
 		header: r.Header.Clone(),
 		length: r.ContentLength,
+		logCtx: r.Context(),
 	}
 	if in.header == nil {
 		in.header = http.Header{}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attestd/attestd/client/scrub"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/registry"
@@ -39,12 +40,20 @@ type inbound struct {
 	path   string // escaped, beginning with Prefix
 	query  string // raw, without '?'
 	header http.Header
-	body   io.Reader // nil: no body
-	length int64     // Content-Length; -1 unknown
+	body   io.Reader       // nil: no body
+	length int64           // Content-Length; -1 unknown
+	logCtx context.Context // what log lines about the request are made with
 }
 
 // forward verifies in and sends it upstream. On success the caller closes
 // the answer's Body. Errors classify with apierr.
+//
+// The order of the checks: the method, then the path rules (pure and
+// public: they cost no lookup and no signature check, and a refusal says
+// nothing the protocol does not), then the API's name, then the token,
+// then the body's declared length. Whichever refuses, nothing is
+// forwarded. The answer's headers are scrubbed of the API's secret
+// (PROTOCOL.md §6, 1.1) before either adapter sees them; its body is not.
 func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error) {
 	if in.method == http.MethodConnect || in.method == http.MethodTrace {
 		// TRACE would echo the injected secret back to the client.
@@ -81,7 +90,18 @@ func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error
 	if err != nil {
 		return nil, p.upstreamError(api.Name, err)
 	}
+	p.scrub(in, api, resp)
 	return resp, nil
+}
+
+// scrub removes from the answer every header that holds the API's secret
+// (PROTOCOL.md §6, 1.1); a redirect that held it loses its body too
+// (scrub.Answer). Other bodies pass unchanged, whatever they hold: see the
+// package doc.
+func (p *Proxy) scrub(in *inbound, api *registry.API, resp *http.Response) {
+	if n := scrub.Answer(resp, scrub.New(api.Secret.Reveal())); n > 0 {
+		p.cfg.Log.WarnContext(in.logCtx, "proxy: removed answer headers that held the api's secret", "api", api.Name, "removed", n)
+	}
 }
 
 // outbound builds the upstream request: headers minus Attest-Token and the

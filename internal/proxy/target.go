@@ -10,7 +10,10 @@ import (
 )
 
 // splitPath splits the escaped request path /v1/proxy/{api}{rest} into the
-// API name (unescaped) and rest, which is "" or begins with '/'.
+// API name (unescaped) and rest, which is "" or begins with '/', and applies
+// the path rules (pathrule.go) to rest. The name is the segment right after
+// the prefix, exactly: an empty one, or one the rules would refuse, names
+// no API (not_found).
 func splitPath(escaped string) (name, rest string, err error) {
 	s, ok := strings.CutPrefix(escaped, Prefix)
 	if !ok {
@@ -20,33 +23,16 @@ func splitPath(escaped string) (name, rest string, err error) {
 	if slash {
 		rest = "/" + after
 	}
-	name, err = url.PathUnescape(enc)
-	if err != nil || name == "" {
+	if enc == "" || checkSegment(enc) != nil {
 		return "", "", apierr.ErrNotFound
 	}
-	if err := checkSegments(rest); err != nil {
+	if name, err = url.PathUnescape(enc); err != nil {
+		return "", "", apierr.ErrNotFound
+	}
+	if err := checkRest(rest); err != nil {
 		return "", "", err
 	}
 	return name, rest, nil
-}
-
-// checkSegments refuses dot segments ("." and "..", escaped or not), which
-// would let a client climb out of the upstream's base path while carrying
-// the API's secret.
-func checkSegments(rest string) error {
-	for seg := range strings.SplitSeq(rest, "/") {
-		if !strings.Contains(seg, ".") && !strings.Contains(seg, "%") {
-			continue
-		}
-		u, err := url.PathUnescape(seg)
-		if err != nil {
-			return apierr.Wrap(apierr.ErrBadRequest.WithMessage("malformed path"), err)
-		}
-		if u == "." || u == ".." {
-			return apierr.ErrBadRequest.WithMessage("the path may not hold . or .. segments")
-		}
-	}
-	return nil
 }
 
 // target is the upstream URL of a request: the upstream's path with rest

@@ -19,7 +19,7 @@ func TestProxyTarget(t *testing.T) {
 		{"join/root-slash", "https://up.example/", "", "/v1/proxy/maps/a", "", "https://up.example/a"},
 		{"join/no-path", "https://up.example/base", "", "/v1/proxy/maps", "", "https://up.example/base"},
 		{"join/trailing-slash", "https://up.example/base", "", "/v1/proxy/maps/", "", "https://up.example/base/"},
-		{"join/keeps-escapes", "https://up.example/b%20x", "", "/v1/proxy/maps/a%2Fb/c%3F", "", "https://up.example/b%20x/a%2Fb/c%3F"},
+		{"join/keeps-escapes", "https://up.example/b%20x", "", "/v1/proxy/maps/a%20b/c%3F", "", "https://up.example/b%20x/a%20b/c%3F"},
 		{"query/upstream-then-client", "https://up.example/q?v=1", "", "/v1/proxy/maps/x", "a=2&b=3", "https://up.example/q/x?v=1&a=2&b=3"},
 		{"query/client-only", "http://up.example:8080", "", "/v1/proxy/maps/x", "a=%20", "http://up.example:8080/x?a=%20"},
 		{"inject/appended", "https://up.example?v=1", "key", "/v1/proxy/maps/x", "a=2", "https://up.example/x?v=1&a=2&key=s%2Bcr%26t"},
@@ -56,6 +56,10 @@ func TestProxySplitPathRefuses(t *testing.T) {
 		{"/v1/proxy/maps/a/%2e%2E/admin", apierr.ErrBadRequest},
 		{"/v1/proxy/maps/./x", apierr.ErrBadRequest},
 		{"/v1/proxy/maps/%zz", apierr.ErrBadRequest},
+		{"/v1/proxy/%2e%2e/admin", apierr.ErrNotFound},
+		{"/v1/proxy/ma%2Fps/x", apierr.ErrNotFound},
+		{"/v1/proxy/..;/x", apierr.ErrNotFound},
+		{"/v1/proxy/maps/a%2Fb", apierr.ErrBadRequest},
 	} {
 		if _, _, err := splitPath(tc.path); !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.path, err, tc.want)
