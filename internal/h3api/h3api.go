@@ -76,7 +76,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.m = append(x.m[:0], r.Method...)
 	x.req = api.Request{
 		Method:      x.m,
-		Path:        []byte(r.URL.Path),
+		Path:        api.TargetPath([]byte(r.RequestURI)),
 		ContentType: []byte(r.Header.Get("Content-Type")),
 		TooLarge:    tooLarge,
 	}
