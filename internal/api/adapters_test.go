@@ -97,9 +97,10 @@ func rawExchange(tb testing.TB, c net.Conn, method, target string, headers []str
 // h3Request builds the request quic-go's server hands its handler for a
 // :method and :path, or reports (ok false) that quic-go refuses them
 // itself (the stream is reset; no handler runs): a :path that does not
-// begin with '/' (but "*" for OPTIONS) or that net/url cannot parse.
+// begin with '/' (but "*" for OPTIONS) or that net/url cannot parse, and
+// a CONNECT with a :path.
 func h3Request(method, target string, headers map[string]string, body []byte) (*http.Request, bool) {
-	if method == "" || (len(target) == 0 || target[0] != '/') && !(method == http.MethodOptions && target == "*") {
+	if method == "" || method == http.MethodConnect || (len(target) == 0 || target[0] != '/') && !(method == http.MethodOptions && target == "*") {
 		return nil, false
 	}
 	u, err := url.ParseRequestURI(target)
