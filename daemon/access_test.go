@@ -55,7 +55,10 @@ func TestEveryAnswerCarriesOurRequestID(t *testing.T) {
 	checkOneID(t, "http1 error handler", a, ctx.Response.Header.PeekAll(RequestIDHeader))
 
 	for name, h := range map[string]http.HandlerFunc{
-		"own-id":  func(w http.ResponseWriter, _ *http.Request) { w.Header().Set(RequestIDHeader, "upstream"); w.WriteHeader(502) },
+		"own-id": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set(RequestIDHeader, "upstream")
+			w.WriteHeader(502)
+		},
 		"nothing": func(w http.ResponseWriter, _ *http.Request) { w.Header().Del(RequestIDHeader) },
 		"write":   func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("x")) },
 		"flush": func(w http.ResponseWriter, _ *http.Request) {
