@@ -206,7 +206,10 @@ func (h *Handler) Fail(resp *Response, err error) { h.fail(context.Background(),
 // fail answers err; ctx is the request's, whose request id an internal
 // error's log line carries.
 func (h *Handler) fail(ctx context.Context, resp *Response, err error) {
-	pub := apierr.From(err)
+	pub, ok := err.(*apierr.Error) // a sentinel as is: no errors.As, no allocation
+	if !ok {
+		pub = apierr.From(err)
+	}
 	if pub.Code == apierr.Internal {
 		// The cause may name records; it is logged, never answered. No
 		// cause of this edge carries secret material (secret.Value).

@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/attestd/attestd/internal/api"
 )
 
 // errorCode is the error member of a PROTOCOL.md error body ("" when the
@@ -92,5 +96,31 @@ func TestDotSegmentsDoNotReachEndpoints(t *testing.T) {
 	}
 	if a := h3do(h3, "POST", "/v1/challenge", nil, nil); a.status != 200 {
 		t.Errorf("http3 POST /v1/challenge: %d %s", a.status, a.body)
+	}
+}
+
+// TestServeDoesNotAllocateOnCraftedTargets: a challenge, and a refusal of
+// every crafted target, cost no allocation through the router (the
+// router's error bodies are appended to the reused Response).
+func TestServeDoesNotAllocateOnCraftedTargets(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race")
+	}
+	h := newHandler(t)
+	reqs := []*api.Request{{Method: []byte("POST"), Path: []byte("/v1/challenge")}}
+	for _, p := range []string{"/v1/accounts/jwks.json", "/v1/x/../challenge", "//v1/challenge", "/v1/accounts/%2e%2e/jwks.json",
+		"/v1/accounts/a%2Fb/jwks.json", "/v1/%63hallenge", "/" + strings.Repeat("a/", 1000)} {
+		reqs = append(reqs, &api.Request{Method: []byte("GET"), Path: []byte(p)})
+	}
+	resp := api.Response{Body: make([]byte, 0, 2048)}
+	ctx := context.Background()
+	n := testing.AllocsPerRun(200, func() {
+		for _, r := range reqs {
+			resp.Reset()
+			h.Serve(ctx, r, &resp)
+		}
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per round, want 0", n)
 	}
 }
