@@ -65,3 +65,54 @@ func TestClientRequestIDNeverReplacesOurs(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryAnswerCarriesOurRequestID: the proxy's answers carried no id
+// over HTTP/1.1 (it resets the answer it writes). The id is stamped last, so that
+// whatever a handler did (reset the answer, copy an upstream's
+// X-Request-Id, twice) the answer carries exactly one: the node's. Over
+// HTTP/3 likewise when the handler set its own, wrote nothing, or flushed
+// before writing.
+func TestEveryAnswerCarriesOurRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "debug"}, &buf)
+	a := &accessLog{ids: newRequestIDs(), log: log, now: time.Now}
+	for name, h := range map[string]fasthttp.RequestHandler{
+		"reset": func(ctx *fasthttp.RequestCtx) { ctx.Response.Reset(); ctx.SetStatusCode(401) },
+		"upstream-ids": func(ctx *fasthttp.RequestCtx) {
+			ctx.Response.Header.Add(RequestIDHeader, "upstream-1")
+			ctx.Response.Header.Add(RequestIDHeader, "upstream-2")
+		},
+	} {
+		var ctx fasthttp.RequestCtx
+		a.fasthttp(h)(&ctx)
+		checkOneID(t, "http1 "+name, a, ctx.Response.Header.PeekAll(RequestIDHeader))
+	}
+
+	for name, h := range map[string]http.HandlerFunc{
+		"own-id": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set(RequestIDHeader, "upstream")
+			w.WriteHeader(502)
+		},
+		"nothing": func(w http.ResponseWriter, _ *http.Request) { w.Header().Del(RequestIDHeader) },
+		"write":   func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("x")) },
+		"flush": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set(RequestIDHeader, "upstream")
+			_ = http.NewResponseController(w).Flush()
+		},
+	} {
+		rec := httptest.NewRecorder()
+		a.http(h).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/proxy/a/b", nil))
+		var ids [][]byte
+		for _, v := range rec.Result().Header.Values(RequestIDHeader) {
+			ids = append(ids, []byte(v))
+		}
+		checkOneID(t, "http3 "+name, a, ids)
+	}
+}
+
+func checkOneID(t *testing.T, what string, a *accessLog, ids [][]byte) {
+	t.Helper()
+	if len(ids) != 1 || !bytes.HasPrefix(ids[0], []byte(a.ids.prefix)) {
+		t.Errorf("%s: X-Request-Id %q, want exactly the node's", what, ids)
+	}
+}
