@@ -191,6 +191,13 @@ func (h *Handler) ReadsRemoteIP(path []byte) bool {
 	return rt == routeChallenge
 }
 
+// endpointOf names the endpoint path names exactly (a metric label, for
+// requests refused before Serve).
+func endpointOf(path []byte) string {
+	rt, _ := match(path)
+	return endpointNames[rt]
+}
+
 // endpointNames names each route's endpoint (a metric label).
 var endpointNames = [...]string{
 	routeNone:      EndpointOther,
