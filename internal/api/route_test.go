@@ -67,6 +67,9 @@ func TestMatchExactSegments(t *testing.T) {
 		if got != tc.want || string(acct) != tc.account {
 			t.Errorf("match(%q) = %d %q, want %d %q", tc.path, got, acct, tc.want, tc.account)
 		}
+		if e := endpointOf([]byte(tc.path)); e != endpointNames[tc.want] {
+			t.Errorf("endpointOf(%q) = %q", tc.path, e)
+		}
 	}
 }
 
