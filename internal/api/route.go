@@ -10,7 +10,7 @@ import (
 // (PROTOCOL.md Conventions, 1.1: a request target that names no endpoint
 // exactly is not_found). Nothing is normalised first: a doubled or empty
 // segment, a dot segment ("." or ".."), a percent-encoded literal
-// ("/v1/%63hallenge"), a trailing slash, a query-less '#' or any byte
+// ("/v1/%63hallenge"), a trailing slash, a '#' or any byte
 // more than the endpoint's own names no endpoint. Only the account segment
 // of the JWKS path is percent-decoded, once, because an account id may
 // hold characters a client must encode (model.ValidateID allows any
