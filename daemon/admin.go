@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	rpprof "runtime/pprof"
 	"time"
 
+	"github.com/attestd/attestd/internal/api"
+	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/store"
 )
 
-// adminMux serves the operator endpoints of PROTOCOL.md §8.
-func (d *Daemon) adminMux() *http.ServeMux {
+// adminMux serves the operator endpoints of PROTOCOL.md §8, on exact
+// targets only (exactTargets).
+func (d *Daemon) adminMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -43,7 +47,48 @@ func (d *Daemon) adminMux() *http.ServeMux {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	return exactTargets(adminPaths(d.cfg.Pprof), mux)
+}
+
+// adminPaths are the admin listener's endpoints; with pprof, its index,
+// handlers and the runtime's profiles (served by its index).
+func adminPaths(withPprof bool) map[string]bool {
+	paths := map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+	if withPprof {
+		for _, p := range []string{"", "cmdline", "profile", "symbol", "trace"} {
+			paths["/debug/pprof/"+p] = true
+		}
+		for _, p := range rpprof.Profiles() {
+			paths["/debug/pprof/"+p.Name()] = true
+		}
+	}
+	return paths
+}
+
+// exactTargets refuses, with the bodies of PROTOCOL.md, a request whose
+// target's path as sent is not exactly one of paths (not_found: dot,
+// doubled and encoded segments included, which ServeMux would clean and
+// redirect), and a method other than GET or HEAD (method_not_allowed).
+// next sees only requests to paths.
+func exactTargets(paths map[string]bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !paths[string(api.TargetPath([]byte(r.RequestURI)))]:
+			writeAdminError(w, apierr.ErrNotFound)
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			writeAdminError(w, apierr.ErrMethodNotAllowed)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func writeAdminError(w http.ResponseWriter, e *apierr.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(e.AppendBody(nil))
 }
 
 // storeFresh says whether the data served is fresh enough to stay ready:

@@ -82,19 +82,3 @@ func TestRestartNeeded(t *testing.T) {
 		t.Errorf("restartNeeded = %q", got)
 	}
 }
-
-func TestRequestIDs(t *testing.T) {
-	g := newRequestIDs()
-	a, b := g.next(nil), g.next(nil)
-	if a == b || !strings.HasPrefix(a, g.prefix) {
-		t.Errorf("ids %q %q", a, b)
-	}
-	if got := g.next([]byte("lb-1234.abc_Z")); got != "lb-1234.abc_Z" {
-		t.Errorf("a plain incoming id was replaced: %q", got)
-	}
-	for _, bad := range []string{"a b", "x\n", strings.Repeat("a", 65), "é"} {
-		if got := g.next([]byte(bad)); got == bad {
-			t.Errorf("incoming id %q kept", bad)
-		}
-	}
-}

@@ -5,21 +5,24 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync/atomic"
-	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
-// requestIDKey keys the request id in a request's context (a string in a
-// context.Context for HTTP/3; a *requestID fasthttp user value for
-// HTTP/1.1, which fasthttp's RequestCtx.Value also returns).
+// Every request of the public listeners gets an id of the node's own,
+// answered as X-Request-Id and logged as request_id with every line about
+// the request. An id a client sends never replaces it (PROTOCOL.md §8,
+// 1.1: a client could otherwise make its lines collide with another
+// client's): it is logged beside it as client_request_id, cut to
+// maxClientIDLen bytes and with any byte outside clientIDSafe made '_'.
+
+// requestIDKey keys the request's *requestID in its context (a
+// context.Context value for HTTP/3; a fasthttp user value for HTTP/1.1,
+// which fasthttp's RequestCtx.Value also returns).
 type requestIDKey struct{}
 
-// RequestIDHeader carries the request id, in and out. An incoming id is
-// kept when it is short and plain (a load balancer's), else replaced.
+// RequestIDHeader carries the node's request id in every answer; in a
+// request, the client's own id.
 const RequestIDHeader = "X-Request-Id"
 
 // requestIDs makes request ids: a random per-process prefix and a counter,
@@ -35,73 +38,94 @@ func newRequestIDs() *requestIDs {
 	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
 }
 
-func (g *requestIDs) next(incoming []byte) string {
-	if validRequestID(incoming) {
-		return string(incoming)
-	}
-	return g.prefix + strconv.FormatUint(g.n.Add(1), 36)
-}
+const (
+	// maxRequestIDLen holds the prefix (13) and a base-36 uint64 (13).
+	maxRequestIDLen = 32
+	// maxClientIDLen bounds the client's id kept for the logs.
+	maxClientIDLen = 64
+)
 
-// maxRequestIDLen is the longest id: an incoming one's limit (64) and more
-// than the prefix (13) and a base-36 uint64 (13).
-const maxRequestIDLen = 64
-
-// requestID is the id of an HTTP/1.1 request, kept as a fasthttp user value:
-// a pointer, so that storing it allocates nothing more, and its bytes are
-// made a string only when a line is logged.
+// requestID is a request's ids, kept by pointer (a fasthttp user value
+// costs no more allocation) and made strings only when a line is logged.
 type requestID struct {
-	b [maxRequestIDLen]byte
-	n uint8
+	own    [maxRequestIDLen]byte
+	client [maxClientIDLen]byte
+	n, cn  uint8
 }
 
-func (id *requestID) bytes() []byte { return id.b[:id.n] }
+func (id *requestID) bytes() []byte { return id.own[:id.n] }
 
-// set makes id the incoming id when it is valid, else a new one.
+// clientBytes is the client's sanitised id, empty when it sent none.
+func (id *requestID) clientBytes() []byte { return id.client[:id.cn] }
+
+// set gives id a new id of the node's own, and keeps incoming, the
+// client's X-Request-Id, as its client id.
 func (g *requestIDs) set(id *requestID, incoming []byte) {
-	if validRequestID(incoming) {
-		id.n = uint8(copy(id.b[:], incoming))
-		return
-	}
-	b := append(id.b[:0], g.prefix...)
+	b := append(id.own[:0], g.prefix...)
 	b = strconv.AppendUint(b, g.n.Add(1), 36)
 	id.n = uint8(len(b))
+	id.cn = uint8(sanitizeClientID(id.client[:], incoming))
 }
 
-func validRequestID(b []byte) bool {
-	if len(b) == 0 || len(b) > maxRequestIDLen {
-		return false
-	}
-	for _, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
+// sanitizeClientID copies at most len(dst) bytes of in into dst, each byte
+// outside clientIDSafe made '_', and returns the count.
+func sanitizeClientID(dst, in []byte) int {
+	n := copy(dst, in)
+	for i, c := range dst[:n] {
+		if !clientIDSafe(c) {
+			dst[i] = '_'
 		}
 	}
-	return true
+	return n
 }
 
-// requestIDFrom returns the request id of ctx, "" if none.
+// clientIDSafe: letters, digits and "-_.:/+=", enough for UUIDs, a load
+// balancer's trace ids and base64; nothing that quotes or breaks a line.
+func clientIDSafe(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '_', '.', ':', '/', '+', '=':
+		return true
+	}
+	return false
+}
+
+// requestIDFrom returns the node's request id of ctx, "" if none.
 func requestIDFrom(ctx context.Context) string {
+	own, _ := requestIDsFrom(ctx)
+	return own
+}
+
+// requestIDsFrom returns the node's request id of ctx and the client's,
+// "" for none.
+func requestIDsFrom(ctx context.Context) (own, client string) {
 	if ctx == nil {
-		return ""
+		return "", ""
 	}
 	switch id := ctx.Value(requestIDKey{}).(type) {
 	case string:
-		return id
+		return id, ""
 	case *requestID:
-		return string(id.bytes())
+		return string(id.bytes()), string(id.clientBytes())
 	}
-	return ""
+	return "", ""
 }
 
-// withRequestID is a slog.Handler that adds the request id of the context
-// a record is logged with (Logger.InfoContext and friends).
+// withRequestID is a slog.Handler that adds the request ids of the context
+// a record is logged with (Logger.InfoContext and friends): request_id,
+// and client_request_id when the client sent one.
 type withRequestID struct{ slog.Handler }
 
 func (h withRequestID) Handle(ctx context.Context, r slog.Record) error {
-	if id := requestIDFrom(ctx); id != "" {
-		r.AddAttrs(slog.String("request_id", id))
+	own, client := requestIDsFrom(ctx)
+	if own != "" {
+		r.AddAttrs(slog.String("request_id", own))
+	}
+	if client != "" {
+		r.AddAttrs(slog.String("client_request_id", client))
 	}
 	return h.Handler.Handle(ctx, r)
 }
@@ -112,69 +136,4 @@ func (h withRequestID) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h withRequestID) WithGroup(name string) slog.Handler {
 	return withRequestID{h.Handler.WithGroup(name)}
-}
-
-// accessLog tags each request with an id (header and context) and logs it
-// at debug level; answers of 500 and above are logged at warn.
-type accessLog struct {
-	ids *requestIDs
-	log *slog.Logger
-	now func() time.Time
-}
-
-// level is the level of the line for an answer of status, and whether
-// it is logged at all.
-func (a *accessLog) level(ctx context.Context, status int) (slog.Level, bool) {
-	lvl := slog.LevelDebug
-	if status >= 500 {
-		lvl = slog.LevelWarn
-	}
-	return lvl, a.log.Enabled(ctx, lvl)
-}
-
-func (a *accessLog) done(ctx context.Context, lvl slog.Level, transport, method, path string, status int, start time.Time) {
-	a.log.LogAttrs(ctx, lvl, "request", slog.String("transport", transport), slog.String("method", method),
-		slog.String("path", path), slog.Int("status", status), slog.Duration("duration", a.now().Sub(start)))
-}
-
-// fasthttp wraps an HTTP/1.1 handler. Per request it allocates the
-// requestID alone; method and path become strings only for a line logged.
-func (a *accessLog) fasthttp(next fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		start := a.now()
-		id := new(requestID)
-		a.ids.set(id, ctx.Request.Header.Peek(RequestIDHeader))
-		ctx.SetUserValue(requestIDKey{}, id)
-		ctx.Response.Header.SetBytesV(RequestIDHeader, id.bytes())
-		next(ctx)
-		status := ctx.Response.StatusCode()
-		if lvl, ok := a.level(ctx, status); ok {
-			a.done(ctx, lvl, transportHTTP1, string(ctx.Method()), string(ctx.Path()), status, start)
-		}
-	}
-}
-
-// http wraps an HTTP/3 handler.
-func (a *accessLog) http(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := a.now()
-		id := a.ids.next([]byte(r.Header.Get(RequestIDHeader)))
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		w.Header()[RequestIDHeader] = []string{id}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(ctx))
-		if lvl, ok := a.level(ctx, sw.status); ok {
-			a.done(ctx, lvl, transportHTTP3, r.Method, r.URL.Path, sw.status, start)
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code)
 }

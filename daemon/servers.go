@@ -31,7 +31,10 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log}); err != nil {
 		return err
 	}
-	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now}
+	panics := func(transport string) { d.metrics.Panics(transport).Inc() }
+	d.metrics.Panics(transportHTTP1) // the series exist from the start, at 0
+	d.metrics.Panics(transportHTTP3)
+	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now, panicked: panics}
 	if d.cfg.TLS() {
 		if err := d.buildTLS(); err != nil {
 			return err
@@ -56,11 +59,14 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	}
 	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc,
 		ReadTimeout: d.cfg.ReadTimeout, WriteTimeout: d.cfg.WriteTimeout, IdleTimeout: d.cfg.IdleTimeout,
-		Extra: d.proxy.HandleFasthttp})
+		Extra: d.proxy.HandleFasthttp, Panicked: func() { panics(transportHTTP1) }})
 	srv := d.http1.Underlying()
 	srv.Handler = access.fasthttp(srv.Handler)
+	srv.ErrorHandler = access.fasthttpError(srv.ErrorHandler)
+	// No general OPTIONS * answer: a target that names no endpoint is
+	// not_found (adminMux).
 	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
+		WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, DisableGeneralOptionsHandler: true}
 	return d.bind(ctx)
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/attest"
+	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/registry"
 )
 
@@ -33,7 +34,12 @@ const (
 // Request is one request as a transport received it. The slices are only
 // read during Serve.
 type Request struct {
-	Method      []byte
+	Method []byte
+	// Path is the path of the request target exactly as the client sent
+	// it (TargetPath of the request line's target): still percent-encoded,
+	// dot segments and doubled slashes untouched, without the query. A
+	// transport's normalised path must never be passed here: the router
+	// matches these bytes exactly.
 	Path        []byte
 	ContentType []byte
 	// Signature is the Attest-Signature header, nil when absent.
@@ -114,47 +120,37 @@ func New(cfg Config) *Handler {
 	return &Handler{cfg: cfg, jwksCacheCtl: "public, max-age=" + strconv.Itoa(int(cfg.JWKSMaxAge/time.Second))}
 }
 
-var (
-	pathChallenge = []byte("/v1/challenge")
-	pathAttest    = []byte("/v1/attest")
-	prefixAccount = []byte("/v1/accounts/")
-	suffixJWKS    = []byte("/jwks.json")
-)
-
 // Serve answers one request.
 func (h *Handler) Serve(ctx context.Context, req *Request, resp *Response) {
 	start := since()
 	var err error
+	rt, account := match(req.Path)
+	resp.Endpoint = endpointNames[rt]
 	if h.cfg.Limits != nil {
 		release, lerr := h.cfg.Limits.AdmitRequest()
 		if lerr != nil {
-			resp.Endpoint = endpointOf(req.Path)
 			h.fail(ctx, resp, lerr)
 			h.observe(resp, start)
 			return
 		}
 		defer release()
 	}
-	switch {
-	case bytes.Equal(req.Path, pathChallenge):
-		resp.Endpoint = EndpointChallenge
+	switch rt {
+	case routeChallenge:
 		if err = allow(req, resp, "POST"); err == nil {
 			err = h.challenge(ctx, req, resp)
 		}
-	case bytes.Equal(req.Path, pathAttest):
-		resp.Endpoint = EndpointAttest
+	case routeAttest:
 		if err = allow(req, resp, "POST"); err == nil {
 			resp.Body, err = h.cfg.Edge.AppendAttest(ctx, resp.Body[:0], attest.Input{
 				ContentType: req.ContentType, Body: req.Body, Signature: req.Signature, TooLarge: req.TooLarge,
 			})
 		}
-	case bytes.HasPrefix(req.Path, prefixAccount) && bytes.HasSuffix(req.Path, suffixJWKS):
-		resp.Endpoint = EndpointJWKS
+	case routeJWKS:
 		if err = allow(req, resp, "GET"); err == nil {
-			err = h.jwks(req, resp)
+			err = h.jwks(account, resp)
 		}
 	default:
-		resp.Endpoint = EndpointOther
 		err = apierr.ErrNotFound
 	}
 	if err != nil {
@@ -178,28 +174,36 @@ var epoch = time.Now()
 
 func since() time.Duration { return time.Since(epoch) }
 
-// ReadsSignature reports whether a request to path reads its
-// Attest-Signature header (adapters need not look it up for others).
-func ReadsSignature(path []byte) bool { return bytes.Equal(path, pathAttest) }
+// ReadsSignature reports whether a request to path (Request.Path) reads
+// its Attest-Signature header (adapters need not look it up for others).
+func ReadsSignature(path []byte) bool {
+	rt, _ := match(path)
+	return rt == routeAttest
+}
 
 // ReadsRemoteIP reports whether h reads Request.RemoteIP of a request to
 // path (only the challenge rate limit does).
 func (h *Handler) ReadsRemoteIP(path []byte) bool {
-	return h.cfg.Limits != nil && bytes.Equal(path, pathChallenge)
+	if h.cfg.Limits == nil {
+		return false
+	}
+	rt, _ := match(path)
+	return rt == routeChallenge
 }
 
-// endpointOf names the endpoint of a path (for requests refused before
-// routing).
+// endpointOf names the endpoint path names exactly (a metric label, for
+// requests refused before Serve).
 func endpointOf(path []byte) string {
-	switch {
-	case bytes.Equal(path, pathChallenge):
-		return EndpointChallenge
-	case bytes.Equal(path, pathAttest):
-		return EndpointAttest
-	case bytes.HasPrefix(path, prefixAccount):
-		return EndpointJWKS
-	}
-	return EndpointOther
+	rt, _ := match(path)
+	return endpointNames[rt]
+}
+
+// endpointNames names each route's endpoint (a metric label).
+var endpointNames = [...]string{
+	routeNone:      EndpointOther,
+	routeChallenge: EndpointChallenge,
+	routeAttest:    EndpointAttest,
+	routeJWKS:      EndpointJWKS,
 }
 
 // Fail answers err (for adapters that fail before Serve, e.g. a body over
@@ -209,7 +213,10 @@ func (h *Handler) Fail(resp *Response, err error) { h.fail(context.Background(),
 // fail answers err; ctx is the request's, whose request id an internal
 // error's log line carries.
 func (h *Handler) fail(ctx context.Context, resp *Response, err error) {
-	pub := apierr.From(err)
+	pub, ok := err.(*apierr.Error) // a sentinel as is: no errors.As, no allocation
+	if !ok {
+		pub = apierr.From(err)
+	}
 	if pub.Code == apierr.Internal {
 		// The cause may name records; it is logged, never answered. No
 		// cause of this edge carries secret material (secret.Value).
@@ -255,10 +262,13 @@ func (h *Handler) challenge(ctx context.Context, req *Request, resp *Response) e
 	return err
 }
 
-// jwks answers GET /v1/accounts/{account}/jwks.json (§3).
-func (h *Handler) jwks(req *Request, resp *Response) error {
-	id := req.Path[len(prefixAccount) : len(req.Path)-len(suffixJWKS)]
-	if len(id) == 0 || bytes.IndexByte(id, '/') >= 0 {
+// jwks answers GET /v1/accounts/{account}/jwks.json (§3); seg is the
+// account segment as sent. A segment no account id can be is not_found
+// without a lookup.
+func (h *Handler) jwks(seg []byte, resp *Response) error {
+	var buf [model.MaxIDLen]byte
+	id, ok := accountID(seg, &buf)
+	if !ok {
 		return apierr.ErrNotFound
 	}
 	acct, ok, err := h.cfg.Accounts.Account(string(id))

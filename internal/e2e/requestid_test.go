@@ -65,9 +65,10 @@ func TestRequestIDInLogsHTTP3(t *testing.T) {
 
 // runRequestIDLogs sends attests that fail in each way a client could
 // complain about, each with its own X-Request-Id, and finds the log line
-// that says why under that id: a failed verdict with its reasons, a
-// protocol error, a rate-limit refusal, a malformed body. The node echoes
-// each id in its answer, and no line holds a secret.
+// that says why under the id the node answered (its own, never the
+// client's, which the line carries as client_request_id): a failed verdict
+// with its reasons, a protocol error, a rate-limit refusal, a malformed
+// body. No line holds a secret.
 func runRequestIDLogs(t *testing.T, e *env, logs *testenv.SyncBuffer, s *testenv.Store) {
 	post := func(id string, c *client.Client, body []byte, sig string) answer {
 		t.Helper()
@@ -78,8 +79,8 @@ func runRequestIDLogs(t *testing.T, e *env, logs *testenv.SyncBuffer, s *testenv
 			}
 		}
 		a := e.do("POST", "/v1/attest", "application/json", body, map[string]string{"Attest-Signature": sig, "X-Request-Id": id})
-		if got := a.header.Get("X-Request-Id"); got != id {
-			t.Errorf("%s: answer's X-Request-Id = %q", id, got)
+		if got := a.header.Get("X-Request-Id"); got == "" || got == id {
+			t.Errorf("%s: answer's X-Request-Id = %q, want the node's own", id, got)
 		}
 		return a
 	}
@@ -122,14 +123,20 @@ func runRequestIDLogs(t *testing.T, e *env, logs *testenv.SyncBuffer, s *testenv
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if a := tc.run(tc.id); a.status != tc.status {
+			a := tc.run(tc.id)
+			if a.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", a.status, tc.status, a.body)
 			}
-			lines := lineWithID(t, logs.String(), tc.id)
+			// The node's id, answered, finds the line; the client's is beside it.
+			nodeID := a.header.Get("X-Request-Id")
+			lines := lineWithID(t, logs.String(), nodeID)
 			if len(lines) != 1 {
-				t.Fatalf("%d log lines with request_id %q, want 1; logs:\n%s", len(lines), tc.id, logs.String())
+				t.Fatalf("%d log lines with request_id %q, want 1; logs:\n%s", len(lines), nodeID, logs.String())
 			}
 			l := lines[0]
+			if l["client_request_id"] != tc.id {
+				t.Errorf("line %v: client_request_id = %v, want %q", l, l["client_request_id"], tc.id)
+			}
 			for k, v := range tc.want {
 				if l[k] != v {
 					t.Errorf("line %v: %s = %v, want %q", l, k, l[k], v)

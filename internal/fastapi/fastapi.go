@@ -1,9 +1,12 @@
 // Package fastapi is the HTTP/1.1 adapter of the public endpoints, on
 // fasthttp. It copies what it needs out of the RequestCtx (nothing of it
-// outlives the handler), calls the transport-neutral api.Handler, and
-// writes its Response. Limits and timeouts are set here explicitly: the
-// body limit (64 KiB), read, write and idle timeouts (kept by the server
-// itself, without a deadline change per request: deadline.go).
+// outlives the handler), calls the transport-neutral api.Handler with the
+// request target's path exactly as sent (fasthttp's normalised
+// RequestCtx.Path is never routed on), and writes its Response. Limits and
+// timeouts are set here explicitly: the body limit (64 KiB), read, write
+// and idle timeouts (kept by the server itself, without a deadline change
+// per request: deadline.go). fasthttp does not recover a handler's panic
+// (the process would end): this server does (recover.go).
 //
 // Only packages of this module import it.
 package fastapi
@@ -46,7 +49,12 @@ type Config struct {
 	// Extra handles paths the api.Handler does not (the proxy); it returns
 	// false to let api.Handler answer.
 	Extra func(ctx *fasthttp.RequestCtx) bool
-	Log   *slog.Logger
+	// Log receives one line per recovered panic, with the request's
+	// context (its request id, when the caller set one).
+	Log *slog.Logger
+	// Panicked, when set, counts each recovered panic (a metric); the
+	// server has answered and logged it.
+	Panicked func()
 }
 
 // Server serves the public endpoints over HTTP/1.1.
@@ -122,6 +130,7 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 func (s *Server) Underlying() *fasthttp.Server { return s.srv }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	defer s.recoverPanic(ctx)
 	if s.cfg.Extra != nil && s.cfg.Extra(ctx) {
 		return
 	}
@@ -132,6 +141,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 // limit still goes through routing, so that the media type is checked
 // before the size, as PROTOCOL.md §2 orders.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	defer s.recoverPanic(ctx)
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
 		s.serve(ctx, true)
 		return
@@ -147,8 +157,10 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx, tooLarge bool) {
 	x := s.pool.Get().(*exchange)
 	defer s.pool.Put(x)
 	x.req = api.Request{
-		Method:      ctx.Method(),
-		Path:        ctx.Path(),
+		Method: ctx.Method(),
+		// The target as sent: ctx.Path() would be decoded and normalised
+		// ("/v1/x/../challenge" made "/v1/challenge").
+		Path:        api.TargetPath(ctx.Request.Header.RequestURI()),
 		ContentType: ctx.Request.Header.ContentType(),
 		TooLarge:    tooLarge,
 	}

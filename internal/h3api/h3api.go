@@ -49,6 +49,8 @@ type exchange struct {
 	body []byte
 	m    []byte
 	path []byte
+	// target is the request target as sent; path is its path part.
+	target []byte
 }
 
 // New returns a Handler.
@@ -80,7 +82,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.write(w, &x.resp)
 		return
 	}
-	x.path = append(x.path[:0], r.URL.Path...)
+	// Route on the :path as sent (r.URL.Path is net/url's decoded form).
+	x.target = append(x.target[:0], r.RequestURI...)
+	x.path = api.TargetPath(x.target)
 	release, ok := h.cfg.Handler.Admit(r.Context(), x.path, &x.resp)
 	if !ok {
 		h.write(w, &x.resp)

@@ -36,6 +36,7 @@ type Metrics struct {
 	storeSync    prometheus.Gauge
 	storeErrs    prometheus.Counter
 	ready        prometheus.Gauge
+	panics       *prometheus.CounterVec
 	lastSync     atomic.Int64 // unix nanoseconds
 	reqSeries    sync.Map     // requestKey → prometheus.Counter, outside the closed sets
 	latSeries    sync.Map     // endpoint → prometheus.Observer, outside the closed sets
@@ -83,10 +84,13 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 	m.storeSync = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_last_sync_timestamp_seconds", Help: "Unix time of the last confirmed contact with the store."})
 	m.storeErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_store_errors_total", Help: "Failed store reads, watches and snapshot installs."})
 	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_ready", Help: "1 when the node serves (store loaded, not draining)."})
+	m.panics = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_panics_total", Help: "Request handlers that panicked, by transport (http1, http3): each was answered 500 internal and logged with its stack; the node kept serving.",
+	}, []string{"transport"})
 	m.passed = m.verdicts.WithLabelValues("pass")
 	m.failed = m.verdicts.WithLabelValues("fail")
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges,
-		m.storeRev, m.storeSync, m.storeErrs, m.ready,
+		m.storeRev, m.storeSync, m.storeErrs, m.ready, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -240,6 +244,13 @@ func (m *Metrics) StoreSynced(rev int64) {
 // SetContactSource makes the sync age follow a store's own notion of its
 // last confirmed contact (remote stores), instead of the last change.
 func (m *Metrics) SetContactSource(f func() time.Time) { m.contact.Store(&f) }
+
+// Panics is the counter of request handlers that panicked on transport;
+// asking for it makes its series (at 0, so that an alert on its increase
+// sees the first).
+func (m *Metrics) Panics(transport string) prometheus.Counter {
+	return m.panics.WithLabelValues(transport)
+}
 
 // StoreError counts a failed store operation.
 func (m *Metrics) StoreError() { m.storeErrs.Inc() }
