@@ -15,9 +15,13 @@ const (
 )
 
 // ParseRootsPEM parses one or more PEM "CERTIFICATE" blocks, as given with
-// --android-roots or --apple-roots. Text outside the blocks is ignored; a
-// block of another type, a certificate that does not parse or a file without
-// any certificate is an error wrapping ErrMalformed.
+// --android-roots or --apple-roots, and checks each root against the
+// allow-list (CheckAlgorithms), so that a root Verify would refuse is
+// refused when it is loaded. Text outside the blocks is ignored. A block of
+// another type, a certificate that does not parse or a file without any
+// certificate is an error wrapping ErrMalformed; a root whose key or
+// signature algorithm is not allowed, one wrapping ErrKey. Errors name the
+// root by its index in the file and its subject.
 func ParseRootsPEM(b []byte) ([]*x509.Certificate, error) {
 	if len(b) > MaxRootsPEMSize {
 		return nil, fmt.Errorf("%w: root file is %d bytes, at most %d", ErrMalformed, len(b), MaxRootsPEMSize)
@@ -38,6 +42,9 @@ func ParseRootsPEM(b []byte) ([]*x509.Certificate, error) {
 		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: root %d: %w", ErrMalformed, len(roots), err)
+		}
+		if err := CheckAlgorithms(c); err != nil {
+			return nil, fmt.Errorf("root %d (%s): %w", len(roots), c.Subject, err)
 		}
 		roots = append(roots, c)
 	}
