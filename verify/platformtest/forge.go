@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -95,7 +96,7 @@ func (s CertSpec) build(pad int) ([]byte, error) {
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
 	}
 	if pad >= 0 {
-		tmpl.ExtraExtensions = []pkix.Extension{{Id: padOID(), Value: make([]byte, pad)}}
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: padOID(), Value: bytes.Repeat([]byte("A"), pad)}}
 	}
 	// Only the issuer's names go in: crypto/x509 would refuse a Signer
 	// that is not the issuer's key, and forging is the point.

@@ -1,6 +1,7 @@
 package platformtest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -221,7 +222,7 @@ func outOfBounds(name string) func(*x509.Certificate, crypto.Signer, crypto.Publ
 			}
 			return Hostile{Name: name, Chain: chain, Want: x509chain.ErrMalformed}, nil
 		}
-		big := append(append([]byte{}, root.Raw...), make([]byte, x509chain.MaxCertSize+1-len(root.Raw))...)
+		big := append(append([]byte{}, root.Raw...), bytes.Repeat([]byte("A"), x509chain.MaxCertSize+1-len(root.Raw))...)
 		return Hostile{Name: name, Chain: [][]byte{big, root.Raw}, Want: x509chain.ErrMalformed}, nil
 	}
 }
