@@ -18,8 +18,9 @@
 //
 // So the work of one chain is known before any of it is done: at most
 // MaxCerts parses of at most MaxCertSize bytes, and at most MaxCerts-1
-// signature checks plus one per distinct root key, each no costlier than an
-// RSA-4096 (e = 65537) or P-384 verification. Every error wraps one
+// signature checks plus one per distinct root key (at most MaxRootKeys in a
+// root file), each no costlier than an RSA-4096 (e = 65537) or P-384
+// verification. Every error wraps one
 // sentinel (errors.go); Sentinels.Classify maps them to a verifier's own.
 // ParseRootsPEM reads --android-roots and --apple-roots files and refuses
 // a root outside the allow-list when it is loaded.

@@ -131,6 +131,23 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseRootsPEMBoundsRootKeys: the issues of one key count once; more
+// than MaxRootKeys distinct keys are refused at load (each costs a
+// signature check on a chain that does not end at a root's key).
+func TestParseRootsPEMBoundsRootKeys(t *testing.T) {
+	one := issue(t, platformtest.CertSpec{Subject: "root", CA: true}, nil, nil)
+	var same, distinct []byte
+	for i := 0; i < x509chain.MaxRootKeys+1; i++ {
+		same = append(same, pemOf(issue(t, platformtest.CertSpec{Subject: "root", CA: true}, one.key, nil).cert)...)
+		distinct = append(distinct, pemOf(issue(t, platformtest.CertSpec{Subject: "root", CA: true}, nil, nil).cert)...)
+	}
+	if roots, err := x509chain.ParseRootsPEM(same); err != nil || len(roots) != x509chain.MaxRootKeys+1 {
+		t.Errorf("issues of one key: %d, %v", len(roots), err)
+	}
+	_, err := x509chain.ParseRootsPEM(distinct)
+	checkClass(t, err, x509chain.ErrMalformed)
+}
+
 func TestParseRootsPEM(t *testing.T) {
 	for name, in := range map[string]string{
 		"empty":       "",
