@@ -1,6 +1,9 @@
 package appleattest_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"testing"
 
@@ -27,8 +30,14 @@ func TestX5CWithHugeRSAKeyIsCheap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := platformtest.CertSpec{Subject: "credential", Key: forger.Public(), Issuer: parse(t, inter), Signer: forger,
-		Signature: platformtest.RandomBytes(15_000)}.DER()
+	// An RSA signature, so that a verifier that used the huge key would
+	// raise these 15,000 bytes to the power 2^31-1 modulo it.
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := platformtest.CertSpec{Subject: "credential", Key: forger.Public(), Issuer: parse(t, inter), Signer: rk,
+		SignatureAlgorithm: x509.SHA256WithRSA, Signature: platformtest.RandomBytes(15_000)}.DER()
 	if err != nil {
 		t.Fatal(err)
 	}
