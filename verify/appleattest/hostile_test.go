@@ -1,10 +1,14 @@
 package appleattest_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/attestd/attestd/verify/appleattest"
@@ -81,5 +85,23 @@ func TestHostileX5CRefused(t *testing.T) {
 				t.Errorf("x509chain class lost: %v, want %v", err, h.Want)
 			}
 		})
+	}
+}
+
+// TestRootFileOutsideAllowListRefused: an --apple-roots file with a P-521
+// root is refused when it is loaded, naming the root and the reason.
+func TestRootFileOutsideAllowListRefused(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := platformtest.CertSpec{Subject: "P-521 root", Key: k.Public(), Signer: k, CA: true}.DER()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = appleattest.ParseRootsPEM(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	checkErr(t, err, appleattest.ErrMalformed)
+	if !errors.Is(err, x509chain.ErrKey) || !strings.Contains(err.Error(), "root 0 (CN=P-521 root)") || !strings.Contains(err.Error(), "P-521") {
+		t.Errorf("error does not name the root and its key: %v", err)
 	}
 }
