@@ -9,8 +9,8 @@ import (
 
 // A one-pass reader of JSON (RFC 8259) for the platform_attestation object:
 // it validates what it skips and returns strings as the raw bytes between
-// their quotes, so that a 64 KiB chain is read once and base64-decoded in
-// place (encoding/json reads it three times: validation, scanning,
+// their quotes, so that a 64 KiB chain is read once and base64-decoded from
+// the input (encoding/json reads it three times: validation, scanning,
 // unquoting). Nesting deeper than maxDepth is refused; nothing recurses
 // deeper.
 
