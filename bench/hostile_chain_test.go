@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,9 @@ type hostileShape struct {
 // copy of the root with the one under it forged, a forged intermediate
 // naming the root, nine certificates, one over 16 KiB), and a replayed
 // genuine chain (the device's own, made for another nonce: every signature
-// holds, the key description is parsed, the challenge fails). Each request
+// holds, the key description is parsed, the challenge fails), and beside
+// them body-floor-no-chain, a receipt object padded to the body limit
+// without any chain: what any request of that size costs. Each request
 // is signed by its device on a fresh nonce, so it reaches the platform
 // check, as an attacker's would for the price of one nonce.
 func (p *platformBench) hostileShapes(tb testing.TB) []hostileShape {
@@ -59,6 +62,12 @@ func (p *platformBench) hostileShapes(tb testing.TB) []hostileShape {
 		out = append(out, hostileShape{name: h.Name, arc: attest.ReasonPAInvalid + "," + arc,
 			evidence: func(*client.Client, string) json.RawMessage { return raw }})
 	}
+	// Not a chain: the floor of any request as large as the largest chain,
+	// a receipt object padded to the body limit, which every attest of
+	// that size costs (the body's SHA-256 and JSON scans).
+	floor := json.RawMessage(`{"format":"receipt","receipt":"x","pad":"` + strings.Repeat("A", 61_000) + `"}`)
+	out = append(out, hostileShape{name: "body-floor-no-chain", arc: attest.ReasonPAInvalid + ",receipt_malformed",
+		evidence: func(*client.Client, string) json.RawMessage { return floor }})
 	var signer [32]byte
 	copy(signer[:], p.f.Signer)
 	replayed := map[*client.Client]json.RawMessage{}
