@@ -83,6 +83,8 @@ func intern(b []byte) string {
 		return FormatAndroidKey
 	case FormatAppleAppAttest:
 		return FormatAppleAppAttest
+	case FormatPlayIntegrity:
+		return FormatPlayIntegrity
 	case "software":
 		return "software"
 	case "tee":

@@ -9,7 +9,9 @@
 //
 //	r1.<kid>.<b64u(body)>.<b64u(HMAC-SHA256(key, "attestd receipt\n" || "r1.<kid>.<b64u body>"))>
 //
-// The body is a bounded binary layout (body.go) of what Receipt holds. The
+// The body is a bounded binary layout (body.go) of what Receipt holds. A
+// receipt names the format it was made from; Receipt.ForPlatform refuses
+// one used for an app of another platform (PROTOCOL.md §7 1.1). The
 // key id selects the key among the Keyring's active and accepted keys,
 // so keys rotate like the nonce keys: issue with the new key while the old
 // one is still accepted, then drop it. Use keys dedicated to receipts.

@@ -19,6 +19,10 @@ var (
 	ErrExpired = errors.New("receipt: expired")
 	// ErrBinding (receipt_binding): it names another app or device key.
 	ErrBinding = errors.New("receipt: issued for another app or device")
+	// ErrPlatform (receipt_platform): its format does not belong to the
+	// app's platform (an android-key receipt for an ios app), PROTOCOL.md
+	// §7 1.1.
+	ErrPlatform = errors.New("receipt: format of another platform")
 	// ErrPolicy (receipt_policy): what it records no longer meets the
 	// app's policy, or the policy is invalid.
 	ErrPolicy = errors.New("receipt: does not meet the policy")
@@ -33,8 +37,8 @@ var (
 
 // Reason gives a short name for an error of this package, for arc:
 // receipt_malformed, receipt_unknown_key, receipt_bad_mac, receipt_expired,
-// receipt_binding, receipt_policy, receipt_invalid (anything else), or ""
-// for nil.
+// receipt_binding, receipt_platform, receipt_policy, receipt_invalid
+// (anything else), or "" for nil.
 func Reason(err error) string {
 	switch {
 	case err == nil:
@@ -49,6 +53,8 @@ func Reason(err error) string {
 		return "receipt_expired"
 	case errors.Is(err, ErrBinding):
 		return "receipt_binding"
+	case errors.Is(err, ErrPlatform):
+		return "receipt_platform"
 	case errors.Is(err, ErrPolicy):
 		return "receipt_policy"
 	}

@@ -9,10 +9,12 @@ import (
 	"time"
 )
 
-// Formats a receipt records (the platform_attestation formats of §7).
+// Formats a receipt records (the platform_attestation formats of §7 and
+// §10); PlatformOf gives the app platform of each.
 const (
 	FormatAndroidKey     = "android-key"
 	FormatAppleAppAttest = "apple-appattest"
+	FormatPlayIntegrity  = "play-integrity"
 )
 
 // MaxLen is the longest receipt string Check reads.
@@ -73,8 +75,8 @@ func (k *Keyring) Issue(r Receipt, now time.Time) (string, error) {
 
 // Check verifies s: its length and shape, its key id (ErrUnknownKey), its
 // MAC in constant time (ErrBadMAC), its body (ErrMalformed) and its expiry
-// at now (ErrExpired). It does not compare the app, device or policy: see
-// Receipt.BoundTo and MeetsPolicy.
+// at now (ErrExpired). It does not compare the app, device, platform or
+// policy: see Receipt.BoundTo, Receipt.ForPlatform and MeetsPolicy.
 func (k *Keyring) Check(s string, now time.Time) (Receipt, error) {
 	if len(s) > MaxLen {
 		return Receipt{}, fmt.Errorf("%w: %d characters, at most %d", ErrMalformed, len(s), MaxLen)

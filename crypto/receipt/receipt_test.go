@@ -265,6 +265,7 @@ func TestReason(t *testing.T) {
 		receipt.ErrBadMAC:       "receipt_bad_mac",
 		receipt.ErrExpired:      "receipt_expired",
 		receipt.ErrBinding:      "receipt_binding",
+		receipt.ErrPlatform:     "receipt_platform",
 		receipt.ErrPolicy:       "receipt_policy",
 		errors.New("elsewhere"): "receipt_invalid",
 	} {

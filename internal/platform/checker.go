@@ -129,8 +129,9 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 	return attest.PlatformResult{Verified: true, Receipt: r}
 }
 
-// checkReceipt: a MAC, the binding to this app and device, and the policy
-// as it is now.
+// checkReceipt: a MAC, the binding to this app and device, a format of the
+// app's platform (§7 1.1: an android-key receipt for an ios app is
+// refused, receipt_platform), and the policy as it is now.
 func (c *Checker) checkReceipt(s string, in attest.PlatformInput) attest.PlatformResult {
 	ring, err := c.keyring()
 	if err != nil {
@@ -142,6 +143,9 @@ func (c *Checker) checkReceipt(s string, in attest.PlatformInput) attest.Platfor
 	}
 	if err == nil {
 		err = r.BoundTo(in.App.ID, in.Device.DID())
+	}
+	if err == nil {
+		err = r.ForPlatform(in.App.Platform)
 	}
 	if err == nil {
 		p := policyOf(in.App)

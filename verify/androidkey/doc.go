@@ -2,13 +2,22 @@
 // ("android-key", PROTOCOL.md §7): a certificate chain whose leaf carries
 // the key description extension (OID 1.3.6.1.4.1.11129.2.1.17).
 //
-// Verify runs the §7 checks in order: the chain is checked by signature in
-// the order given up to a configured root, every certificate is within its
-// validity at the injected time, the leaf key is the device key, and the key
-// description's challenge, application id, security levels and root of trust
-// meet the policy; finally no certificate of the chain is in the status
-// list. Every failure wraps one sentinel error of this package, and Reason
-// names it for the verdict's arc.
+// Verify runs the §7 checks in order: the chain is checked from a configured
+// root down by verify/x509chain (keys and signature algorithms on the
+// allow-list before any signature, the anchor, signatures in the order
+// given, the dates of the certificates between anchor and leaf at the
+// injected time), the leaf key is the device key, and the key description's
+// challenge, application id, security levels and root of trust meet the
+// policy; finally no certificate of the chain is in the status list. Every
+// failure wraps one sentinel error of this package, and Reason names it for
+// the verdict's arc.
+//
+// Bounds, all checked before the work they bound: at most 8 certificates of
+// at most 16 KiB (x509chain); a key description of at most 16 KiB read by a
+// non-recursive DER reader (definite lengths of at most 3 bytes, tag
+// numbers below 2^21, at most 128 authorizations per list, 128 packages and
+// 32 signature digests); a status list file of at most 16 MiB and 2^20
+// entries, serials of at most 128 hex digits.
 //
 // The package is pure: roots, the status list and the time are passed in;
 // it does no I/O and keeps no state. Values it returns are safe for

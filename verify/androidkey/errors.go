@@ -13,13 +13,19 @@ var (
 	// ErrMalformed (android_malformed): the chain or key description does
 	// not decode, is out of bounds, or the leaf has no key description.
 	ErrMalformed = errors.New("androidkey: malformed evidence")
-	// ErrChain (android_chain): a certificate is not signed by the next, or
-	// a certificate other than the leaf carries a key description.
+	// ErrChain (android_chain): from the anchor towards the leaf, a
+	// certificate is not signed by the one after it or that one says it is
+	// not a CA; a certificate's key or signature algorithm is outside §7's
+	// allow-list (x509chain.ErrKey, refused before any signature is
+	// checked); or a certificate other than the leaf carries a key
+	// description. The x509chain sentinel stays in the wrapped chain.
 	ErrChain = errors.New("androidkey: broken certificate chain")
-	// ErrRoot (android_root): the chain does not end at a configured root.
+	// ErrRoot (android_root): the last certificate neither has a configured
+	// root's key nor is signed by one.
 	ErrRoot = errors.New("androidkey: chain does not end at a configured root")
-	// ErrExpiredCert (android_cert_expired): a certificate, or the root, is
-	// outside its validity at the verification time.
+	// ErrExpiredCert (android_cert_expired): a certificate between the
+	// anchor and the leaf is outside its validity at the verification time
+	// (the leaf's and the roots' dates are not checked, §7 1.1).
 	ErrExpiredCert = errors.New("androidkey: certificate outside its validity")
 	// ErrKeyMismatch (android_key_mismatch): the leaf key is not the device key.
 	ErrKeyMismatch = errors.New("androidkey: leaf key is not the device key")
@@ -103,5 +109,5 @@ func Reason(err error) string {
 // chainError maps an x509chain error to this package's sentinel, keeping
 // both in the chain of wrapped errors.
 func chainError(err error) error {
-	return x509chain.Sentinels{Signature: ErrChain, Root: ErrRoot, Validity: ErrExpiredCert, Malformed: ErrMalformed}.Classify(err)
+	return x509chain.Sentinels{Signature: ErrChain, Key: ErrChain, Root: ErrRoot, Validity: ErrExpiredCert, Malformed: ErrMalformed}.Classify(err)
 }

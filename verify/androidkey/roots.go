@@ -41,7 +41,9 @@ func DefaultRoots() ([]*x509.Certificate, error) {
 }
 
 // ParseRootsPEM parses an --android-roots file: one or more PEM
-// certificates that replace the built-in roots. An error wraps ErrMalformed.
+// certificates that replace the built-in roots. A root whose key or
+// signature algorithm is outside §7's allow-list is refused (the error
+// names it and wraps x509chain.ErrKey). An error wraps ErrMalformed.
 func ParseRootsPEM(b []byte) ([]*x509.Certificate, error) {
 	roots, err := x509chain.ParseRootsPEM(b)
 	if err != nil {

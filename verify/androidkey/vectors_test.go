@@ -128,6 +128,20 @@ func TestGoogleVectors(t *testing.T) {
 			if res.SecurityLevel != tc.level || res.BootState != androidkey.BootUnverified || res.DeviceLocked || res.AttestationVersion != 3 {
 				t.Errorf("result %+v", res)
 			}
+			// 1.1: the chain is anchored by its root's key. The TEE chain ends
+			// at the 2016 issue of Google's RSA root, expired since
+			// 2026-05-24: it still verifies while its intermediates are valid
+			// (to 2028-03-18), and so it does at the present clock.
+			afterRoot := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+			if last := parseChain(t, chain[3:])[0]; tc.level == androidkey.LevelTEE && !last.NotAfter.Before(afterRoot) {
+				t.Fatalf("expected the 2016 issue of the root, valid to %s", last.NotAfter)
+			}
+			if _, err := androidkey.VerifyWithChallenge(in, []byte("abc"), policy, roots, nil, afterRoot); err != nil {
+				t.Errorf("after the root copy expired: %v", err)
+			}
+			present := time.Now()
+			_, err = androidkey.VerifyWithChallenge(in, []byte("abc"), policy, roots, nil, present)
+			checkErr(t, err, datesAt(parseChain(t, chain[1:3]), present))
 			// The default policy refuses the unlocked test device.
 			_, err = androidkey.VerifyWithChallenge(in, []byte("abc"), androidkey.Policy{}, roots, nil, at)
 			checkErr(t, err, androidkey.ErrBootState)
@@ -235,6 +249,16 @@ func TestCaimanVectors(t *testing.T) {
 			if _, err := androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, at); err != nil {
 				t.Errorf("without root: %v", err)
 			}
+			// At the present clock, what the intermediates' dates allow:
+			// with the root sent they are certificates 1-3, without it 1-3
+			// and Droid CA2 (signed by the root, so checked too).
+			present := time.Now()
+			in.Chain = chain
+			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, present)
+			checkErr(t, err, datesAt(parseChain(t, chain[1:4]), present))
+			in.Chain = chain[:4]
+			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, present)
+			checkErr(t, err, datesAt(parseChain(t, chain[1:4]), present))
 			// The short-lived RKP intermediates expire within weeks.
 			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), nil, at.AddDate(0, 3, 0))
 			checkErr(t, err, androidkey.ErrExpiredCert)
@@ -248,6 +272,18 @@ func TestCaimanVectors(t *testing.T) {
 			checkErr(t, err, androidkey.ErrRevoked)
 		})
 	}
+}
+
+// datesAt is what §7 answers at t for a chain whose certificates between
+// the anchor and the leaf are between: ErrExpiredCert when one of them is
+// outside its validity, else nil.
+func datesAt(between []*x509.Certificate, t time.Time) error {
+	for _, c := range between {
+		if t.Before(c.NotBefore) || t.After(c.NotAfter) {
+			return androidkey.ErrExpiredCert
+		}
+	}
+	return nil
 }
 
 func compareCaiman(t *testing.T, kd *androidkey.KeyDescription, want caimanJSON, levels map[string]androidkey.SecurityLevel) {

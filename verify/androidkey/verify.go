@@ -56,15 +56,17 @@ type Result struct {
 }
 
 // Verify checks Android Key Attestation evidence against PROTOCOL.md §7, in
-// its order: the chain by signature in the order given, ending at one of
-// roots, all within validity at now; the leaf key is the device key; the
-// key description's attestationChallenge is SHA-256(Nonce),
-// attestationApplicationId names AppID and Signer, both security levels
-// meet the policy and so does the root of trust; and no certificate of the
-// chain is in status (nil: an empty list).
+// its order: the chain as x509chain.Verify does (every key and signature
+// algorithm on the allow-list before any signature, anchored at one of
+// roots by key or by a root's signature, signatures from the anchor towards
+// the leaf, the dates of the certificates between them at now); the leaf
+// key is the device key; the key description's attestationChallenge is
+// SHA-256(Nonce), attestationApplicationId names AppID and Signer, both
+// security levels meet the policy and so does the root of trust; and no
+// certificate of the chain is in status (nil: an empty list).
 //
 // The first failing check answers, with an error wrapping one of this
-// package's sentinels (see Reason).
+// package's sentinels (see Reason) and, for the chain, x509chain's too.
 func Verify(in Input, p Policy, roots []*x509.Certificate, status *StatusList, now time.Time) (Result, error) {
 	challenge := sha256.Sum256(in.Nonce)
 	return verify(in, challenge[:], p, roots, status, now)

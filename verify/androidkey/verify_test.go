@@ -173,9 +173,10 @@ func TestVerify(t *testing.T) {
 		{name: "fail/leaf-signed-by-attested-key", in: forged, want: androidkey.ErrChain},
 		{name: "fail/unknown-root", in: good, roots: other.ca.Roots(), want: androidkey.ErrRoot},
 		{name: "fail/no-roots", in: good, roots: []*x509.Certificate{}, want: androidkey.ErrRoot},
-		{name: "fail/leaf-expired", in: leaf(func(l *platformtest.AndroidLeaf) { l.NotAfter = testNow.Add(-time.Hour) }), want: androidkey.ErrExpiredCert},
-		{name: "fail/leaf-not-yet-valid", in: leaf(func(l *platformtest.AndroidLeaf) { l.NotBefore = testNow.Add(time.Hour) }), want: androidkey.ErrExpiredCert},
-		{name: "fail/root-expired", in: good, now: time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC), want: androidkey.ErrExpiredCert},
+		// §7 1.1: the leaf's dates are the device's; the challenge proves freshness.
+		{name: "pass/leaf-expired", in: leaf(func(l *platformtest.AndroidLeaf) { l.NotAfter = testNow.Add(-time.Hour) })},
+		{name: "pass/leaf-not-yet-valid", in: leaf(func(l *platformtest.AndroidLeaf) { l.NotBefore = testNow.Add(time.Hour) })},
+		{name: "fail/intermediate-expired", in: good, now: time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC), want: androidkey.ErrExpiredCert},
 		{name: "fail/key-mismatch", in: withInput(func(in *androidkey.Input) { in.DeviceKey = &newKey(t).PublicKey }), want: androidkey.ErrKeyMismatch},
 		{name: "fail/no-device-key", in: withInput(func(in *androidkey.Input) { in.DeviceKey = nil }), want: androidkey.ErrKeyMismatch},
 		{name: "fail/no-key-description", in: leaf(func(l *platformtest.AndroidLeaf) { l.NoExtension = true }), want: androidkey.ErrMalformed},

@@ -14,6 +14,13 @@
 // from the nonce and the device key (§7), so the two keys need not be equal
 // and are not compared here.
 //
+// Bounds, checked before the work they bound: an attestation object of at
+// most 32 KiB, decoded by a strict CBOR decoder (definite lengths, no tags,
+// no duplicate keys, at most 4 levels of nesting and 16 array elements or
+// map pairs per item), a credential id of at most 1023 bytes, and x5c
+// checked by verify/x509chain (at most 8 certificates of 16 KiB, keys on
+// §7's allow-list before any signature).
+//
 // The package is pure: roots and time are passed in, it does no I/O and
 // keeps no state. The attest core and the daemon import it;
 // verify/platformtest uses it to check what it builds. It imports the

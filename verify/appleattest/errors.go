@@ -14,12 +14,19 @@ var (
 	// decode, is out of bounds, is not "apple-appattest", or its
 	// authenticator data or certificates do not parse.
 	ErrMalformed = errors.New("appleattest: malformed attestation object")
-	// ErrChain (apple_chain): a certificate of x5c is not signed by the next.
+	// ErrChain (apple_chain): from the anchor towards the leaf, a
+	// certificate of x5c is not signed by the one after it or that one says
+	// it is not a CA, or a certificate's key or signature algorithm is
+	// outside §7's allow-list (x509chain.ErrKey, refused before any
+	// signature is checked). The x509chain sentinel stays in the chain.
 	ErrChain = errors.New("appleattest: broken certificate chain")
-	// ErrRoot (apple_root): x5c does not end at a configured root.
+	// ErrRoot (apple_root): x5c's last certificate neither has a configured
+	// root's key nor is signed by one.
 	ErrRoot = errors.New("appleattest: chain does not end at a configured root")
-	// ErrExpiredCert (apple_cert_expired): a certificate, or the root, is
-	// outside its validity at the verification time.
+	// ErrExpiredCert (apple_cert_expired): a certificate between the anchor
+	// and the credential certificate (the leaf) is outside its validity at
+	// the verification time; the leaf's and the roots' dates are not
+	// checked (§7 1.1).
 	ErrExpiredCert = errors.New("appleattest: certificate outside its validity")
 	// ErrNonce (apple_nonce): the credential certificate has no nonce
 	// extension, or it is not SHA-256(authData ‖ clientDataHash).
@@ -82,5 +89,5 @@ func Reason(err error) string {
 // chainError maps an x509chain error to this package's sentinel, keeping
 // both in the chain of wrapped errors.
 func chainError(err error) error {
-	return x509chain.Sentinels{Signature: ErrChain, Root: ErrRoot, Validity: ErrExpiredCert, Malformed: ErrMalformed}.Classify(err)
+	return x509chain.Sentinels{Signature: ErrChain, Key: ErrChain, Root: ErrRoot, Validity: ErrExpiredCert, Malformed: ErrMalformed}.Classify(err)
 }

@@ -1,6 +1,10 @@
 package appleattest_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"testing"
 
@@ -50,4 +54,22 @@ func checkErr(t *testing.T, err, want error) {
 	if got := appleattest.Reason(err); got != reason {
 		t.Errorf("Reason = %q, want %q", got, reason)
 	}
+}
+
+func newP256(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func parse(t testing.TB, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -29,7 +29,9 @@ func DefaultRoots() ([]*x509.Certificate, error) {
 }
 
 // ParseRootsPEM parses an --apple-roots file: one or more PEM certificates
-// that replace the built-in root. An error wraps ErrMalformed.
+// that replace the built-in root. A root whose key or signature algorithm
+// is outside §7's allow-list is refused (the error names it and wraps
+// x509chain.ErrKey). An error wraps ErrMalformed.
 func ParseRootsPEM(b []byte) ([]*x509.Certificate, error) {
 	roots, err := x509chain.ParseRootsPEM(b)
 	if err != nil {

@@ -107,6 +107,16 @@ func TestAppleVectors(t *testing.T) {
 				t.Errorf("receipt %d bytes, %d certificates", len(obj.Receipt), len(obj.X5C))
 			}
 
+			intermediate, err := x509.ParseCertificate(obj.X5C[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// At the present clock the vector verifies while Apple's
+			// intermediate is valid (to 2030), and is refused after.
+			present, presentWant := time.Now(), error(nil)
+			if present.Before(intermediate.NotBefore) || present.After(intermediate.NotAfter) {
+				presentWant = appleattest.ErrExpiredCert
+			}
 			for _, neg := range []struct {
 				name string
 				mod  func(*appleattest.Input, *appleattest.Policy, *time.Time)
@@ -121,10 +131,20 @@ func TestAppleVectors(t *testing.T) {
 					p.AllowDevelopment = true
 					in.TeamID = "AAAAAAAAAA"
 				}, appleattest.ErrRPID},
+				// §7 1.1: the credential certificate is the leaf, whose dates
+				// are not checked; the intermediate's are.
 				{"after-credential-validity", func(in *appleattest.Input, p *appleattest.Policy, at *time.Time) {
 					p.AllowDevelopment = true
 					*at = at.AddDate(0, 0, 4)
+				}, nil},
+				{"after-intermediate-validity", func(in *appleattest.Input, p *appleattest.Policy, at *time.Time) {
+					p.AllowDevelopment = true
+					*at = intermediate.NotAfter.Add(time.Second)
 				}, appleattest.ErrExpiredCert},
+				{"present-clock", func(in *appleattest.Input, p *appleattest.Policy, at *time.Time) {
+					p.AllowDevelopment = true
+					*at = present
+				}, presentWant},
 			} {
 				t.Run(neg.name, func(t *testing.T) {
 					in2, p, at2 := in, appleattest.Policy{}, at

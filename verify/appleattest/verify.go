@@ -50,7 +50,9 @@ type Result struct {
 
 // Verify checks an App Attest attestation object as PROTOCOL.md §7 and
 // Apple's documentation ask, in Apple's order: the x5c chain to one of roots
-// at now, the nonce, the key id against the credential key, rpIdHash,
+// at now, by x509chain.Verify as for android-key (allow-list first, anchor,
+// signatures from the anchor down, dates between anchor and credential
+// certificate), the nonce, the key id against the credential key, rpIdHash,
 // counter, aaguid, credential id. The first failing check answers, with an
 // error wrapping one of this package's sentinels (see Reason).
 func Verify(in Input, p Policy, roots []*x509.Certificate, now time.Time) (Result, error) {

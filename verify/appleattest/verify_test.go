@@ -171,8 +171,11 @@ func TestVerify(t *testing.T) {
 		}), want: appleattest.ErrMalformed},
 		{name: "fail/chain-signature", in: foreign, want: appleattest.ErrChain},
 		{name: "fail/unknown-root", in: base, roots: other.Roots(), want: appleattest.ErrRoot},
-		{name: "fail/credential-expired", in: in(func(a *platformtest.AppleAttestation) { a.NotAfter = testNow.Add(-time.Minute) }), want: appleattest.ErrExpiredCert},
-		{name: "fail/credential-not-yet-valid", in: in(func(a *platformtest.AppleAttestation) { a.NotBefore = testNow.Add(time.Minute) }), want: appleattest.ErrExpiredCert},
+		// §7 1.1: the leaf's dates are not checked (the nonce proves freshness);
+		// the intermediate's are.
+		{name: "pass/credential-expired", in: in(func(a *platformtest.AppleAttestation) { a.NotAfter = testNow.Add(-time.Minute) }), env: appleattest.EnvProduction},
+		{name: "pass/credential-not-yet-valid", in: in(func(a *platformtest.AppleAttestation) { a.NotBefore = testNow.Add(time.Minute) }), env: appleattest.EnvProduction},
+		{name: "fail/intermediate-expired", in: base, now: time.Date(2101, 1, 1, 0, 0, 0, 0, time.UTC), want: appleattest.ErrExpiredCert},
 		{name: "fail/no-nonce-extension", in: in(func(a *platformtest.AppleAttestation) { a.NoNonce = true }), want: appleattest.ErrNonce},
 		{name: "fail/nonce-empty", in: in(func(a *platformtest.AppleAttestation) { a.Nonce = []byte{} }), want: appleattest.ErrNonce},
 		{name: "fail/nonce-other-client-data", in: withInput(func(i *appleattest.Input) { i.ClientDataHash = sha256.Sum256([]byte("other")) }), want: appleattest.ErrNonce},

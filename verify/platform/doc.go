@@ -7,7 +7,15 @@
 // receipt records) or an error that Reason names for arc.
 //
 // Receipts ({"format": "receipt"}) are decoded here but checked by the
-// caller with crypto/receipt.
+// caller with crypto/receipt (which also refuses a receipt whose format is
+// not of the app's platform, §7 1.1).
+//
+// ParseEvidence is a one-pass JSON reader (jsonscan.go) with its bounds
+// checked first: the object at most MaxEvidenceSize (64 KiB), unknown
+// members nested at most 32 deep, at most 8 certificates of 16 KiB, a key
+// id of 64 bytes, an attestation object of 32 KiB, a receipt of 4096
+// characters. Its cost is linear in the size, about a quarter of
+// encoding/json's (BenchmarkParseEvidence beside BenchmarkParseEvidenceStd).
 //
 // The package is pure: roots, the status list and the time are passed in.
 // The attest core imports it. It imports the standard library and

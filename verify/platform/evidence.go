@@ -2,7 +2,6 @@ package platform
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	"github.com/attestd/attestd/verify/androidkey"
@@ -43,61 +42,209 @@ type Evidence struct {
 //	{"format": "apple-appattest", "key_id": "b64u", "attestation": "b64u CBOR"}
 //	{"format": "receipt", "receipt": "..."}
 //
-// Unknown members are ignored. An unknown format is ErrFormat; a missing,
-// mistyped, oversized or badly encoded field is ErrMalformed.
+// It reads the object in one pass (jsonscan.go) and base64-decodes the
+// fields of its format straight from the input, so that its cost is linear
+// in the size and a quarter of encoding/json's, which read a 62 KiB object
+// three times (validation, scanning, unquoting) in about 0.3 ms, more than
+// the rest of the attest. Unknown members are skipped (and validated, nested
+// at most 32 deep); a known member (format, chain, key_id, attestation,
+// receipt) must have its type, or be null, whatever the format. Member
+// names are compared exactly, after JSON escapes, not case-insensitively
+// as encoding/json does, and a known member given twice is refused. An
+// unknown format is ErrFormat; anything else that is not as above (not a
+// JSON object, a missing, mistyped, oversized or badly encoded field) is
+// ErrMalformed.
 func ParseEvidence(raw []byte) (Evidence, error) {
 	if len(raw) > MaxEvidenceSize {
 		return Evidence{}, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(raw), MaxEvidenceSize)
 	}
-	var w struct {
-		Format      string   `json:"format"`
-		Chain       []string `json:"chain"`
-		KeyID       string   `json:"key_id"`
-		Attestation string   `json:"attestation"`
-		Receipt     string   `json:"receipt"`
-	}
-	if err := json.Unmarshal(raw, &w); err != nil {
+	w, err := scanEvidence(raw)
+	if err != nil {
 		return Evidence{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	ev := Evidence{Format: w.Format}
-	var err error
-	switch w.Format {
+	ev := Evidence{Format: w.format.text()}
+	switch ev.Format {
 	case FormatAndroidKey:
-		if len(w.Chain) == 0 || len(w.Chain) > x509chain.MaxCerts {
-			return Evidence{}, fmt.Errorf("%w: chain of %d certificates, 1 to %d", ErrMalformed, len(w.Chain), x509chain.MaxCerts)
+		if w.chainLen == 0 || w.chainLen > x509chain.MaxCerts {
+			return Evidence{}, fmt.Errorf("%w: chain of %d certificates, 1 to %d", ErrMalformed, w.chainLen, x509chain.MaxCerts)
 		}
-		ev.Chain = make([][]byte, len(w.Chain))
-		for i, c := range w.Chain {
-			if ev.Chain[i], err = b64u(c, x509chain.MaxCertSize, "chain"); err != nil {
+		ev.Chain = make([][]byte, w.chainLen)
+		for i := range ev.Chain {
+			if ev.Chain[i], err = w.chain[i].b64u(x509chain.MaxCertSize, "chain"); err != nil {
 				return Evidence{}, err
 			}
 		}
 	case FormatAppleAppAttest:
-		if ev.KeyID, err = b64u(w.KeyID, maxKeyID, "key_id"); err != nil {
+		if ev.KeyID, err = w.keyID.b64u(maxKeyID, "key_id"); err != nil {
 			return Evidence{}, err
 		}
-		if ev.Attestation, err = b64u(w.Attestation, appleattest.MaxAttestationSize, "attestation"); err != nil {
+		if ev.Attestation, err = w.attestation.b64u(appleattest.MaxAttestationSize, "attestation"); err != nil {
 			return Evidence{}, err
 		}
 	case FormatReceipt:
-		if w.Receipt == "" || len(w.Receipt) > maxReceipt {
-			return Evidence{}, fmt.Errorf("%w: receipt of %d characters, 1 to %d", ErrMalformed, len(w.Receipt), maxReceipt)
+		r := w.receipt.text()
+		if r == "" || len(r) > maxReceipt {
+			return Evidence{}, fmt.Errorf("%w: receipt of %d characters, 1 to %d", ErrMalformed, len(r), maxReceipt)
 		}
-		ev.Receipt = w.Receipt
+		ev.Receipt = r
 	default:
-		return Evidence{}, fmt.Errorf("%w: unknown format %q", ErrFormat, w.Format)
+		return Evidence{}, fmt.Errorf("%w: unknown format %q", ErrFormat, ev.Format)
 	}
 	return ev, nil
 }
 
+// jsonString is a string member as sent: its raw bytes between the quotes
+// (aliasing the input) and whether they are its value (printable ASCII, no
+// escapes). The zero value is an absent member or null.
+type jsonString struct {
+	raw   []byte
+	plain bool
+}
+
+// text is the string's value.
+func (j jsonString) text() string {
+	if j.plain {
+		return string(j.raw)
+	}
+	return string(decodeString(j.raw))
+}
+
 // b64u decodes a non-empty unpadded base64url field of at most max bytes.
-func b64u(s string, max int, field string) ([]byte, error) {
-	if s == "" || base64.RawURLEncoding.DecodedLen(len(s)) > max {
+func (j jsonString) b64u(max int, field string) ([]byte, error) {
+	s := j.raw
+	if !j.plain {
+		s = decodeString(s)
+	}
+	if len(s) == 0 || base64.RawURLEncoding.DecodedLen(len(s)) > max {
 		return nil, fmt.Errorf("%w: %s: %d characters, 1 to %d bytes", ErrMalformed, field, len(s), max)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
+	n, err := base64.RawURLEncoding.Decode(b, s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, field, err)
 	}
-	return b, nil
+	return b[:n], nil
+}
+
+// wireEvidence holds the known members of the object as sent.
+type wireEvidence struct {
+	format, keyID, attestation, receipt jsonString
+	// chain holds the first MaxCerts+1 elements; chainLen counts them all.
+	chain    [x509chain.MaxCerts + 1]jsonString
+	chainLen int
+}
+
+// scanEvidence reads the object: known members into w, others skipped.
+func scanEvidence(raw []byte) (*wireEvidence, error) {
+	s := &scanner{b: raw}
+	w := &wireEvidence{}
+	if !s.eat('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	var seen uint
+	for first := true; !s.eat('}'); first = false {
+		if !first && !s.eat(',') {
+			return nil, errJSON
+		}
+		k, plain, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		if !s.eat(':') {
+			return nil, errJSON
+		}
+		name := jsonString{k, plain}.text()
+		if err := w.member(s, name); err != nil {
+			return nil, err
+		}
+		if bit := knownBit(name); bit != 0 {
+			if seen&bit != 0 {
+				return nil, fmt.Errorf("member %q repeated", name)
+			}
+			seen |= bit
+		}
+	}
+	if s.peek() != 0 || s.i != len(s.b) {
+		return nil, fmt.Errorf("data after the object")
+	}
+	return w, nil
+}
+
+// knownBit is a distinct bit for each known member, 0 for others.
+func knownBit(name string) uint {
+	switch name {
+	case "format":
+		return 1
+	case "chain":
+		return 2
+	case "key_id":
+		return 4
+	case "attestation":
+		return 8
+	case "receipt":
+		return 16
+	}
+	return 0
+}
+
+// member reads the value of the member name.
+func (w *wireEvidence) member(s *scanner, name string) error {
+	var dst *jsonString
+	switch name {
+	case "format":
+		dst = &w.format
+	case "key_id":
+		dst = &w.keyID
+	case "attestation":
+		dst = &w.attestation
+	case "receipt":
+		dst = &w.receipt
+	case "chain":
+		return w.readChain(s)
+	default:
+		return s.skip(0)
+	}
+	if s.literal("null") {
+		return nil
+	}
+	raw, plain, err := s.str()
+	if err != nil {
+		return fmt.Errorf("%s is not a string", name)
+	}
+	*dst = jsonString{raw, plain}
+	return nil
+}
+
+// readChain reads null or an array of strings (null elements read as
+// empty strings, as encoding/json reads them).
+func (w *wireEvidence) readChain(s *scanner) error {
+	if s.literal("null") {
+		return nil
+	}
+	if !s.eat('[') {
+		return fmt.Errorf("chain is not an array")
+	}
+	if s.eat(']') {
+		return nil
+	}
+	for {
+		var elem jsonString
+		if !s.literal("null") {
+			raw, plain, err := s.str()
+			if err != nil {
+				return fmt.Errorf("chain holds a value that is not a string")
+			}
+			elem = jsonString{raw, plain}
+		}
+		if w.chainLen < len(w.chain) {
+			w.chain[w.chainLen] = elem
+		}
+		w.chainLen++
+		if s.eat(']') {
+			return nil
+		}
+		if !s.eat(',') {
+			return errJSON
+		}
+	}
 }

@@ -1,7 +1,7 @@
 package x509chain
 
 import (
-	"bytes"
+	"crypto"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -9,16 +9,21 @@ import (
 
 // Bounds checked before any certificate is parsed.
 const (
-	// MaxCerts is the largest number of certificates a chain may hold.
+	// MaxCerts is the largest number of certificates a chain may hold: a
+	// remotely provisioned Android chain has five, App Attest's x5c two.
 	MaxCerts = 8
-	// MaxCertSize is the largest DER certificate accepted, in bytes.
+	// MaxCertSize is the largest DER certificate accepted, in bytes. Real
+	// attestation certificates are under 2 KiB. Parsing is linear in the
+	// size (a 16 KiB certificate with a 130,000-bit RSA modulus parses in
+	// about twice the time of a P-256 one); what a key costs to use is
+	// bounded by CheckAlgorithms, not by this size.
 	MaxCertSize = 16 << 10
 )
 
 // Parse checks the bounds (1 to MaxCerts certificates of at most MaxCertSize
-// bytes each) and then parses each DER certificate, leaf first. The
-// certificates returned keep references to ders; the caller must not modify
-// them while the certificates are in use.
+// bytes each) and then parses each DER certificate, leaf first. It checks
+// no key and no signature. The certificates returned keep references to
+// ders; the caller must not modify them while the certificates are in use.
 func Parse(ders [][]byte) ([]*x509.Certificate, error) {
 	if len(ders) == 0 {
 		return nil, fmt.Errorf("%w: no certificates", ErrMalformed)
@@ -42,45 +47,78 @@ func Parse(ders [][]byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// Verify checks, in this order, that each certificate of chain (leaf first)
-// is signed by the next one, that the last is signed by or equal to one of
-// roots, and that every certificate of the chain, and a root it ends at, is
-// within its validity at now (NotBefore <= now <= NotAfter).
+// Verify checks chain (leaf first) as PROTOCOL.md §7 asks, from a configured
+// root down, so that no key taken from the chain is used before it is
+// trusted. In this order, the first failure answering:
 //
-// Signatures are checked in the order given: issuer and subject names are
-// not compared, as one real StrongBox chain names the wrong issuer. A
-// certificate after the first that explicitly says it is not a CA (basic
-// constraints present with cA false) cannot sign the one before it. Chain
-// and roots are only read.
+//  1. 1 to MaxCerts certificates (ErrMalformed).
+//  2. Every certificate of chain and every root passes CheckAlgorithms
+//     (ErrKey). No signature has been checked yet.
+//  3. The anchor (ErrRoot): when the last certificate has the public key of
+//     a root, it stands for that root and is not checked further, whatever
+//     its dates or extensions. Otherwise one root's key must verify the
+//     last certificate's signature; each distinct root key is tried once.
+//  4. From the anchor towards the leaf, each certificate is verified with
+//     the key of the one after it (ErrSignature). Issuer and subject names
+//     are not compared (a real StrongBox chain names the wrong issuer). A
+//     certificate, or root, that signs another must not say it is not a CA
+//     (basic constraints present with cA false).
+//  5. Every certificate between the anchor and the leaf is within its
+//     validity at now, NotBefore <= now <= NotAfter (ErrValidity). The
+//     leaf's dates are not checked (Android sets them on the device; the
+//     challenge proves freshness), nor are a root's: a root is trusted by
+//     its key while it is configured.
+//
+// So at most len(chain)-1 signatures, plus one per distinct root key when
+// the chain is not anchored by key, are checked, each with an allowed key.
+// Chain and roots are only read; nil roots are skipped.
 func Verify(chain, roots []*x509.Certificate, now time.Time) error {
-	if len(chain) == 0 {
-		return fmt.Errorf("%w: no certificates", ErrMalformed)
-	}
-	for i := 0; i+1 < len(chain); i++ {
-		if err := signedBy(chain[i], chain[i+1]); err != nil {
-			return fmt.Errorf("%w: certificate %d by certificate %d: %w", ErrSignature, i, i+1, err)
-		}
-	}
-	last := chain[len(chain)-1]
-	found, valid := false, false
-	for _, r := range roots {
-		if r == nil || !endsAt(last, r) {
-			continue
-		}
-		found = true
-		if within(r, now) {
-			valid = true
-			break
-		}
-	}
-	if !found {
-		return fmt.Errorf("%w: certificate %d (%s)", ErrRoot, len(chain)-1, last.Subject)
-	}
-	if !valid {
-		return fmt.Errorf("%w: every root that certificate %d ends at is expired or not yet valid", ErrValidity, len(chain)-1)
+	return verify(chain, roots, now, checkSignedBy)
+}
+
+// sigCheck verifies that c is signed by signer's key.
+type sigCheck func(signer, c *x509.Certificate) error
+
+// verify is Verify with the signature check given, so that tests count
+// the signatures checked.
+func verify(chain, roots []*x509.Certificate, now time.Time, check sigCheck) error {
+	if len(chain) == 0 || len(chain) > MaxCerts {
+		return fmt.Errorf("%w: %d certificates, 1 to %d", ErrMalformed, len(chain), MaxCerts)
 	}
 	for i, c := range chain {
-		if !within(c, now) {
+		if err := CheckAlgorithms(c); err != nil {
+			return fmt.Errorf("certificate %d: %w", i, err)
+		}
+	}
+	for i, r := range roots {
+		if r == nil {
+			continue
+		}
+		if err := CheckAlgorithms(r); err != nil {
+			return fmt.Errorf("configured root %d (%s): %w", i, r.Subject, err)
+		}
+	}
+	last := len(chain) - 1
+	root, err := anchor(chain[last], roots, check)
+	if err != nil {
+		return fmt.Errorf("certificate %d (%s): %w", last, chain[last].Subject, err)
+	}
+	// top is the trusted certificate whose key checks the one before it:
+	// the root chain[last] stands for, or chain[last] once a root's key
+	// verified it; chain[last] is then between the anchor and the leaf,
+	// and its dates are checked (end is one past the last dated index).
+	top, end := root, last
+	if root == nil {
+		top, end = chain[last], last+1
+	}
+	for i := last - 1; i >= 0; i-- {
+		if err := signs(top, chain[i], check); err != nil {
+			return fmt.Errorf("%w: certificate %d by the one after it: %w", ErrSignature, i, err)
+		}
+		top = chain[i]
+	}
+	for i := 1; i < end; i++ {
+		if c := chain[i]; now.Before(c.NotBefore) || now.After(c.NotAfter) {
 			return fmt.Errorf("%w: certificate %d valid %s to %s, checked at %s", ErrValidity, i,
 				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
@@ -88,22 +126,53 @@ func Verify(chain, roots []*x509.Certificate, now time.Time) error {
 	return nil
 }
 
-// signedBy reports whether child's signature verifies with parent's key.
-func signedBy(child, parent *x509.Certificate) error {
-	if parent.BasicConstraintsValid && !parent.IsCA {
-		return fmt.Errorf("signer is not a CA")
+// anchor returns the root whose key last has (nil, nil when a root's key
+// verified last's signature instead), or an error wrapping ErrRoot.
+func anchor(last *x509.Certificate, roots []*x509.Certificate, check sigCheck) (*x509.Certificate, error) {
+	for _, r := range roots {
+		if r != nil && sameKey(r.PublicKey, last.PublicKey) {
+			return r, nil
+		}
 	}
-	return parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
+	for i, r := range roots {
+		if r == nil || seenKey(roots[:i], r.PublicKey) {
+			continue
+		}
+		if signs(r, last, check) == nil {
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: neither a configured root's key nor signed by one", ErrRoot)
 }
 
-// endsAt reports whether last is root, or is signed by root's key.
-func endsAt(last, root *x509.Certificate) bool {
-	if bytes.Equal(last.Raw, root.Raw) {
-		return true
+// signs checks that signer may sign (it does not say it is not a CA) and
+// that its key verifies c.
+func signs(signer, c *x509.Certificate, check sigCheck) error {
+	if signer.BasicConstraintsValid && !signer.IsCA {
+		return fmt.Errorf("the signer says it is not a CA")
 	}
-	return root.CheckSignature(last.SignatureAlgorithm, last.RawTBSCertificate, last.Signature) == nil
+	return check(signer, c)
 }
 
-func within(c *x509.Certificate, now time.Time) bool {
-	return !now.Before(c.NotBefore) && !now.After(c.NotAfter)
+// checkSignedBy verifies c's signature with signer's key. Both passed
+// CheckAlgorithms, so the cost is bounded.
+func checkSignedBy(signer, c *x509.Certificate) error {
+	return signer.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+}
+
+// sameKey reports whether a and b are the same public key (the types
+// CheckAlgorithms allows all have an Equal method).
+func sameKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
+}
+
+// seenKey reports whether one of roots has the key pub.
+func seenKey(roots []*x509.Certificate, pub crypto.PublicKey) bool {
+	for _, r := range roots {
+		if r != nil && sameKey(r.PublicKey, pub) {
+			return true
+		}
+	}
+	return false
 }
