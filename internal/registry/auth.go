@@ -51,3 +51,12 @@ func (r *Registry) Generation() uint64 {
 	}
 	return 0
 }
+
+// Raw returns the installed snapshot as stored, tags and manifest
+// included (nil before the first).
+func (r *Registry) Raw() *store.Snapshot {
+	if v := r.view.Load(); v != nil {
+		return v.raw
+	}
+	return nil
+}
