@@ -38,12 +38,16 @@ records they cannot authenticate. It blesses the records as they are now,
 so check them first (attestctl export, or your source of truth): without
 --yes it only lists what it would tag, and exits with status 2; with --yes
 it tags those records, and refuses any record that appears without a tag
-meanwhile. The records must decode and open with this master key file.
+meanwhile. The records must decode and open with this master key file. An
+upgrade that stops half-way (a crash, a timeout) lists what it still has
+to tag in the manifest: run the command again.
 
-A store whose tagged records do not verify (forged, added, replayed or
-removed without the master key) is refused unless --repair: that removes
-the forged, added and replayed records (restore them from your source of
-truth after) and accepts that the removed ones are gone.
+Only a store with no tag at all is upgraded. A store that has tags and
+does not verify (a record forged, added, replayed, removed, or written
+without a tag, without the master key) is refused unless --repair: that
+removes every record that does not verify (restore them from your source
+of truth after) and accepts that the removed ones are gone. It never tags
+a record it finds without a tag in such a store.
 
 --min-generation N writes the manifest at generation N at least: after a
 store was rolled back (restored from an old backup, or by an attacker),
@@ -109,50 +113,26 @@ func runStoreAuthenticate(ctx context.Context, r *runner, yes bool, o recordauth
 	if err != nil {
 		return err
 	}
-	rep := recordauth.Inspect(raw, kr)
-	if len(rep.Problems) == 0 && o.MinGeneration <= rep.Generation {
+	plan, err := recordauth.PlanAuthentication(raw, kr, o)
+	if err != nil {
+		return fmt.Errorf("%w: nothing written: %w", state.ErrRefused, err)
+	}
+	if plan.Nothing {
+		rep := recordauth.Inspect(raw, kr)
 		r.say("the store verifies: %d record(s) at generation %d; nothing to do", rep.Records, rep.Generation)
 		return nil
 	}
-	tag, remove, err := authPlan(rep, o.Repair)
-	if err != nil {
-		return err
-	}
-	if err := opensWithKey(raw, remove, kr); err != nil {
+	if err := opensWithKey(raw, plan.Remove, kr); err != nil {
 		return err
 	}
 	if !yes {
-		return usagef("nothing written: %s; check them, then run again with --yes", describePlan(tag, remove, rep))
+		return usagef("nothing written: %s; check them, then run again with --yes", describePlan(plan))
 	}
 	o.Approved = map[string]bool{}
-	for _, k := range tag {
+	for _, k := range plan.Tag {
 		o.Approved[k] = true
 	}
-	return r.authenticate(ctx, st, kr, o, len(tag)+len(remove))
-}
-
-// authPlan lists what authenticate would tag and remove, or refuses.
-func authPlan(rep recordauth.Report, repair bool) (tag, remove []string, err error) {
-	var refused []string
-	for _, p := range rep.Problems {
-		switch {
-		case p.Kind == recordauth.KindUntagged && p.Key != recordauth.ManifestKey:
-			tag = append(tag, p.Key)
-		case p.Kind == recordauth.KindNoManifest:
-		case p.Kind == recordauth.KindUnknownKey:
-			refused = append(refused, p.String()+" (add that master key to the key file)")
-		case !repair:
-			refused = append(refused, p.String())
-		case p.Key != recordauth.ManifestKey && (p.Kind == recordauth.KindForged || p.Kind == recordauth.KindAdded || p.Kind == recordauth.KindReplayed):
-			remove = append(remove, p.Key)
-		}
-	}
-	if len(refused) > 0 {
-		return nil, nil, fmt.Errorf("%w: the store's authenticated records do not verify; nothing written:\n  %s\n"+
-			"run with --repair to remove them (and accept removed records as gone), then restore what is missing",
-			state.ErrRefused, strings.Join(refused, "\n  "))
-	}
-	return tag, remove, nil
+	return r.authenticate(ctx, st, kr, o, len(plan.Tag)+len(plan.Remove))
 }
 
 // opensWithKey checks that the records kept decode and open with kr: a
@@ -169,18 +149,16 @@ func opensWithKey(raw *store.Snapshot, remove []string, kr state.Sealer) error {
 	return nil
 }
 
-func describePlan(tag, remove []string, rep recordauth.Report) string {
+func describePlan(p *recordauth.Plan) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d record(s) would be tagged under the master key", len(tag))
-	if len(tag) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(tag, ", "))
+	fmt.Fprintf(&b, "%d record(s) would be tagged under the master key", len(p.Tag))
+	if len(p.Tag) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(p.Tag, ", "))
 	}
-	if len(remove) > 0 {
-		fmt.Fprintf(&b, ", %d removed (%s)", len(remove), strings.Join(remove, ", "))
+	if len(p.Remove) > 0 {
+		fmt.Fprintf(&b, ", %d removed (%s)", len(p.Remove), strings.Join(p.Remove, ", "))
 	}
-	if rep.Generation > 0 {
-		fmt.Fprintf(&b, ", at a generation above %d", rep.Generation)
-	}
+	fmt.Fprintf(&b, ", and the manifest written at generation %d", p.Generation)
 	return b.String()
 }
 

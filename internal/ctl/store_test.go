@@ -118,3 +118,19 @@ func TestStoreRepairRemovesForgedRecords(t *testing.T) {
 		t.Fatalf("after repair: %s %s", r.stdout, r.stderr)
 	}
 }
+
+// TestStoreAuthenticateDoesNotBlessUntaggedApp: an app written without a
+// tag into an authenticated store is not "upgraded" by store
+// authenticate: refused, and --repair removes it.
+func TestStoreAuthenticateDoesNotBlessUntaggedApp(t *testing.T) {
+	e := lifecycleEnv(t)
+	e.raw(func(*store.Snapshot) (store.Changes, error) {
+		return store.Changes{Put: map[string][]byte{"apps/com.evil": []byte(`{"id":"com.evil","account":"acme","platform":"android","signers":["x"]}`)}}, nil
+	})
+	e.fail(ExitFailure, []string{"store", "authenticate", "--yes"}, "apps/com.evil", "--repair")
+	e.fail(ExitUsage, []string{"store", "authenticate", "--repair"}, "0 record(s) would be tagged", "1 removed (apps/com.evil)")
+	e.ok("store", "authenticate", "--repair", "--yes")
+	if r := e.ok("list", "apps"); strings.Contains(r.stdout, "com.evil") {
+		t.Fatalf("the untagged app survived the repair: %s", r.stdout)
+	}
+}

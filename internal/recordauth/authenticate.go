@@ -48,12 +48,15 @@ func Inspect(raw *store.Snapshot, keys Keys) Report {
 
 // AuthOptions configure Authenticate.
 type AuthOptions struct {
-	// Approved, when not nil, are the only records without a tag that
-	// may be tagged (those an operator reviewed); another is refused.
+	// Approved are the records without a tag of a store without a
+	// manifest (written before record authentication) that may be tagged:
+	// those an operator reviewed. Any other is refused. Records an
+	// interrupted run left to tag (the manifest lists them) need none.
 	Approved map[string]bool
-	// Repair also removes every record that does not verify (forged, or
-	// a genuine record added back or replayed), and accepts that records
-	// the manifest lists are gone. Without it such a store is refused.
+	// Repair also removes every record that does not verify (forged; a
+	// genuine record added back or replayed; a record without a tag in a
+	// store that has a manifest) and accepts that records the manifest
+	// lists are gone. Without it such a store is refused.
 	Repair bool
 	// MinGeneration: the change's generation is at least this (to pass
 	// the generation nodes accepted before a store was rolled back).
@@ -74,69 +77,59 @@ type Outcome struct {
 	Generation uint64
 }
 
-// Authenticate is the mutation of `attestctl store authenticate`: it tags
-// the records that carry no tag (a store written before record
-// authentication, or records an older attestctl wrote), at most
-// o.Batch per change, and rewrites the manifest over every record that
-// verifies. A record tagged under a master key not held is always refused.
-// A forged, added, replayed or removed record is refused unless o.Repair,
-// which removes the first three and accepts the removal of the fourth.
-// On a store that verifies (and no MinGeneration above its generation) it
-// changes nothing.
-func Authenticate(keys Keys, o AuthOptions) Mutation {
-	if o.Batch <= 0 {
-		o.Batch = DefaultBatch
-	}
-	return func(raw *store.Snapshot) (store.Changes, error) {
-		if raw == nil {
-			raw = &store.Snapshot{}
-		}
-		s := inspect(raw, keys)
-		plan, err := planAuth(s, o)
-		if err != nil {
-			return store.Changes{}, err
-		}
-		if o.Outcome != nil {
-			*o.Outcome = Outcome{}
-		}
-		if len(plan.tag) == 0 && len(plan.remove) == 0 && s.man != nil && len(s.problems) == 0 && o.MinGeneration <= s.man.Generation {
-			return store.Changes{}, nil
-		}
-		return plan.apply(keys, raw, s, o)
-	}
+// Plan is what Authenticate would do to a store.
+type Plan struct {
+	// Tag are the records to tag; Remove those to remove (Repair).
+	Tag, Remove []string
+	// Generation is the first generation it would write.
+	Generation uint64
+	// Nothing is true when the store verifies and nothing is to be done.
+	Nothing bool
 }
 
-type authPlan struct {
-	tag, remove []string
-	gen         uint64
+// PlanAuthentication says what Authenticate with o would do to raw, or
+// why it refuses: a record tagged under a master key not held, always; a
+// forged, added, replayed or removed record, or one without a tag in a
+// store that has a manifest, unless o.Repair; a record without a tag that
+// o.Approved does not list (when not nil).
+func PlanAuthentication(raw *store.Snapshot, keys Keys, o AuthOptions) (*Plan, error) {
+	if raw == nil {
+		raw = &store.Snapshot{}
+	}
+	return planAuth(inspect(raw, keys), o)
 }
 
-// planAuth sorts the survey's problems into what to tag and what to
-// remove, refusing what Authenticate must not fix.
-func planAuth(s *survey, o AuthOptions) (*authPlan, error) {
-	p := &authPlan{gen: max(o.MinGeneration, 1)}
+func planAuth(s *survey, o AuthOptions) (*Plan, error) {
+	p := &Plan{Generation: max(o.MinGeneration, 1)}
 	if s.man != nil {
-		p.gen = max(p.gen, s.man.Generation+1)
+		p.Generation = max(p.Generation, s.man.Generation+1)
+		p.Nothing = len(s.problems) == 0 && o.MinGeneration <= s.man.Generation
 	}
 	for _, g := range s.gens {
-		p.gen = max(p.gen, g+1)
+		p.Generation = max(p.Generation, g+1)
 	}
+	// A store without any tag, manifest included, is a store written
+	// before record authentication: its records may be tagged (approved).
+	// Anything else that does not verify is damage: refused, or repaired.
+	legacy := s.man == nil && len(s.kids) == 0
 	var refused []Problem
 	for _, pr := range s.problems {
 		switch {
-		case pr.Kind == KindUntagged && pr.Key != ManifestKey:
+		case pr.Kind == KindNoManifest && legacy:
+		case pr.Kind == KindPending:
+			p.Tag = append(p.Tag, pr.Key)
+		case pr.Kind == KindUntagged && legacy:
 			if o.Approved != nil && !o.Approved[pr.Key] {
 				refused = append(refused, Problem{Key: pr.Key, Kind: pr.Kind, Detail: "appeared without a tag since the review; run the command again"})
 				continue
 			}
-			p.tag = append(p.tag, pr.Key)
-		case pr.Kind == KindNoManifest:
-		case pr.Kind == KindUnknownKey:
+			p.Tag = append(p.Tag, pr.Key)
+		case pr.Kind == KindUnknownKey || !o.Repair:
 			refused = append(refused, pr)
-		case !o.Repair:
-			refused = append(refused, pr)
-		case pr.Key != ManifestKey && (pr.Kind == KindForged || pr.Kind == KindAdded || pr.Kind == KindReplayed):
-			p.remove = append(p.remove, pr.Key)
+		case pr.Key == ManifestKey:
+			// Repair: the manifest is rewritten over what verifies.
+		case pr.Kind == KindForged || pr.Kind == KindAdded || pr.Kind == KindReplayed || pr.Kind == KindUntagged:
+			p.Remove = append(p.Remove, pr.Key)
 		}
 	}
 	if len(refused) > 0 {
@@ -146,14 +139,40 @@ func planAuth(s *survey, o AuthOptions) (*authPlan, error) {
 	return p, nil
 }
 
+// Authenticate is the mutation of `attestctl store authenticate`: it does
+// what PlanAuthentication says, at most o.Batch records per change, each
+// change writing the manifest over every record that verifies after it
+// (and, as pending, the records still to tag). Call it again while
+// Outcome.Remaining is above 0. On a store that verifies (and no
+// MinGeneration above its generation) it changes nothing.
+func Authenticate(keys Keys, o AuthOptions) Mutation {
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	return func(raw *store.Snapshot) (store.Changes, error) {
+		if raw == nil {
+			raw = &store.Snapshot{}
+		}
+		if o.Outcome != nil {
+			*o.Outcome = Outcome{}
+		}
+		s := inspect(raw, keys)
+		plan, err := planAuth(s, o)
+		if err != nil || plan.Nothing {
+			return store.Changes{}, err
+		}
+		return plan.apply(keys, raw, s, o)
+	}
+}
+
 // apply writes one batch of the plan and the manifest over every record
-// that verifies after it.
-func (p *authPlan) apply(keys Keys, raw *store.Snapshot, s *survey, o AuthOptions) (store.Changes, error) {
+// that verifies after it; the records left to tag are listed as pending.
+func (p *Plan) apply(keys Keys, raw *store.Snapshot, s *survey, o AuthOptions) (store.Changes, error) {
 	tags := maps.Clone(s.tags)
 	ch := store.Changes{Put: map[string][]byte{}}
-	out := Outcome{Generation: p.gen}
+	out := Outcome{Generation: p.Generation}
 	budget := o.Batch
-	for _, k := range p.remove {
+	for _, k := range p.Remove {
 		if budget == 0 {
 			break
 		}
@@ -162,11 +181,11 @@ func (p *authPlan) apply(keys Keys, raw *store.Snapshot, s *survey, o AuthOption
 		out.Removed = append(out.Removed, k)
 		budget--
 	}
-	for _, k := range p.tag {
+	for _, k := range p.Tag {
 		if budget == 0 {
 			break
 		}
-		v, t, err := tagRecord(keys, k, p.gen, raw.Entries[k].Value)
+		v, t, err := tagRecord(keys, k, p.Generation, raw.Entries[k].Value)
 		if err != nil {
 			return store.Changes{}, err
 		}
@@ -174,8 +193,8 @@ func (p *authPlan) apply(keys Keys, raw *store.Snapshot, s *survey, o AuthOption
 		out.Tagged = append(out.Tagged, k)
 		budget--
 	}
-	out.Remaining = len(p.remove) + len(p.tag) - len(out.Removed) - len(out.Tagged)
-	m, _, err := encodeManifest(keys, p.gen, tags)
+	out.Remaining = len(p.Remove) + len(p.Tag) - len(out.Removed) - len(out.Tagged)
+	m, _, err := encodeManifest(keys, p.Generation, tags, p.Tag[len(out.Tagged):]...)
 	if err != nil {
 		return store.Changes{}, err
 	}

@@ -105,3 +105,50 @@ func TestAuthenticateRefusesUnknownKey(t *testing.T) {
 		t.Fatalf("Authenticate = %v", err)
 	}
 }
+
+// TestRepairNeverBlessesUntaggedRecords: in a store that has a manifest
+// (or had: tagged records without one), a record without a tag is damage,
+// never an upgrade: refused, or removed by Repair.
+func TestRepairNeverBlessesUntaggedRecords(t *testing.T) {
+	kr := keyring(t, "m1")
+	m := genuine(t, kr)
+	m.set("apps/com.evil", []byte(`{"id":"com.evil"}`))
+	if _, err := PlanAuthentication(m.cur, kr, AuthOptions{}); err == nil {
+		t.Fatal("plan accepted an untagged record in an authenticated store")
+	}
+	p, err := PlanAuthentication(m.cur, kr, AuthOptions{Repair: true})
+	if err != nil || len(p.Tag) != 0 || !slices.Equal(p.Remove, []string{"apps/com.evil"}) {
+		t.Fatalf("repair plan %+v, %v", p, err)
+	}
+	m.del(ManifestKey)
+	if _, err := PlanAuthentication(m.cur, kr, AuthOptions{}); err == nil {
+		t.Fatal("plan rebuilt a removed manifest without --repair")
+	}
+	p, err = PlanAuthentication(m.cur, kr, AuthOptions{Repair: true})
+	if err != nil || len(p.Tag) != 0 || !slices.Equal(p.Remove, []string{"apps/com.evil"}) {
+		t.Fatalf("repair plan without a manifest %+v, %v", p, err)
+	}
+}
+
+// TestInterruptedUpgradeResumes: an upgrade stopped after its first batch
+// lists the records it still has to tag in the manifest; run again, it
+// tags them without a review, but not a record added meanwhile.
+func TestInterruptedUpgradeResumes(t *testing.T) {
+	kr := keyring(t, "m1")
+	m := legacy(4)
+	m.update(t, Authenticate(kr, AuthOptions{Batch: 2}))
+	if _, err := Verify(m.cur, kr, Floor{}); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("half-upgraded store: %v", err)
+	}
+	m.set("apps/com.evil", []byte(`{"id":"com.evil"}`))
+	if _, err := PlanAuthentication(m.cur, kr, AuthOptions{}); err == nil {
+		t.Fatal("the resumed upgrade would tag a record added meanwhile")
+	}
+	m.del("apps/com.evil")
+	for range 3 {
+		m.update(t, Authenticate(kr, AuthOptions{Batch: 2}))
+	}
+	if res := mustVerify(t, m.cur, kr, Floor{}); len(res.Snapshot.Entries) != 5 {
+		t.Fatalf("after resuming: %d records", len(res.Snapshot.Entries))
+	}
+}

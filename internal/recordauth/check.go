@@ -60,6 +60,11 @@ func inspect(raw *store.Snapshot, keys Keys) *survey {
 			s.add(k, KindRemoved, "removed: the manifest (generation %d) lists it at generation %d", s.man.Generation, s.man.Records[k])
 		}
 	}
+	for _, k := range s.man.Pending {
+		if _, ok := raw.Entries[k]; !ok {
+			s.add(k, KindRemoved, "removed: the manifest (generation %d) lists it as still to be tagged", s.man.Generation)
+		}
+	}
 	if len(s.problems) == 0 && digest(s.tags) != s.manDigest {
 		s.add(ManifestKey, KindSubstituted, "the records' tags do not match the manifest's digest: a record was replaced by another genuine copy")
 	}
@@ -104,7 +109,15 @@ func (s *survey) inspectRecord(k string, v []byte, keys Keys) {
 		return
 	}
 	body, ts, ok := split(v)
-	if !ok {
+	switch {
+	case ok:
+	case s.man != nil && slices.Contains(s.man.Pending, k):
+		s.add(k, KindPending, "not tagged yet: an interrupted `attestctl store authenticate` (run it again)")
+		return
+	case s.man != nil:
+		s.add(k, KindUntagged, "no tag in an authenticated store: written without the master key, or by an attestctl older than 1.1")
+		return
+	default:
 		s.add(k, KindUntagged, "no tag: written without the master key, or by an attestctl older than 1.1")
 		return
 	}

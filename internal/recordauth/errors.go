@@ -60,6 +60,7 @@ type Kind string
 // Kinds of Problem.
 const (
 	KindUntagged    Kind = "untagged"
+	KindPending     Kind = "pending"
 	KindNoManifest  Kind = "no_manifest"
 	KindForged      Kind = "forged"
 	KindUnknownKey  Kind = "unknown_key"
@@ -76,7 +77,7 @@ func (k Kind) class() error {
 		return ErrForged
 	case KindAdded, KindReplayed, KindRemoved, KindSubstituted:
 		return ErrMismatch
-	case KindUntagged, KindNoManifest:
+	case KindUntagged, KindNoManifest, KindPending:
 		return ErrUnauthenticated
 	}
 	return ErrUnknownKey

@@ -27,6 +27,11 @@ type manifest struct {
 	Generation uint64            `json:"generation"`
 	Digest     string            `json:"digest"`
 	Records    map[string]uint64 `json:"records"`
+	// Pending lists the records an interrupted upgrade (`attestctl store
+	// authenticate` of a store written before record authentication) was
+	// approved to tag and has not tagged yet: they still do not verify,
+	// but the next run tags them without asking again. Sorted.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // digest is D of the package doc over tags (store key → tag string).
@@ -49,9 +54,9 @@ func digest(tags map[string]string) [32]byte {
 }
 
 // encodeManifest returns the stored manifest of generation gen over tags,
-// tagged under the active key.
-func encodeManifest(keys Keys, gen uint64, tags map[string]string) ([]byte, [32]byte, error) {
-	m := manifest{Generation: gen, Records: make(map[string]uint64, len(tags))}
+// tagged under the active key; pending as manifest.Pending.
+func encodeManifest(keys Keys, gen uint64, tags map[string]string, pending ...string) ([]byte, [32]byte, error) {
+	m := manifest{Generation: gen, Records: make(map[string]uint64, len(tags)), Pending: slices.Sorted(slices.Values(pending))}
 	for k, t := range tags {
 		pt, err := parseTag(t)
 		if err != nil {
@@ -108,6 +113,11 @@ func decodeManifest(body []byte, gen uint64) (*manifest, [32]byte, error) {
 	for k, g := range m.Records {
 		if k == "" || g == 0 || g > gen {
 			return nil, d, fmt.Errorf("manifest entry %q: generation %d of %d", k, g, gen)
+		}
+	}
+	for _, k := range m.Pending {
+		if _, listed := m.Records[k]; listed || k == "" || k == ManifestKey {
+			return nil, d, fmt.Errorf("manifest pending entry %q", k)
 		}
 	}
 	return &m, d, nil

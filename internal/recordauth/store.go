@@ -21,6 +21,8 @@ type Mutation = func(*store.Snapshot) (store.Changes, error)
 type Store struct {
 	inner store.Store
 	keys  Keys
+	// retag: see WithRetag.
+	retag int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -32,6 +34,14 @@ func Wrap(inner store.Store, keys Keys) *Store { return &Store{inner: inner, key
 // master key rotation tags under the new key). Closing either closes the
 // store.
 func (s *Store) WithKeys(keys Keys) *Store { return &Store{inner: s.inner, keys: keys} }
+
+// WithRetag returns a Store whose Update also re-tags, in the same change,
+// records whose tag names another master key than the active one, so
+// that the change holds at most batch records (a master key rotation of a
+// small store is then one change).
+func (s *Store) WithRetag(batch int) *Store {
+	return &Store{inner: s.inner, keys: s.keys, retag: batch}
+}
 
 // Unwrap is the store underneath (for its optional interfaces, such as
 // store.Health).
@@ -54,7 +64,7 @@ func (s *Store) Close() error { return s.inner.Close() }
 // Update applies fn authenticated (see Store). fn must be pure, as
 // store.Writer requires: it may run again on a newer state.
 func (s *Store) Update(ctx context.Context, fn Mutation) (int64, error) {
-	return s.inner.Update(ctx, Authenticated(s.keys, fn))
+	return s.inner.Update(ctx, authenticated(s.keys, fn, s.retag))
 }
 
 // Retag re-tags, in one change, up to max records whose tag names a
@@ -85,7 +95,9 @@ func (s *Store) Retag(ctx context.Context, max int) (int, error) {
 // written, when it does not verify), fn sees its records without their
 // tags, and its changes are tagged and the manifest rewritten. Changes
 // that change nothing stay empty.
-func Authenticated(keys Keys, fn Mutation) Mutation {
+func Authenticated(keys Keys, fn Mutation) Mutation { return authenticated(keys, fn, 0) }
+
+func authenticated(keys Keys, fn Mutation, retag int) Mutation {
 	return func(raw *store.Snapshot) (store.Changes, error) {
 		res, err := verified(raw, keys)
 		if err != nil {
@@ -95,7 +107,8 @@ func Authenticated(keys Keys, fn Mutation) Mutation {
 		if err != nil || ch.Empty() {
 			return ch, err
 		}
-		return seal(keys, res, ch, sealOptions{})
+		budget := max(0, retag-len(ch.Put)-len(ch.Delete))
+		return seal(keys, res, ch, sealOptions{retag: budget})
 	}
 }
 
