@@ -313,7 +313,9 @@ func TestRecordRollbackRefused(t *testing.T) {
 	eventually(t, "secret taken off the lenient app", func() bool { return !secretFor(t, n, f, testenv.AppLenient) })
 	genuine := readState(t, s.Dir)
 
-	tamperState(t, s.Dir, func(st *stateFile) { st.Entries["accounts/"+testenv.Account] = old.Entries["accounts/"+testenv.Account] })
+	tamperState(t, s.Dir, func(st *stateFile) {
+		st.Entries["accounts/"+testenv.Account] = old.Entries["accounts/"+testenv.Account]
+	})
 	waitRefused(t, n, "mismatch")
 	if secretFor(t, n, f, testenv.AppLenient) {
 		t.Fatal("a replayed account record gave the secret back")
