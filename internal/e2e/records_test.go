@@ -52,8 +52,9 @@ func readState(t *testing.T, dir string) stateFile {
 }
 
 // tamperState edits the state file and writes it back with a higher revision
-// (so the nodes read it), by rename as the store does.
-func tamperState(t *testing.T, dir string, edit func(*stateFile)) {
+// (so the nodes read it), by rename as the store does, and returns that
+// revision.
+func tamperState(t *testing.T, dir string, edit func(*stateFile)) int64 {
 	t.Helper()
 	st := readState(t, dir)
 	edit(&st)
@@ -71,6 +72,16 @@ func tamperState(t *testing.T, dir string, edit func(*stateFile)) {
 	if err := os.Rename(tmp, filepath.Join(dir, "state.json")); err != nil {
 		t.Fatal(err)
 	}
+	return st.Revision
+}
+
+// seen waits until the node has dealt with the store's revision rev:
+// applied it, or refused a state.
+func seen(t *testing.T, n *testenv.Node, rev int64, refusedBefore float64) {
+	t.Helper()
+	eventually(t, "store revision seen", func() bool {
+		return metric(t, n, "attestd_store_revision") >= float64(rev) || refusedTotal(t, n) > refusedBefore
+	})
 }
 
 // editJSON edits a stored record as a careful attacker would: the record
@@ -197,10 +208,10 @@ func forgedApp() client.App {
 
 // registerForged adds the attacker's app to the state file and lists it
 // under the account's runtime secret, without the master key.
-func registerForged(t *testing.T, dir string) {
+func registerForged(t *testing.T, dir string) int64 {
 	t.Helper()
 	ev := forgedApp()
-	tamperState(t, dir, func(st *stateFile) {
+	return tamperState(t, dir, func(st *stateFile) {
 		st.Entries["apps/com.evil"] = stateFileEntry{ModRevision: st.Revision + 100, Value: json.RawMessage(`{"id":"com.evil","account":"` +
 			testenv.Account + `","platform":"android","signers":["` + b64u(ev.Signer) + `"],"versions":{"` + testenv.Version + `":"` + b64u(ev.CodeDigest) + `"}}`)}
 		acct := st.Entries["accounts/"+testenv.Account]
@@ -224,9 +235,7 @@ func TestForgedAppRecordRefused(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
 	n := testenv.StartNode(t, s, testenv.Options{})
-	registerForged(t, s.Dir)
-	waitRefused(t, n, "forged")
-
+	seen(t, n, registerForged(t, s.Dir), 0)
 	res := attestAs(t, n, forgedApp(), nil)
 	if res.Secrets != "" {
 		t.Fatal("secrets released to the forged app")
@@ -234,6 +243,7 @@ func TestForgedAppRecordRefused(t *testing.T) {
 	if _, err := verifyHS(res.Token, f.HSKey, testenv.Account); err == nil {
 		t.Fatal("the forged app got a token signed by the account's key")
 	}
+	waitRefused(t, n, "forged")
 	genuine := attestAs(t, n, f.ClientApp(testenv.App), nil)
 	if genuine.Secrets == "" {
 		t.Fatal("the genuine app lost its secret")
@@ -313,21 +323,24 @@ func TestRecordRollbackRefused(t *testing.T) {
 	eventually(t, "secret taken off the lenient app", func() bool { return !secretFor(t, n, f, testenv.AppLenient) })
 	genuine := readState(t, s.Dir)
 
-	tamperState(t, s.Dir, func(st *stateFile) {
+	rev := tamperState(t, s.Dir, func(st *stateFile) {
 		st.Entries["accounts/"+testenv.Account] = old.Entries["accounts/"+testenv.Account]
 	})
-	waitRefused(t, n, "mismatch")
+	seen(t, n, rev, 0)
 	if secretFor(t, n, f, testenv.AppLenient) {
 		t.Fatal("a replayed account record gave the secret back")
 	}
+	waitRefused(t, n, "mismatch")
 
-	tamperState(t, s.Dir, func(st *stateFile) { st.Entries = genuine.Entries })
+	before := refusedTotal(t, n)
+	seen(t, n, tamperState(t, s.Dir, func(st *stateFile) { st.Entries = genuine.Entries }), before)
 	waitHealthy(t, n)
-	tamperState(t, s.Dir, func(st *stateFile) { st.Entries = old.Entries })
-	waitRefused(t, n, "rollback")
+	before = refusedTotal(t, n)
+	seen(t, n, tamperState(t, s.Dir, func(st *stateFile) { st.Entries = old.Entries }), before)
 	if secretFor(t, n, f, testenv.AppLenient) {
 		t.Fatal("the store rolled back whole gave the secret back")
 	}
+	waitRefused(t, n, "rollback")
 }
 
 // TestRecordRemovalRefused: deleting the ban list (or an app's record)
@@ -341,12 +354,12 @@ func TestRecordRemovalRefused(t *testing.T) {
 	if _, err := verifyHS(banned.Token, f.HSKey, testenv.Account); err == nil {
 		t.Fatal("the banned device passes to begin with")
 	}
-	tamperState(t, s.Dir, func(st *stateFile) { delete(st.Entries, state.BansKey) })
-	waitRefused(t, n, "mismatch")
+	seen(t, n, tamperState(t, s.Dir, func(st *stateFile) { delete(st.Entries, state.BansKey) }), 0)
 	banned = attestAs(t, n, f.ClientApp(testenv.App), f.Banned)
 	if _, err := verifyHS(banned.Token, f.HSKey, testenv.Account); err == nil || banned.Secrets != "" {
 		t.Fatal("the ban was lifted by deleting the ban list")
 	}
+	waitRefused(t, n, "mismatch")
 }
 
 // TestUnauthenticatedStoreRefusedAtStart: a node does not start on a store

@@ -172,6 +172,23 @@ func refusing(t *testing.T, n *testenv.Node, reason string) {
 	}
 }
 
+// seen waits until n has dealt with etcd revision rev: applied it, or
+// refused a state since refusedBefore.
+func seen(t *testing.T, n *testenv.Node, rev int64, refusedBefore float64) {
+	t.Helper()
+	eventually(t, 5*time.Second, "revision seen", func() bool {
+		return sample(t, n, "attestd_store_revision") >= float64(rev) || refusedSum(t, n) > refusedBefore
+	})
+}
+
+func refusedSum(t *testing.T, n *testenv.Node) float64 {
+	total := 0.0
+	for _, r := range []string{"forged", "mismatch", "unauthenticated", "rollback", "unknown_key"} {
+		total += sample(t, n, `attestd_store_refused_total{reason="`+r+`"}`)
+	}
+	return total
+}
+
 // healthy waits until n serves the newest state again.
 func healthy(t *testing.T, n *testenv.Node) {
 	t.Helper()
@@ -207,11 +224,11 @@ func TestForgedAppRecordRefused(t *testing.T) {
 	snap := filepath.Join(t.TempDir(), "snapshot.json")
 	n := d.startNode(t, d.url, snap)
 	a := attacker{t: t, cli: d.c.Client(t)}
-	forgeApp(a)
-	refusing(t, n, "forged")
+	seen(t, n, forgeApp(a), 0)
 	if real, secrets := passesWithKey(t, d, n, evilApp()); real || secrets {
 		t.Fatalf("forged app: real-key token %v, secrets %v", real, secrets)
 	}
+	refusing(t, n, "forged")
 	if real, secrets := passesWithKey(t, d, n, d.f.ClientApp(testenv.App)); !real || !secrets {
 		t.Fatalf("genuine app: real-key token %v, secrets %v", real, secrets)
 	}
@@ -253,16 +270,17 @@ func TestRecordRollbackRefused(t *testing.T) {
 	eventually(t, 5*time.Second, "secret taken off the lenient app", func() bool {
 		return !hasSecret(t, n, lenient)
 	})
-	a.txn(map[string][]byte{"accounts/" + testenv.Account: a.get("accounts/"+testenv.Account, old)})
-	refusing(t, n, "mismatch")
+	seen(t, n, a.txn(map[string][]byte{"accounts/" + testenv.Account: a.get("accounts/"+testenv.Account, old)}), 0)
 	if hasSecret(t, n, lenient) {
 		t.Fatal("a replayed account record gave the secret back")
 	}
-	a.txn(map[string][]byte{"manifest": a.get("manifest", old)})
-	refusing(t, n, "rollback")
+	refusing(t, n, "mismatch")
+	before := refusedSum(t, n)
+	seen(t, n, a.txn(map[string][]byte{"manifest": a.get("manifest", old)}), before)
 	if hasSecret(t, n, lenient) {
 		t.Fatal("a rolled back store gave the secret back")
 	}
+	refusing(t, n, "rollback")
 }
 
 // hasSecret reports whether app (rooted: the lenient app allows it) gets
@@ -296,8 +314,7 @@ func TestRecordRemovalRefused(t *testing.T) {
 	n := d.startNode(t, d.url, filepath.Join(t.TempDir(), "snapshot.json"))
 	a := attacker{t: t, cli: d.c.Client(t)}
 	bans := a.get("bans", 0)
-	a.txn(nil, "bans")
-	refusing(t, n, "mismatch")
+	seen(t, n, a.txn(nil, "bans"), 0)
 	c, err := client.New(client.Config{BaseURL: n.Base, App: d.f.ClientApp(testenv.App), DeviceKey: d.f.Banned, Now: n.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -309,6 +326,7 @@ func TestRecordRemovalRefused(t *testing.T) {
 	if _, err := jwt.Parse(res.Token, func(*jwt.Token) (any, error) { return d.f.HSKey, nil }, jwt.WithValidMethods([]string{"HS256"})); err == nil || res.Secrets != "" {
 		t.Fatal("the ban was lifted by deleting the ban list")
 	}
+	refusing(t, n, "mismatch")
 	a.txn(map[string][]byte{"bans": bans}) // the operator puts the genuine record back
 	healthy(t, n)
 	victim := deviceKey(t)
