@@ -2,6 +2,7 @@ package recordauth
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -231,5 +232,19 @@ func TestWriterRefusesReservedAndNonObjects(t *testing.T) {
 	}
 	if _, err := Authenticated(kr, del(ManifestKey))(m.cur); !errors.Is(err, ErrReserved) {
 		t.Errorf("delete manifest: %v", err)
+	}
+}
+
+// TestManifestSizeIsBounded: a change whose manifest would pass
+// MaxManifestBytes is refused, naming the limit, and writes nothing.
+func TestManifestSizeIsBounded(t *testing.T) {
+	kr := keyring(t, "m1")
+	kv := map[string]string{}
+	for i := range MaxManifestBytes / 40 {
+		kv[fmt.Sprintf("apps/%035d", i)] = `{}`
+	}
+	ch, err := Authenticated(kr, put(kv))(newMem().cur)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "25 000") || !ch.Empty() {
+		t.Fatalf("a manifest over the bound: %v", err)
 	}
 }
