@@ -134,3 +134,13 @@ func TestStoreAuthenticateDoesNotBlessUntaggedApp(t *testing.T) {
 		t.Fatalf("the untagged app survived the repair: %s", r.stdout)
 	}
 }
+
+// TestInitDemoIsAuthenticated: `init` and `init --demo` write
+// authenticated records from the start.
+func TestInitDemoIsAuthenticated(t *testing.T) {
+	e := newEnv(t)
+	e.ok("init", "--demo")
+	if rep := e.report(e.ok("store", "verify")); rep.Generation != 1 || rep.Records < 3 || len(rep.Problems) != 0 {
+		t.Fatalf("after init --demo: %+v", rep)
+	}
+}
