@@ -28,11 +28,14 @@
 // rewrites the record at ManifestKey, tagged the same way (its GEN is its
 // own generation G):
 //
-//	{"generation":G,"digest":b64u(D),"records":{KEY:GEN,...}}
+//	{"generation":G,"digest":b64u(D),"records":{KEY:GEN,...}[,"pending":[KEY,...]]}
 //	D = SHA-256("attestd manifest v1" 0x00 || for each KEY in byte order: u64be(len KEY) KEY u64be(len TAG) TAG)
 //
 // It lists every other record with the generation its tag names, and D
-// binds their tags. G grows by at least one with every change. A snapshot
+// binds their tags. "pending" appears only while `attestctl store
+// authenticate` upgrades a store written before record authentication in
+// several changes: the records it was approved to tag and has not tagged
+// yet (they do not verify until it has). G grows by at least one with every change. A snapshot
 // verifies when the manifest's tag verifies, every other record's tag
 // verifies, the records present are exactly those listed with the
 // generations listed, and D matches; a node also refuses a G lower than one
@@ -45,6 +48,14 @@
 // Bounds: a record value is at most MaxRecordBytes; the manifest at most
 // MaxManifestBytes (1 MiB, under etcd's 1.5 MiB request cap with room for
 // the records of a change), which lists some 25 000 records of 30-byte keys.
+//
+// # Upgrade and repair
+//
+// Authenticate tags the records of a store that holds no tag at all (one
+// written by attestd 1.0), once an operator has reviewed them; it never
+// tags a record found without a tag in a store that has tags (that is a
+// record written without the master key): it refuses, or with Repair
+// removes it, as it removes forged, added and replayed records.
 //
 // # What is not authenticated
 //
