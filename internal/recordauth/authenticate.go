@@ -101,10 +101,12 @@ func PlanAuthentication(raw *store.Snapshot, keys Keys, o AuthOptions) (*Plan, e
 
 func planAuth(s *survey, o AuthOptions) (*Plan, error) {
 	p := &Plan{Generation: max(o.MinGeneration, 1)}
+	var g uint64
 	if s.man != nil {
-		p.Generation = max(p.Generation, s.man.Generation+1)
-		p.Nothing = len(s.problems) == 0 && o.MinGeneration <= s.man.Generation
+		g = s.man.Generation
+		p.Generation = max(p.Generation, g+1)
 	}
+	p.Nothing = len(s.problems) == 0 && o.MinGeneration <= g
 	for _, g := range s.gens {
 		p.Generation = max(p.Generation, g+1)
 	}

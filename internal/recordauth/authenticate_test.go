@@ -152,3 +152,14 @@ func TestInterruptedUpgradeResumes(t *testing.T) {
 		t.Fatalf("after resuming: %d records", len(res.Snapshot.Entries))
 	}
 }
+
+func TestAuthenticateEmptyStoreIsNothing(t *testing.T) {
+	kr := keyring(t, "m1")
+	p, err := PlanAuthentication(newMem().cur, kr, AuthOptions{})
+	if err != nil || !p.Nothing {
+		t.Fatalf("empty store: %+v %v", p, err)
+	}
+	if ch, err := Authenticate(kr, AuthOptions{})(newMem().cur); err != nil || !ch.Empty() {
+		t.Fatalf("empty store changed: %v", err)
+	}
+}
