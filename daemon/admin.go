@@ -34,6 +34,7 @@ func (d *Daemon) adminMux() http.Handler {
 			if !ok {
 				w.WriteHeader(http.StatusServiceUnavailable)
 			}
+			detail = withRefusal(detail, d.records.refusal())
 			fmt.Fprintf(w, "%s revision=%d\n", detail, d.reg.Revision())
 		}
 	})
@@ -95,7 +96,7 @@ func writeAdminError(w http.ResponseWriter, e *apierr.Error) {
 // a store that reports its health (etcd) may be away for up to
 // MaxStaleness, during which the node is ready but degraded.
 func (d *Daemon) storeFresh() (ok bool, detail string) {
-	h, has := d.store.(store.Health)
+	h, has := d.raw.(store.Health)
 	if !has {
 		return true, "ready"
 	}
@@ -108,4 +109,19 @@ func (d *Daemon) storeFresh() (ok bool, detail string) {
 		return false, fmt.Sprintf("stale: %s; data age %v exceeds --max-staleness %v", st.Degraded, age, d.cfg.MaxStaleness)
 	}
 	return true, fmt.Sprintf("ready, degraded: %s; data age %v", st.Degraded, age)
+}
+
+// withRefusal adds to /readyz's detail that the newest store state is
+// refused (records that do not verify): the node stays ready, serving the
+// last state that verified, but says it is degraded. Refusing is no reason
+// to leave the load balancer: every node refuses the same state, and
+// whoever can write the store could otherwise take the fleet down.
+func withRefusal(detail, why string) string {
+	switch {
+	case why == "":
+		return detail
+	case detail == "ready":
+		return "ready, degraded: " + why
+	}
+	return detail + "; " + why
 }

@@ -10,6 +10,13 @@
 // rotate` as soon as the file it reads lists the new key. A key file that
 // would not open the state being served is refused and the held keys stay.
 //
+// Every store state is authenticated before it is served (PROTOCOL §8,
+// 1.1; internal/recordauth): a state whose records do not verify under the
+// master key is refused, the last one that did keeps serving, and the
+// refusal is logged, counted (attestd_store_refused_total) and shown by
+// /readyz. At start a store whose records are not authenticated at all
+// (written before attestd 1.1) is refused with the command to run.
+//
 // It is the only package that knows every other one. cmd/attestd calls Main.
 package daemon
 
@@ -35,6 +42,7 @@ import (
 	"github.com/attestd/attestd/internal/metrics"
 	"github.com/attestd/attestd/internal/platform"
 	"github.com/attestd/attestd/internal/proxy"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/internal/state"
@@ -88,8 +96,10 @@ type Daemon struct {
 	version  string
 	log      *slog.Logger
 	level    *slog.LevelVar
-	store    store.Store
+	store    store.Store // authenticated writes (a *recordauth.Store)
+	raw      store.Store // the store underneath, for its optional interfaces
 	reg      *registry.Registry
+	records  *recordMetrics
 	metrics  *metrics.Metrics
 	own      *daemonMetrics
 	verdicts *verdictLog
@@ -145,25 +155,31 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		MasterKeyFile: cfg.MasterKey,
 		OnError:       func(err error) { d.log.Warn("store watch", "err", err); d.storeError() },
 		Etcd:          etcdOptions(cfg, opts.Now),
+		Accept:        d.acceptSnapshot,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	d.store = st
+	d.store, d.raw = st, st.(*recordauth.Store).Unwrap()
 	// The master key file is read again here, by the path a reload and a
 	// missing key re-read it from (open.Open created it if it had to).
 	if d.keys, err = loadMasterKeys(cfg); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	if d.reg, err = registry.New(registry.Config{Sealer: d.keys}); err != nil {
+	lkg, floor, err := d.lastKnownGood()
+	if err != nil {
+		return nil, fmt.Errorf("load store: %w", err)
+	}
+	if d.reg, err = registry.New(registry.Config{Sealer: d.keys, Records: d.keys, Floor: floor}); err != nil {
 		return nil, err
 	}
 	d.metrics = metrics.New(opts.Now, d.reg.CacheStats)
 	d.own = newDaemonMetrics(d.metrics.Registry(), d.version)
-	if h, ok := st.(store.Health); ok {
+	d.records = newRecordMetrics(d.metrics.Registry())
+	if h, ok := d.raw.(store.Health); ok {
 		d.metrics.SetContactSource(func() time.Time { return h.Health().LastContact })
 	}
-	if err := d.firstLoad(ctx, d.keys); err != nil {
+	if err := d.firstLoad(ctx, lkg); err != nil {
 		return nil, err
 	}
 	d.replay, err = replay.New(replay.Config{MaxEntries: cfg.ReplayMax, Window: attest.MaxNonceTTL + time.Minute})
@@ -193,8 +209,11 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	return d, nil
 }
 
-// firstLoad loads the store, seeding an empty embedded store first.
-func (d *Daemon) firstLoad(ctx context.Context, sealer state.Sealer) error {
+// firstLoad loads the store, seeding an empty embedded store first
+// (authenticated, under the master key). A state whose records do not
+// verify stops the start, unless the node has a last-known-good snapshot
+// that does (lkg): that serves, and the refusal shows as at run time.
+func (d *Daemon) firstLoad(ctx context.Context, lkg *store.Snapshot) error {
 	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	snap, err := d.store.Load(lctx)
@@ -204,19 +223,28 @@ func (d *Daemon) firstLoad(ctx context.Context, sealer state.Sealer) error {
 	if _, ok := snap.Get(state.DeploymentKey); !ok && isFileStore(d.cfg.Store) {
 		// The embedded store belongs to this node: create the deployment
 		// keys (and the demo, for a newcomer) on first start.
-		mut := state.EnsureDeployment(sealer, rand.Reader)
+		mut := state.EnsureDeployment(d.keys, rand.Reader)
 		if d.cfg.SeedDemo && len(snap.Entries) == 0 {
-			mut = state.SeedDemo(sealer, rand.Reader, &d.seeded)
+			mut = state.SeedDemo(d.keys, rand.Reader, &d.seeded)
 		}
-		if _, err := d.store.Update(lctx, mut); err != nil {
-			return fmt.Errorf("initialise store: %w", err)
+		if _, err := d.store.(*recordauth.Store).WithKeys(d.keys).Update(lctx, mut); err != nil {
+			return fmt.Errorf("initialise store: %w%s", err, d.authHint(err))
 		}
 		if snap, err = d.store.Load(lctx); err != nil {
 			return fmt.Errorf("load store: %w", err)
 		}
 	}
 	if err := d.reg.Swap(snap); err != nil {
-		return fmt.Errorf("load store: %w", err)
+		if lkg == nil || lkg == snap || recordauth.Reason(err) == "" {
+			return fmt.Errorf("load store: %w%s", err, d.authHint(err))
+		}
+		if lerr := d.reg.Swap(lkg); lerr != nil {
+			return fmt.Errorf("load store: %w; and the snapshot file: %w", err, lerr)
+		}
+		d.refuse(snap, err)
+		snap = lkg
+	} else {
+		d.installed()
 	}
 	d.snap = snap
 	d.metrics.StoreSynced(snap.Revision)

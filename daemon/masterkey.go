@@ -3,11 +3,15 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"hash"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/open"
@@ -43,7 +47,10 @@ type masterKeys struct {
 	lastRead time.Time    // when the file was last re-read for a missing key
 }
 
-var _ state.Sealer = (*masterKeys)(nil)
+var (
+	_ state.Sealer    = (*masterKeys)(nil)
+	_ recordauth.Keys = (*masterKeys)(nil)
+)
 
 // Seal seals under the active key (a first start seeds its store with it).
 func (m *masterKeys) Seal(plaintext []byte, name string) (string, error) {
@@ -67,6 +74,22 @@ func (m *masterKeys) Open(sealed, name string) (secret.Value, error) {
 
 // ActiveKeyID is the id of the key that seals.
 func (m *masterKeys) ActiveKeyID() string { return m.cur.Load().ActiveKeyID() }
+
+// RecordMAC is the record-authentication MAC of master key kid (see
+// envelope.Keyring.RecordMAC), from the keys held, as Open finds them.
+func (m *masterKeys) RecordMAC(kid string) (hash.Hash, error) {
+	h, err := m.cur.Load().RecordMAC(kid)
+	if err != nil && errors.Is(err, envelope.ErrUnknownKey) {
+		if p := m.prev.Load(); p != nil {
+			return p.RecordMAC(kid)
+		}
+		select {
+		case m.nudge <- struct{}{}:
+		default:
+		}
+	}
+	return h, err
+}
 
 // keyFile is one reading of the master key file.
 type keyFile struct {
@@ -114,14 +137,24 @@ func keyError(err error) bool {
 	return errors.Is(err, envelope.ErrUnknownKey) || errors.Is(err, envelope.ErrDecrypt)
 }
 
-// loses returns the first sealed record of snap (deployment keys, account
-// secrets and keys) that opens with the keys held but not with next, as an
-// error naming it (never a key); nil when next opens all of them. A record
-// that opens with neither is not counted: next does not make it worse.
-func loses(snap *store.Snapshot, held, next state.Sealer) error {
-	if snap == nil {
+// loses returns the first sealed record of raw (deployment keys, account
+// secrets and keys) that opens with the keys held but not with next, or the
+// first master key that tags records whose record key next lacks and held
+// has, as an error naming it (never a key); nil when next opens and
+// verifies all of them. A record that opens with neither is not counted:
+// next does not make it worse.
+func loses(raw *store.Snapshot, held, next *envelope.Keyring) error {
+	if raw == nil {
 		return nil
 	}
+	for _, kid := range slices.Sorted(maps.Keys(recordauth.KeyIDs(raw))) {
+		if _, err := next.RecordMAC(kid); err != nil {
+			if _, herr := held.RecordMAC(kid); herr == nil {
+				return fmt.Errorf("records are tagged under master key %q: %w", kid, err)
+			}
+		}
+	}
+	snap := recordauth.Strip(raw)
 	if e, ok := snap.Get(state.DeploymentKey); ok {
 		if _, err := state.DecodeDeployment(e.Value, next); keyError(err) {
 			if _, herr := state.DecodeDeployment(e.Value, held); herr == nil {
@@ -165,7 +198,7 @@ func (d *Daemon) adoptKeys(kf keyFile) (applied *store.Snapshot, pending, err er
 		}
 		pending = fmt.Errorf("store change (revision %d) still not applied: %w", p.Revision, pending)
 	}
-	if err := loses(d.reg.Snapshot(), old, kf.kr); err != nil {
+	if err := loses(d.reg.Raw(), old, kf.kr); err != nil {
 		return nil, pending, fmt.Errorf("master key file %s does not open the state this node serves, keeping the keys held: %w", k.path, err)
 	}
 	k.cur.Store(kf.kr)
@@ -194,6 +227,11 @@ func (d *Daemon) applySnapshot(snap *store.Snapshot) {
 		return
 	}
 	d.pending = nil
+	d.storeError()
+	if !keyError(err) && recordauth.Reason(err) != "" {
+		d.refuse(snap, err) // logs it
+		return
+	}
 	args := []any{"revision", snap.Revision, "err", err}
 	if keyError(err) {
 		d.pending = snap
@@ -206,12 +244,13 @@ func (d *Daemon) applySnapshot(snap *store.Snapshot) {
 			args = append(args, "master_key_file", rerr)
 		}
 	}
+	d.refuse(snap, err)
 	d.log.Warn("store change not applied; serving the last good state", args...)
-	d.storeError()
 }
 
 // applied reports a snapshot the registry installed.
 func (d *Daemon) applied(snap *store.Snapshot) {
+	d.installed()
 	d.metrics.StoreSynced(snap.Revision)
 	d.log.Info("store change applied", "revision", snap.Revision)
 	d.deploymentChanged()

@@ -89,6 +89,14 @@ func (d *Daemon) drain() {
 	if err := d.http1.Shutdown(ctx); err != nil {
 		d.log.Warn("http shutdown", "err", err)
 	}
+	// fasthttp's Shutdown only closes the listeners Serve has taken up: a
+	// Serve that starts after it (a stop right at start) would accept
+	// forever. Closed here, its Accept fails and it returns.
+	for _, ln := range []net.Listener{d.ln, d.tlsLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
 	wg.Wait()
 	if err := d.admin.Shutdown(ctx); err != nil {
 		d.log.Warn("admin shutdown", "err", err)

@@ -105,6 +105,22 @@ type Health interface {
 	Health() HealthStatus
 }
 
+// LastKnownGood is implemented by stores that keep a node's last-known-good
+// snapshot on its disk (etcd with a snapshot file). The daemon reads it at
+// start for the newest state it accepted before (record authentication
+// refuses a store rolled back below it).
+type LastKnownGood interface {
+	// LastKnownGood reads the snapshot file: nil and no error when there
+	// is none.
+	LastKnownGood() (*Snapshot, error)
+}
+
+// Accept says whether the consumer of a store accepted a snapshot (nil)
+// or refused it (why). A store that keeps a last-known-good copy writes
+// only snapshots its Accept accepts. It may be called more than once with
+// the same snapshot, and must be cheap for the snapshot accepted last.
+type Accept func(*Snapshot) error
+
 // HealthStatus describes a store's connection.
 type HealthStatus struct {
 	// LastContact is when the store last confirmed the node's data is

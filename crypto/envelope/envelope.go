@@ -35,7 +35,10 @@ const (
 type Keyring struct {
 	active string
 	aeads  map[string]cipher.AEAD
-	enc    *base64.Encoding // RawURLEncoding.Strict()
+	// recordKeys are the record-authentication keys derived from each
+	// master key (see RecordMAC); never the master keys themselves.
+	recordKeys map[string][]byte
+	enc        *base64.Encoding // RawURLEncoding.Strict()
 }
 
 // NewKeyring returns a keyring that seals with keys[active] and opens with
@@ -46,9 +49,10 @@ func NewKeyring(active string, keys map[string]secret.Value) (*Keyring, error) {
 		return nil, fmt.Errorf("active key %q is not listed: %w", active, ErrConfig)
 	}
 	kr := &Keyring{
-		active: active,
-		aeads:  make(map[string]cipher.AEAD, len(keys)),
-		enc:    base64.RawURLEncoding.Strict(),
+		active:     active,
+		aeads:      make(map[string]cipher.AEAD, len(keys)),
+		recordKeys: make(map[string][]byte, len(keys)),
+		enc:        base64.RawURLEncoding.Strict(),
 	}
 	for id, v := range keys {
 		if !validKeyID(id) {
@@ -66,6 +70,9 @@ func NewKeyring(active string, keys map[string]secret.Value) (*Keyring, error) {
 			return nil, fmt.Errorf("key %q: %w: %w", id, ErrConfig, err)
 		}
 		kr.aeads[id] = aead
+		if kr.recordKeys[id], err = deriveRecordKey(v); err != nil {
+			return nil, fmt.Errorf("key %q: %w: %w", id, ErrConfig, err)
+		}
 		if err := kr.selfTest(id); err != nil {
 			return nil, err
 		}

@@ -94,11 +94,11 @@ func openInput(r *runner, arg string) (io.ReadCloser, string, error) {
 }
 
 func runExport(ctx context.Context, r *runner, reveal bool) error {
-	st, seal, err := r.open(ctx)
+	_, seal, err := r.open(ctx)
 	if err != nil {
 		return err
 	}
-	snap, err := st.Load(ctx)
+	snap, err := r.snapshot(ctx)
 	if err != nil {
 		return err
 	}

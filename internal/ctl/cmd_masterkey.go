@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/store"
 )
 
 func masterKeyCommands() []*command {
@@ -16,9 +18,10 @@ func masterKeyCommands() []*command {
 		args:    "",
 		summary: "print the master key ids (never the keys) and how many stored values each seals, as JSON",
 		help: `Reads the master key file (--master-key, or a file store's own master.key)
-and counts the sealed values of the store by the key that sealed them.
-"unlisted" counts values sealed under keys the file does not list: they do
-not open here.`,
+and counts the sealed values of the store by the key that sealed them, and
+the record tags by the key whose record key made them ("tagged").
+"unlisted" counts values sealed and records tagged under keys the file does
+not list: they do not open or verify here.`,
 		maxArgs: 0,
 		setup:   func(*flag.FlagSet) action { return runMasterKeyShow },
 	}, {
@@ -46,9 +49,13 @@ rotate --to KID'. Without --kid the next free m<N> is used.`,
 2. Re-seals every sealed value of the store (token keys, runtime secrets,
    deployment keys) under it, in ONE store change (one atomic file replace,
    or one etcd transaction): a crash leaves the store all old or all new.
+   The same change re-tags the other records under its record key, up to
+   100 records in all; a larger store's remaining records are re-tagged in
+   changes of 100 (each verifies on its own: records tagged under the old
+   key verify while it is listed).
 3. Makes it the key file's active key; the old key is still listed.
 4. Unless --keep-old, retires (unlists) every other key once the store
-   holds no value sealed under it.
+   holds no value sealed, and no record tagged, under it.
 Each step can fail or crash without losing anything: the key file always
 lists every key the store needs, and running the command again (with
 --to the new key) finishes the rotation.
@@ -71,8 +78,9 @@ prints a key.`,
 		name:    "master-key retire",
 		args:    "KID",
 		summary: "unlist a master key that no stored value is sealed under",
-		help: `Refused for the active key, and while any stored value is still sealed
-under KID (run 'master-key rotate --to ACTIVE' to re-seal them first).`,
+		help: `Refused for the active key, and while any stored value is still sealed, or
+any record tagged, under KID (run 'master-key rotate --to ACTIVE' to re-seal
+and re-tag them first).`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error { return runMasterKeyRetire(ctx, r, args[0]) }
@@ -107,6 +115,28 @@ type masterKeyInfo struct {
 	KID    string `json:"kid"`
 	Active bool   `json:"active"`
 	Sealed int    `json:"sealed"`
+	Tagged int    `json:"tagged"`
+}
+
+// keyInUse says what in raw still needs master key kid ("" when
+// nothing): sealed values, record tags.
+func keyInUse(raw *store.Snapshot, kid string) string {
+	sealed, tags := keyUse(raw)
+	switch s, t := sealed[kid], tags[kid]; {
+	case s > 0 && t > 0:
+		return fmt.Sprintf("%d stored value(s) are still sealed under master key %q, and %d record(s) tagged under it", s, kid, t)
+	case s > 0:
+		return fmt.Sprintf("%d stored value(s) are still sealed under master key %q", s, kid)
+	case t > 0:
+		return fmt.Sprintf("%d record(s) are still tagged under master key %q", t, kid)
+	}
+	return ""
+}
+
+// keyUse counts, by master key id, the sealed values and the record tags
+// of raw.
+func keyUse(raw *store.Snapshot) (sealed, tagged map[string]int) {
+	return state.SealedKeyIDs(recordauth.Strip(raw)), recordauth.KeyIDs(raw)
 }
 
 func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
@@ -123,7 +153,7 @@ func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
 	if err != nil {
 		return err
 	}
-	counts := state.SealedKeyIDs(snap)
+	counts, tags := keyUse(snap)
 	out := struct {
 		File     string          `json:"file"`
 		Active   string          `json:"active"`
@@ -131,11 +161,15 @@ func runMasterKeyShow(ctx context.Context, r *runner, _ []string) error {
 		Unlisted map[string]int  `json:"unlisted"`
 	}{File: kf.path, Active: ks.Active(), Keys: []masterKeyInfo{}, Unlisted: map[string]int{}}
 	for _, kid := range ks.IDs() {
-		out.Keys = append(out.Keys, masterKeyInfo{KID: kid, Active: kid == ks.Active(), Sealed: counts[kid]})
+		out.Keys = append(out.Keys, masterKeyInfo{KID: kid, Active: kid == ks.Active(), Sealed: counts[kid], Tagged: tags[kid]})
 		delete(counts, kid)
+		delete(tags, kid)
 	}
 	for kid, n := range counts {
 		out.Unlisted[kid] = n
+	}
+	for kid, n := range tags {
+		out.Unlisted[kid] += n
 	}
 	return r.printJSON(out)
 }
@@ -196,13 +230,17 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 		return err
 	}
 	var n int
-	rev, err := st.Update(ctx, state.Reseal(kr, &n))
+	auth := st.WithKeys(kr)
+	rev, err := auth.WithRetag(recordauth.DefaultBatch).Update(ctx, state.Reseal(kr, &n))
 	if err != nil {
 		return fmt.Errorf("re-seal under master key %s: %w; nothing in the store changed and %s still seals; %s stays listed: run 'attestctl master-key rotate --to %s' to try again",
 			target, err, old, target, target)
 	}
 	r.say("%d sealed value(s) re-sealed under master key %s in one change (revision %d)", n, target, rev)
 	if err := r.step("resealed"); err != nil {
+		return err
+	}
+	if err := r.retag(ctx, auth, target); err != nil {
 		return err
 	}
 	if err := kf.write(ks); err != nil {
@@ -237,12 +275,11 @@ func (r *runner) retireUnused(ctx context.Context, kf *keyFile, ks *envelope.Key
 	if err != nil {
 		return fmt.Errorf("check before retiring the old key (it stays listed, nothing is lost): %w", err)
 	}
-	counts := state.SealedKeyIDs(snap)
 	var retired []string
 	for _, kid := range ks.IDs()[1:] {
-		if n := counts[kid]; n > 0 {
-			r.say("master key %s kept: %d stored value(s) are sealed under it (written meanwhile with the old key file?); run 'attestctl master-key rotate --to %s' again",
-				kid, n, ks.Active())
+		if inUse := keyInUse(snap, kid); inUse != "" {
+			r.say("master key %s kept: %s (written meanwhile with the old key file?); run 'attestctl master-key rotate --to %s' again",
+				kid, inUse, ks.Active())
 			continue
 		}
 		if err := ks.Remove(kid); err != nil {
@@ -258,6 +295,28 @@ func (r *runner) retireUnused(ctx context.Context, kf *keyFile, ks *envelope.Key
 	}
 	r.say("retired master key(s) %s: removed from %s", strings.Join(retired, ", "), kf.path)
 	return r.step("retired")
+}
+
+// retag moves every record tag to the active master key target, in
+// changes of at most recordauth.DefaultBatch records; each change verifies
+// on its own, so stopping half-way loses nothing (running rotate again
+// goes on).
+func (r *runner) retag(ctx context.Context, auth *recordauth.Store, target string) error {
+	total := 0
+	for {
+		n, err := auth.Retag(ctx, recordauth.DefaultBatch)
+		if err != nil {
+			return fmt.Errorf("re-tag records under master key %s: %w; run 'attestctl master-key rotate --to %s' again", target, err, target)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total > 0 {
+		r.say("%d more record(s) re-tagged under master key %s", total, target)
+	}
+	return r.step("retagged")
 }
 
 func runMasterKeyRetire(ctx context.Context, r *runner, kid string) error {
@@ -280,9 +339,8 @@ func runMasterKeyRetire(ctx context.Context, r *runner, kid string) error {
 	if err != nil {
 		return err
 	}
-	if n := state.SealedKeyIDs(snap)[kid]; n > 0 {
-		return fmt.Errorf("%w: %d stored value(s) are still sealed under master key %q; run 'attestctl master-key rotate --to %s' first",
-			state.ErrRefused, n, kid, ks.Active())
+	if inUse := keyInUse(snap, kid); inUse != "" {
+		return fmt.Errorf("%w: %s; run 'attestctl master-key rotate --to %s' first", state.ErrRefused, inUse, ks.Active())
 	}
 	if err := ks.Remove(kid); err != nil {
 		return err

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/open"
 )
 
 // stateRevision is the revision of the file store's state file.
@@ -229,7 +231,7 @@ func TestMasterKeyRotateOneShot(t *testing.T) {
 	if err := json.Unmarshal([]byte(e.ok("master-key", "show").stdout), &show); err != nil {
 		t.Fatal(err)
 	}
-	if show.Active != "m2" || len(show.Keys) != 1 || show.Keys[0] != (masterKeyInfo{"m2", true, n}) || len(show.Unlisted) != 0 || show.File != mk {
+	if show.Active != "m2" || len(show.Keys) != 1 || show.Keys[0] != (masterKeyInfo{"m2", true, n, show.Keys[0].Tagged}) || show.Keys[0].Tagged == 0 || len(show.Unlisted) != 0 || show.File != mk {
 		t.Errorf("show: %+v", show)
 	}
 	// Writes after the rotation seal under m2; a second rotation goes to m3.
@@ -395,14 +397,21 @@ func checkRotationPoint(t *testing.T, e *env, mk, step string, before []byte, n 
 func TestMasterKeyRotateRefusedReseal(t *testing.T) {
 	e := lifecycleEnv(t)
 	mk := filepath.Join(e.dir, "master.key")
-	// A record this attestctl does not know, holding a sealed value.
-	st := e.stateBytes()
-	m := sealedRE.FindString(string(st))
-	st = bytes.Replace(st, []byte(`"entries": {`), []byte(`"entries": {
-    "future/x": {"mod_revision": 1, "value": {"v": `+m+`AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},`), 1)
-	if err := os.WriteFile(filepath.Join(e.dir, "state.json"), st, 0o600); err != nil {
+	// A record this attestctl does not know, holding a sealed value,
+	// written (authenticated) by a later version.
+	m := sealedRE.FindString(string(e.stateBytes()))
+	ctx := context.Background()
+	ost, _, err := open.Open(ctx, e.url, open.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := ost.Update(ctx, func(*store.Snapshot) (store.Changes, error) {
+		return store.Changes{Put: map[string][]byte{"future/x": []byte(`{"v": ` + m + `AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`)}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ost.Close()
+	st := e.stateBytes()
 	e.fail(ExitFailure, []string{"master-key", "rotate"}, `record "future/x"`, "nothing in the store changed", "rotate --to m2")
 	if !bytes.Equal(st, e.stateBytes()) {
 		t.Fatal("a refused re-seal changed the store")

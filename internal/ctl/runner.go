@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/open"
@@ -21,12 +23,12 @@ type runner struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	st   store.Store
-	seal state.Sealer
+	st   *recordauth.Store // writes authenticated under kr
+	seal *envelope.Keyring
 }
 
 // open opens the store named by --store (once per invocation).
-func (r *runner) open(ctx context.Context) (store.Store, state.Sealer, error) {
+func (r *runner) open(ctx context.Context) (*recordauth.Store, *envelope.Keyring, error) {
 	if r.st != nil {
 		return r.st, r.seal, nil
 	}
@@ -34,8 +36,8 @@ func (r *runner) open(ctx context.Context) (store.Store, state.Sealer, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	r.st, r.seal = st, kr
-	return st, kr, nil
+	r.st, r.seal = st.(*recordauth.Store), kr
+	return r.st, kr, nil
 }
 
 func (r *runner) close() {
@@ -57,13 +59,33 @@ func (r *runner) update(ctx context.Context, m state.Mutation) (int64, error) {
 	return rev, nil
 }
 
-// load opens the store and decodes it whole.
-func (r *runner) load(ctx context.Context) (*store.Snapshot, *state.Registry, error) {
+// snapshot opens the store and reads its records without their tags. A
+// store that does not verify is still shown (an operator must be able to
+// look at it), with a warning on stderr that names what does not verify.
+func (r *runner) snapshot(ctx context.Context) (*store.Snapshot, error) {
 	st, seal, err := r.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := st.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := recordauth.Verify(raw, seal, recordauth.Floor{})
+	if err != nil {
+		fmt.Fprintf(r.stderr, "attestctl: warning: the store does not verify, what follows may hold records written without the master key (see 'attestctl store verify'): %v\n", err)
+		return recordauth.Strip(raw), nil
+	}
+	return res.Snapshot, nil
+}
+
+// load opens the store and decodes it whole (records without their tags).
+func (r *runner) load(ctx context.Context) (*store.Snapshot, *state.Registry, error) {
+	_, seal, err := r.open(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := st.Load(ctx)
+	snap, err := r.snapshot(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,9 +3,12 @@
 // accounts compiled on first use into read-through caches (package cache),
 // negative entries included.
 //
-// Swap installs a new snapshot: the new view is built fully first and
-// replaces the old atomically; when it cannot be built the old keeps
-// serving (last-known-good) and Swap says why.
+// Swap installs a new snapshot: its records are authenticated first
+// (internal/recordauth: every tag, the manifest, a generation not below
+// the one installed), then the new view is built fully and replaces the
+// old atomically; when it does not verify or cannot be built the old keeps
+// serving (last-known-good) and Swap says why. Records are checked once
+// per change, never per request.
 //
 // Only packages of this module import it. A *Registry is safe for
 // concurrent use.
@@ -28,6 +31,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
 )
@@ -48,6 +52,14 @@ type Config struct {
 	MaxEntries int64
 	// Rand is the source of decoy keys; default crypto/rand.
 	Rand io.Reader
+	// Records authenticates every snapshot before it is installed (the
+	// master keys' record keys). Nil: no authentication, the tags are
+	// only stripped; only tests and benchmarks that build a registry by
+	// hand leave it nil, the daemon always sets it.
+	Records recordauth.Keys
+	// Floor is the newest state accepted before this registry (a node's
+	// last-known-good snapshot): an older generation is refused.
+	Floor recordauth.Floor
 }
 
 // Registry is the edge's view of the store.
@@ -61,7 +73,9 @@ type Registry struct {
 
 // view is everything derived from one snapshot that is compiled eagerly.
 type view struct {
-	snap       *store.Snapshot
+	raw        *store.Snapshot // as stored, tags included
+	snap       *store.Snapshot // the records without their tags
+	floor      recordauth.Floor
 	gen        uint64
 	deployment *state.Deployment
 	nonces     *nonce.Keyring
@@ -100,12 +114,16 @@ func (r *Registry) Close() {
 
 // Swap installs snap if it is newer than the current view. The deployment
 // keys and bans are compiled first; on error the current view stays.
-func (r *Registry) Swap(snap *store.Snapshot) error {
+func (r *Registry) Swap(raw *store.Snapshot) error {
 	old := r.view.Load()
-	if old != nil && snap.Revision <= old.snap.Revision {
+	if old != nil && raw.Revision <= old.raw.Revision {
 		return nil
 	}
-	v := &view{snap: snap, gen: r.gen.Add(1)}
+	snap, floor, err := r.authenticate(raw, old)
+	if err != nil {
+		return err
+	}
+	v := &view{raw: raw, snap: snap, floor: floor, gen: r.gen.Add(1)}
 	ent, ok := snap.Get(state.DeploymentKey)
 	if !ok {
 		return ErrNoDeployment
@@ -174,7 +192,8 @@ func (r *Registry) Revision() int64 {
 	return 0
 }
 
-// Snapshot returns the installed snapshot (nil before the first).
+// Snapshot returns the installed snapshot's records without their tags
+// (nil before the first).
 func (r *Registry) Snapshot() *store.Snapshot {
 	if v := r.view.Load(); v != nil {
 		return v.snap

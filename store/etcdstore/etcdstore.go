@@ -110,6 +110,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	// SnapshotFile, when set, is the last-known-good snapshot file.
 	SnapshotFile string
+	// Accept, when set, decides which snapshots are good enough to keep:
+	// only a snapshot it accepts is written to the snapshot file, and Load
+	// serves the snapshot file only when it accepts it (the daemon passes
+	// its record authentication). Nil accepts every snapshot.
+	Accept store.Accept
 	// SnapshotInterval is the least time between two snapshot writes.
 	SnapshotInterval time.Duration
 	// ProgressInterval is how often a watch asks etcd to confirm it is
@@ -181,8 +186,9 @@ type Store struct {
 }
 
 var (
-	_ store.Store  = (*Store)(nil)
-	_ store.Health = (*Store)(nil)
+	_ store.Store         = (*Store)(nil)
+	_ store.Health        = (*Store)(nil)
+	_ store.LastKnownGood = (*Store)(nil)
 )
 
 // Open checks the options and returns the store. It does not wait for etcd:
@@ -274,6 +280,14 @@ func (s *Store) report(err error) {
 	if s.opts.OnError != nil && err != nil {
 		s.opts.OnError(err)
 	}
+}
+
+// accept applies Options.Accept.
+func (s *Store) accept(snap *store.Snapshot) error {
+	if s.opts.Accept == nil {
+		return nil
+	}
+	return s.opts.Accept(snap)
 }
 
 // key is the etcd key of a store key.

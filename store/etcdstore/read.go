@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -17,8 +18,11 @@ import (
 // (not when it refuses: bad credentials stay an error) and a snapshot file
 // is configured, it serves the last-known-good snapshot instead and Health
 // reports degraded, with LastContact the time that snapshot was last
-// confirmed current. A successful read is written to the snapshot file
-// before Load returns, so an unwritable snapshot path shows at start.
+// confirmed current. A successful read that Options.Accept accepts is
+// written to the snapshot file before Load returns, so an unwritable
+// snapshot path shows at start; one it refuses is returned but not
+// written (the file keeps the last good state). The snapshot file is
+// served only when Accept accepts it.
 func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -28,7 +32,7 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	snap, err := s.read(lctx)
 	if err == nil {
 		s.loadedRev.Store(snap.Revision)
-		if s.opts.SnapshotFile != "" {
+		if s.opts.SnapshotFile != "" && s.accept(snap) == nil {
 			f := snapshot.File{Snapshot: snap, Source: s.Source(), ConfirmedAt: s.opts.Now()}
 			if err := snapshot.Write(s.opts.SnapshotFile, f); err != nil {
 				return nil, fmt.Errorf("etcdstore: last-known-good snapshot: %w", err)
@@ -40,6 +44,11 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 		return nil, err
 	}
 	f, ferr := snapshot.Read(s.opts.SnapshotFile, s.Source())
+	if ferr == nil {
+		if aerr := s.accept(f.Snapshot); aerr != nil {
+			ferr = fmt.Errorf("snapshot file %s refused: %w", s.opts.SnapshotFile, aerr)
+		}
+	}
 	if ferr != nil {
 		return nil, fmt.Errorf("%w: %w; and the snapshot file cannot serve: %w", ErrNoSnapshot, err, ferr)
 	}
@@ -47,6 +56,22 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 		s.opts.SnapshotFile, f.Snapshot.Revision, f.ConfirmedAt.UTC().Format(time.RFC3339))
 	s.health.servingSnapshot(f.ConfirmedAt, note)
 	s.report(fmt.Errorf("etcdstore: %s: %w", note, err))
+	return f.Snapshot, nil
+}
+
+// LastKnownGood reads the snapshot file (see store.LastKnownGood): nil
+// and no error without a snapshot file, or when it does not exist yet.
+func (s *Store) LastKnownGood() (*store.Snapshot, error) {
+	if s.opts.SnapshotFile == "" {
+		return nil, nil
+	}
+	f, err := snapshot.Read(s.opts.SnapshotFile, s.Source())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	return f.Snapshot, nil
 }
 

@@ -34,6 +34,9 @@ func (s *Store) Watch(ctx context.Context, from *store.Snapshot, apply func(*sto
 	if from != nil {
 		f.rev = from.Revision
 		fresh = from.Revision != 0 && from.Revision == s.loadedRev.Load()
+		if fresh && s.accept(from) == nil {
+			f.kept = from // Load wrote it
+		}
 	}
 	if s.opts.SnapshotFile != "" {
 		f.writer = snapshot.NewWriter(snapshot.WriterConfig{
@@ -58,6 +61,9 @@ type follower struct {
 	// etcd confirms that nothing under the prefix changed since).
 	rev    int64
 	writer *snapshot.Writer // nil without a snapshot file
+	// kept is the snapshot offered to the writer last: cur once Accept
+	// accepted it; older while cur is refused.
+	kept *store.Snapshot
 }
 
 func (f *follower) run(ctx context.Context, needRead bool) error {
@@ -208,14 +214,32 @@ func (f *follower) reconcile(snap *store.Snapshot) {
 func (f *follower) publish(snap *store.Snapshot) {
 	f.cur = snap
 	f.apply(snap)
-	if f.writer != nil {
-		f.writer.Offer(snap)
-	}
+	f.keep()
 }
 
+// keep offers cur to the snapshot writer once Options.Accept accepts it
+// (apply has run: the consumer has decided). A snapshot refused now is
+// asked about again at each confirmation, so one accepted later (a master
+// key the node re-read) is written then.
+func (f *follower) keep() bool {
+	if f.writer == nil || f.cur == nil {
+		return false
+	}
+	if f.kept != f.cur {
+		if f.s.accept(f.cur) != nil {
+			return false
+		}
+		f.kept = f.cur
+		f.writer.Offer(f.cur)
+	}
+	return true
+}
+
+// confirmed records that etcd confirmed the data current. The snapshot
+// file's confirmation time moves only while it holds what etcd holds.
 func (f *follower) confirmed() {
 	f.s.health.contact()
-	if f.writer != nil {
+	if f.keep() {
 		f.writer.Confirmed()
 	}
 }

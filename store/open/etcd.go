@@ -62,7 +62,7 @@ func openEtcd(loc Location, opts Options) (store.Store, *envelope.Keyring, error
 		Endpoints: loc.Endpoints, Prefix: loc.Prefix, TLS: tlsCfg,
 		Username: e.Username, Password: password,
 		DialTimeout: e.DialTimeout, RequestTimeout: e.RequestTimeout,
-		SnapshotFile: e.SnapshotFile, Now: e.Now, OnError: opts.OnError,
+		SnapshotFile: e.SnapshotFile, Now: e.Now, OnError: opts.OnError, Accept: opts.Accept,
 	})
 	if err != nil {
 		return nil, nil, err

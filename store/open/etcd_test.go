@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/store/etcdstore"
 )
 
@@ -35,7 +36,7 @@ func TestOpenEtcdChecksSettingsWithoutConnecting(t *testing.T) {
 	if err != nil || kr == nil {
 		t.Fatalf("open: %v", err)
 	}
-	es, ok := st.(*etcdstore.Store)
+	es, ok := st.(*recordauth.Store).Unwrap().(*etcdstore.Store)
 	if !ok || es.Prefix() != "attestd/" {
 		t.Fatalf("store %T", st)
 	}

@@ -9,6 +9,11 @@
 // file on every node and for attestctl): the key that seals the secrets
 // must never be stored beside them.
 //
+// The store Open returns authenticates every record it writes under a key
+// derived from that master key (internal/recordauth: tags and the
+// manifest, PROTOCOL §8 1.1); its Load and Watch return the records as
+// stored, for the reader to verify. Its Unwrap is the store underneath.
+//
 // Only the module's mains and their wiring packages import it.
 package open
 
@@ -25,6 +30,7 @@ import (
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/filestore"
 )
@@ -56,6 +62,9 @@ type Options struct {
 	Rand io.Reader
 	// Etcd holds the settings of an etcd store (ignored by a file store).
 	Etcd EtcdOptions
+	// Accept decides which snapshots an etcd store keeps in its snapshot
+	// file (see etcdstore.Options.Accept); nil: all.
+	Accept store.Accept
 }
 
 // EtcdOptions are the settings of an etcd store. The zero value connects
@@ -164,18 +173,26 @@ func ReadKeySet(path string) (secret.Value, *envelope.KeySet, error) {
 
 // Open opens the store at rawURL and its keyring. Close the store when
 // done. A file store creates its directory and master key on first use.
+// The store is a *recordauth.Store tagging under the keyring.
 func Open(ctx context.Context, rawURL string, opts Options) (store.Store, *envelope.Keyring, error) {
 	loc, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, nil, err
 	}
+	var st store.Store
+	var kr *envelope.Keyring
 	switch loc.Scheme {
 	case "file":
-		return openFile(ctx, loc, opts)
+		st, kr, err = openFile(ctx, loc, opts)
 	case "etcd":
-		return openEtcd(loc, opts)
+		st, kr, err = openEtcd(loc, opts)
+	default:
+		return nil, nil, fmt.Errorf("%w: %q", store.ErrBadURL, rawURL)
 	}
-	return nil, nil, fmt.Errorf("%w: %q", store.ErrBadURL, rawURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return recordauth.Wrap(st, kr), kr, nil
 }
 
 func openFile(ctx context.Context, loc Location, opts Options) (store.Store, *envelope.Keyring, error) {
