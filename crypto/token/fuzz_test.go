@@ -63,6 +63,11 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"alg":"HS256","typ":"JWT","kid":"hs"}`))
 	f.Add([]byte(`{"iss":"a\u00e9\ud83d\ude00","exp":1,"arc":"","x":[{"y":-1.5e+3}]}`))
+	f.Add([]byte(`{"exp":1,"mon":true,"arc":"rooted","dbg":"ci-runner"}`))
+	f.Add([]byte(`{"exp":1,"mon":"true","dbg":7}`))
+	c.Monitor, c.Debug = true, "ci-runner"
+	monTok, _ := signers["hs"].AppendMint(nil, &c)
+	f.Add(monTok)
 	var ks *KeySet
 	keys := make([]VerifyKey, 0, len(signers))
 	for _, s := range signers {
