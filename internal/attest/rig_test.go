@@ -197,7 +197,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		Versions: map[string][32]byte{rigVersion: rigCode}, Policy: o.policy, Monitor: o.policy.Monitor()}
 	r := &rig{t: t,
 		reg: &fakeRegistry{nonces: kr, apps: map[string]*registry.App{rigApp: app}, banned: map[string]bool{}, decoy: unknown,
-			debug: map[string]registry.DebugToken{},
+			debug:   map[string]registry.DebugToken{},
 			account: &registry.Account{ID: rigAccount, TTL: 300, Annotate: true, Signer: signer, Decoy: decoy, PinsJSON: []byte(`{}`)}},
 		platform: &fakePlatform{result: PlatformResult{Verified: true}},
 		obs:      &observed{},

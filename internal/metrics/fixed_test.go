@@ -80,7 +80,9 @@ func (m *prevMetrics) Verdict(o attest.Outcome) {
 
 func failed(reasons []string) attest.Outcome { return attest.Outcome{Reasons: reasons} }
 
-func monitorFailed(reasons []string) attest.Outcome { return attest.Outcome{Reasons: reasons, Monitor: true} }
+func monitorFailed(reasons []string) attest.Outcome {
+	return attest.Outcome{Reasons: reasons, Monitor: true}
+}
 
 var passed = attest.Outcome{Passed: true}
 
