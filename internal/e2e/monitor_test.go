@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -126,22 +127,28 @@ func TestMonitorModeRolloutHTTP3(t *testing.T) {
 	runMonitorRollout(t, tr, o)
 }
 
-// debugClient is a debug build of app on an emulator: another signer and
-// code than the registered ones, every integrity flag the SDK has, no
-// platform attestation; it sends tok as its debug token.
-func debugClient(t *testing.T, e *env, app, tok string) *client.Client {
+// debugBuild is a debug build of app on an emulator: another signer and
+// code than the registered ones. Its evidence (emulatorWith) has every
+// integrity flag the SDK has, no platform attestation, and the debug
+// token. (The body member is set by hand, not with client.Config's
+// DebugToken, so that this file also builds on a tree without it; the
+// client option is what attestctl try uses below.)
+func debugBuild(t *testing.T, e *env, app string) *client.Client {
 	t.Helper()
 	other := sha256.Sum256([]byte("debug keystore"))
 	a := e.f.ClientApp(app)
 	a.Signer, a.CodeDigest = other[:], other[:]
-	c, err := client.New(client.Config{BaseURL: e.base(), App: a, HTTP: e.tr.HTTP, Now: e.node.Clock.Now, DebugToken: tok})
+	c, err := client.New(client.Config{BaseURL: e.base(), App: a, HTTP: e.tr.HTTP, Now: e.node.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-var emulator = client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Debugger: true, Hooked: true, Emulator: true}}
+func emulatorWith(tok string) client.Evidence {
+	return client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Debugger: true, Hooked: true, Emulator: true},
+		Mutate: func(b map[string]any) { b["debug_token"] = tok }}
+}
 
 // TestDebugTokensAcrossNodes: over two nodes of one store, a debug token
 // made with attestctl lets a build with the wrong signer and measurement
@@ -160,15 +167,15 @@ func TestDebugTokensAcrossNodes(t *testing.T) {
 	lenient := strings.TrimSpace(ctlOut(t, s, "debug-token", "add", testenv.Account, testenv.AppLenient, "lenient-ci", "--secrets"))
 	short := strings.TrimSpace(ctlOut(t, s, "debug-token", "add", testenv.Account, testenv.App, "short", "--ttl", "1m"))
 
-	verdictOn := func(e *env, c *client.Client) (bool, monClaims, verdict) {
-		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), emulator)))
+	verdictOn := func(e *env, app, tok string) (bool, monClaims, verdict) {
+		c := debugBuild(t, e, app)
+		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), emulatorWith(tok))))
 		real, cl := verifyMon(t, v.Token, f.HSKey)
 		return real, cl, v
 	}
 	for _, e := range []*env{ea, eb} {
-		c := debugClient(t, e, testenv.App, tok)
-		within(t, "debug-token add", func() bool { real, _, _ := verdictOn(e, c); return real })
-		_, cl, v := verdictOn(e, c)
+		within(t, "debug-token add", func() bool { real, _, _ := verdictOn(e, testenv.App, tok); return real })
+		_, cl, v := verdictOn(e, testenv.App, tok)
 		if deref(cl.Dbg) != "ci-runner" || deref(cl.Arc) != "" || cl.Mon != nil {
 			t.Fatalf("debug pass: dbg %v arc %v mon %v", deref(cl.Dbg), deref(cl.Arc), cl.Mon)
 		}
@@ -176,10 +183,10 @@ func TestDebugTokensAcrossNodes(t *testing.T) {
 			t.Fatal("secrets released to a debug token made without --secrets")
 		}
 	}
-	if _, _, v := verdictOn(ea, debugClient(t, ea, testenv.AppLenient, lenient)); v.Secrets == "" {
+	if _, _, v := verdictOn(ea, testenv.AppLenient, lenient); v.Secrets == "" {
 		t.Fatal("no secrets for a debug token made with --secrets")
 	}
-	if real, cl, _ := verdictOn(ea, debugClient(t, ea, testenv.App, lenient)); real || !strings.HasPrefix(deref(cl.Arc).(string), "debug_token_invalid,") {
+	if real, cl, _ := verdictOn(ea, testenv.App, lenient); real || !strings.HasPrefix(fmt.Sprint(deref(cl.Arc)), "debug_token_invalid,") {
 		t.Fatalf("another app's debug token: real %v arc %v", real, deref(cl.Arc))
 	}
 	var out bytes.Buffer
@@ -189,21 +196,19 @@ func TestDebugTokensAcrossNodes(t *testing.T) {
 	}
 
 	ctlOut(t, s, "debug-token", "revoke", testenv.Account, testenv.App, "ci-runner")
-	cb := debugClient(t, eb, testenv.App, tok)
-	within(t, "debug-token revoke on the second node", func() bool { real, _, _ := verdictOn(eb, cb); return !real })
-	if _, cl, _ := verdictOn(eb, cb); !strings.HasPrefix(deref(cl.Arc).(string), "debug_token_invalid,signer_mismatch,") || cl.Dbg != nil {
+	within(t, "debug-token revoke on the second node", func() bool { real, _, _ := verdictOn(eb, testenv.App, tok); return !real })
+	if _, cl, _ := verdictOn(eb, testenv.App, tok); !strings.HasPrefix(fmt.Sprint(deref(cl.Arc)), "debug_token_invalid,signer_mismatch,") || cl.Dbg != nil {
 		t.Fatalf("revoked token: arc %v dbg %v", deref(cl.Arc), deref(cl.Dbg))
 	}
-	if real, _, _ := verdictOn(ea, debugClient(t, ea, testenv.App, tok)); real {
+	if real, _, _ := verdictOn(ea, testenv.App, tok); real {
 		t.Fatal("the revoked token still passes on the first node")
 	}
 
-	cs := debugClient(t, ea, testenv.App, short)
-	if real, _, _ := verdictOn(ea, cs); !real {
+	if real, _, _ := verdictOn(ea, testenv.App, short); !real {
 		t.Fatal("a live one-minute token fails")
 	}
 	a.Clock.Advance(61 * time.Second)
-	if real, cl, _ := verdictOn(ea, cs); real || !strings.HasPrefix(deref(cl.Arc).(string), "debug_token_invalid,") {
+	if real, cl, _ := verdictOn(ea, testenv.App, short); real || !strings.HasPrefix(fmt.Sprint(deref(cl.Arc)), "debug_token_invalid,") {
 		t.Fatalf("expired token: real %v arc %v", real, deref(cl.Arc))
 	}
 }
