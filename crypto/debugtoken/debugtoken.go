@@ -55,8 +55,8 @@ func New(rnd io.Reader) (string, error) {
 }
 
 // WellFormed reports whether tok has the shape of a token: Prefix, then 43
-// b64u characters that decode canonically to 32 bytes. It runs in time that
-// depends only on len(tok).
+// b64u characters that decode canonically to 32 bytes. Its time depends on
+// tok alone (the sender's own bytes), never on a stored token.
 func WellFormed(tok []byte) bool {
 	if len(tok) != Size {
 		return false
@@ -81,7 +81,8 @@ func eq(a, b byte) int {
 
 // MAC is the MAC the store keeps for tok, under key (KeyBytes). It is
 // computed for any tok, well-formed or not, in time that depends only on
-// len(tok), so that a lookup of a guess costs the same whatever it is.
+// len(tok); a lookup by MAC then learns nothing of how close a guess is to
+// a stored token.
 func MAC(key, tok []byte) ([MACSize]byte, error) {
 	var out [MACSize]byte
 	if len(key) != KeyBytes {
