@@ -42,6 +42,11 @@ type Config struct {
 	Leeway time.Duration
 	// RequireBinding refuses tokens without pay (see the package doc).
 	RequireBinding bool
+	// RefuseMonitorFailures refuses tokens that stand for a failed verdict
+	// of an app in monitor mode (mon true, arc not empty; see the package
+	// doc) with ErrMonitorFailure. Set it once the app enforces, or on an
+	// API that must see only passes while the app is still watched.
+	RefuseMonitorFailures bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 

@@ -8,6 +8,16 @@
 // imports crypto/token and crypto/secret from this module, fasthttp and
 // golang.org/x/sync; nothing of the edge.
 //
+// Monitor mode (PROTOCOL.md §11): an app in monitor mode gets tokens signed
+// with the account's key for failed verdicts too, so that its backends
+// keep working while its owner watches what enforcement would refuse.
+// Such a token carries mon (token.Claims.Monitor) and its reasons in arc
+// (Claims.Annotation, "" on a pass); MonitorFailure tells the two apart.
+// A Verifier accepts monitor-mode failures unless
+// Config.RefuseMonitorFailures is set, which refuses them
+// (ErrMonitorFailure) while still accepting monitor-mode passes. A token
+// made with a debug token names it in dbg (Claims.Debug).
+//
 // Binding rule (the pay claim): a token that carries pay is accepted only
 // when the caller supplies the bound value and pay equals
 // b64u(SHA-256(value)); a nil value never matches. A token without pay is
@@ -27,6 +37,10 @@ var (
 	ErrConfig = errors.New("backend: invalid config")
 	// ErrNoToken: the request has no token header, or more than one.
 	ErrNoToken = errors.New("backend: missing token")
+	// ErrMonitorFailure: the token is valid but stands for a failed
+	// verdict of an app in monitor mode, and Config.RefuseMonitorFailures
+	// is set.
+	ErrMonitorFailure = errors.New("backend: failed verdict (monitor mode)")
 	// ErrJWKS: the JWKS could not be fetched or read. Verification keeps
 	// using the keys it had; this error is returned by Refresh, and joined
 	// to ErrUnknownKey when a kid is unknown and the refresh failed.

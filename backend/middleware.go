@@ -71,6 +71,7 @@ func rejection(err error) string {
 		{token.ErrAudience, "token issued for another account"},
 		{token.ErrIssuer, "token from another issuer"},
 		{token.ErrBinding, "token binding does not match the request"},
+		{ErrMonitorFailure, "token stands for a failed attestation (monitor mode)"},
 	} {
 		if errors.Is(err, c.err) {
 			msg = c.msg

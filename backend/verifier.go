@@ -97,13 +97,26 @@ func (v *Verifier) VerifyInto(ctx context.Context, tok, bindingValue []byte, out
 		return err
 	}
 	if len(out.Payload) > 0 {
-		return out.CheckBinding(bindingValue)
-	}
-	if v.cfg.RequireBinding {
+		if err := out.CheckBinding(bindingValue); err != nil {
+			return err
+		}
+	} else if v.cfg.RequireBinding {
 		out.Reset()
 		return fmt.Errorf("%w: the token is not bound and binding is required", token.ErrBinding)
 	}
+	if v.cfg.RefuseMonitorFailures && out.Monitor && (!out.HasAnnotation || len(out.Annotation) > 0) {
+		out.Reset()
+		return ErrMonitorFailure
+	}
 	return nil
+}
+
+// MonitorFailure reports whether c stands for a failed verdict of an app in
+// monitor mode (PROTOCOL.md §11): mon is true and arc names reasons (or, a
+// token attestd never mints, is absent). Its reasons are then
+// strings.Split(*c.Annotation, ",").
+func MonitorFailure(c token.Claims) bool {
+	return c.Monitor && (c.Annotation == nil || *c.Annotation != "")
 }
 
 // keys returns the key set to verify with at now, refreshing the JWKS first

@@ -72,6 +72,12 @@ type Config struct {
 	// sends it instead from then on until the edge answers
 	// "platform_attestation": "required".
 	Enroll func(ctx context.Context, nonce string) (json.RawMessage, error)
+	// DebugToken, when set, is sent as debug_token with every attest
+	// (PROTOCOL.md §11): for emulators, CI runners and debug builds, which
+	// no genuine-app check passes. It is a bearer credential: read it from
+	// the environment or a CI secret, never build it into an app, and
+	// never log it (the client never does).
+	DebugToken string
 }
 
 // Client attests and caches the resulting token.
@@ -212,6 +218,9 @@ func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 	}
 	if ev.WantSecrets {
 		body["want_secrets"] = true
+	}
+	if c.cfg.DebugToken != "" {
+		body["debug_token"] = c.cfg.DebugToken
 	}
 	pa := ev.PlatformAttestation
 	if pa == nil {

@@ -148,8 +148,8 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&f.LogFormat, "log-format", f.LogFormat, "text or json")
 	fs.StringVar(&f.LogLevel, "log-level", f.LogLevel, "debug, info, warn or error (debug logs every request)")
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "nonces remembered per node within their lifetime, per class: N of passes and, apart, N of decoys "+
-		"(failed verdicts, unknown apps); past N a class's attests are answered overloaded, the other class's go on. "+
-		"Memory: at most 2 × N × 64 bytes (256 MB at 2000000)")
+		"(failed verdicts, unknown apps) and N of monitor-mode failures and debug-token verdicts; past N a class's attests "+
+		"are answered overloaded, the other classes' go on. Memory: at most 3 × N × 64 bytes (384 MB at 2000000)")
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "requests served at once before answering overloaded (0: no bound)")
 	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/internal/attest"
 )
 
 func TestUDPBufferWarnings(t *testing.T) {
@@ -34,8 +35,8 @@ func TestUDPBufferWarnings(t *testing.T) {
 
 type countObserver struct{ pass, fail, challenges int }
 
-func (c *countObserver) Verdict(passed bool, _ []string) {
-	if passed {
+func (c *countObserver) Verdict(o attest.Outcome) {
+	if o.Passed {
 		c.pass++
 	} else {
 		c.fail++
@@ -48,8 +49,8 @@ func TestVerdictLogSamples(t *testing.T) {
 	next := &countObserver{}
 	v := newVerdictLog(next, slog.New(slog.NewTextHandler(&buf, nil)), 3)
 	for i := 0; i < 7; i++ {
-		v.Verdict(false, []string{"rooted", "emulator"})
-		v.Verdict(true, nil)
+		v.Verdict(attest.Outcome{Reasons: []string{"rooted", "emulator"}})
+		v.Verdict(attest.Outcome{Passed: true})
 	}
 	v.Challenge()
 	if next.fail != 7 || next.pass != 7 || next.challenges != 1 {
@@ -63,7 +64,7 @@ func TestVerdictLogSamples(t *testing.T) {
 	}
 	buf.Reset()
 	v.every.Store(0)
-	v.Verdict(false, []string{"x"})
+	v.Verdict(attest.Outcome{Reasons: []string{"x"}})
 	if buf.Len() != 0 {
 		t.Error("logged with sampling off")
 	}

@@ -77,12 +77,19 @@ func (o *transportObserver) Request(endpoint string, status int, code apierr.Cod
 // by the router, not here. Every line is logged with the request's
 // context, so it carries the request's request_id (withRequestID). N may
 // change on reload.
+//
+// Debug tokens (PROTOCOL.md §11): every attest that brought a stored debug
+// token (accepted, expired, or another app's) is logged at info, unsampled,
+// with the token's name, the app, the device's did and the outcome; never
+// the token. One that names no stored token is sampled as a failed verdict
+// is: anyone can send those.
 type verdictLog struct {
 	next    attest.Observer
 	log     *slog.Logger
 	every   atomic.Int64
 	n       atomic.Uint64 // failed verdicts
 	refused atomic.Uint64
+	unknown atomic.Uint64 // debug tokens that name no stored token
 }
 
 func newVerdictLog(next attest.Observer, log *slog.Logger, every int) *verdictLog {
@@ -92,14 +99,17 @@ func newVerdictLog(next attest.Observer, log *slog.Logger, every int) *verdictLo
 }
 
 // Verdict implements attest.Observer, for a verdict of no known request.
-func (v *verdictLog) Verdict(passed bool, reasons []string) {
-	v.AttestVerdict(context.Background(), passed, reasons)
+func (v *verdictLog) Verdict(o attest.Outcome) {
+	v.AttestVerdict(context.Background(), o)
 }
 
 // AttestVerdict implements attest.RequestObserver.
-func (v *verdictLog) AttestVerdict(ctx context.Context, passed bool, reasons []string) {
-	v.next.Verdict(passed, reasons)
-	if passed {
+func (v *verdictLog) AttestVerdict(ctx context.Context, o attest.Outcome) {
+	v.next.Verdict(o)
+	if o.Debug != attest.DebugNone {
+		v.debugUse(ctx, o)
+	}
+	if o.Passed {
 		return
 	}
 	n := v.n.Add(1)
@@ -107,8 +117,25 @@ func (v *verdictLog) AttestVerdict(ctx context.Context, passed bool, reasons []s
 	if !ok {
 		return
 	}
-	v.log.LogAttrs(ctx, lvl, "verdict failed", slog.String("reasons", strings.Join(reasons, ",")),
+	mode := "enforce"
+	if o.Monitor {
+		mode = "monitor"
+	}
+	v.log.LogAttrs(ctx, lvl, "verdict failed", slog.String("reasons", strings.Join(o.Reasons, ",")), slog.String("mode", mode),
 		slog.Uint64("sampled_1_in", every), slog.Uint64("failed_so_far", n))
+}
+
+// debugUse logs an attest that carried a debug token.
+func (v *verdictLog) debugUse(ctx context.Context, o attest.Outcome) {
+	lvl := slog.LevelInfo
+	if o.Debug == attest.DebugUnknown {
+		var ok bool
+		if lvl, _, ok = v.level(ctx, v.unknown.Add(1)); !ok {
+			return
+		}
+	}
+	v.log.LogAttrs(ctx, lvl, "debug token", slog.String("outcome", o.Debug.String()), slog.String("name", o.DebugName),
+		slog.String("app", o.App), slog.String("did", o.Device), slog.Bool("passed", o.Passed))
 }
 
 // AttestRefused implements attest.RequestObserver: the error's public code

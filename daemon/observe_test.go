@@ -45,8 +45,8 @@ func TestVerdictLogRequestIDs(t *testing.T) {
 	h1.SetUserValue(requestIDKey{}, "rid-h1")
 	h3 := context.WithValue(context.Background(), requestIDKey{}, "rid-h3")
 
-	v.AttestVerdict(h1, false, []string{"rooted", "hooked"})
-	v.AttestVerdict(h1, true, nil)
+	v.AttestVerdict(h1, attest.Outcome{Reasons: []string{"rooted", "hooked"}})
+	v.AttestVerdict(h1, attest.Outcome{Passed: true})
 	v.AttestRefused(h3, apierr.Wrap(apierr.ErrSignatureInvalid, errors.New("devicekey: invalid signature")))
 	v.AttestRefused(h1, apierr.ErrRateLimited)
 	v.AttestRefused(h3, errors.New("attest: account missing"))
@@ -82,7 +82,7 @@ func TestVerdictLogDebugLogsTheUnsampled(t *testing.T) {
 		v := newVerdictLog(&countObserver{}, log, 3)
 		ctx := context.WithValue(context.Background(), requestIDKey{}, "rid")
 		for i := 0; i < 4; i++ {
-			v.AttestVerdict(ctx, false, []string{"rooted"})
+			v.AttestVerdict(ctx, attest.Outcome{Reasons: []string{"rooted"}})
 			v.AttestRefused(ctx, apierr.ErrNonceReplayed)
 		}
 		lines := logLines(t, &buf)
@@ -99,6 +99,48 @@ func TestVerdictLogDebugLogsTheUnsampled(t *testing.T) {
 		}
 		if levels["INFO"] != 4 || levels["DEBUG"] != wantDebug { // failures 1 and 4 of each kind
 			t.Errorf("%s: levels %v, want 4 INFO and %d DEBUG", level, levels, wantDebug)
+		}
+	}
+}
+
+// TestVerdictLogDebugTokenUses: every attest that brought a stored debug
+// token is logged at info, whatever the sampling, with the token's name,
+// the app, the device and the request id; one that names no stored token
+// (anyone can send those) is sampled like a failed verdict.
+func TestVerdictLogDebugTokenUses(t *testing.T) {
+	var buf bytes.Buffer
+	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "info"}, &buf)
+	v := newVerdictLog(&countObserver{}, log, 1000)
+	ctx := context.WithValue(context.Background(), requestIDKey{}, "rid-dbg")
+	uses := []attest.Outcome{
+		{Passed: true, App: "com.example.shop", Device: "did-1", Debug: attest.DebugAccepted, DebugName: "ci-runner"},
+		{Passed: true, App: "com.example.shop", Device: "did-1", Debug: attest.DebugAccepted, DebugName: "ci-runner"},
+		{Reasons: []string{"debug_token_invalid"}, App: "com.example.shop", Device: "did-2", Debug: attest.DebugExpired, DebugName: "old"},
+		{Reasons: []string{"debug_token_invalid"}, App: "com.example.shop", Device: "did-3", Debug: attest.DebugOtherApp, DebugName: "theirs"},
+		{Reasons: []string{"debug_token_invalid"}, App: "com.example.shop", Device: "did-4", Debug: attest.DebugUnknown},
+		{Reasons: []string{"debug_token_invalid"}, App: "com.example.shop", Device: "did-5", Debug: attest.DebugUnknown},
+	}
+	for _, o := range uses {
+		v.AttestVerdict(ctx, o)
+	}
+	var got []map[string]any
+	for _, l := range logLines(t, &buf) {
+		if l["msg"] == "debug token" {
+			got = append(got, l)
+		}
+	}
+	want := []struct{ outcome, name, did string }{
+		{"accepted", "ci-runner", "did-1"}, {"accepted", "ci-runner", "did-1"}, {"expired", "old", "did-2"},
+		{"other_app", "theirs", "did-3"}, {"unknown", "", "did-4"}, // the second unknown is not sampled
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d debug token lines, want %d:\n%s", len(got), len(want), buf.String())
+	}
+	for i, w := range want {
+		g := got[i]
+		if g["level"] != "INFO" || g["outcome"] != w.outcome || g["name"] != w.name || g["did"] != w.did ||
+			g["app"] != "com.example.shop" || g["request_id"] != "rid-dbg" {
+			t.Errorf("line %d = %v, want %+v", i, g, w)
 		}
 	}
 }

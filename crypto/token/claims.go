@@ -14,6 +14,14 @@ type Claims struct {
 	// Annotation is arc: comma-separated failure reasons. Omitted when nil;
 	// present as "" when it points at "" (a pass, where annotation is on).
 	Annotation *string
+	// Monitor is mon (PROTOCOL.md §11): the app is in monitor mode, so a
+	// token signed with the account's key may stand for a failed verdict
+	// (arc then names its reasons). Present as true only; omitted when
+	// false.
+	Monitor bool
+	// Debug is dbg (§11): the name of the debug token the verdict was made
+	// with; omitted when empty.
+	Debug string
 }
 
 // Verified is what Verify found in a token that passed every check.
@@ -38,6 +46,8 @@ type Verified struct {
 	ID, Device, Payload       []byte // jti, did, pay (empty when absent)
 	Annotation                []byte // arc, when HasAnnotation
 	HasAnnotation             bool   // arc was present (possibly "")
+	Monitor                   bool   // mon was present and true
+	Debug                     []byte // dbg (empty when absent)
 
 	buf []byte // decoded claims JSON, strings unescaped in place
 }
@@ -60,6 +70,8 @@ func (v *Verified) Claims() Claims {
 		ID:        string(v.ID),
 		Device:    string(v.Device),
 		Payload:   string(v.Payload),
+		Monitor:   v.Monitor,
+		Debug:     string(v.Debug),
 	}
 	if v.HasAnnotation {
 		a := string(v.Annotation)

@@ -85,11 +85,14 @@ const (
 	cDid
 	cPay
 	cArc
+	cMon
+	cDbg
 )
 
 // decodeClaims reads the decoded claims JSON held in v.buf into v's fields,
 // which then point into v.buf. Known claims must have their JSON type
-// (strings; integers for iat, exp and nbf; aud a single string); exp is
+// (strings; integers for iat, exp and nbf; a boolean for mon; aud a single
+// string); exp is
 // required; duplicates are refused; unknown claims are ignored. It returns
 // nbf and which claims were present (the c* bits).
 func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
@@ -138,6 +141,12 @@ func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 			bit = cArc
 			v.Annotation, ok = s.str()
 			v.HasAnnotation = ok
+		case "mon":
+			bit = cMon
+			v.Monitor, ok = s.boolean()
+		case "dbg":
+			bit = cDbg
+			v.Debug, ok = s.str()
 		default:
 			ok = s.skip(0)
 		}

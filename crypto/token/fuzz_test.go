@@ -63,6 +63,11 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"alg":"HS256","typ":"JWT","kid":"hs"}`))
 	f.Add([]byte(`{"iss":"a\u00e9\ud83d\ude00","exp":1,"arc":"","x":[{"y":-1.5e+3}]}`))
+	f.Add([]byte(`{"exp":1,"mon":true,"arc":"rooted","dbg":"ci-runner"}`))
+	f.Add([]byte(`{"exp":1,"mon":"true","dbg":7}`))
+	c.Monitor, c.Debug = true, "ci-runner"
+	monTok, _ := signers["hs"].AppendMint(nil, &c)
+	f.Add(monTok)
 	var ks *KeySet
 	keys := make([]VerifyKey, 0, len(signers))
 	for _, s := range signers {
@@ -139,7 +144,7 @@ func checkClaimsReader(t *testing.T, data []byte) {
 		t.Fatalf("decodeClaims accepted what encoding/json refuses (%v): %q", err, data)
 	}
 	for name, got := range map[string][]byte{"iss": v.Issuer, "sub": v.Subject, "aud": v.Audience,
-		"jti": v.ID, "did": v.Device, "pay": v.Payload, "arc": v.Annotation} {
+		"jti": v.ID, "did": v.Device, "pay": v.Payload, "arc": v.Annotation, "dbg": v.Debug} {
 		raw, ok := m[name]
 		if !ok {
 			if got != nil {
@@ -154,6 +159,14 @@ func checkClaimsReader(t *testing.T, data []byte) {
 	}
 	if _, ok := m["arc"]; ok != v.HasAnnotation {
 		t.Fatalf("arc present %v, HasAnnotation %v", ok, v.HasAnnotation)
+	}
+	if raw, ok := m["mon"]; ok {
+		var want bool
+		if err := json.Unmarshal(raw, &want); err != nil || want != v.Monitor {
+			t.Fatalf("mon: decodeClaims %v, encoding/json %s (%v)", v.Monitor, raw, err)
+		}
+	} else if v.Monitor {
+		t.Fatal("mon read as true but absent")
 	}
 	for name, got := range map[string]int64{"iat": v.IssuedAt, "exp": v.ExpiresAt} {
 		if raw, ok := m[name]; ok {

@@ -55,7 +55,7 @@ func appendString(dst []byte, s string) ([]byte, bool) {
 }
 
 // appendClaims appends c as the JSON claims object of a token, members in
-// the order iss, sub, aud, iat, exp, jti, did, pay, arc.
+// the order iss, sub, aud, iat, exp, jti, did, pay, arc, mon, dbg.
 func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	if c.ExpiresAt == 0 {
 		return dst, fmt.Errorf("%w: exp is required", ErrClaims)
@@ -83,6 +83,12 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	}
 	if c.Annotation != nil {
 		str(`,"arc":`, *c.Annotation)
+	}
+	if c.Monitor {
+		dst = append(dst, `,"mon":true`...)
+	}
+	if c.Debug != "" {
+		str(`,"dbg":`, c.Debug)
 	}
 	if !ok {
 		return dst, fmt.Errorf("%w: a claim is not valid UTF-8", ErrClaims)

@@ -182,6 +182,18 @@ func (s *scanner) int64() (int64, bool) {
 	return int64(u), true
 }
 
+// boolean reads a JSON true or false.
+func (s *scanner) boolean() (v, ok bool) {
+	s.ws()
+	switch {
+	case s.literal("true"):
+		return true, true
+	case s.literal("false"):
+		return false, true
+	}
+	return false, false
+}
+
 // skip reads and discards any one JSON value.
 func (s *scanner) skip(depth int) bool {
 	s.ws()

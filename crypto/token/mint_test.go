@@ -25,6 +25,9 @@ func TestMintVerify(t *testing.T) {
 		{"unbound", func(c *Claims) { c.Payload = "" }},
 		{"annotation-pass", func(c *Claims) { c.Annotation = strp("") }},
 		{"annotation-fail", func(c *Claims) { c.Annotation = strp("rooted,hooked") }},
+		{"monitor-fail", func(c *Claims) { c.Annotation, c.Monitor = strp("rooted"), true }},
+		{"monitor-pass-debug", func(c *Claims) { c.Annotation, c.Monitor, c.Debug = strp(""), true, "ci-runner" }},
+		{"debug", func(c *Claims) { c.Debug = "emulator \"pixel\"" }},
 		{"escapes", func(c *Claims) {
 			c.Subject = "com.ex\"ample\\shop\n\t\x00\x1f</script>&"
 			c.ID = "ÿ€😀\u2028\u2029"
@@ -65,6 +68,12 @@ func TestMintVerify(t *testing.T) {
 				}
 				if _, has := mc["pay"]; has != (c.Payload != "") {
 					t.Errorf("pay present = %v, want %v", has, c.Payload != "")
+				}
+				if mon, has := mc["mon"]; has != c.Monitor || (has && mon != true) {
+					t.Errorf("mon = %v (present %v), want %v", mon, has, c.Monitor)
+				}
+				if dbg, has := mc["dbg"]; has != (c.Debug != "") || (has && dbg != c.Debug) {
+					t.Errorf("dbg = %v (present %v), want %q", dbg, has, c.Debug)
 				}
 				arc, has := mc["arc"]
 				if has != (c.Annotation != nil) || (has && arc != *c.Annotation) {

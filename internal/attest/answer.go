@@ -11,10 +11,12 @@ import (
 
 // appendAnswer appends the 200 answer of §2 for decision d to dst: the
 // token (signed with the account's real key when d.RealKey, else with its
-// decoy key, or the deployment's for an unknown app), its expiry, the
-// sealed secrets when passed and asked, the pins, a receipt, and
-// "platform_attestation": "required" when d.Required. w holds the
-// request and its ids (newIDs); key is the device key.
+// decoy key, or the deployment's for an unknown app; with mon and arc in
+// monitor mode, arc where the account annotates, dbg after a debug token,
+// §11), its expiry, the sealed secrets when d.Secrets and asked, the pins,
+// a receipt on a pass, and "platform_attestation": "required" when
+// d.Required. w holds the request and its ids (newIDs); key is the device
+// key.
 func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key, now int64) ([]byte, error) {
 	if d.Account == nil {
 		return e.appendUnknown(dst, w, now)
@@ -26,9 +28,13 @@ func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key,
 		signer = acct.Signer
 	}
 	c := e.claims(w, d.App.ID, acct.ID, now, acct.TTL)
-	if acct.Annotate {
+	if acct.Annotate || d.Monitor {
 		w.arc = joinReasons(d.Reasons)
 		c.Annotation = &w.arc
+		c.Monitor = d.Monitor
+	}
+	if d.Debug.Outcome == DebugAccepted {
+		c.Debug = d.Debug.Name
 	}
 	dst = append(dst, `{"token":"`...)
 	dst, err := signer.AppendMint(dst, &c)
@@ -37,7 +43,7 @@ func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key,
 	}
 	dst = append(dst, `","expires_at":`...)
 	dst = appendInt(dst, c.ExpiresAt)
-	if passed && r.WantSecrets {
+	if r.WantSecrets && d.Secrets() {
 		dst = append(dst, `,"secrets":"`...)
 		dst, err = seal.Seal(dst, key.ECDH(), w.did(), acct.SecretsFor(d.App.ID).Reveal(), e.cfg.Rand)
 		if err != nil {

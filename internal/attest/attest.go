@@ -29,6 +29,9 @@ const (
 	ReasonPAInvalid           = "platform_attestation_invalid"
 	ReasonPAExpired           = "platform_attestation_expired"
 	ReasonDeviceBanned        = "device_banned"
+	// ReasonDebugTokenInvalid (§11): the request's debug_token is unknown,
+	// revoked, expired, or a token of another app.
+	ReasonDebugTokenInvalid = "debug_token_invalid"
 )
 
 // Input is one attest request as a transport received it. Body and the
@@ -122,7 +125,7 @@ func (e *Edge) appendAttest(ctx context.Context, dst []byte, in Input) ([]byte, 
 	if err := e.use(n, now, d.ReplayClass()); err != nil {
 		return dst, err
 	}
-	e.observeVerdict(ctx, d.Passed(), d.Reasons)
+	e.observeVerdict(ctx, w, &d)
 	return e.appendAnswer(dst, w, &d, key, now.Unix())
 }
 
@@ -191,12 +194,17 @@ func (e *Edge) newIDs(w *work, key devicekey.Key) error {
 }
 
 // observeVerdict tells the observer, with ctx when it wants it.
-func (e *Edge) observeVerdict(ctx context.Context, passed bool, reasons []string) {
+func (e *Edge) observeVerdict(ctx context.Context, w *work, d *Decision) {
+	o := Outcome{Passed: d.Passed(), Reasons: d.Reasons, Monitor: d.Monitor, Device: w.did(),
+		Debug: d.Debug.Outcome, DebugName: d.Debug.Name}
+	if d.App != nil {
+		o.App = d.App.ID
+	}
 	if e.byRequest != nil {
-		e.byRequest.AttestVerdict(ctx, passed, reasons)
+		e.byRequest.AttestVerdict(ctx, o)
 		return
 	}
-	e.cfg.Observer.Verdict(passed, reasons)
+	e.cfg.Observer.Verdict(o)
 }
 
 func classifyNonce(err error) error {

@@ -32,26 +32,42 @@ type Decision struct {
 	// request brought no valid evidence or receipt; the answer says
 	// "platform_attestation": "required" (§7).
 	Required bool
+	// Monitor: the app is in monitor mode (§11); never for app_unknown.
+	Monitor bool
+	// Debug is the request's debug token (§11), Outcome DebugNone when it
+	// carried none.
+	Debug DebugUse
 }
 
 // Passed reports whether the verdict passed.
 func (d *Decision) Passed() bool { return len(d.Reasons) == 0 }
 
 // RealKey reports whether the answer's token is signed with the account's
-// real key (a pass); otherwise it is a decoy (§3). (Monitor mode, §11,
-// will sign failed verdicts with the real key too; anyone who knows such an
-// app's id can make those, so they deserve a replay class of their own
-// rather than a share of the passes' budget.)
-func (d *Decision) RealKey() bool { return d.Passed() && d.Account != nil }
+// real key: a pass, or any verdict of an app in monitor mode (§11);
+// otherwise it is a decoy (§3).
+func (d *Decision) RealKey() bool { return d.Account != nil && (d.Passed() || d.Monitor) }
+
+// Secrets reports whether the answer may carry the app's runtime secrets
+// (when asked): only on a pass, and on a pass made with a debug token only
+// when that token was made with --secrets (§4, §11).
+func (d *Decision) Secrets() bool {
+	return d.Passed() && (d.Debug.Outcome != DebugAccepted || d.Debug.Secrets)
+}
 
 // ReplayClass is the replay set's budget the request's nonce is spent
-// from: Real for an answer signed with the account's key, Decoy for every
-// other, so that decoys anyone can make cannot deny genuine devices.
+// from: Real for a pass of a genuine app; Monitor for the other tokens
+// signed with the account's key (monitor-mode failures, which anyone who
+// knows the app's id can make, and debug-token verdicts); Decoy for every
+// other. So neither decoys nor monitor-mode failures can deny genuine
+// devices.
 func (d *Decision) ReplayClass() replay.Class {
-	if d.RealKey() {
+	switch {
+	case !d.RealKey():
+		return replay.Decoy
+	case d.Passed() && d.Debug.Outcome != DebugAccepted:
 		return replay.Real
 	}
-	return replay.Decoy
+	return replay.Monitor
 }
 
 // decide is the verdict of §2 on r, sent with device key key (whose did
@@ -60,24 +76,64 @@ func (d *Decision) ReplayClass() replay.Class {
 // appended to reasons[:0]. An error is the edge's own (a registry that
 // cannot answer), never the request's.
 //
-// The order of the reasons is §2's: app_unknown (alone), platform_mismatch,
-// signer_mismatch, version_unknown or measurement_mismatch, rooted,
-// debugger, hooked, emulator, the platform evidence's reasons or
-// platform_attestation_missing, device_banned.
+// The order of the reasons is §2's: app_unknown (alone),
+// debug_token_invalid, platform_mismatch, signer_mismatch, version_unknown
+// or measurement_mismatch, rooted, debugger, hooked, emulator, the
+// platform evidence's reasons or platform_attestation_missing,
+// device_banned.
+//
+// A live debug token of the app (§11) waives signer, version, measurement,
+// integrity flags and platform attestation (evidence sent along is not
+// checked, so no receipt comes of it); the platform, the bans (and, before
+// the verdict, the nonce and signature) still apply. A debug token that is
+// not one adds debug_token_invalid to the reasons of a request judged as
+// if it carried none.
 func (e *Edge) decide(ctx context.Context, r *Request, key devicekey.Key, did string, now time.Time, reasons []string) (Decision, error) {
 	app, ok, err := e.cfg.Registry.App(r.AppID)
 	if err != nil {
 		return Decision{}, fmt.Errorf("attest: app: %w", err)
 	}
 	if !ok {
-		return Decision{Reasons: append(reasons[:0], ReasonAppUnknown)}, nil
+		d := Decision{Reasons: append(reasons[:0], ReasonAppUnknown)}
+		if r.HasDebugToken {
+			d.Debug, err = e.debugToken(r.DebugToken, nil, now)
+		}
+		return d, err
 	}
 	acct, ok, err := e.cfg.Registry.Account(app.Account)
 	if err != nil || !ok {
 		return Decision{}, fmt.Errorf("attest: account %q of app %q: %w", app.Account, app.ID, errMissing(err))
 	}
-	d := Decision{App: app, Account: acct}
-	reasons = appReasons(reasons[:0], r, app)
+	d := Decision{App: app, Account: acct, Monitor: app.Monitor}
+	reasons = reasons[:0]
+	if r.HasDebugToken {
+		if d.Debug, err = e.debugToken(r.DebugToken, app, now); err != nil {
+			return Decision{}, err
+		}
+		if d.Debug.Outcome != DebugAccepted {
+			reasons = append(reasons, ReasonDebugTokenInvalid)
+		}
+	}
+	if d.Debug.Outcome == DebugAccepted {
+		if string(r.Platform) != app.Platform {
+			reasons = append(reasons, ReasonPlatformMismatch)
+		}
+	} else {
+		reasons = e.genuineReasons(ctx, &d, reasons, r, key, now)
+	}
+	if e.cfg.Registry.Banned(did) {
+		reasons = append(reasons, ReasonDeviceBanned)
+	}
+	d.Reasons = reasons
+	return d, nil
+}
+
+// genuineReasons appends the reasons of the checks that a debug token
+// waives: the app's registration and policy, then the platform evidence
+// (whose outcome it records in d).
+func (e *Edge) genuineReasons(ctx context.Context, d *Decision, reasons []string, r *Request, key devicekey.Key, now time.Time) []string {
+	app := d.App
+	reasons = appReasons(reasons, r, app)
 	if r.PlatformAttestation != nil {
 		d.Platform = e.cfg.Platform.Check(ctx, PlatformInput{
 			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
@@ -91,11 +147,7 @@ func (e *Edge) decide(ctx context.Context, r *Request, key devicekey.Key, did st
 	if d.Required && r.PlatformAttestation == nil {
 		reasons = append(reasons, ReasonPAMissing)
 	}
-	if e.cfg.Registry.Banned(did) {
-		reasons = append(reasons, ReasonDeviceBanned)
-	}
-	d.Reasons = reasons
-	return d, nil
+	return reasons
 }
 
 // appReasons appends the reasons that the request's own claims fail the

@@ -8,6 +8,14 @@
 // effect), its nonce used under the Decision's replay class, and answered
 // (appendAnswer).
 //
+// Monitor mode and debug tokens (§11) are part of the Decision: an app in
+// monitor mode has its failed verdicts signed with the account's key
+// (Decision.RealKey) and marked mon; a live debug token of the app waives
+// the checks that only a genuine build passes (Decision.Debug). Both make
+// real-key tokens that prove no genuine app, so their nonces are spent from
+// a replay budget of their own (replay.Monitor), and neither releases
+// secrets on a failure (Decision.Secrets).
+//
 // The core imports no transport and no store client: the registry view,
 // the replay set, the clock and the platform verifiers are given to New.
 //

@@ -25,6 +25,10 @@ type Registry interface {
 	Banned(did string) bool
 	// UnknownDecoy signs the decoy for app_unknown (HS256).
 	UnknownDecoy() (*token.Signer, error)
+	// DebugToken returns the stored debug token tok is (live or not), or
+	// false (§11). Its work must not depend on how close tok is to a
+	// stored token.
+	DebugToken(tok []byte) (registry.DebugToken, bool, error)
 }
 
 // Replay is the per-node single-use set of nonces (*replay.Set).
@@ -53,8 +57,28 @@ type DeviceLimits interface {
 // Observer learns what the core decided; metrics implement it. Methods are
 // called on the request path and must be fast and safe for concurrent use.
 type Observer interface {
-	Verdict(passed bool, reasons []string)
+	Verdict(o Outcome)
 	Challenge()
+}
+
+// Outcome is what an Observer learns of one verdict. Its slices and
+// strings are only valid during the call; none of them is secret (a debug
+// token is never in it, only its name).
+type Outcome struct {
+	Passed bool
+	// Reasons of a failed verdict, in §2's order.
+	Reasons []string
+	// Monitor: the app is in monitor mode (§11): a failed verdict was
+	// signed with the account's key. Never set for app_unknown.
+	Monitor bool
+	// App is the registered app ("" when the app is unknown); Device is
+	// the device's did.
+	App, Device string
+	// Debug is what became of the request's debug token (DebugNone when
+	// it carried none); DebugName the stored token's name when one was
+	// found.
+	Debug     DebugOutcome
+	DebugName string
 }
 
 // RequestObserver is an Observer that also learns which request each
@@ -63,13 +87,13 @@ type Observer interface {
 // the request's context. When Config.Observer implements it, the core
 // calls AttestVerdict in place of Verdict, and AttestRefused for each
 // attest it answers with an error. ctx is the one given to AppendAttest;
-// reasons and err are only valid during the call. Passing ctx costs the
+// the Outcome's contents and err are only valid during the call. Passing ctx costs the
 // request path nothing: an implementation looks the id up only when it
 // uses it (a log line).
 type RequestObserver interface {
 	Observer
 	// AttestVerdict is Verdict for the attest request of ctx.
-	AttestVerdict(ctx context.Context, passed bool, reasons []string)
+	AttestVerdict(ctx context.Context, o Outcome)
 	// AttestRefused: the attest request of ctx is answered with err, a
 	// protocol error classified for apierr.From (bad request, nonce,
 	// signature, rate limit, overload) or an internal one.
@@ -144,8 +168,8 @@ func New(cfg Config) (*Edge, error) {
 
 type nopObserver struct{}
 
-func (nopObserver) Verdict(bool, []string) {}
-func (nopObserver) Challenge()             {}
+func (nopObserver) Verdict(Outcome) {}
+func (nopObserver) Challenge()      {}
 
 // AppendChallenge issues a nonce and appends the answer of PROTOCOL.md §1
 // ({"nonce": …, "expires_at": …}) to dst.

@@ -28,6 +28,10 @@ type Request struct {
 	// Binding is the b64u text of the binding hash as sent, nil when absent.
 	Binding     []byte
 	WantSecrets bool
+	// DebugToken is debug_token as sent (§11), when HasDebugToken; JSON
+	// null counts as absent.
+	DebugToken    []byte
+	HasDebugToken bool
 
 	scratch [512]byte
 	used    int
@@ -71,7 +75,12 @@ const (
 	fMeasurement
 	fKey
 	fIntegrity
+	fDebugToken
 )
+
+// MaxDebugTokenBytes bounds debug_token: a token is 47 bytes; anything
+// longer than this is a bad request rather than an unknown token.
+const MaxDebugTokenBytes = 128
 
 // ParseRequest parses an attest body into r (which it resets first). It
 // checks JSON syntax, field types and encodings, in that order of concern,
@@ -141,6 +150,13 @@ func ParseRequest(body []byte, r *Request) error {
 				return 0, err
 			}
 			return boolean(body, at, "want_secrets", &r.WantSecrets)
+		case "debug_token":
+			if err := dup(fDebugToken, "debug_token"); err != nil {
+				return 0, err
+			}
+			next, err := r.str(body, at, "debug_token", &r.DebugToken, MaxDebugTokenBytes)
+			r.HasDebugToken = err == nil && !isNull(body, at)
+			return next, err
 		}
 		return 0, nil
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/attestd/attestd/internal/apierr"
 )
@@ -69,6 +70,12 @@ func TestParseRequestErrorsNameTheField(t *testing.T) {
 		{"pa-string", strings.Replace(validBody(), `"platform_attestation":{"format":"receipt","receipt":"r"}`, `"platform_attestation":"x"`, 1), "platform_attestation"},
 		{"control-char", strings.Replace(validBody(), `"com.x"`, "\"com.\x01x\"", 1), "malformed JSON"},
 		{"deep", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "malformed JSON"},
+		{"debug-token-number", withDebugToken(`47`), "debug_token"},
+		{"debug-token-object", withDebugToken(`{"token":"adt_x"}`), "debug_token"},
+		{"debug-token-twice", withDebugToken(`"adt_a","debug_token":"adt_b"`), "debug_token"},
+		{"debug-token-twice-escaped", withDebugToken(`"adt_a","debug\u005ftoken":null`), "debug_token"},
+		{"debug-token-too-long", withDebugToken(`"` + strings.Repeat("a", MaxDebugTokenBytes+1) + `"`), "debug_token"},
+		{"debug-token-too-long-escaped", withDebugToken(`"` + strings.Repeat(`\u0061`, MaxDebugTokenBytes+1) + `"`), "debug_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r Request
@@ -83,16 +90,53 @@ func TestParseRequestErrorsNameTheField(t *testing.T) {
 	}
 }
 
+// withDebugToken is validBody with a debug_token member of JSON value v.
+func withDebugToken(v string) string {
+	return strings.Replace(validBody(), `"want_secrets":true`, `"want_secrets":true,"debug_token":`+v, 1)
+}
+
+func TestParseRequestReadsDebugToken(t *testing.T) {
+	tok := "adt_" + strings.Repeat("Q", 43)
+	for _, tc := range []struct {
+		name, value string
+		has         bool
+		want        string
+	}{
+		{"absent", "", false, ""},
+		{"null", "null", false, ""},
+		{"token", `"` + tok + `"`, true, tok},
+		{"escaped", `"\u0061dt_` + strings.Repeat("Q", 43) + `"`, true, tok},
+		{"empty", `""`, true, ""},
+		{"longest", `"` + strings.Repeat("z", MaxDebugTokenBytes) + `"`, true, strings.Repeat("z", MaxDebugTokenBytes)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := validBody()
+			if tc.value != "" {
+				body = withDebugToken(tc.value)
+			}
+			var r Request
+			if err := ParseRequest([]byte(body), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.HasDebugToken != tc.has || string(r.DebugToken) != tc.want {
+				t.Fatalf("debug token %v %q, want %v %q", r.HasDebugToken, r.DebugToken, tc.has, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseRequestDoesNotAllocate(t *testing.T) {
-	body := []byte(validBody())
-	var r Request
-	allocs := testing.AllocsPerRun(100, func() {
-		if err := ParseRequest(body, &r); err != nil {
-			t.Fatal(err)
+	for _, body := range []string{validBody(), withDebugToken(`"adt_` + strings.Repeat("Q", 43) + `"`)} {
+		b := []byte(body)
+		var r Request
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := ParseRequest(b, &r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Fatalf("ParseRequest allocates %v times per call", allocs)
 		}
-	})
-	if allocs != 0 {
-		t.Fatalf("ParseRequest allocates %v times per call", allocs)
 	}
 }
 
@@ -104,6 +148,8 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"nonce":"\ud800"}`))
 	f.Add([]byte(`{"app":{"id":"a\u0000"},"device":{"integrity":null}}`))
 	f.Add([]byte(`{"a":[1e5,-0.5,true,false,null,{"b":[]}]}`))
+	f.Add([]byte(withDebugToken(`"adt_` + strings.Repeat("Q", 43) + `"`)))
+	f.Add([]byte(withDebugToken(`"\ud800adt_"`)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r Request
 		if err := ParseRequest(body, &r); err != nil {
@@ -114,6 +160,20 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		if r.Nonce == nil || len(r.Signer) != 32 {
 			t.Fatal("accepted without required fields")
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(body, &members); err != nil {
+			t.Fatal(err)
+		}
+		var std *string
+		if raw, ok := members["debug_token"]; ok {
+			_ = json.Unmarshal(raw, &std)
+		}
+		if (std != nil) != r.HasDebugToken || std != nil && utf8.Valid(r.DebugToken) && *std != string(r.DebugToken) {
+			t.Fatalf("debug_token %v %q; encoding/json reads %v", r.HasDebugToken, r.DebugToken, std)
+		}
+		if len(r.DebugToken) > MaxDebugTokenBytes {
+			t.Fatalf("a %d-byte debug_token", len(r.DebugToken))
 		}
 	})
 }

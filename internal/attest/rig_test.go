@@ -53,6 +53,19 @@ type fakeRegistry struct {
 	decoy    *token.Signer
 	appErr   error // App fails with it when set
 	appCalls atomic.Int32
+	// debug maps debug tokens to their records; debugCalls counts lookups.
+	debug      map[string]registry.DebugToken
+	debugErr   error
+	debugCalls atomic.Int32
+}
+
+func (f *fakeRegistry) DebugToken(tok []byte) (registry.DebugToken, bool, error) {
+	f.debugCalls.Add(1)
+	if f.debugErr != nil {
+		return registry.DebugToken{}, false, f.debugErr
+	}
+	t, ok := f.debug[string(tok)]
+	return t, ok, nil
 }
 
 func (f *fakeRegistry) Nonces() (*nonce.Keyring, error) { return f.nonces, nil }
@@ -127,12 +140,15 @@ func (l *fakeLimits) AllowAttest([]byte, time.Time) error {
 type observed struct {
 	mu       sync.Mutex
 	verdicts [][]string
+	outcomes []Outcome // copies, Reasons included
 }
 
-func (o *observed) Verdict(_ bool, reasons []string) {
+func (o *observed) Verdict(v Outcome) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.verdicts = append(o.verdicts, append([]string{}, reasons...))
+	v.Reasons = append([]string{}, v.Reasons...)
+	o.verdicts = append(o.verdicts, v.Reasons)
+	o.outcomes = append(o.outcomes, v)
 }
 
 func (o *observed) Challenge() {}
@@ -178,9 +194,10 @@ func newRig(t testing.TB, o rigOptions) *rig {
 		t.Fatal(err)
 	}
 	app := &registry.App{ID: rigApp, Account: rigAccount, Platform: "android", Signers: [][32]byte{rigSigner},
-		Versions: map[string][32]byte{rigVersion: rigCode}, Policy: o.policy}
+		Versions: map[string][32]byte{rigVersion: rigCode}, Policy: o.policy, Monitor: o.policy.Monitor()}
 	r := &rig{t: t,
 		reg: &fakeRegistry{nonces: kr, apps: map[string]*registry.App{rigApp: app}, banned: map[string]bool{}, decoy: unknown,
+			debug:   map[string]registry.DebugToken{},
 			account: &registry.Account{ID: rigAccount, TTL: 300, Annotate: true, Signer: signer, Decoy: decoy, PinsJSON: []byte(`{}`)}},
 		platform: &fakePlatform{result: PlatformResult{Verified: true}},
 		obs:      &observed{},
@@ -261,6 +278,7 @@ type claim struct {
 	integrity   string    // the device.integrity object, "" for none
 	pa          string    // platform_attestation, "" for none
 	wantSecrets bool
+	debugToken  string // the debug_token member's JSON value, "" for none
 }
 
 func (r *rig) body(d *device, c claim) []byte {
@@ -294,6 +312,9 @@ func (r *rig) body(d *device, c claim) []byte {
 	}
 	if c.wantSecrets {
 		s += `,"want_secrets":true`
+	}
+	if c.debugToken != "" {
+		s += `,"debug_token":` + c.debugToken
 	}
 	return []byte(s + `}`)
 }

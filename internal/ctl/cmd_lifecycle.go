@@ -90,11 +90,17 @@ func describeRemoval(rm state.Removal) string {
 	if rm.AccountRemoved {
 		fmt.Fprintf(&b, "account %s with %s", rm.Account, list("app", rm.Apps))
 		fmt.Fprintf(&b, ", %s, %s, %s", list("token key", rm.Keys), list("runtime secret", rm.Secrets), list("proxied API", rm.APIs))
+		if len(rm.DebugTokens) > 0 {
+			fmt.Fprintf(&b, ", %s", list("debug token", rm.DebugTokens))
+		}
 		return b.String()
 	}
 	fmt.Fprintf(&b, "app %s of account %s", strings.Join(rm.Apps, ", "), rm.Account)
 	if len(rm.Secrets) > 0 {
 		fmt.Fprintf(&b, " (and its release of %s)", list("runtime secret", rm.Secrets))
+	}
+	if len(rm.DebugTokens) > 0 {
+		fmt.Fprintf(&b, " with %s", list("debug token", rm.DebugTokens))
 	}
 	return b.String()
 }

@@ -28,7 +28,7 @@ func commands() []*command {
 	for _, group := range [][]*command{
 		initCommands(), bundleCommands(), readCommands(), keyCommands(),
 		secretCommands(), pinCommands(), apiCommands(), banCommands(), lifecycleCommands(),
-		deploymentCommands(), masterKeyCommands(), storeCommands(),
+		deploymentCommands(), masterKeyCommands(), storeCommands(), monitorCommands(),
 	} {
 		cs = append(cs, group...)
 	}

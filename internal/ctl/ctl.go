@@ -43,6 +43,8 @@ type Config struct {
 	Try TryFunc
 	// Rand is the randomness for new keys and secrets; nil: crypto/rand.
 	Rand io.Reader
+	// Now is the clock of debug token expiry; nil: time.Now.
+	Now func() time.Time
 
 	// afterStep, when set (tests), runs after each durable step of a
 	// multi-step command; an error stops the command there, as a crash

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/internal/model"
@@ -105,6 +106,14 @@ func (r *runner) printJSON(v any) error {
 	}
 	_, err = fmt.Fprintf(r.stdout, "%s\n", out)
 	return err
+}
+
+// now is the configured clock.
+func (r *runner) now() time.Time {
+	if r.cfg.Now != nil {
+		return r.cfg.Now()
+	}
+	return time.Now()
 }
 
 // say writes one human line on stdout.

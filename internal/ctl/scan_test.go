@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attestd/attestd/crypto/debugtoken"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
@@ -31,10 +32,23 @@ func TestNoSecretInOutput(t *testing.T) {
 	e.ok("key", "retire", "acme", "k1")
 	e.runIn("STDIN-SECRET-scan-77\n", "secret", "put", "acme", "scan", "--apps", "com.example.shop")
 	e.ok("deployment", "rotate", "nonce")
+	// A debug token is printed once, by the add that makes it (not
+	// collected, as export --reveal-secrets is not), and nowhere else.
+	var tokOut strings.Builder
+	if code := e.cfg.Main(context.Background(), []string{"--store", e.url, "debug-token", "add", "acme", "com.example.shop", "ci", "--secrets"},
+		strings.NewReader(""), &tokOut, &tokOut); code != ExitOK {
+		t.Fatalf("debug-token add: %d %s", code, tokOut.String())
+	}
+	debugTok, _, _ := strings.Cut(tokOut.String(), "\n")
+	e.ok("debug-token", "add", "acme", "com.example.shop", "emulator")
+	e.ok("debug-token", "revoke", "acme", "com.example.shop", "emulator")
+	e.run("debug-token", "add", "acme", "com.example.shop", "ci")
+	e.run("debug-token", "revoke", "acme", "com.example.shop", "nope")
+	e.ok("app", "enforcement", "com.example.shop", "monitor")
 	for _, args := range [][]string{
 		{"export"}, {"list", "accounts"}, {"list", "apps"}, {"list", "bans"}, {"get", "account", "acme"},
 		{"get", "account", "demo"}, {"key", "list", "acme"}, {"secret", "list", "acme"}, {"pin", "list", "acme"},
-		{"deployment", "show"}, {"help"},
+		{"deployment", "show"}, {"help"}, {"debug-token", "list"}, {"debug-token", "list", "acme"}, {"help", "debug-token", "add"},
 	} {
 		e.ok(args...)
 	}
@@ -91,7 +105,11 @@ func TestNoSecretInOutput(t *testing.T) {
 			secrets = append(secrets, v)
 		}
 	}
-	secrets = append(secrets, d.QUICToken, d.QUICStatelessReset)
+	secrets = append(secrets, d.QUICToken, d.QUICStatelessReset, d.DebugToken, secret.FromString(debugTok),
+		secret.FromString(debugTok[len(debugtoken.Prefix):]))
+	for k := range reg.DebugTokens { // the MACs the store keeps
+		secrets = append(secrets, secret.FromString(strings.TrimPrefix(k, state.DebugTokensPrefix)))
+	}
 
 	all := strings.Join(e.outs.all, "\n")
 	if len(all) < 1000 {

@@ -16,7 +16,9 @@ import (
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/ctl"
+	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/store/open"
 )
 
 // TestTwoNodesOneStore: a nonce from one node is accepted by the other,
@@ -192,12 +194,15 @@ func TestStoreChangesApplyWithoutRestart(t *testing.T) {
 }
 
 // TestNoSecretEscapes runs passing and failing traffic, then searches every
-// log line, every answer and the metrics for secret material.
+// log line, every answer and the metrics for secret material. Debug tokens
+// (PROTOCOL.md §11) are secrets too: used, refused, revoked and listed,
+// neither a token nor the MAC the store keeps of it may show anywhere but
+// in the one output of the add that made it.
 func TestNoSecretEscapes(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	var logs bytes.Buffer
-	node := testenv.StartNode(t, s, testenv.Options{Log: &logs, LogLevel: "debug"})
+	logs := &testenv.SyncBuffer{} // read while the node writes
+	node := testenv.StartNode(t, s, testenv.Options{Log: logs, LogLevel: "debug"})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	var answers bytes.Buffer
 	c := e.client(testenv.App)
@@ -205,6 +210,32 @@ func TestNoSecretEscapes(t *testing.T) {
 		a := e.attest(c, e.body(c, e.nonce(c), ev))
 		answers.Write(a.body)
 	}
+	var tokens []string
+	for _, name := range []string{"ci", "revoked"} {
+		tokens = append(tokens, strings.TrimSpace(runCtl(t, s, "", "debug-token", "add", testenv.Account, testenv.App, name, "--secrets")))
+	}
+	runCtl(t, s, "", "debug-token", "revoke", testenv.Account, testenv.App, "revoked")
+	runCtl(t, s, "", "app", "enforcement", testenv.AppStrict, "monitor")
+	listed := runCtl(t, s, "", "debug-token", "list")
+	deadline := time.Now().Add(2 * time.Second)
+	for i := 0; ; i++ {
+		dc := debugBuild(t, e, testenv.App)
+		a := e.attest(dc, e.body(dc, e.nonce(dc), emulatorWith(tokens[i%2])))
+		answers.Write(a.body)
+		if strings.Contains(logs.String(), `name=ci`) && i >= 2 {
+			break // a use was logged (the add reached the node), and the revoked one was tried
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no debug token use logged within 2 s")
+		}
+	}
+	sc := e.client(testenv.AppStrict) // in monitor mode, without the platform attestation it requires
+	within(t, "monitor mode", func() bool {
+		a := e.attest(sc, e.body(sc, e.nonce(sc), client.Evidence{WantSecrets: true, Integrity: client.Integrity{Hooked: true}}))
+		answers.Write(a.body)
+		real, _ := verifyMon(t, decodeVerdict(t, a).Token, f.HSKey)
+		return real
+	})
 	for _, tc := range protocolCases() {
 		answers.Write(tc.run(&env{t: t, f: f, node: node, tr: http1()}).body)
 	}
@@ -216,7 +247,15 @@ func TestNoSecretEscapes(t *testing.T) {
 	resp.Body.Close()
 	exportOut := runCtl(t, s, "", "export")
 	needles := testenv.SecretNeedles(t, f, s)
-	for name, hay := range map[string]string{"logs": logs.String(), "answers": answers.String(), "metrics": string(m), "export": exportOut} {
+	for _, tok := range tokens {
+		needles = append(needles, tok, tok[len("adt_"):])
+	}
+	needles = append(needles, debugTokenMACs(t, s)...)
+	if len(debugTokenMACs(t, s)) != 1 {
+		t.Fatal("the store does not hold one debug token")
+	}
+	for name, hay := range map[string]string{"logs": logs.String(), "answers": answers.String(), "metrics": string(m), "export": exportOut,
+		"debug-token list": listed} {
 		for _, n := range needles {
 			if strings.Contains(hay, n) {
 				t.Errorf("secret material found in %s", name)
@@ -226,4 +265,32 @@ func TestNoSecretEscapes(t *testing.T) {
 	if !strings.Contains(string(m), "attestd_verdicts_total") {
 		t.Error("metrics lack attestd_verdicts_total")
 	}
+	for _, want := range []string{`attestd_debug_token_uses_total{outcome="accepted"}`, `attestd_verdict_failures_total{mode="monitor",reason="hooked"} 1`,
+		`attestd_verdict_failures_total{mode="monitor",reason="platform_attestation_missing"} 1`} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// debugTokenMACs are the MACs (hex, as store keys hold them) of the debug
+// tokens of s.
+func debugTokenMACs(t *testing.T, s *testenv.Store) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, _, err := open.Open(ctx, s.URL, open.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range snap.Keys(state.DebugTokensPrefix) {
+		out = append(out, strings.TrimPrefix(k, state.DebugTokensPrefix))
+	}
+	return out
 }

@@ -74,6 +74,8 @@ func protocolCases() []protocolCase {
 		{"fail/integrity-not-bool", 400, "bad_request", badBody(field("device.integrity.rooted", "yes"))},
 		{"fail/binding-not-digest", 400, "bad_request", badBody(field("binding", "abc"))},
 		{"fail/want-secrets-not-bool", 400, "bad_request", badBody(field("want_secrets", "true"))},
+		{"fail/debug-token-not-string", 400, "bad_request", badBody(field("debug_token", 47))},
+		{"fail/debug-token-too-long", 400, "bad_request", badBody(field("debug_token", "adt_"+strings.Repeat("A", 200)))},
 		{"fail/device-key-not-b64u", 400, "bad_request", badBody(field("device.key", "!!"))},
 		{"fail/device-key-not-p256", 400, "bad_request", func(e *env) answer {
 			k := mustKey(e.t, elliptic.P384())

@@ -56,6 +56,8 @@ func verdictCases() []verdictCase {
 		{name: "fail/platform-attestation-undecodable-required", app: testenv.AppStrict,
 			mutate: set([]string{"platform_attestation"}, map[string]any{"format": "receipt", "receipt": "%%%"}), arc: "platform_attestation_invalid", required: true},
 		{name: "fail/device-banned", app: testenv.App, banned: true, arc: "device_banned"},
+		{name: "fail/debug-token-unknown", app: testenv.App, mutate: set([]string{"debug_token"}, "adt_"+strings.Repeat("A", 43)),
+			arc: "debug_token_invalid"},
 	}
 }
 
@@ -172,7 +174,7 @@ var protocolReasons = map[string]bool{
 	"app_unknown": true, "platform_mismatch": true, "signer_mismatch": true, "version_unknown": true,
 	"measurement_mismatch": true, "rooted": true, "debugger": true, "hooked": true, "emulator": true,
 	"platform_attestation_missing": true, "platform_attestation_invalid": true,
-	"platform_attestation_expired": true, "device_banned": true,
+	"platform_attestation_expired": true, "device_banned": true, "debug_token_invalid": true,
 }
 
 // arcMatches reports whether arc names exactly the §2 reasons of want, in

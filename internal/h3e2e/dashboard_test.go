@@ -10,12 +10,17 @@ import (
 	"testing"
 
 	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
 )
 
 // TestDashboardMetricsExist: every attestd_* series the Grafana dashboard
 // queries is exported by a running node (HTTPS and HTTP/3 on), so the
-// dashboard cannot silently drift from the metric names.
+// dashboard cannot silently drift from the metric names; and every label
+// a panel selects on (mode="monitor", outcome, result, ...) is one the
+// series carry once the traffic it is about has been seen: an enforce
+// failure, a monitor-mode failure, a debug token use.
 func TestDashboardMetricsExist(t *testing.T) {
 	raw, err := os.ReadFile("../../deploy/grafana-dashboard.json")
 	if err != nil {
@@ -32,9 +37,18 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	f := testenv.NewFixture(t)
 	c := NewCert(t, t.TempDir(), "node")
-	n := testenv.StartNode(t, testenv.NewStore(t, f), TLSOptions(c, testenv.Options{}))
-	// A failed verdict, so that every labelled series exists.
+	s := testenv.NewStore(t, f)
+	s.Update(t, func(state.Sealer) state.Mutation {
+		return state.SetEnforcement(testenv.AppLenient, model.EnforcementMonitor, nil)
+	})
+	n := testenv.StartNode(t, s, TLSOptions(c, testenv.Options{}))
+	// Failed verdicts of both modes, and a debug token, so that every
+	// labelled series exists.
 	if _, err := n.Client(t, f, testenv.App, nil).Attest(t.Context(), client.Evidence{Integrity: client.Integrity{Rooted: true}}); err != nil {
+		t.Fatal(err)
+	}
+	monitored := n.Client(t, f, testenv.AppLenient, nil)
+	if _, err := monitored.Attest(t.Context(), client.Evidence{Mutate: func(b map[string]any) { b["debug_token"] = "adt_unknown" }}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(n.Admin + "/metrics")
@@ -59,5 +73,42 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	if seen < 10 {
 		t.Errorf("only %d metric references found in the dashboard", seen)
+	}
+	checkSelectors(t, dash.Panels, exported)
+}
+
+// checkSelectors: for each metric{label="value", ...} of a panel (but the
+// instance variable), an exported sample of that metric has the label with
+// that value.
+func checkSelectors(t *testing.T, panels []struct {
+	Title   string
+	Targets []struct{ Expr string }
+}, exported string) {
+	t.Helper()
+	sel := regexp.MustCompile(`(attestd_[a-z_]+)\{([^}]*)\}`)
+	pair := regexp.MustCompile(`([a-z_]+)="([^"]*)"`)
+	checked := 0
+	for _, p := range panels {
+		for _, tg := range p.Targets {
+			for _, m := range sel.FindAllStringSubmatch(tg.Expr, -1) {
+				for _, lv := range pair.FindAllStringSubmatch(m[2], -1) {
+					want := lv[1] + `="` + lv[2] + `"`
+					found := false
+					for _, line := range strings.Split(exported, "\n") {
+						if strings.HasPrefix(line, m[1]+"{") && strings.Contains(line, want) {
+							found = true
+							break
+						}
+					}
+					checked++
+					if !found {
+						t.Errorf("panel %q selects %s{%s}, which no exported series has", p.Title, m[1], want)
+					}
+				}
+			}
+		}
+	}
+	if checked < 8 {
+		t.Errorf("only %d label selectors checked", checked)
 	}
 }

@@ -95,14 +95,14 @@ func codeIndex(c apierr.Code) int {
 	return -1
 }
 
-const numReasons = 13
+const numReasons = 14
 
 var reasonNames = [numReasons]string{
 	attest.ReasonAppUnknown, attest.ReasonPlatformMismatch, attest.ReasonSignerMismatch,
 	attest.ReasonVersionUnknown, attest.ReasonMeasurementMismatch, attest.ReasonRooted,
 	attest.ReasonDebugger, attest.ReasonHooked, attest.ReasonEmulator,
 	attest.ReasonPAMissing, attest.ReasonPAInvalid, attest.ReasonPAExpired,
-	attest.ReasonDeviceBanned,
+	attest.ReasonDeviceBanned, attest.ReasonDebugTokenInvalid,
 }
 
 func reasonIndex(r string) int {
@@ -133,6 +133,8 @@ func reasonIndex(r string) int {
 		return 11
 	case attest.ReasonDeviceBanned:
 		return 12
+	case attest.ReasonDebugTokenInvalid:
+		return 13
 	}
 	return -1
 }

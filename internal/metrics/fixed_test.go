@@ -40,8 +40,8 @@ func newPrev() *prevMetrics {
 		Name: "attestd_request_duration_seconds", Help: "Time to answer a request, by endpoint.", Buckets: latencyBuckets,
 	}, []string{"endpoint"})
 	p.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "attestd_verdict_failures_total", Help: "Failure reasons of failed verdicts (one verdict may count under several).",
-	}, []string{"reason"})
+		Name: "attestd_verdict_failures_total", Help: "Failure reasons of failed verdicts (one verdict may count under several), by the app's enforcement mode.",
+	}, []string{"reason", "mode"})
 	p.reg.MustRegister(p.requests, p.latency, p.failures)
 	return p
 }
@@ -60,18 +60,31 @@ func (m *prevMetrics) Request(endpoint string, status int, code apierr.Code, d t
 	o.(prometheus.Observer).Observe(d.Seconds())
 }
 
-func (m *prevMetrics) Verdict(passed bool, reasons []string) {
-	if passed {
+func (m *prevMetrics) Verdict(o attest.Outcome) {
+	if o.Passed {
 		return
 	}
-	for _, r := range reasons {
-		c, ok := m.reasonSeries.Load(r)
+	mode := "enforce"
+	if o.Monitor {
+		mode = "monitor"
+	}
+	for _, r := range o.Reasons {
+		k := [2]string{r, mode}
+		c, ok := m.reasonSeries.Load(k)
 		if !ok {
-			c, _ = m.reasonSeries.LoadOrStore(r, m.failures.WithLabelValues(r))
+			c, _ = m.reasonSeries.LoadOrStore(k, m.failures.WithLabelValues(r, mode))
 		}
 		c.(prometheus.Counter).Inc()
 	}
 }
+
+func failed(reasons []string) attest.Outcome { return attest.Outcome{Reasons: reasons} }
+
+func monitorFailed(reasons []string) attest.Outcome {
+	return attest.Outcome{Reasons: reasons, Monitor: true}
+}
+
+var passed = attest.Outcome{Passed: true}
 
 // scrape is the text exposition's lines of the per-request families,
 // sorted.
@@ -148,11 +161,15 @@ func TestSameExposition(t *testing.T) {
 			m.Request(c.endpoint, c.status, c.code, c.d)
 			p.Request(c.endpoint, c.status, c.code, c.d)
 		}
-		for _, v := range verdicts {
-			m.Verdict(false, v)
-			p.Verdict(false, v)
+		for i, v := range verdicts {
+			o := failed(v)
+			if i%2 == 1 {
+				o = monitorFailed(v)
+			}
+			m.Verdict(o)
+			p.Verdict(o)
 		}
-		m.Verdict(true, nil)
+		m.Verdict(passed)
 	}
 	got, want := scrape(t, m.reg), scrape(t, p.reg)
 	for _, l := range got {
@@ -170,8 +187,8 @@ func TestSameExposition(t *testing.T) {
 		`attestd_requests_total{code="overloaded",endpoint="challenge",status="500"} 3`,
 		`attestd_requests_total{code="",endpoint="challenge",status="200"} 7`,
 		`attestd_request_duration_seconds_count{endpoint="elsewhere"} 6`,
-		`attestd_verdict_failures_total{reason="rooted"} 6`,
-		`attestd_verdict_failures_total{reason="platform_unsupported"} 3`,
+		`attestd_verdict_failures_total{mode="enforce",reason="rooted"} 6`,
+		`attestd_verdict_failures_total{mode="monitor",reason="platform_unsupported"} 3`,
 	} {
 		if !slices.Contains(got, l) {
 			t.Errorf("exposition lacks %s", l)
@@ -227,7 +244,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 			for range n {
 				m.Request(api.EndpointAttest, 401, apierr.NonceExpired, time.Microsecond)
 				m.Request(proxy.Endpoint, 404, "", time.Microsecond)
-				m.Verdict(false, []string{attest.ReasonHooked, "precise"})
+				m.Verdict(failed([]string{attest.ReasonHooked, "precise"}))
 			}
 		})
 	}
@@ -237,8 +254,8 @@ func TestConcurrentFirstUse(t *testing.T) {
 		`attestd_requests_total{code="nonce_expired",endpoint="attest",status="401"} 1600`,
 		`attestd_requests_total{code="",endpoint="proxy",status="404"} 1600`,
 		`attestd_request_duration_seconds_count{endpoint="attest"} 1600`,
-		`attestd_verdict_failures_total{reason="hooked"} 1600`,
-		`attestd_verdict_failures_total{reason="precise"} 1600`,
+		`attestd_verdict_failures_total{mode="enforce",reason="hooked"} 1600`,
+		`attestd_verdict_failures_total{mode="enforce",reason="precise"} 1600`,
 	} {
 		if !slices.Contains(got, l) {
 			t.Errorf("exposition lacks %s:\n%q", l, got)
@@ -259,8 +276,12 @@ func TestNoAllocs(t *testing.T) {
 		{"challenge", func() { m.Request(api.EndpointChallenge, 200, "", time.Microsecond) }},
 		{"attest-refused", func() { m.Request(api.EndpointAttest, 401, apierr.NonceExpired, time.Microsecond) }},
 		{"proxy-upstream-404", func() { m.Request(proxy.Endpoint, 404, "", time.Microsecond) }},
-		{"verdict-fail", func() { m.Verdict(false, fail) }},
-		{"verdict-pass", func() { m.Verdict(true, nil) }},
+		{"verdict-fail", func() { m.Verdict(failed(fail)) }},
+		{"verdict-fail-monitor", func() { m.Verdict(monitorFailed(fail)) }},
+		{"verdict-pass", func() { m.Verdict(passed) }},
+		{"verdict-debug", func() {
+			m.Verdict(attest.Outcome{Passed: true, Monitor: true, Debug: attest.DebugAccepted, DebugName: "ci", App: "a", Device: "d"})
+		}},
 		{"challenge-issued", m.Challenge},
 	} {
 		c.f()
@@ -294,5 +315,56 @@ func BenchmarkRequest(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// TestVerdictsByModeAndDebugOutcome: what monitor mode would refuse is
+// counted apart from what enforcement refuses (PROTOCOL.md §11), every
+// debug token use by its outcome, and the series of both exist before
+// anything is observed so that dashboards show zeros rather than gaps;
+// no app, device or debug token name becomes a label.
+func TestVerdictsByModeAndDebugOutcome(t *testing.T) {
+	m := New(nil, nil)
+	w := httptest.NewRecorder()
+	promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	for _, l := range []string{
+		`attestd_verdicts_total{mode="monitor",result="fail"} 0`, `attestd_verdicts_total{mode="enforce",result="pass"} 0`,
+		`attestd_debug_token_uses_total{outcome="accepted"} 0`, `attestd_debug_token_uses_total{outcome="other_app"} 0`,
+	} {
+		if !strings.Contains(w.Body.String(), l) {
+			t.Errorf("a fresh node lacks %s", l)
+		}
+	}
+	m.Verdict(monitorFailed([]string{attest.ReasonRooted, attest.ReasonHooked}))
+	m.Verdict(monitorFailed([]string{attest.ReasonRooted}))
+	m.Verdict(attest.Outcome{Passed: true, Monitor: true})
+	m.Verdict(failed([]string{attest.ReasonRooted}))
+	m.Verdict(attest.Outcome{Passed: true, Debug: attest.DebugAccepted, DebugName: "ci-runner", App: "com.secret.app", Device: "did-xyz"})
+	m.Verdict(attest.Outcome{Reasons: []string{attest.ReasonDebugTokenInvalid}, Debug: attest.DebugExpired, DebugName: "old"})
+	m.Verdict(attest.Outcome{Reasons: []string{attest.ReasonAppUnknown}, Debug: attest.DebugOtherApp})
+	w = httptest.NewRecorder()
+	promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body := w.Body.String()
+	for _, l := range []string{
+		`attestd_verdict_failures_total{mode="monitor",reason="rooted"} 2`,
+		`attestd_verdict_failures_total{mode="monitor",reason="hooked"} 1`,
+		`attestd_verdict_failures_total{mode="enforce",reason="rooted"} 1`,
+		`attestd_verdict_failures_total{mode="enforce",reason="debug_token_invalid"} 1`,
+		`attestd_verdicts_total{mode="monitor",result="fail"} 2`,
+		`attestd_verdicts_total{mode="monitor",result="pass"} 1`,
+		`attestd_verdicts_total{mode="enforce",result="pass"} 1`,
+		`attestd_debug_token_uses_total{outcome="accepted"} 1`,
+		`attestd_debug_token_uses_total{outcome="expired"} 1`,
+		`attestd_debug_token_uses_total{outcome="other_app"} 1`,
+		`attestd_debug_token_uses_total{outcome="unknown"} 0`,
+	} {
+		if !strings.Contains(body, l) {
+			t.Errorf("exposition lacks %s", l)
+		}
+	}
+	for _, leak := range []string{"ci-runner", "com.secret.app", "did-xyz", `outcome="none"`} {
+		if strings.Contains(body, leak) {
+			t.Errorf("%q is in the metrics", leak)
+		}
 	}
 }

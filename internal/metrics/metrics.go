@@ -20,6 +20,7 @@ import (
 
 	"github.com/attestd/attestd/cache"
 	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/internal/attest"
 )
 
 // Metrics is the edge's metric set, registered on its own registry.
@@ -30,8 +31,10 @@ type Metrics struct {
 	verdicts     *prometheus.CounterVec
 	failures     *prometheus.CounterVec
 	challenges   prometheus.Counter
-	passed       prometheus.Counter
-	failed       prometheus.Counter
+	debugUses    *prometheus.CounterVec
+	passed       [numModes]prometheus.Counter
+	failed       [numModes]prometheus.Counter
+	debugFixed   [attest.NumDebugOutcomes]prometheus.Counter
 	storeRev     prometheus.Gauge
 	storeSync    prometheus.Gauge
 	storeErrs    prometheus.Counter
@@ -40,7 +43,7 @@ type Metrics struct {
 	lastSync     atomic.Int64 // unix nanoseconds
 	reqSeries    sync.Map     // requestKey → prometheus.Counter, outside the closed sets
 	latSeries    sync.Map     // endpoint → prometheus.Observer, outside the closed sets
-	reasonSeries sync.Map     // reason → prometheus.Counter, outside the closed sets
+	reasonSeries sync.Map     // reasonKey → prometheus.Counter, outside the closed sets
 	contact      atomic.Pointer[func() time.Time]
 	now          func() time.Time
 
@@ -50,7 +53,31 @@ type Metrics struct {
 	// precise reason) go through the maps above.
 	reqFixed    [numEndpoints][numCodes]atomic.Pointer[prometheus.Counter]
 	latFixed    [numEndpoints]atomic.Pointer[prometheus.Observer]
-	reasonFixed [numReasons]atomic.Pointer[prometheus.Counter]
+	reasonFixed [numModes][numReasons]atomic.Pointer[prometheus.Counter]
+}
+
+// Enforcement modes, as the mode label of the verdict series (PROTOCOL.md
+// §11): what monitor mode counts is what enforcing would refuse.
+const (
+	modeEnforce = iota
+	modeMonitor
+	numModes
+)
+
+var modeNames = [numModes]string{"enforce", "monitor"}
+
+func modeOf(monitor bool) int {
+	if monitor {
+		return modeMonitor
+	}
+	return modeEnforce
+}
+
+// reasonKey names one attestd_verdict_failures_total series outside the
+// closed set of reasons.
+type reasonKey struct {
+	reason string
+	mode   int
 }
 
 // LatencyBuckets spans 5 µs to ~330 ms: attest work is tens of µs, a cold
@@ -74,11 +101,14 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 		Name: "attestd_request_duration_seconds", Help: "Time to answer a request, by endpoint.", Buckets: latencyBuckets,
 	}, []string{"endpoint"})
 	m.verdicts = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "attestd_verdicts_total", Help: "Attestation verdicts, by result (pass or fail).",
-	}, []string{"result"})
+		Name: "attestd_verdicts_total", Help: "Attestation verdicts, by result (pass or fail) and the app's enforcement mode (enforce or monitor: a monitor-mode failure is what enforcing would refuse).",
+	}, []string{"result", "mode"})
 	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "attestd_verdict_failures_total", Help: "Failure reasons of failed verdicts (one verdict may count under several).",
-	}, []string{"reason"})
+		Name: "attestd_verdict_failures_total", Help: "Failure reasons of failed verdicts (one verdict may count under several), by the app's enforcement mode.",
+	}, []string{"reason", "mode"})
+	m.debugUses = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_debug_token_uses_total", Help: "Attests that carried a debug token, by outcome (accepted, unknown, expired, other_app).",
+	}, []string{"outcome"})
 	m.challenges = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_challenges_total", Help: "Nonces issued."})
 	m.storeRev = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_revision", Help: "Revision of the store snapshot being served."})
 	m.storeSync = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_last_sync_timestamp_seconds", Help: "Unix time of the last confirmed contact with the store."})
@@ -87,9 +117,14 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 	m.panics = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "attestd_panics_total", Help: "Request handlers that panicked, by transport (http1, http3): each was answered 500 internal and logged with its stack; the node kept serving.",
 	}, []string{"transport"})
-	m.passed = m.verdicts.WithLabelValues("pass")
-	m.failed = m.verdicts.WithLabelValues("fail")
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges,
+	for i, mode := range modeNames {
+		m.passed[i] = m.verdicts.WithLabelValues("pass", mode)
+		m.failed[i] = m.verdicts.WithLabelValues("fail", mode)
+	}
+	for o := attest.DebugAccepted; o < attest.NumDebugOutcomes; o++ {
+		m.debugFixed[o] = m.debugUses.WithLabelValues(o.String())
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges, m.debugUses,
 		m.storeRev, m.storeSync, m.storeErrs, m.ready, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
@@ -181,9 +216,9 @@ func (m *Metrics) resolveLatency(e int) prometheus.Observer {
 	return o
 }
 
-func (m *Metrics) resolveReason(r int) prometheus.Counter {
-	c := m.failures.WithLabelValues(reasonNames[r])
-	m.reasonFixed[r].Store(&c)
+func (m *Metrics) resolveReason(mode, r int) prometheus.Counter {
+	c := m.failures.WithLabelValues(reasonNames[r], modeNames[mode])
+	m.reasonFixed[mode][r].Store(&c)
 	return c
 }
 
@@ -206,25 +241,32 @@ func (m *Metrics) requestCounter(endpoint string, status int, code apierr.Code) 
 	return c.(prometheus.Counter)
 }
 
-// Verdict implements attest.Observer.
-func (m *Metrics) Verdict(passed bool, reasons []string) {
-	if passed {
-		m.passed.Inc()
+// Verdict implements attest.Observer: the verdict by result and mode, a
+// failure's reasons by mode, and the outcome of a debug token. App, device
+// and debug token names are never labels.
+func (m *Metrics) Verdict(o attest.Outcome) {
+	if o.Debug != attest.DebugNone && o.Debug < attest.NumDebugOutcomes {
+		m.debugFixed[o.Debug].Inc()
+	}
+	mode := modeOf(o.Monitor)
+	if o.Passed {
+		m.passed[mode].Inc()
 		return
 	}
-	m.failed.Inc()
-	for _, r := range reasons {
+	m.failed[mode].Inc()
+	for _, r := range o.Reasons {
 		if i := reasonIndex(r); i >= 0 {
-			if p := m.reasonFixed[i].Load(); p != nil {
+			if p := m.reasonFixed[mode][i].Load(); p != nil {
 				(*p).Inc()
 			} else {
-				m.resolveReason(i).Inc()
+				m.resolveReason(mode, i).Inc()
 			}
 			continue
 		}
-		c, ok := m.reasonSeries.Load(r) // a precise reason of a platform checker
+		k := reasonKey{r, mode} // a precise reason of a platform checker
+		c, ok := m.reasonSeries.Load(k)
 		if !ok {
-			c, _ = m.reasonSeries.LoadOrStore(r, m.failures.WithLabelValues(r))
+			c, _ = m.reasonSeries.LoadOrStore(k, m.failures.WithLabelValues(r, modeNames[mode]))
 		}
 		c.(prometheus.Counter).Inc()
 	}

@@ -85,6 +85,11 @@ type Policy struct {
 	AndroidMinSecurity         string `json:"android_min_security,omitempty"`
 	AllowUnlockedBootloader    bool   `json:"allow_unlocked_bootloader,omitempty"`
 	AllowAppattestDevelopment  bool   `json:"allow_appattest_development,omitempty"`
+	// Enforcement is "enforce" (the default, also when empty) or "monitor"
+	// (PROTOCOL.md §11: failed verdicts are signed with the account's real
+	// key and marked mon, so that the owner sees what enforcing would
+	// refuse before it does).
+	Enforcement string `json:"enforcement,omitempty"`
 }
 
 // Bans lists banned devices by `did` (PROTOCOL.md §3).
@@ -104,6 +109,9 @@ const (
 
 	PlatformAndroid = "android"
 	PlatformIOS     = "ios"
+
+	EnforcementEnforce = "enforce"
+	EnforcementMonitor = "monitor"
 
 	SecuritySoftware  = "software"
 	SecurityTEE       = "tee"
@@ -135,6 +143,9 @@ func (p Policy) MinSecurity() string {
 	}
 	return p.AndroidMinSecurity
 }
+
+// Monitor reports whether the policy is in monitor mode (§11).
+func (p Policy) Monitor() bool { return p.Enforcement == EnforcementMonitor }
 
 // ActiveKey returns the account's active key, or false when it has none.
 func (a *Account) ActiveKey() (Key, bool) {

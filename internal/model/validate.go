@@ -327,6 +327,11 @@ func (a *App) Validate(p string) error {
 	default:
 		return invalid(p+".policy.android_min_security", "must be software, tee or strongbox")
 	}
+	switch a.Policy.Enforcement {
+	case "", EnforcementEnforce, EnforcementMonitor:
+	default:
+		return invalid(p+".policy.enforcement", "must be enforce or monitor")
+	}
 	return nil
 }
 

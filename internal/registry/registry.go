@@ -82,6 +82,8 @@ type view struct {
 	bans       map[string]struct{}
 	decoy      *token.Signer
 	apis       apiIndex
+	// debugKey MACs debug tokens; nil when the store has none yet.
+	debugKey []byte
 }
 
 // New returns an empty registry; it is not ready until the first Swap.
@@ -133,6 +135,9 @@ func (r *Registry) Swap(raw *store.Snapshot) error {
 		return fmt.Errorf("registry: deployment keys: %w", err)
 	}
 	v.deployment = dep
+	if !dep.DebugToken.IsZero() {
+		v.debugKey = dep.DebugToken.Reveal()
+	}
 	if v.nonces, err = nonce.NewKeyring(dep.Nonce.Active, dep.Nonce.Keys); err != nil {
 		return fmt.Errorf("registry: nonce keys: %w", err)
 	}
@@ -301,6 +306,7 @@ func compileApp(m *model.App) (*App, error) {
 	a := &App{ID: m.ID, Account: m.Account, Platform: m.Platform, TeamID: m.TeamID, Policy: m.Policy,
 		Versions: make(map[string][32]byte, len(m.Versions))}
 	a.Policy.AndroidMinSecurity = m.Policy.MinSecurity()
+	a.Monitor = m.Policy.Monitor()
 	for _, s := range m.Signers {
 		d, err := digest(s)
 		if err != nil {

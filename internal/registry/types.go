@@ -16,6 +16,18 @@ type App struct {
 	Signers  [][32]byte
 	Versions map[string][32]byte
 	Policy   model.Policy
+	// Monitor: the policy's enforcement is monitor (PROTOCOL.md §11).
+	Monitor bool
+}
+
+// DebugToken is a stored debug token (PROTOCOL.md §11) as the core reads
+// it: what it is for, never the token.
+type DebugToken struct {
+	Name      string
+	Account   string
+	App       string
+	ExpiresAt int64 // Unix seconds; live while now < ExpiresAt
+	Secrets   bool  // its verdicts may release runtime secrets
 }
 
 // Account is an account compiled for minting, sealing and proxying: keys

@@ -99,8 +99,9 @@ func TestUseUnknownClass(t *testing.T) {
 }
 
 // TestRaceSameIDAcrossClasses: requests racing one nonce under different
-// classes (one body that passes, one that fails) get at most one fresh
-// answer between them, also when the Decoy budget is full.
+// classes (one body that passes, one that fails, one of a monitor-mode
+// app) get at most one fresh answer between them, also when the Decoy
+// budget is full (a class with room then wins).
 func TestRaceSameIDAcrossClasses(t *testing.T) {
 	for _, decoyFull := range []bool{false, true} {
 		s := newSet(t, Config{MaxEntries: 1 << 12})
@@ -109,7 +110,7 @@ func TestRaceSameIDAcrossClasses(t *testing.T) {
 		}
 		const goroutines, rounds = 16, 200
 		for r := range rounds {
-			var wins, realWins, full atomic.Int32
+			var wins, otherWins, full atomic.Int32
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for g := range goroutines {
@@ -124,8 +125,8 @@ func TestRaceSameIDAcrossClasses(t *testing.T) {
 						t.Error(err)
 					case fresh:
 						wins.Add(1)
-						if c == Real {
-							realWins.Add(1)
+						if c != Decoy {
+							otherWins.Add(1)
 						}
 					}
 				})
@@ -135,7 +136,7 @@ func TestRaceSameIDAcrossClasses(t *testing.T) {
 			if w := wins.Load(); w != 1 {
 				t.Fatalf("decoy budget full %v, round %d: %d fresh answers, want 1", decoyFull, r, w)
 			}
-			if decoyFull && realWins.Load() != 1 {
+			if decoyFull && otherWins.Load() != 1 {
 				t.Fatalf("round %d: a decoy won while its budget was full", r)
 			}
 		}
@@ -165,4 +166,32 @@ func BenchmarkBytesPerEntry(b *testing.B) {
 		runtime.KeepAlive(s)
 	}
 	b.ReportMetric(per, "B/entry")
+}
+
+// TestMonitorFloodDeniesNeitherRealNorDecoy: monitor-mode failures (which
+// anyone who knows a monitor-mode app's id can make) fill only the Monitor
+// budget; passes and decoys are still recorded, each up to its own.
+func TestMonitorFloodDeniesNeitherRealNorDecoy(t *testing.T) {
+	const budget = 50
+	s := newSet(t, Config{MaxEntries: budget})
+	exp := t0.Unix() + 60
+	fill(t, s, Monitor, 0, budget, exp, t0)
+	if fresh, err := s.Use(idOf(1_000_000), exp, t0, Monitor); fresh || !errors.Is(err, ErrFull) {
+		t.Fatalf("a monitor pair past its budget: Use = %v, %v; want ErrFull", fresh, err)
+	}
+	fill(t, s, Real, 10_000, budget, exp, t0)
+	fill(t, s, Decoy, 20_000, budget, exp, t0)
+	if s.LenOf(Monitor) != budget || s.LenOf(Real) != budget || s.LenOf(Decoy) != budget || s.Len() != 3*budget {
+		t.Fatalf("Len %d, Real %d, Decoy %d, Monitor %d", s.Len(), s.LenOf(Real), s.LenOf(Decoy), s.LenOf(Monitor))
+	}
+	// A nonce used as a monitor-mode failure is used for every class.
+	if fresh, err := s.Use(idOf(0), exp, t0, Real); fresh || err != nil {
+		t.Fatalf("replay of a monitor pair as Real: Use = %v, %v", fresh, err)
+	}
+	if got := s.Sweep(t0.Add(time.Minute)); got != 3*budget {
+		t.Fatalf("Sweep dropped %d, want %d", got, 3*budget)
+	}
+	if s.LenOf(Monitor) != 0 {
+		t.Fatalf("Monitor budget not given back: %d", s.LenOf(Monitor))
+	}
 }

@@ -11,10 +11,11 @@
 //
 // Classes keep cheap requests from denying costly ones: a pair is used
 // under the class of the answer it buys (Real: a token signed with an
-// account's real key; Decoy: a decoy token), and each class fills only its
-// own budget. Someone who can only make decoys (self-made device keys,
-// unknown app ids) fills the Decoy budget and is then refused, while
-// genuine devices go on using the Real one. All classes share one set of
+// account's real key; Decoy: a decoy token; Monitor: a real-key token that
+// proves no genuine app, as monitor mode and debug tokens make), and each
+// class fills only its own budget. Someone who can only make decoys
+// (self-made device keys, unknown app ids) fills the Decoy budget and is
+// then refused, while genuine devices go on using the Real one. All classes share one set of
 // pairs: a pair used under any class is used for all, and two uses of one
 // pair racing under different classes are decided under one lock, so at
 // most one is fresh.
@@ -61,8 +62,15 @@ const (
 	// Decoy: the nonce buys a decoy token (a failed verdict, an unknown
 	// app), which anyone with a self-made device key obtains.
 	Decoy
+	// Monitor: the nonce buys a token signed with an account's real key
+	// that proves no genuine app (PROTOCOL.md §11): a failed verdict of an
+	// app in monitor mode, which anyone who knows the app's id obtains, or
+	// a verdict made with a debug token. Apart from Real, so that neither
+	// can fill the budget of genuine passes; apart from Decoy, so that
+	// decoys cannot deny them.
+	Monitor
 	// NumClasses is the number of classes; each has its own budget.
-	NumClasses = 2
+	NumClasses = 3
 )
 
 // BytesPerEntry is the measured heap cost of one live pair, rounded up
@@ -90,8 +98,8 @@ var (
 type Config struct {
 	// MaxEntries is the hard cap on live pairs of each class (required,
 	// > 0): up to MaxEntries Real pairs and, apart from them, up to
-	// MaxEntries Decoy pairs, so NumClasses × MaxEntries × BytesPerEntry
-	// bytes at most. Size it as the peak rate of genuine attests times
+	// MaxEntries Decoy pairs and MaxEntries Monitor pairs, so NumClasses ×
+	// MaxEntries × BytesPerEntry bytes at most. Size it as the peak rate of genuine attests times
 	// the nonce lifetime, with headroom.
 	MaxEntries int
 	// Window is how far ahead of now an expiresAt may lie: the nonce

@@ -28,7 +28,22 @@ const (
 const (
 	fieldQUICStatelessReset = "quic_stateless_reset"
 	fieldQUICToken          = "quic_token"
+	// fieldDebugToken MACs debug tokens (PROTOCOL.md §11). Stores written
+	// before it existed lack it until their next write (any import or
+	// attestctl change, or attestctl init, creates it), so it is optional
+	// when read.
+	fieldDebugToken = "debug_token"
 )
+
+// singleKeys are the single keys of the deployment record, in the order
+// they are created.
+func singleKeys() []string {
+	return []string{fieldQUICStatelessReset, fieldQUICToken, fieldDebugToken}
+}
+
+// optionalSingle reports whether a single key may be missing from a
+// stored deployment record (it came after stores already existed).
+func optionalSingle(name string) bool { return name == fieldDebugToken }
 
 // keySets maps each key set to the prefix of its kids ("n1", "r1", "t1").
 func keySets() map[string]string {
@@ -68,6 +83,9 @@ type Deployment struct {
 	// QUICStatelessReset and QUICToken are quic-go's shared keys.
 	QUICStatelessReset secret.Value
 	QUICToken          secret.Value
+	// DebugToken MACs debug tokens (crypto/debugtoken); zero in a store
+	// written before debug tokens existed, until its next write.
+	DebugToken secret.Value
 }
 
 // storedKeySet is a KeySet as stored, each key sealed.
@@ -93,8 +111,12 @@ func DecodeDeployment(value []byte, seal Sealer) (*Deployment, error) {
 			return nil, err
 		}
 	}
-	singles := map[string]*secret.Value{fieldQUICStatelessReset: &d.QUICStatelessReset, fieldQUICToken: &d.QUICToken}
+	singles := map[string]*secret.Value{fieldQUICStatelessReset: &d.QUICStatelessReset, fieldQUICToken: &d.QUICToken,
+		fieldDebugToken: &d.DebugToken}
 	for name, dst := range singles {
+		if _, ok := raw[name]; !ok && optionalSingle(name) {
+			continue
+		}
 		if *dst, err = decodeSingle(name, raw[name], seal); err != nil {
 			return nil, err
 		}
@@ -176,7 +198,7 @@ func ensureDeployment(snap *store.Snapshot, seal Sealer, rnd io.Reader) ([]byte,
 		raw[name], _ = json.Marshal(storedKeySet{Active: kid, Keys: map[string]string{kid: sealed}})
 		changed = true
 	}
-	for _, name := range []string{fieldQUICStatelessReset, fieldQUICToken} {
+	for _, name := range singleKeys() {
 		if _, ok := raw[name]; ok {
 			continue
 		}
@@ -208,7 +230,7 @@ func decodeDeploymentPartial(raw map[string]json.RawMessage, seal Sealer) (int, 
 			n++
 		}
 	}
-	for _, name := range []string{fieldQUICStatelessReset, fieldQUICToken} {
+	for _, name := range singleKeys() {
 		if m, ok := raw[name]; ok {
 			if _, err := decodeSingle(name, m, seal); err != nil {
 				return n, err

@@ -24,10 +24,15 @@ type Removal struct {
 	APIs []string `json:"apis"`
 	// Keys are the kids of the token keys that go with the account.
 	Keys []string `json:"keys"`
+	// DebugTokens are the debug tokens of the removed apps, as APP/NAME
+	// (PROTOCOL.md §11): they go too, so that an app registered again
+	// under the same id does not inherit them.
+	DebugTokens []string `json:"debug_tokens,omitempty"`
 }
 
 // RemoveApp removes app of account and every reference to it: the app
-// record goes, and the account's secrets stop listing it, in one change.
+// record and its debug tokens go, and the account's secrets stop listing
+// it, in one change.
 // Bans are per device and stay; receipts already issued for the app stop
 // counting because the app is unknown (PROTOCOL.md §2, §7). It fails with
 // ErrNotFound when the account or the app does not exist, or the app
@@ -59,6 +64,8 @@ func RemoveApp(seal Sealer, account, app string, out *Removal) Mutation {
 			return store.Changes{}, err
 		}
 		ch := store.Changes{Delete: []string{AppKey(app)}}
+		dk, dn := debugTokensOfApps(reg, []string{app})
+		ch.Delete, rm.DebugTokens = append(ch.Delete, dk...), dn
 		if len(rm.Secrets) > 0 {
 			k, v, err := EncodeAccount(acc, seal)
 			if err != nil {
@@ -75,7 +82,7 @@ func RemoveApp(seal Sealer, account, app string, out *Removal) Mutation {
 
 // RemoveAccount removes account and everything under it in one change: its
 // record (token keys, runtime secrets, pins and proxied APIs are part of
-// it) and every app of the account. Bans are per device and stay. It fails
+// it), every app of the account and their debug tokens. Bans are per device and stay. It fails
 // with ErrNotFound when the account does not exist. out, when not nil,
 // receives what goes.
 func RemoveAccount(seal Sealer, account string, out *Removal) Mutation {
@@ -106,6 +113,8 @@ func RemoveAccount(seal Sealer, account string, out *Removal) Mutation {
 				delete(reg.Apps, id)
 			}
 		}
+		dk, dn := debugTokensOfApps(reg, rm.Apps)
+		ch.Delete, rm.DebugTokens = append(ch.Delete, dk...), dn
 		delete(reg.Accounts, account)
 		if err := model.ValidateState(reg.Accounts, reg.Apps); err != nil {
 			return store.Changes{}, err

@@ -17,6 +17,9 @@ type Registry struct {
 	Bans *model.Bans
 	// Deployment is nil when the deployment keys were not created yet.
 	Deployment *Deployment
+	// DebugTokens are the stored debug tokens by store key (never the
+	// tokens, PROTOCOL.md §11).
+	DebugTokens map[string]*DebugToken
 }
 
 // DecodeAll decodes every record of snap. A record that does not decode or
@@ -28,6 +31,7 @@ func DecodeAll(snap *store.Snapshot, seal Sealer) (*Registry, error) {
 		Apps:     map[string]*model.App{},
 	}
 	if snap == nil {
+		r.DebugTokens = map[string]*DebugToken{}
 		return r, nil
 	}
 	r.Revision = snap.Revision
@@ -60,6 +64,10 @@ func DecodeAll(snap *store.Snapshot, seal Sealer) (*Registry, error) {
 			return nil, err
 		}
 		r.Deployment = d
+	}
+	var err error
+	if r.DebugTokens, err = DebugTokens(snap); err != nil {
+		return nil, err
 	}
 	return r, nil
 }

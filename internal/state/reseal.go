@@ -106,7 +106,7 @@ func resealDeployment(value []byte, seal Sealer) ([]byte, error) {
 				}
 			}
 			raw[name], _ = json.Marshal(&s)
-		case name == fieldQUICStatelessReset || name == fieldQUICToken:
+		case slices.Contains(singleKeys(), name):
 			var sealed string
 			if err := json.Unmarshal(m, &sealed); err != nil {
 				return nil, fmt.Errorf("%w: %s: %s: %v", ErrCorrupt, DeploymentKey, name, err)

@@ -331,6 +331,9 @@ func SecretNeedles(t testing.TB, f *Fixture, s *Store) []string {
 			needles = append(needles, b64(k.Reveal()), b64u(k.Reveal()))
 		}
 	}
+	if !dep.DebugToken.IsZero() {
+		needles = append(needles, b64(dep.DebugToken.Reveal()), b64u(dep.DebugToken.Reveal()))
+	}
 	return needles
 }
 

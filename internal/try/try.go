@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +23,13 @@ import (
 	"github.com/attestd/attestd/internal/state"
 )
 
-// Main runs `attestctl try [--url URL] [--rooted] [--show-secrets]`.
+// DebugTokenEnv is the environment variable try reads a debug token from
+// when --debug-token is not given (so that it stays out of ps and shell
+// history).
+const DebugTokenEnv = "ATTESTD_DEBUG_TOKEN"
+
+// Main runs `attestctl try [--url URL] [--rooted] [--show-secrets]
+// [--debug-token TOKEN]`.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("attestctl try", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,6 +37,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rooted := fs.Bool("rooted", false, "claim a rooted device (to see a failed verdict)")
 	show := fs.Bool("show-secrets", false, "print the released secret values (they are the demo's)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time limit for the whole exchange")
+	debugToken := fs.String("debug-token", "", "send this debug `TOKEN` (default: $"+DebugTokenEnv+"; see attestctl help debug-token add)")
+	app := fs.String("app", "", "attest as this app `ID` instead of the demo app (its signer and code are the demo's: "+
+		"only a debug token makes such a request pass)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return 0
@@ -38,11 +49,18 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	demo := state.Demo()
+	if *app == "" {
+		*app = demo.AppID
+	}
+	if *debugToken == "" {
+		*debugToken = os.Getenv(DebugTokenEnv)
+	}
 	c, err := client.New(client.Config{
 		BaseURL: *url,
-		App: client.App{ID: demo.AppID, Version: demo.Version, Platform: demo.Platform,
+		App: client.App{ID: *app, Version: demo.Version, Platform: demo.Platform,
 			Signer: demo.Signer, CodeDigest: demo.CodeDigest},
-		HTTP: &http.Client{Timeout: *timeout},
+		HTTP:       &http.Client{Timeout: *timeout},
+		DebugToken: *debugToken,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "attestctl try:", err)
@@ -61,18 +79,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "\nheader: %s\nclaims:\n%s\n", hdr, claims)
-	var cl struct {
-		Arc *string `json:"arc"`
-	}
-	_ = json.Unmarshal(claims, &cl)
-	switch {
-	case cl.Arc == nil:
-		fmt.Fprintln(stdout, "\nverdict: unknown (the account does not annotate tokens)")
-	case *cl.Arc == "":
-		fmt.Fprintln(stdout, "\nverdict: PASSED (arc is empty)")
-	default:
-		fmt.Fprintf(stdout, "\nverdict: FAILED: %s (the token is a decoy no backend accepts)\n", *cl.Arc)
-	}
+	fmt.Fprintf(stdout, "\nverdict: %s\n", verdictLine(claims))
 	if len(res.Pins) > 0 {
 		pins, _ := json.MarshalIndent(res.Pins, "", "  ")
 		fmt.Fprintf(stdout, "pins: %s\n", pins)
@@ -98,6 +105,32 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// verdictLine says what the claims tell of the verdict (PROTOCOL.md §3,
+// §11).
+func verdictLine(claims []byte) string {
+	var cl struct {
+		Arc *string `json:"arc"`
+		Mon bool    `json:"mon"`
+		Dbg string  `json:"dbg"`
+	}
+	_ = json.Unmarshal(claims, &cl)
+	var s string
+	switch {
+	case cl.Arc == nil:
+		s = "unknown (the account does not annotate tokens)"
+	case *cl.Arc == "":
+		s = "PASSED (arc is empty)"
+	case cl.Mon:
+		s = "FAILED: " + *cl.Arc + " (monitor mode: the token is signed with the account's key, so backends accept it unless they refuse monitor-mode failures)"
+	default:
+		s = "FAILED: " + *cl.Arc + " (the token is a decoy no backend accepts)"
+	}
+	if cl.Dbg != "" {
+		s += "; made with debug token " + strconv.Quote(cl.Dbg)
+	}
+	return s
 }
 
 // decode returns a JWT's header and pretty-printed claims, unverified.

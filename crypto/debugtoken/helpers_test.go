@@ -1,0 +1,5 @@
+package debugtoken
+
+import "encoding/base64"
+
+var b64Strict = base64.RawURLEncoding.Strict()

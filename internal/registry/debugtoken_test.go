@@ -1,0 +1,80 @@
+package registry_test
+
+import (
+	"context"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/attestd/attestd/crypto/debugtoken"
+	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/registry"
+	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/store/open"
+)
+
+// TestDebugTokenLookup: a node finds a debug token by its MAC alone, and
+// finds nothing for a token it was never given, one a character off, or
+// one of another deployment.
+func TestDebugTokenLookup(t *testing.T) {
+	f := testenv.NewFixture(t)
+	s := testenv.NewStore(t, f)
+	tok, _ := debugtoken.New(rand.Reader)
+	now := time.Now()
+	s.Update(t, func(seal state.Sealer) state.Mutation {
+		return state.AddDebugToken(seal, rand.Reader, state.DebugTokenRequest{Account: testenv.Account, App: testenv.App,
+			Name: "ci", Token: tok, TTL: time.Hour, Secrets: true, Now: now}, nil)
+	})
+	s.Update(t, func(state.Sealer) state.Mutation {
+		return state.SetEnforcement(testenv.AppLenient, model.EnforcementMonitor, nil)
+	})
+	r := swapped(t, s)
+	got, ok, err := r.DebugToken([]byte(tok))
+	want := registry.DebugToken{Name: "ci", Account: testenv.Account, App: testenv.App, ExpiresAt: now.Add(time.Hour).Unix(), Secrets: true}
+	if err != nil || !ok || got != want {
+		t.Fatalf("DebugToken = %+v %v %v, want %+v", got, ok, err, want)
+	}
+	other, _ := debugtoken.New(rand.Reader)
+	off := []byte(tok)
+	off[10] ^= 1
+	for name, guess := range map[string][]byte{"unknown": []byte(other), "one-bit-off": off, "empty": nil,
+		"prefix": []byte(debugtoken.Prefix), "long": make([]byte, 4096)} {
+		if _, ok, err := r.DebugToken(guess); ok || err != nil {
+			t.Errorf("%s: found %v, %v", name, ok, err)
+		}
+	}
+	// Another deployment (its own debug key) does not know the token.
+	if _, ok, _ := swapped(t, testenv.NewStore(t, f)).DebugToken([]byte(tok)); ok {
+		t.Error("another deployment found the token")
+	}
+	for id, monitor := range map[string]bool{testenv.App: false, testenv.AppLenient: true} {
+		if a, _, err := r.App([]byte(id)); err != nil || a.Monitor != monitor {
+			t.Errorf("app %s: Monitor %v (%v), want %v", id, a.Monitor, err, monitor)
+		}
+	}
+}
+
+func swapped(t *testing.T, s *testenv.Store) *registry.Registry {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, seal, err := open.Open(ctx, s.URL, open.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snap, err := st.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := registry.New(registry.Config{Sealer: seal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if err := r.Swap(snap); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
