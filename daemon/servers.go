@@ -27,7 +27,7 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	// The watchdog's self-requests are not shed: they prove the path works.
 	d.probe = api.New(api.Config{Edge: d.edge, Accounts: d.reg, Log: d.log, Now: d.opts.Now})
 	var err error
-	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
+	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, DebugTokens: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
 		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log}); err != nil {
 		return err
 	}

@@ -33,6 +33,13 @@ type APIs interface {
 	API(name string) (*registry.API, *registry.Account, bool, error)
 }
 
+// DebugTokens finds an app's debug token by name (PROTOCOL.md §11), so
+// that a token made with one uses a secret only while that debug token is
+// live and allows secrets. *registry.Registry implements it.
+type DebugTokens interface {
+	DebugTokenNamed(account, app, name string) (registry.DebugToken, bool, error)
+}
+
 // Observer learns the outcome of every proxied request (metrics); it has
 // the method of api.Observer, so the same value serves both.
 type Observer interface {
@@ -43,6 +50,9 @@ type Observer interface {
 // field selects its default.
 type Config struct {
 	APIs APIs
+	// DebugTokens, when set, lets tokens made with a debug token that
+	// allows secrets through; nil refuses every token that carries dbg.
+	DebugTokens DebugTokens
 	// Issuer is the deployment's issuer name (default "attestd").
 	Issuer string
 	// Now is the clock tokens are checked at (default time.Now).

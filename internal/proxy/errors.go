@@ -15,4 +15,12 @@ var (
 	// errUpstreamIdle: the upstream sent nothing for Config.BodyIdleTimeout
 	// in the middle of an answer, which is then cut off.
 	errUpstreamIdle = errors.New("proxy: the upstream stopped sending")
+	// errMonitorFailure: the token is a monitor-mode failure (mon with a
+	// non-empty arc, PROTOCOL.md §11): signed with the account's key so
+	// that backends may watch it, but a failed verdict releases no secret,
+	// in any mode, and the proxy injects one.
+	errMonitorFailure = errors.New("proxy: a monitor-mode failure may not use a secret")
+	// errDebugNoSecrets: the token was made with a debug token that is no
+	// longer live, or was made without --secrets.
+	errDebugNoSecrets = errors.New("proxy: the token's debug token does not allow secrets (revoked, expired, or made without --secrets)")
 )

@@ -24,6 +24,9 @@ func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header)
 	if err := acct.Keys.VerifyString(toks[0], o, v); err != nil {
 		return err
 	}
+	if err := p.secretsAllowed(api, v); err != nil {
+		return err
+	}
 	if !api.RequireBinding && len(v.Payload) == 0 {
 		return nil
 	}
@@ -32,4 +35,29 @@ func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header)
 		bound = []byte(auth[0])
 	}
 	return v.CheckBinding(bound)
+}
+
+// secretsAllowed refuses the tokens whose verdict released no secret
+// (PROTOCOL.md §11): a monitor-mode failure, and one made with a debug
+// token that is not live or was made without --secrets. A monitor-mode
+// pass (mon with arc "") is a pass. Without Config.DebugTokens every
+// token that names a debug token is refused (fail closed).
+func (p *Proxy) secretsAllowed(api *registry.API, v *token.Verified) error {
+	if v.Monitor && (!v.HasAnnotation || len(v.Annotation) > 0) {
+		return errMonitorFailure
+	}
+	if len(v.Debug) == 0 {
+		return nil
+	}
+	if p.cfg.DebugTokens == nil {
+		return errDebugNoSecrets
+	}
+	t, ok, err := p.cfg.DebugTokens.DebugTokenNamed(api.Account, string(v.Subject), string(v.Debug))
+	switch {
+	case err != nil:
+		return err
+	case !ok || !t.Secrets || p.cfg.Now().Unix() >= t.ExpiresAt:
+		return errDebugNoSecrets
+	}
+	return nil
 }

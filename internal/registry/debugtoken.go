@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/attestd/attestd/crypto/debugtoken"
 	"github.com/attestd/attestd/internal/state"
@@ -40,4 +41,47 @@ func (r *Registry) DebugToken(tok []byte) (DebugToken, bool, error) {
 		return DebugToken{}, false, fmt.Errorf("registry: %w", err)
 	}
 	return DebugToken{Name: t.Name, Account: t.Account, App: t.App, ExpiresAt: t.ExpiresAt, Secrets: t.Secrets}, true, nil
+}
+
+// debugNames indexes a view's debug tokens by account, app and name (the
+// dbg claim of the tokens they made); built once per view, on first use.
+type debugNames struct {
+	once   sync.Once
+	byName map[[3]string]DebugToken
+	err    error
+}
+
+func (v *view) debugByName() (map[[3]string]DebugToken, error) {
+	v.debugNames.once.Do(func() {
+		v.debugNames.byName = map[[3]string]DebugToken{}
+		for _, k := range v.snap.Keys(state.DebugTokensPrefix) {
+			e, _ := v.snap.Get(k)
+			t, err := state.DecodeDebugToken(k, e.Value)
+			if err != nil {
+				v.debugNames.err = fmt.Errorf("registry: %w", err)
+				return
+			}
+			v.debugNames.byName[[3]string{t.Account, t.App, t.Name}] = DebugToken{
+				Name: t.Name, Account: t.Account, App: t.App, ExpiresAt: t.ExpiresAt, Secrets: t.Secrets}
+		}
+	})
+	return v.debugNames.byName, v.debugNames.err
+}
+
+// DebugTokenNamed returns the stored debug token of app (in account) named
+// name, live or not, or false when there is none (revoked, or never made).
+// The secrets proxy asks it for tokens that carry dbg: such a token may use
+// the API's secret only while its debug token is live and was made with
+// --secrets. Names are unique among an app's tokens.
+func (r *Registry) DebugTokenNamed(account, app, name string) (DebugToken, bool, error) {
+	v, err := r.current()
+	if err != nil {
+		return DebugToken{}, false, err
+	}
+	byName, err := v.debugByName()
+	if err != nil {
+		return DebugToken{}, false, err
+	}
+	t, ok := byName[[3]string{account, app, name}]
+	return t, ok, nil
 }

@@ -48,6 +48,16 @@ func TestDebugTokenLookup(t *testing.T) {
 	if _, ok, _ := swapped(t, testenv.NewStore(t, f)).DebugToken([]byte(tok)); ok {
 		t.Error("another deployment found the token")
 	}
+	// By name, for the proxy: the same record; another app's or an unknown
+	// name finds nothing.
+	if got, ok, err := r.DebugTokenNamed(testenv.Account, testenv.App, "ci"); err != nil || !ok || got != want {
+		t.Fatalf("DebugTokenNamed = %+v %v %v, want %+v", got, ok, err, want)
+	}
+	for _, q := range [][3]string{{testenv.Account, testenv.AppLenient, "ci"}, {testenv.Account, testenv.App, "cj"}, {"other", testenv.App, "ci"}} {
+		if _, ok, err := r.DebugTokenNamed(q[0], q[1], q[2]); ok || err != nil {
+			t.Errorf("DebugTokenNamed%q: found %v, %v", q, ok, err)
+		}
+	}
 	for id, monitor := range map[string]bool{testenv.App: false, testenv.AppLenient: true} {
 		if a, _, err := r.App([]byte(id)); err != nil || a.Monitor != monitor {
 			t.Errorf("app %s: Monitor %v (%v), want %v", id, a.Monitor, err, monitor)

@@ -84,6 +84,8 @@ type view struct {
 	apis       apiIndex
 	// debugKey MACs debug tokens; nil when the store has none yet.
 	debugKey []byte
+	// debugNames finds debug tokens by name (the proxy's dbg check).
+	debugNames debugNames
 }
 
 // New returns an empty registry; it is not ready until the first Swap.
