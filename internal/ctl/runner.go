@@ -23,16 +23,29 @@ type runner struct {
 
 	st   store.Store
 	seal state.Sealer
+	// creates is set for the one command that may create a store (init);
+	// every other refuses a store that does not exist (errNoStore).
+	creates bool
 }
 
-// open opens the store named by --store (once per invocation).
+// open opens the store named by --store (once per invocation). Unless
+// r.creates, a store that does not exist is refused before anything is
+// created (see existing).
 func (r *runner) open(ctx context.Context) (store.Store, state.Sealer, error) {
 	if r.st != nil {
 		return r.st, r.seal, nil
 	}
+	if !r.creates {
+		if err := r.checkFileStore(); err != nil {
+			return nil, nil, err
+		}
+	}
 	st, kr, err := open.Open(ctx, r.g.storeURL, open.Options{MasterKeyFile: r.g.masterKey, Rand: r.cfg.Rand, Etcd: r.g.etcd})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
+	}
+	if !r.creates {
+		st = existing{Store: st, r: r}
 	}
 	r.st, r.seal = st, kr
 	return st, kr, nil

@@ -31,6 +31,14 @@ func TestNoSecretInOutput(t *testing.T) {
 	e.ok("key", "retire", "acme", "k1")
 	e.runIn("STDIN-SECRET-scan-77\n", "secret", "put", "acme", "scan", "--apps", "com.example.shop")
 	e.ok("deployment", "rotate", "nonce")
+	e.ok("account", "add", "gamma")
+	e.ok("account", "add", "gamma-es", "--alg", "ES256", "--ttl", "10m", "--annotate")
+	e.ok("account", "add", "gamma-ed", "--alg", "EdDSA", "--kid", "ed1")
+	e.ok("app", "add", "gamma", "com.gamma", "--platform", "android", "--signer", digestB64u("g-signer"), "--version", "1", "--code-digest", digestB64u("g-code"))
+	e.ok("app", "version", "add", "gamma", "com.gamma", "2", "--code-digest", digestB64u("g-code-2"))
+	e.ok("key", "show-secret", "gamma", "k1")
+	e.run("key", "show-secret", "gamma-es", "k1")
+	e.run("account", "add", "gamma")
 	for _, args := range [][]string{
 		{"export"}, {"list", "accounts"}, {"list", "apps"}, {"list", "bans"}, {"get", "account", "acme"},
 		{"get", "account", "demo"}, {"key", "list", "acme"}, {"secret", "list", "acme"}, {"pin", "list", "acme"},

@@ -1,122 +1,236 @@
-// Package try is `attestctl try`: one real attestation of the demo app
-// against a running edge with the Go client, showing the token, its
-// claims, the pins and the names of the released secrets.
+// Package try is `attestctl try`: one real attestation of a registered app
+// (the demo app unless told otherwise) against a running edge with the Go
+// client, showing the token, its claims, the verdict, the pins and the
+// released secrets (their sizes; the values with --show-secrets).
+//
+// The exit code is the verdict's: 0 when it passed, 1 when it failed or
+// could not be told (an account that does not annotate its tokens, whose
+// keys try cannot reach), 2 for a usage error.
 //
 // Only cmd/attestctl imports it.
 package try
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/attestd/attestd/client"
-	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/ctl"
 )
 
-// Main runs `attestctl try [--url URL] [--rooted] [--show-secrets]`.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("attestctl try", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the edge")
-	rooted := fs.Bool("rooted", false, "claim a rooted device (to see a failed verdict)")
-	show := fs.Bool("show-secrets", false, "print the released secret values (they are the demo's)")
-	timeout := fs.Duration("timeout", 10*time.Second, "time limit for the whole exchange")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	demo := state.Demo()
-	c, err := client.New(client.Config{
-		BaseURL: *url,
-		App: client.App{ID: demo.AppID, Version: demo.Version, Platform: demo.Platform,
-			Signer: demo.Signer, CodeDigest: demo.CodeDigest},
-		HTTP: &http.Client{Timeout: *timeout},
-	})
-	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "device key made; did = %s\n", c.DID())
-	res, err := c.Attest(ctx, client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: *rooted}})
-	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "\ntoken (expires %s):\n%s\n", time.Unix(res.ExpiresAt, 0).UTC().Format(time.RFC3339), res.Token)
-	hdr, claims, err := decode(res.Token)
-	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "\nheader: %s\nclaims:\n%s\n", hdr, claims)
-	var cl struct {
-		Arc *string `json:"arc"`
-	}
-	_ = json.Unmarshal(claims, &cl)
-	switch {
-	case cl.Arc == nil:
-		fmt.Fprintln(stdout, "\nverdict: unknown (the account does not annotate tokens)")
-	case *cl.Arc == "":
-		fmt.Fprintln(stdout, "\nverdict: PASSED (arc is empty)")
-	default:
-		fmt.Fprintf(stdout, "\nverdict: FAILED: %s (the token is a decoy no backend accepts)\n", *cl.Arc)
-	}
-	if len(res.Pins) > 0 {
-		pins, _ := json.MarshalIndent(res.Pins, "", "  ")
-		fmt.Fprintf(stdout, "pins: %s\n", pins)
-	}
-	if res.Secrets != "" {
-		secrets, err := c.OpenSecrets(res)
-		if err != nil {
-			fmt.Fprintln(stderr, "attestctl try:", err)
-			return 1
-		}
-		names := make([]string, 0, len(secrets))
-		for n := range secrets {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		fmt.Fprintln(stdout, "secrets (JWE decrypted with the device key):")
-		for _, n := range names {
-			v := fmt.Sprintf("%d bytes", len(secrets[n]))
-			if *show {
-				v = secrets[n]
-			}
-			fmt.Fprintf(stdout, "  %s: %s\n", n, v)
-		}
-	}
-	return 0
+// Exit codes of Main.
+const (
+	exitPassed = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// maxCAFileBytes bounds the --ca file read.
+const maxCAFileBytes = 1 << 20
+
+const helpText = `usage: attestctl try [--url URL] [--ca FILE] [APP FLAGS] [--rooted] [--show-secrets]
+
+Attests an app against a running node exactly as the app's SDK would, with
+the Go client (client/): a new device key, a challenge, the measurement of
+the code digest against the nonce, the signed evidence, the attest. Prints
+the token, its claims, the verdict, the pins, and the runtime secrets it
+decrypted with the device key (their sizes; the values with --show-secrets).
+
+Which app (APP FLAGS):
+  (none)                the demo app com.example.demo, seeded by
+                        'attestctl init --demo' or the daemon's first start
+                        on its default store
+  --app ID --signer DIGEST --code-digest DIGEST [--version V] [--platform P]
+                        any registered app, with the values registered for
+                        it (digests in b64u, base64 or hex)
+  --bundle FILE [--app ID] [--version V]
+                        an app of a bundle, with the signer and code digest
+                        the bundle registers (--app when it has several
+                        apps, --version when the app has several versions)
+
+The verdict is read from the token's "arc" claim where the account annotates
+tokens, and checked against the account's keys in every case it can be: the
+public keys of /v1/accounts/ACCOUNT/jwks.json for ES256 and EdDSA, the HS256
+secret from the store the global flags name (--store, --master-key). A
+failed verdict's token is a decoy signed with a key no backend holds.
+
+Exit status: 0 the verdict passed; 1 it failed, or could not be told; 2 usage.
+The global flags (--store, --master-key, --timeout for the whole exchange,
+--etcd-*) are accepted before or after "try".
+
+Flags:
+`
+
+// flags are try's own flags.
+type flags struct {
+	url, ca, account, bundle string
+	app, version, platform   string
+	signer, code             string
+	rooted, show             bool
+	timeout                  time.Duration
 }
 
-// decode returns a JWT's header and pretty-printed claims, unverified.
-func decode(tok string) (hdr, claims []byte, err error) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil, nil, fmt.Errorf("token is not a compact JWT")
+func (f *flags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base `URL` of the node (https:// for its HTTPS listener)")
+	fs.StringVar(&f.ca, "ca", "", "PEM `FILE` of CA certificates to trust for an https URL (default: the system's)")
+	fs.StringVar(&f.app, "app", "", "app `ID` to attest (default: the demo app)")
+	fs.StringVar(&f.signer, "signer", "", "the app's signer `DIGEST` (with --app)")
+	fs.StringVar(&f.code, "code-digest", "", "the code `DIGEST` of --version (with --app)")
+	fs.StringVar(&f.version, "version", "", "the app version `V` to claim (default: the demo's, or the bundle app's only version)")
+	fs.StringVar(&f.platform, "platform", "", "android or ios (default: android, or the bundle's)")
+	fs.StringVar(&f.bundle, "bundle", "", "take the app from this bundle `FILE`")
+	fs.StringVar(&f.account, "account", "", "the `ACCOUNT` the app belongs to: a token for another fails (default: the token's)")
+	fs.BoolVar(&f.rooted, "rooted", false, "claim a rooted device (to see a failed verdict)")
+	fs.BoolVar(&f.show, "show-secrets", false, "print the released secret values")
+}
+
+// Main runs `attestctl try`; it is a ctl.TryFunc.
+func Main(ctx context.Context, args []string, env ctl.TryEnv) int {
+	var f flags
+	fs := flag.NewFlagSet("attestctl try", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f.register(fs)
+	pos, err := env.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, helpText)
+		fs.SetOutput(env.Stdout)
+		fs.PrintDefaults()
+		return exitPassed
 	}
-	if hdr, err = base64.RawURLEncoding.DecodeString(parts[0]); err != nil {
-		return nil, nil, err
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected argument %q", pos[0])
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return nil, nil, err
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\nrun '%s help try' for its flags\n", err, env.Program)
+		return exitUsage
 	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, err
+	app, err := f.resolveApp()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\n", err)
+		return exitUsage
 	}
-	claims, err = json.MarshalIndent(m, "", "  ")
-	return hdr, claims, err
+	timeout := env.Timeout()
+	if timeout <= 0 {
+		fmt.Fprintln(env.Stderr, "attestctl try: --timeout must be positive")
+		return exitUsage
+	}
+	hc, err := httpClient(f.ca, timeout)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := &trial{f: f, env: env, app: app, hc: hc}
+	return t.run(ctx)
+}
+
+// httpClient is the client try talks to the node with: the CAs of caFile
+// (when given) as its only roots.
+func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	hc := &http.Client{Timeout: timeout}
+	if caFile == "" {
+		return hc, nil
+	}
+	fi, err := os.Stat(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > maxCAFileBytes {
+		return nil, fmt.Errorf("--ca: %s is not a regular file of at most %d bytes", caFile, maxCAFileBytes)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca: %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	hc.Transport = tr
+	return hc, nil
+}
+
+// trial is one run of try.
+type trial struct {
+	f   flags
+	env ctl.TryEnv
+	app target
+	hc  *http.Client
+}
+
+func (t *trial) run(ctx context.Context) int {
+	out := t.env.Stdout
+	c, err := client.New(client.Config{BaseURL: t.f.url, App: t.app.App, HTTP: t.hc})
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitUsage
+	}
+	fmt.Fprintf(out, "attesting app %s version %s (%s, %s) at %s\n", t.app.ID, t.app.Version, t.app.Platform, t.app.source, t.f.url)
+	fmt.Fprintf(out, "device key made; did = %s\n", c.DID())
+	res, err := c.Attest(ctx, client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: t.f.rooted}})
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(out, "\ntoken (expires %s):\n%s\n", time.Unix(res.ExpiresAt, 0).UTC().Format(time.RFC3339), res.Token)
+	tok, err := decode(res.Token)
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(out, "\nheader: %s\nclaims:\n%s\n", tok.header, tok.pretty)
+	v := t.verdict(ctx, tok)
+	fmt.Fprintf(out, "\nverdict: %s\n", v.line)
+	for _, n := range v.notes {
+		fmt.Fprintf(out, "  %s\n", n)
+	}
+	if res.PlatformAttestation != "" {
+		fmt.Fprintf(out, "platform_attestation: %s (the app's policy wants hardware evidence, which try does not have)\n", res.PlatformAttestation)
+	}
+	if len(res.Pins) > 0 {
+		fmt.Fprintf(out, "pins: %s\n", pinsJSON(res.Pins))
+	}
+	if res.Secrets != "" {
+		if code := t.secrets(c, res); code != exitPassed {
+			return code
+		}
+	}
+	if !v.passed {
+		return exitFailed
+	}
+	return exitPassed
+}
+
+func (t *trial) secrets(c *client.Client, res *client.Result) int {
+	secrets, err := c.OpenSecrets(res)
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
+	}
+	names := make([]string, 0, len(secrets))
+	for n := range secrets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(t.env.Stdout, "secrets (JWE decrypted with the device key; sizes only, values with --show-secrets):")
+	for _, n := range names {
+		v := fmt.Sprintf("%d bytes", len(secrets[n]))
+		if t.f.show {
+			v = secrets[n]
+		}
+		fmt.Fprintf(t.env.Stdout, "  %s: %s\n", n, v)
+	}
+	return exitPassed
 }
