@@ -56,6 +56,9 @@ type Options struct {
 	Rand io.Reader
 	// Etcd holds the settings of an etcd store (ignored by a file store).
 	Etcd EtcdOptions
+	// Now is the clock of a file store's health (nil: time.Now; an etcd
+	// store's is Etcd.Now).
+	Now func() time.Time
 }
 
 // EtcdOptions are the settings of an etcd store. The zero value connects
@@ -188,6 +191,7 @@ func openFile(ctx context.Context, loc Location, opts Options) (store.Store, *en
 		NewMasterKey:  func() ([]byte, error) { return envelope.NewKeyFile(MasterKeyID, rnd) },
 		PollInterval:  opts.PollInterval,
 		OnError:       opts.OnError,
+		Now:           opts.Now,
 	})
 	if err != nil {
 		return nil, nil, err
