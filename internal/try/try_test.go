@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,12 +110,7 @@ func (d *deployment) synced(n *testenv.Node) {
 // splits it), with more arguments appended.
 func pasted(t *testing.T, line string, more ...string) result {
 	t.Helper()
-	out, err := exec.Command("/bin/sh", "-c", "for w in "+line+"; do printf '%s\\0' \"$w\"; done").Output()
-	if err != nil {
-		t.Fatalf("sh: %v", err)
-	}
-	words := strings.Split(string(out), "\x00")
-	words = words[:len(words)-1]
+	words := sh(t, line)
 	if words[0] != "attestctl" {
 		t.Fatalf("hint %q does not run attestctl", line)
 	}
