@@ -60,26 +60,41 @@ func Command(program string, args ...string) string {
 
 // Program is how to run the program name (attestd, attestctl) from
 // where the running process was started: "go run ./cmd/NAME" when the
-// running binary was built by `go run` (it lives in a go-build directory
-// under the temporary directory), else NAME.
+// running binary was built by `go run` (see ProgramFor), else NAME.
 func Program(name string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		return name
 	}
-	return ProgramFor(exe, os.TempDir(), name)
+	return ProgramFor(exe, name)
 }
 
-// ProgramFor is Program for an executable path and temporary directory.
-func ProgramFor(exe, tmp, name string) string {
-	rel, err := filepath.Rel(tmp, exe)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return name
-	}
-	for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
-		if strings.HasPrefix(part, "go-build") {
+// ProgramFor is Program for the executable at path exe. `go run` leaves
+// its binary in a temporary go-build directory (…/go-buildNNN/b001/exe/
+// NAME), or, since Go 1.24, in the build cache (GOCACHE, by default
+// ~/.cache/go-build, as …/HH/<64 hex>-d/NAME); either marks a source tree.
+func ProgramFor(exe, name string) string {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(exe)), "/")
+	for _, part := range parts[:max(len(parts)-1, 0)] {
+		if rest, ok := strings.CutPrefix(part, "go-build"); ok && strings.Trim(rest, "0123456789") == "" {
 			return "go run ./cmd/" + name
 		}
 	}
+	if n := len(parts); n >= 3 && isHex(parts[n-3], 2) && strings.HasSuffix(parts[n-2], "-d") && isHex(strings.TrimSuffix(parts[n-2], "-d"), 64) {
+		return "go run ./cmd/" + name
+	}
 	return name
+}
+
+// isHex reports whether s is n lower-case hex digits.
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -47,14 +47,19 @@ func TestCommandKeepsProgram(t *testing.T) {
 }
 
 func TestProgramFor(t *testing.T) {
-	for _, c := range []struct{ exe, tmp, want string }{
-		{"/tmp/go-build1234/b001/exe/attestctl", "/tmp", "go run ./cmd/attestctl"},
-		{"/usr/bin/attestctl", "/tmp", "attestctl"},
-		{"/home/u/go/bin/attestctl", "/tmp", "attestctl"},
-		{"/tmp/attestctl", "/tmp", "attestctl"},
-		{"/var/tmp/go-build9/x/attestctl", "/tmp", "attestctl"},
+	cached := "/root/.cache/go-build/05/" + strings.Repeat("0a", 32) + "-d/attestctl"
+	for _, c := range []struct{ exe, want string }{
+		{"/tmp/go-build1234/b001/exe/attestctl", "go run ./cmd/attestctl"},
+		{cached, "go run ./cmd/attestctl"},
+		{"/srv/gocache/ab/" + strings.Repeat("f", 64) + "-d/attestctl", "go run ./cmd/attestctl"},
+		{"/usr/bin/attestctl", "attestctl"},
+		{"/home/u/go/bin/attestctl", "attestctl"},
+		{"/tmp/attestctl", "attestctl"},
+		{"/opt/go-build-tools/attestctl", "attestctl"},
+		{"/srv/ab/" + strings.Repeat("f", 63) + "-d/attestctl", "attestctl"},
+		{"attestctl", "attestctl"},
 	} {
-		if got := ProgramFor(c.exe, c.tmp, "attestctl"); got != c.want {
+		if got := ProgramFor(c.exe, "attestctl"); got != c.want {
 			t.Errorf("ProgramFor(%s) = %s, want %s", c.exe, got, c.want)
 		}
 	}
