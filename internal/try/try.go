@@ -192,12 +192,13 @@ func (t *trial) run(ctx context.Context) int {
 	}
 	fmt.Fprintf(out, "\nheader: %s\nclaims:\n%s\n", tok.header, tok.pretty)
 	v := t.verdict(ctx, tok)
+	if res.PlatformAttestation != "" {
+		v.notes = append([]string{fmt.Sprintf("the answer says platform_attestation: %s: the app's policy requires hardware evidence "+
+			"(android-key, apple-appattest) or its receipt, which try cannot produce", res.PlatformAttestation)}, v.notes...)
+	}
 	fmt.Fprintf(out, "\nverdict: %s\n", v.line)
 	for _, n := range v.notes {
 		fmt.Fprintf(out, "  %s\n", n)
-	}
-	if res.PlatformAttestation != "" {
-		fmt.Fprintf(out, "platform_attestation: %s (the app's policy wants hardware evidence, which try does not have)\n", res.PlatformAttestation)
 	}
 	if len(res.Pins) > 0 {
 		fmt.Fprintf(out, "pins: %s\n", pinsJSON(res.Pins))

@@ -231,7 +231,7 @@ func TestTryBundle(t *testing.T) {
 	d.ok("import", example)
 	n := d.node(nil)
 	expect(t, d.ctl("try", "--url", n.Base, "--bundle", example, "--version", "3.9.0"), 1,
-		"attesting app com.wayfarer.trips version 3.9.0", "verdict: FAILED", "decoy", "platform_attestation: required")
+		"attesting app com.wayfarer.trips version 3.9.0", "verdict: FAILED", "decoy", "platform_attestation: required", "which try cannot produce")
 	expect(t, d.ctl("try", "--url", n.Base, "--bundle", example), 2, "--version", "3.8.0, 3.9.0")
 	expect(t, d.ctl("try", "--url", n.Base, "--bundle", example, "--app", "com.other"), 2, "no app", "com.wayfarer.trips")
 	expect(t, d.ctl("try", "--url", n.Base, "--bundle", example, "--signer", b64u("x")), 2, "drop --signer")

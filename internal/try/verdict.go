@@ -109,7 +109,8 @@ func (t *trial) verdict(ctx context.Context, tok *jwt) verdict {
 			n = "the token's arc is empty, but it does not verify with the keys of account " + tok.aud +
 				" that try read: is the node serving another store than the one try read?"
 		}
-		return failed(n, "the account does not annotate its tokens, so the reasons are not in the token: see the node's \"verdict failed\" log lines (one in --verdict-log-every), or annotate the account's tokens (\"token\": {\"annotate\": true})")
+		return failed(n, "the account does not annotate its tokens, so the reasons are not in the token: annotate them (\"token\": {\"annotate\": true} in a bundle), "+
+			"or see the node's \"verdict failed\" log lines (one failure in --verdict-log-every is logged; --log-level debug logs them all)")
 	case tok.arc != nil:
 		v := verdict{passed: true, line: "PASSED (arc is empty)"}
 		if ck.verified {
