@@ -23,6 +23,7 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -156,6 +157,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		OnError:       func(err error) { d.log.Warn("store watch", "err", err); d.storeError() },
 		Etcd:          etcdOptions(cfg, opts.Now),
 		Accept:        d.acceptSnapshot,
+		Now:           opts.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -180,6 +182,9 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		d.metrics.SetContactSource(func() time.Time { return h.Health().LastContact })
 	}
 	if err := d.firstLoad(ctx, lkg); err != nil {
+		if errors.Is(err, registry.ErrNoDeployment) {
+			err = fmt.Errorf("%w: initialise it once with: %s", err, d.ctlHint("init"))
+		}
 		return nil, err
 	}
 	d.replay, err = replay.New(replay.Config{MaxEntries: cfg.ReplayMax, Window: attest.MaxNonceTTL + time.Minute})

@@ -64,9 +64,12 @@ func http3Config(cfg Config, h http.Handler, log *slog.Logger) h3api.ServerConfi
 	}
 }
 
+// errQUICKeys: the store lacks the deployment's QUIC keys.
+var errQUICKeys = errors.New("http3: the store's QUIC keys are missing or malformed")
+
 func listenHTTP3(ctx context.Context, addr string, dep *state.Deployment, ts *tlsState, sc h3api.ServerConfig) (*http3Server, error) {
 	if dep.QUICStatelessReset.Len() != len(quic.StatelessResetKey{}) || dep.QUICToken.Len() != len(quic.TokenGeneratorKey{}) {
-		return nil, errors.New("http3: the store's QUIC keys are missing or malformed (run attestctl init)")
+		return nil, errQUICKeys
 	}
 	var reset quic.StatelessResetKey
 	var token quic.TokenGeneratorKey

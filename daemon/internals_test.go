@@ -79,7 +79,7 @@ func TestRestartNeeded(t *testing.T) {
 		t.Errorf("reloadable settings reported: %v", got)
 	}
 	b.Issuer, b.Pyroscope.Password = "other", secret.FromString("x")
-	if got := strings.Join(restartNeeded(a, b), ","); got != "Issuer,Pyroscope" {
+	if got := strings.Join(restartNeeded(a, b), ","); got != "issuer,pyroscope-password" {
 		t.Errorf("restartNeeded = %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/attestd/attestd/internal/hint"
 	"github.com/attestd/attestd/internal/state"
 )
 
@@ -39,16 +40,24 @@ func (d *Daemon) banner() {
 		return
 	}
 	demo := state.Demo()
+	base := "http://" + d.ln.Addr().String()
 	fmt.Fprintf(d.opts.Stdout, `
-attestd is serving on http://%s with a demo app seeded into %s
+attestd is serving on %s with a demo app seeded into %s
   account %q, app %q (android), version %q
 
 Try a real attestation with the Go client:
-  go run ./cmd/attestctl try --url http://%s
+  %s
+
+Look at the registry, and change it while the node runs:
+  %s
+  %s
 
 Or by hand:
-  curl -s -X POST http://%s/v1/challenge
+  curl -s -X POST %s/v1/challenge
   curl -s http://%s/metrics | grep attestd_
 
-`, d.ln.Addr(), d.cfg.Store, demo.AccountID, demo.AppID, demo.Version, d.ln.Addr(), d.ln.Addr(), d.AdminAddr())
+`, base, d.cfg.Store, demo.AccountID, demo.AppID, demo.Version,
+		hint.Command(ctlProgram(), "try", "--url", base),
+		d.ctlHint("export"), d.ctlHint("help"),
+		base, d.AdminAddr())
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 )
@@ -104,21 +103,10 @@ func (d *Daemon) reload(ctx context.Context) error {
 	return nil
 }
 
-// restartNeeded names the fields of Config, other than the reloadable
-// ones, that differ between a and b.
+// restartNeeded names, by their flags (settingnames.go), the settings
+// other than the reloadable ones that differ between a and b.
 func restartNeeded(a, b Config) []string {
-	var out []string
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	for i := 0; i < va.NumField(); i++ {
-		name := va.Type().Field(i).Name
-		if slices.Contains(reloadable(), name) {
-			continue
-		}
-		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
-			out = append(out, name)
-		}
-	}
-	return out
+	return changedSettings(a, b, reloadable())
 }
 
 // reloadKeys adopts the master key file read by a reload, unless it reads

@@ -42,6 +42,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	task("admin", func() error { return d.admin.Serve(d.adminLn) })
 	task("store watch", func() error { return d.watch(runCtx) })
+	task("store health", func() error { return d.watchHealth(runCtx) })
 	task("replay sweep", func() error { return d.sweep(runCtx) })
 	task("android status list", func() error { return d.watchStatusList(runCtx) })
 	task("load shedding", func() error { return d.limits.Run(runCtx) })

@@ -52,6 +52,9 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		h3h := access.http(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))})))
 		h3h = proxyDeadlines(d.cfg.ProxyStreamTimeout, h3h)
 		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, http3Config(d.cfg, h3h, d.log)); err != nil {
+			if errors.Is(err, errQUICKeys) {
+				err = fmt.Errorf("%w; create them with: %s", err, d.ctlHint("init"))
+			}
 			return err
 		}
 		d.metrics.Registry().MustRegister(d.h3)

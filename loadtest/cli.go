@@ -20,6 +20,8 @@ const usage = `attestload: the attestd load generator.
   attestload overload [flags]          the shedding check: probe, 3× open-loop, recovery
 
 Targets must be loopback addresses unless --allow-remote is given.
+
+Rate limits: ` + LimitsAdvice + `
 `
 
 // Main runs the attestload command with args; it returns the exit code.
@@ -35,7 +37,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "seed":
 		err = seedCmd(args[1:], stdout, stderr)
 	case "run":
-		err = runCmd(ctx, args[1:], stdout, stderr)
+		var failed bool
+		failed, err = runCmd(ctx, args[1:], stdout, stderr)
+		if err == nil && failed {
+			return 1
+		}
 	case "overload":
 		var failed bool
 		failed, err = overloadCmd(ctx, args[1:], stdout, stderr)
@@ -108,9 +114,30 @@ func runFlags(fs *flag.FlagSet, c *Config, mix *string) {
 	fs.IntVar(&c.PrefetchCount, "prefetch-count", 0, "how many nonces to prefetch (default: --requests, or rate × duration)")
 }
 
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runHelp heads `attestload run -h`.
+const runHelp = `usage: attestload run [flags]
+
+One bounded run (--duration, --requests) against one node, closed or open
+loop. The report's last line is its verdict on itself: whether every answer
+was the one its evidence must get, and whether the run was mostly refused by
+the node's rate limits (then its figures measure the limits; with --strict,
+the exit status is 1). Replays (evidence kind replay) are reported apart
+from the attest rate.
+
+Rate limits: ` + LimitsAdvice + `
+
+Flags:
+`
+
+// runCmd runs one run; failed is set when --strict was given and the run
+// failed it (Report.Failed).
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (failed bool, err error) {
 	fs := flag.NewFlagSet("attestload run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runHelp)
+		fs.PrintDefaults()
+	}
 	var c Config
 	var mix string
 	runFlags(fs, &c, &mix)
@@ -121,44 +148,50 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	asJSON := fs.Bool("json", false, "write the report as JSON")
 	jsonOut := fs.String("json-out", "", "also write the report as JSON to this file")
 	quiet := fs.Bool("quiet", false, "no progress line on stderr")
+	strict := fs.Bool("strict", false, "exit 1 when the run was mostly refused by rate limits, or any answer was unexpected")
 	if err := fs.Parse(args); err != nil {
-		return usageErr(err)
+		return false, usageErr(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+		return false, errUsage
 	}
 	if c.Duration == 0 && c.Requests == 0 {
 		c.Duration = 10 * time.Second
 	}
-	var err error
 	if c.Mix, err = ParseMix(mix); err != nil {
-		return err
+		return false, err
 	}
 	if !*quiet {
 		c.Progress = stderr
 	}
 	rep, err := Run(ctx, c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if *jsonOut != "" {
-		f, err := os.OpenFile(*jsonOut, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return err
-		}
-		if err := rep.WriteJSON(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
+		if err := writeJSONFile(*jsonOut, rep); err != nil {
+			return false, err
 		}
 	}
 	if *asJSON {
-		return rep.WriteJSON(stdout)
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
 	}
-	return rep.WriteText(stdout)
+	return *strict && rep.Failed(), err
+}
+
+func writeJSONFile(name string, rep *Report) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func overloadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) (failed bool, err error) {

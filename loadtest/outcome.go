@@ -29,7 +29,13 @@ type stats struct {
 	errors     atomic.Uint64
 	refused    atomic.Uint64
 	unsent     atomic.Uint64
-	exhausted  atomic.Bool
+	replays    atomic.Uint64 // attests that replayed a used nonce
+	// rateLimited counts 429 answers by endpoint (challenge, attest);
+	// overloaded counts 503 answers.
+	rateLimitedChallenges atomic.Uint64
+	rateLimitedAttests    atomic.Uint64
+	overloaded            atomic.Uint64
+	exhausted             atomic.Bool
 
 	mu         sync.Mutex
 	outcomes   map[string]uint64 // by label
@@ -65,6 +71,14 @@ func (s *stats) record(endpoint string, a *answer, err error, label string, d ti
 	if refused {
 		s.refused.Add(1)
 		s.latency[latRefused].Record(d)
+		switch {
+		case a.status == 503:
+			s.overloaded.Add(1)
+		case endpoint == endpointChallenge:
+			s.rateLimitedChallenges.Add(1)
+		default:
+			s.rateLimitedAttests.Add(1)
+		}
 	}
 	if err == nil && a.status == 200 {
 		return

@@ -22,13 +22,30 @@ type Report struct {
 	Prefetch  bool    `json:"prefetch"`
 	Presign   bool    `json:"presign,omitempty"`
 
-	Seconds          float64 `json:"seconds"`
-	Attests          uint64  `json:"attests"`
-	Challenges       uint64  `json:"challenges"`
-	AttestsPerSec    float64 `json:"attests_per_sec"`
-	ChallengesPerSec float64 `json:"challenges_per_sec"`
-	Errors           uint64  `json:"errors"`
-	Refused          uint64  `json:"refused"`
+	Seconds float64 `json:"seconds"`
+	// Attests counts every attest sent, Replays those that replayed a used
+	// nonce (evidence kind replay: the node refuses them before any
+	// signature work, so they are not attestation throughput), and
+	// FreshAttestsPerSec the others per second: the headline rate.
+	Attests            uint64  `json:"attests"`
+	Replays            uint64  `json:"replays"`
+	FreshAttestsPerSec float64 `json:"fresh_attests_per_sec"`
+	Challenges         uint64  `json:"challenges"`
+	AttestsPerSec      float64 `json:"attests_per_sec"`
+	ChallengesPerSec   float64 `json:"challenges_per_sec"`
+	Errors             uint64  `json:"errors"`
+	Refused            uint64  `json:"refused"`
+	// RateLimitedChallenges and RateLimitedAttests count 429 answers
+	// (the node's per-client-IP and per-device rate limits); Overloaded
+	// counts 503 answers (load shedding).
+	RateLimitedChallenges uint64 `json:"rate_limited_challenges"`
+	RateLimitedAttests    uint64 `json:"rate_limited_attests"`
+	Overloaded            uint64 `json:"overloaded"`
+	// MostlyRateLimited: more than half the requests of the run were
+	// refused by rate limits, so its figures measure the limits, not
+	// attestation. Summary is the report's verdict on itself, in words.
+	MostlyRateLimited bool   `json:"mostly_rate_limited"`
+	Summary           string `json:"summary"`
 	// Unsent operations were due but never sent: the run ended first.
 	Unsent uint64 `json:"unsent"`
 	// TargetCPUSeconds is the CPU time the node spent during the run (with
@@ -79,7 +96,9 @@ func (r *runner) report(u *url.URL, elapsed time.Duration) *Report {
 	rep := &Report{
 		Mode: r.cfg.Mode, Transport: r.cfg.Transport, Target: u.String(), Workers: r.cfg.Workers, Devices: r.cfg.Devices,
 		Mix: r.cfg.Mix.String(), Prefetch: r.cfg.Prefetch, Presign: r.cfg.Presign, Seconds: elapsed.Seconds(),
-		Attests: st.attests.Load(), Challenges: st.challenges.Load(), Errors: st.errors.Load(), Refused: st.refused.Load(),
+		Attests: st.attests.Load(), Replays: st.replays.Load(), Challenges: st.challenges.Load(), Errors: st.errors.Load(),
+		Refused: st.refused.Load(), RateLimitedChallenges: st.rateLimitedChallenges.Load(),
+		RateLimitedAttests: st.rateLimitedAttests.Load(), Overloaded: st.overloaded.Load(),
 		Unsent: st.unsent.Load(), NoncesExhausted: st.exhausted.Load(),
 		Latency: map[string]Quantiles{"operation": quantilesOf(st.op.Snapshot())}, Verdicts: map[string]uint64{},
 	}
@@ -88,6 +107,7 @@ func (r *runner) report(u *url.URL, elapsed time.Duration) *Report {
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		rep.AttestsPerSec = float64(rep.Attests) / s
+		rep.FreshAttestsPerSec = float64(rep.Attests-rep.Replays) / s
 		rep.ChallengesPerSec = float64(rep.Challenges) / s
 	}
 	for name, h := range st.latency {
@@ -105,6 +125,7 @@ func (r *runner) report(u *url.URL, elapsed time.Duration) *Report {
 	rep.ErrorCodes = copyMap(st.errorCodes)
 	rep.Unexpected = copyMap(st.unexpected)
 	rep.RetryAfter = copyMap(st.retryAfter)
+	rep.summarize()
 	return rep
 }
 
@@ -140,11 +161,19 @@ func (rep *Report) WriteText(w io.Writer) error {
 		b.WriteString(" and requests presigned")
 	}
 	fmt.Fprintf(&b, "\n\n%-20s %.1f s\n", "elapsed", rep.Seconds)
-	fmt.Fprintf(&b, "%-20s %d (%.0f/s)\n", "attests", rep.Attests, rep.AttestsPerSec)
+	fmt.Fprintf(&b, "%-20s %d with a fresh nonce (%.0f/s)\n", "attests", rep.Attests-rep.Replays, rep.FreshAttestsPerSec)
+	if rep.Replays > 0 {
+		fmt.Fprintf(&b, "%-20s %d more attests replayed a used nonce (%s of the attests sent; not in the rate above)\n",
+			"replays", rep.Replays, percent(rep.Replays, rep.Attests))
+	}
 	fmt.Fprintf(&b, "%-20s %d (%.0f/s)\n", "challenges", rep.Challenges, rep.ChallengesPerSec)
 	fmt.Fprintf(&b, "%-20s %d, of which refused (429/503) %d\n", "non-200 answers", rep.Errors, rep.Refused)
+	if rep.Refused > 0 {
+		fmt.Fprintf(&b, "%-20s %d challenges and %d attests rate_limited (429), %d overloaded (503): %s of the requests sent\n",
+			"refused", rep.RateLimitedChallenges, rep.RateLimitedAttests, rep.Overloaded, percent(rep.Refused, rep.Attests+rep.Challenges))
+	}
 	if rep.TargetCPUSeconds > 0 {
-		fmt.Fprintf(&b, "%-20s %.1f CPU s (%.2f cores), %.0f attests per CPU s, resident %.1f MiB\n", "target",
+		fmt.Fprintf(&b, "%-20s %.1f CPU s (%.2f cores), %.0f attests per CPU s (replays included), resident %.1f MiB\n", "target",
 			rep.TargetCPUSeconds, rep.TargetCPUSeconds/rep.Seconds, rep.AttestsPerTargetCPUSecond, float64(rep.TargetRSSBytes)/(1<<20))
 	}
 	if rep.Unsent > 0 {
@@ -178,11 +207,10 @@ func (rep *Report) WriteText(w io.Writer) error {
 	section("verdicts by reason", rep.Verdicts)
 	section("errors by code", rep.ErrorCodes)
 	section("Retry-After seen (s)", rep.RetryAfter)
-	if len(rep.Unexpected) == 0 {
-		b.WriteString("\nevery answer was the one its evidence must get\n")
-	} else {
+	if len(rep.Unexpected) > 0 {
 		section("UNEXPECTED answers (kind → outcome)", rep.Unexpected)
 	}
+	fmt.Fprintf(&b, "\n%s\n", rep.Summary)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

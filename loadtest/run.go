@@ -484,6 +484,9 @@ func (wk *worker) operation(ctx context.Context, due time.Time) bool {
 	end := r.cfg.Now()
 	r.stats.op.Record(end.Sub(due))
 	r.stats.attests.Add(1)
+	if k == KindReplay {
+		r.stats.replays.Add(1)
+	}
 	label := classify(&wk.a, err)
 	r.stats.record(endpointAttest, &wk.a, err, label, end.Sub(sent))
 	r.stats.outcome(k, label)

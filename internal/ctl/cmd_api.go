@@ -38,6 +38,8 @@ Authorization header. API names are unique in the deployment.`,
 		name:    "api remove",
 		args:    "ACCOUNT NAME",
 		summary: "remove a proxied API of an account",
+		help: `Within 2 seconds /v1/proxy/NAME/... answers not_found on every node. The
+runtime secret it injected stays with the account.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -50,6 +52,8 @@ Authorization header. API names are unique in the deployment.`,
 		name:    "api list",
 		args:    "ACCOUNT",
 		summary: "print an account's proxied APIs as JSON (never secret values)",
+		help: `Prints each API's name, upstream, whether it requires binding, and where it
+injects which runtime secret (by name; never the value).`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {

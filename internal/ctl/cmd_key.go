@@ -67,6 +67,10 @@ retired.`,
 		name:    "key list",
 		args:    "ACCOUNT",
 		summary: "list an account's keys (kid, alg, status, public key) as JSON",
+		help: `Prints a JSON array of the account's keys: kid, alg, status (active,
+verify, retired) and, for ES256 and EdDSA keys, the public key (b64 of its
+SubjectPublicKeyInfo DER). Never a secret or private key: an HS256 secret
+is printed only by 'key show-secret'.`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action { return runKeyList },
 	}}
@@ -112,7 +116,7 @@ func runKeyAdd(ctx context.Context, r *runner, account, alg, kid string) error {
 		return err
 	}
 	r.say("added %s key %s to account %s with status verify (revision %d)", alg, chosen, account, rev)
-	r.say("make it sign with: attestctl key activate %s %s", account, chosen)
+	r.say("make it sign with: %s", r.ctlHint("key", "activate", account, chosen))
 	return nil
 }
 

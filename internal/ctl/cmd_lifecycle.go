@@ -27,7 +27,8 @@ with status 2.`,
 		setup: func(fs *flag.FlagSet) action {
 			yes := fs.Bool("yes", false, "really remove (without it, only say what would go)")
 			return func(ctx context.Context, r *runner, args []string) error {
-				return r.remove(ctx, *yes, func(seal state.Sealer, rm *state.Removal) state.Mutation {
+				again := []string{"account", "remove", args[0], "--yes"}
+				return r.remove(ctx, *yes, again, func(seal state.Sealer, rm *state.Removal) state.Mutation {
 					return state.RemoveAccount(seal, args[0], rm)
 				})
 			}
@@ -49,7 +50,8 @@ with status 2.`,
 		setup: func(fs *flag.FlagSet) action {
 			yes := fs.Bool("yes", false, "really remove (without it, only say what would go)")
 			return func(ctx context.Context, r *runner, args []string) error {
-				return r.remove(ctx, *yes, func(seal state.Sealer, rm *state.Removal) state.Mutation {
+				again := []string{"app", "remove", args[0], args[1], "--yes"}
+				return r.remove(ctx, *yes, again, func(seal state.Sealer, rm *state.Removal) state.Mutation {
 					return state.RemoveApp(seal, args[0], args[1], rm)
 				})
 			}
@@ -59,9 +61,9 @@ with status 2.`,
 
 // remove runs a removal: with yes it commits it, without it runs the same
 // mutation on the current snapshot, writes nothing, and refuses with a
-// usage error that says what would go. Not-found errors come first either
-// way.
-func (r *runner) remove(ctx context.Context, yes bool, build func(state.Sealer, *state.Removal) state.Mutation) error {
+// usage error that says what would go and the command (again) that
+// removes it. Not-found errors come first either way.
+func (r *runner) remove(ctx context.Context, yes bool, again []string, build func(state.Sealer, *state.Removal) state.Mutation) error {
 	_, seal, err := r.open(ctx)
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func (r *runner) remove(ctx context.Context, yes bool, build func(state.Sealer, 
 		if _, err := build(seal, &rm)(snap); err != nil {
 			return err
 		}
-		return usagef("nothing removed: %s would go; run again with --yes to remove", describeRemoval(rm))
+		return usagef("nothing removed: %s would go; to remove it, run: %s", describeRemoval(rm), r.ctlHint(again...))
 	}
 	rev, err := r.update(ctx, build(seal, &rm))
 	if err != nil {

@@ -190,7 +190,7 @@ func runMasterKeyAdd(ctx context.Context, r *runner, kid string) error {
 		return err
 	}
 	r.say("master key %s added to %s: it opens but does not seal yet (%s still seals)", kid, kf.path, ks.Active())
-	r.say("next: copy %s to every node (nodes re-read it on SIGHUP; restart those fed it by LoadCredential=), then run 'attestctl master-key rotate --to %s'", kf.path, kid)
+	r.say("next: copy %s to every node (nodes re-read it on SIGHUP; restart those fed it by LoadCredential=), then run: %s", kf.path, r.ctlHint("master-key", "rotate", "--to", kid))
 	return nil
 }
 
@@ -220,7 +220,7 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 			return err
 		}
 	} else if !ks.Has(target) {
-		return fmt.Errorf("%w: master key %q is not listed in %s (list a new key with 'attestctl master-key add')", state.ErrNotFound, target, kf.path)
+		return fmt.Errorf("%w: master key %q is not listed in %s (list a new key with: %s)", state.ErrNotFound, target, kf.path, r.ctlHint("master-key", "add"))
 	}
 	if err := ks.Activate(target); err != nil {
 		return err
@@ -233,8 +233,8 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 	auth := st.WithKeys(kr)
 	rev, err := auth.WithRetag(recordauth.DefaultBatch).Update(ctx, state.Reseal(kr, &n))
 	if err != nil {
-		return fmt.Errorf("re-seal under master key %s: %w; nothing in the store changed and %s still seals; %s stays listed: run 'attestctl master-key rotate --to %s' to try again",
-			target, err, old, target, target)
+		return fmt.Errorf("re-seal under master key %s: %w; nothing in the store changed and %s still seals; %s stays listed: to try again, run: %s",
+			target, err, old, target, r.ctlHint("master-key", "rotate", "--to", target))
 	}
 	r.say("%d sealed value(s) re-sealed under master key %s in one change (revision %d)", n, target, rev)
 	if err := r.step("resealed"); err != nil {
@@ -244,8 +244,8 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 		return err
 	}
 	if err := kf.write(ks); err != nil {
-		return fmt.Errorf("the store is sealed under %s but %s could not be updated (it lists both keys, so everything still opens): %w; run 'attestctl master-key rotate --to %s' again",
-			target, kf.path, err, target)
+		return fmt.Errorf("the store is sealed under %s but %s could not be updated (it lists both keys, so everything still opens): %w; run again: %s",
+			target, kf.path, err, r.ctlHint("master-key", "rotate", "--to", target))
 	}
 	r.say("master key %s is active in %s", target, kf.path)
 	if err := r.step("activated"); err != nil {
@@ -257,7 +257,7 @@ func runMasterKeyRotate(ctx context.Context, r *runner, to string, keepOld bool)
 		}
 	}
 	if others := ks.IDs()[1:]; len(others) > 0 {
-		r.say("still listed (opens only): %s; retire with 'attestctl master-key retire KID'", strings.Join(others, ", "))
+		r.say("still listed (opens only): %s; retire each with: %s", strings.Join(others, ", "), r.ctlHint("master-key", "retire", others[0]))
 	}
 	r.say("nodes whose key file lists %s follow at once; copy %s to the others (they re-read it by themselves; restart those fed it by LoadCredential=)", target, kf.path)
 	return nil
@@ -278,8 +278,8 @@ func (r *runner) retireUnused(ctx context.Context, kf *keyFile, ks *envelope.Key
 	var retired []string
 	for _, kid := range ks.IDs()[1:] {
 		if inUse := keyInUse(snap, kid); inUse != "" {
-			r.say("master key %s kept: %s (written meanwhile with the old key file?); run 'attestctl master-key rotate --to %s' again",
-				kid, inUse, ks.Active())
+			r.say("master key %s kept: %s (written meanwhile with the old key file?); run again: %s",
+				kid, inUse, r.ctlHint("master-key", "rotate", "--to", ks.Active()))
 			continue
 		}
 		if err := ks.Remove(kid); err != nil {
@@ -340,7 +340,7 @@ func runMasterKeyRetire(ctx context.Context, r *runner, kid string) error {
 		return err
 	}
 	if inUse := keyInUse(snap, kid); inUse != "" {
-		return fmt.Errorf("%w: %s; run 'attestctl master-key rotate --to %s' first", state.ErrRefused, inUse, ks.Active())
+		return fmt.Errorf("%w: %s; re-seal them first: %s", state.ErrRefused, inUse, r.ctlHint("master-key", "rotate", "--to", ks.Active()))
 	}
 	if err := ks.Remove(kid); err != nil {
 		return err

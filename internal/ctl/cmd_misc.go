@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/attestd/attestd/internal/state"
-	"github.com/attestd/attestd/store/open"
 )
 
 func banCommands() []*command {
@@ -15,6 +14,10 @@ func banCommands() []*command {
 		name:    "ban add",
 		args:    "DID",
 		summary: "ban a device (its did: b64u SHA-256 of its key)",
+		help: `Adds DID to the deployment-wide ban list: within 2 seconds every attest
+by that device key fails with device_banned, whatever the app. The did is
+the token's "did" claim. A did may begin with "-": put "--" before it
+(attestctl ban add -- -AbC...).`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -26,6 +29,8 @@ func banCommands() []*command {
 		name:    "ban remove",
 		args:    "DID",
 		summary: "lift a device ban",
+		help: `Removes DID from the ban list; its attests are judged as any other's
+within 2 seconds. A did that is not banned is an error.`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -83,6 +88,10 @@ lifetime, first).`,
 		name:    "deployment remove-key",
 		args:    "nonce|receipt|tls KID",
 		summary: "remove a deployment key that is no longer active",
+		help: `Removes a key that 'deployment rotate' replaced: what it MACed stops
+verifying (nonces and receipts it made, TLS sessions it resumed). Wait at
+least the nonce lifetime (nonce) or the receipt lifetime (receipt) after the
+rotation. The active key cannot be removed. KIDs: 'deployment show'.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -99,6 +108,8 @@ lifetime, first).`,
 		name:    "deployment show",
 		args:    "",
 		summary: "print the deployment key ids (never the keys) as JSON",
+		help: `Prints, for each set (nonce, receipt, tls), the active key id and every
+key id held. Keys themselves are never printed or exported.`,
 		maxArgs: 0,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, _ []string) error {
@@ -108,7 +119,7 @@ lifetime, first).`,
 				}
 				d := reg.Deployment
 				if d == nil {
-					return fmt.Errorf("%w: no deployment keys yet (run attestctl init)", state.ErrNotFound)
+					return fmt.Errorf("%w: no deployment keys yet; create them with: %s", state.ErrNotFound, r.ctlHint("init"))
 				}
 				type set struct {
 					Active string   `json:"active"`
@@ -134,7 +145,8 @@ harmless. With --demo it also imports a DEMO registry (account "demo", app
 "com.example.demo") to try attestd with, unless it is already there. The demo
 app's code digest and signer are fixed, publicly known values: never use the
 demo account to protect anything.`,
-		maxArgs: 0,
+		maxArgs:      0,
+		createsStore: true,
 		setup: func(fs *flag.FlagSet) action {
 			demo := fs.Bool("demo", false, "also seed the demo account and app")
 			return func(ctx context.Context, r *runner, _ []string) error { return runInit(ctx, r, *demo) }
@@ -153,6 +165,7 @@ func runInit(ctx context.Context, r *runner, demo bool) error {
 			return err
 		}
 		r.say("store %s is ready (revision %d)", r.g.storeURL, rev)
+		r.say("serve it with: %s", r.daemonHint())
 		return nil
 	}
 	var seeded bool
@@ -169,10 +182,8 @@ func runInit(ctx context.Context, r *runner, demo bool) error {
 	r.say("demo account %s, %s app %s version %s", info.AccountID, info.Platform, info.AppID, info.Version)
 	r.say("  code digest (b64u): %s", base64.RawURLEncoding.EncodeToString(info.CodeDigest))
 	r.say("  signer (b64u):      %s", base64.RawURLEncoding.EncodeToString(info.Signer))
-	if r.g.storeURL == open.DefaultURL {
-		r.say("try it: go run ./cmd/attestd, then go run ./cmd/attestctl try")
-	} else {
-		r.say("try it: attestd --store %s, then attestctl try", r.g.storeURL)
-	}
+	r.say("try it: start a node on this store, and attest the demo app against it from another terminal:")
+	r.say("  %s", r.daemonHint())
+	r.say("  %s", r.plainHint("try"))
 	return nil
 }

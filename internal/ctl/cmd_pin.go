@@ -70,6 +70,8 @@ refused unless --force.`,
 		name:    "pin list",
 		args:    "ACCOUNT",
 		summary: "print an account's pins as JSON",
+		help: `Prints {"host": ["pin", ...]}: the pins every verdict of the account's apps
+carries (b64 SHA-256 of each SubjectPublicKeyInfo).`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {

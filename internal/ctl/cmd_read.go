@@ -14,12 +14,17 @@ func readCommands() []*command {
 		name:    "get",
 		args:    "account|app ID",
 		summary: "print one account or app as JSON (secrets redacted)",
+		help: `Prints the stored record as a bundle holds it: an account with its keys,
+secrets, pins and APIs (key secrets, private keys and secret values read
+"[redacted]"), or an app with its signers, versions and policy.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action { return runGet },
 	}, {
 		name:    "list",
 		args:    "accounts|apps|bans",
 		summary: "print every account, every app, or the ban list as JSON (secrets redacted)",
+		help: `Prints a JSON array of every account or every app (sorted by id), or the
+ban list as {"devices": [...]}. Secrets read "[redacted]".`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action { return runList },
 	}}

@@ -28,7 +28,8 @@ its apps and a new one is released to none.`,
 					return err
 				}
 				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
-					return state.PutSecret(seal, args[0], args[1], v, apps.value())
+					return checked(seal, func(reg *state.Registry) error { return r.checkSecretApps(reg, args[0], apps.value()) },
+						state.PutSecret(seal, args[0], args[1], v, apps.value()))
 				}, "secret %s of account %s is set", args[1], args[0])
 			}
 		},
@@ -36,6 +37,9 @@ its apps and a new one is released to none.`,
 		name:    "secret assign",
 		args:    "ACCOUNT NAME --apps APP,APP",
 		summary: "set the apps a runtime secret is released to",
+		help: `Replaces the list of apps (of this account) the secret is released to;
+--apps '' releases it to none. The value is unchanged. Running daemons
+apply the change within 2 seconds.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(fs *flag.FlagSet) action {
 			var apps listFlag
@@ -45,7 +49,8 @@ its apps and a new one is released to none.`,
 					return usagef("--apps is required (use --apps '' for none)")
 				}
 				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
-					return state.AssignSecret(seal, args[0], args[1], apps.value())
+					return checked(seal, func(reg *state.Registry) error { return r.checkSecretApps(reg, args[0], apps.value()) },
+						state.AssignSecret(seal, args[0], args[1], apps.value()))
 				}, "secret %s of account %s is released to %d app(s)", args[1], args[0], len(apps.vals))
 			}
 		},
@@ -53,11 +58,15 @@ its apps and a new one is released to none.`,
 		name:    "secret delete",
 		args:    "ACCOUNT NAME",
 		summary: "delete a runtime secret (refused while a proxied API injects it)",
+		help: `Removes the secret and its value from the account. Apps stop receiving it
+within 2 seconds. Refused while a proxied API of the account injects it:
+remove the API first ('api remove'), or point it at another secret ('api put').`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
 				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
-					return state.DeleteSecret(seal, args[0], args[1])
+					return checked(seal, func(reg *state.Registry) error { return r.checkSecretUnused(reg, args[0], args[1]) },
+						state.DeleteSecret(seal, args[0], args[1]))
 				}, "secret %s of account %s is deleted", args[1], args[0])
 			}
 		},
@@ -65,6 +74,9 @@ its apps and a new one is released to none.`,
 		name:    "secret list",
 		args:    "ACCOUNT",
 		summary: "list an account's runtime secrets (names and apps, never values)",
+		help: `Prints a JSON array of {"name", "apps"}: which secret is released to which
+apps. Values are never shown ('export --reveal-secrets' is the only way to
+read them back).`,
 		minArgs: 1, maxArgs: 1,
 		setup: func(*flag.FlagSet) action { return runSecretList },
 	}}

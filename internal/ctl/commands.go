@@ -11,7 +11,7 @@ type action func(ctx context.Context, r *runner, args []string) error
 
 // command is one attestctl command ("import", "key add", ...).
 type command struct {
-	name    string // one or two words
+	name    string // one to three words
 	args    string // synopsis of the arguments
 	summary string // one line
 	help    string // paragraphs for `attestctl help NAME`
@@ -20,13 +20,16 @@ type command struct {
 	// setup registers the command's own flags on fs and returns the action
 	// bound to them.
 	setup func(fs *flag.FlagSet) action
+	// createsStore: the command may create the store it names (init);
+	// every other refuses a store that does not exist.
+	createsStore bool
 }
 
 // commands lists every command, in the order help shows them.
 func commands() []*command {
 	var cs []*command
 	for _, group := range [][]*command{
-		initCommands(), bundleCommands(), readCommands(), keyCommands(),
+		initCommands(), bundleCommands(), readCommands(), registerCommands(), keyCommands(), keySecretCommands(),
 		secretCommands(), pinCommands(), apiCommands(), banCommands(), lifecycleCommands(),
 		deploymentCommands(), masterKeyCommands(), storeCommands(), monitorCommands(),
 	} {
@@ -35,24 +38,68 @@ func commands() []*command {
 	return cs
 }
 
-// lookup finds the command named by the first one or two words of args
-// and returns it with the remaining arguments.
+// lookup finds the command named by the first one to three words of args
+// (the longest name that matches) and returns it with the remaining
+// arguments.
 func lookup(cs []*command, args []string) (*command, []string) {
-	if len(args) == 0 {
-		return nil, nil
-	}
-	if len(args) >= 2 {
-		two := args[0] + " " + args[1]
+	for n := min(3, len(args)); n >= 1; n-- {
+		name := strings.Join(args[:n], " ")
 		for _, c := range cs {
-			if c.name == two {
-				return c, args[2:]
+			if c.name == name {
+				return c, args[n:]
 			}
 		}
 	}
-	for _, c := range cs {
-		if c.name == args[0] && !strings.Contains(c.name, " ") {
-			return c, args[1:]
+	return nil, nil
+}
+
+// group is a set of commands whose names begin with the same words ("key"
+// for key add, key activate, ...).
+type group struct {
+	name     string
+	commands []*command
+}
+
+// groupOf returns the group named by words (joined by spaces), or nil
+// when no command name begins with them.
+func groupOf(words ...string) *group {
+	name := strings.Join(words, " ")
+	g := &group{name: name}
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, name+" ") {
+			g.commands = append(g.commands, c)
 		}
 	}
-	return nil, nil
+	if len(g.commands) == 0 {
+		return nil
+	}
+	return g
+}
+
+// groups lists every group, in the order help shows commands.
+func groups() []*group {
+	var out []*group
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		w := strings.Fields(c.name)
+		for n := 1; n < len(w); n++ {
+			name := strings.Join(w[:n], " ")
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, groupOf(w[:n]...))
+			}
+		}
+	}
+	return out
+}
+
+// longestGroup is the group named by the most leading words of args, or
+// nil.
+func longestGroup(args []string) *group {
+	for n := min(3, len(args)); n >= 1; n-- {
+		if g := groupOf(args[:n]...); g != nil {
+			return g
+		}
+	}
+	return nil
 }

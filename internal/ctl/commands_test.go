@@ -169,7 +169,21 @@ func TestSecrets(t *testing.T) {
 	e.ok("secret", "assign", "acme", "new_key", "--apps", "")
 	e.fail(ExitUsage, []string{"secret", "assign", "acme", "new_key"}, "--apps")
 	e.fail(ExitFailure, []string{"secret", "assign", "acme", "new_key", "--apps", "ghost.app"}, "ghost.app")
-	e.fail(ExitFailure, []string{"secret", "delete", "acme", "maps_api_key"}, "inject.secret")
+	// Refusals worded for the command, not for a bundle nobody gave.
+	for _, r := range []result{
+		e.fail(ExitFailure, []string{"secret", "delete", "acme", "maps_api_key"}, `injected by proxied API "maps"`, "attestctl --store "+e.url+" api remove acme maps"),
+		e.runIn("value", "secret", "put", "acme", "x", "--apps", "ghost.app"),
+	} {
+		if r.code != ExitFailure {
+			t.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+		if strings.Contains(r.stderr, "invalid bundle") || strings.Contains(r.stderr, "accounts[") {
+			t.Errorf("refusal speaks of a bundle: %s", r.stderr)
+		}
+	}
+	if r := e.runIn("value", "secret", "put", "acme", "x", "--apps", "ghost.app"); !strings.Contains(r.stderr, `account "acme" has no app "ghost.app" (its apps: com.example.shop)`) {
+		t.Errorf("secret put for an unknown app: %s", r.stderr)
+	}
 	e.ok("secret", "delete", "acme", "new_key")
 	e.fail(ExitFailure, []string{"secret", "delete", "acme", "new_key"}, "not found")
 	if r := e.runIn("", "secret", "put", "acme", "empty"); r.code != ExitFailure || !strings.Contains(r.stderr, "empty") {
@@ -256,12 +270,12 @@ func TestUsageHelpAndTry(t *testing.T) {
 		t.Errorf("try without hook: %d %q", r.code, r.stderr)
 	}
 	var gotArgs []string
-	e.cfg.Try = func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e.cfg.Try = func(ctx context.Context, args []string, env TryEnv) int {
 		gotArgs = args
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("try got no deadline")
 		}
-		io.WriteString(stdout, "tried")
+		io.WriteString(env.Stdout, "tried")
 		return 7
 	}
 	if r := e.run("try", "--url", "http://x"); r.code != 7 || r.stdout != "tried" || strings.Join(gotArgs, " ") != "--url http://x" {

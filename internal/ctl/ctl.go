@@ -3,9 +3,11 @@
 // cmd/attestctl is a thin main around Config.Main.
 //
 // Output: records are printed as JSON on stdout with every secret shown as
-// "[redacted]"; only `export --reveal-secrets` prints secrets. Messages and
-// errors go to stderr and never hold secret material. Exit codes: ExitOK,
-// ExitFailure, ExitUsage.
+// "[redacted]"; only `export --reveal-secrets` and `key show-secret` print
+// secrets. Messages and errors go to stderr and never hold secret
+// material. A command the user may want to run next is printed whole, with
+// the store flags of the invocation (hints.go). Only init creates a store
+// (nostore.go). Exit codes: ExitOK, ExitFailure, ExitUsage.
 //
 // Only cmd/attestctl imports it.
 package ctl
@@ -17,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -33,8 +36,9 @@ const DefaultTimeout = 30 * time.Second
 // TryFunc runs `attestctl try ARGS...`: a real attestation against a
 // running daemon. It is written elsewhere (it needs the Go client) and
 // plugged in through Config, so this package does not depend on the client.
-// It returns an exit code.
-type TryFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+// It returns an exit code. Asked for help (-h), it writes its help on
+// env.Stdout and returns ExitOK.
+type TryFunc func(ctx context.Context, args []string, env TryEnv) int
 
 // Config is what Main needs beyond its arguments. The zero value works:
 // no try command, crypto/rand.
@@ -45,6 +49,9 @@ type Config struct {
 	Rand io.Reader
 	// Now is the clock of debug token expiry; nil: time.Now.
 	Now func() time.Time
+	// Program is how hints name attestctl ("attestctl", "go run
+	// ./cmd/attestctl"); empty: as this process was started (hint.Program).
+	Program string
 
 	// afterStep, when set (tests), runs after each durable step of a
 	// multi-step command; an error stops the command there, as a crash
@@ -91,6 +98,7 @@ func (c Config) Main(ctx context.Context, args []string, stdin io.Reader, stdout
 		}
 		return r.usage(nil, err)
 	}
+	r.g.noteGiven(fs)
 	rest := fs.Args()
 	if len(rest) == 0 {
 		writeOverview(stderr)
@@ -104,7 +112,16 @@ func (c Config) Main(ctx context.Context, args []string, stdin io.Reader, stdout
 	}
 	cmd, pos := lookup(commands(), rest)
 	if cmd == nil {
-		return r.usage(nil, usagef("unknown command %q", joinWords(rest, 2)))
+		if g := longestGroup(rest); g != nil {
+			if n := len(strings.Fields(g.name)); n == len(rest) {
+				fmt.Fprintf(r.stderr, "attestctl: %q needs a subcommand\n\n", g.name)
+			} else {
+				fmt.Fprintf(r.stderr, "attestctl: unknown command %q\n\n", joinWords(rest, n+1))
+			}
+			writeGroupHelp(r.stderr, g, r.program())
+			return ExitUsage
+		}
+		return r.usage(nil, usagef("unknown command %q", joinWords(rest, 3)))
 	}
 	return r.run(ctx, cmd, pos)
 }
@@ -121,6 +138,8 @@ func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
 		}
 		return r.usage(cmd, err)
 	}
+	r.g.noteGiven(fs)
+	r.creates = cmd.createsStore
 	if len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs) {
 		return r.usage(cmd, usagef("wrong number of arguments"))
 	}
@@ -129,12 +148,19 @@ func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
 	defer cancel()
-	if err := act(ctx, r, pos); err != nil {
+	err = nil
+	if !r.creates {
+		err = r.checkFileStore() // before any command reads its key file
+	}
+	if err == nil {
+		err = act(ctx, r, pos)
+	}
+	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
 			return r.usage(cmd, err)
 		}
-		fmt.Fprintf(r.stderr, "attestctl %s: %v\n", cmd.name, err)
+		fmt.Fprintf(r.stderr, "attestctl %s: %v\n", cmd.name, explain(cmd, err))
 		return ExitFailure
 	}
 	return ExitOK
@@ -150,7 +176,7 @@ func (r *runner) try(ctx context.Context, args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
 	defer cancel()
-	return r.cfg.Try(ctx, args, r.stdout, r.stderr)
+	return r.cfg.Try(ctx, args, r.tryEnv())
 }
 
 func (r *runner) usage(cmd *command, err error) int {
@@ -159,9 +185,9 @@ func (r *runner) usage(cmd *command, err error) int {
 	}
 	fmt.Fprintf(r.stderr, "attestctl: %v\n", err)
 	if cmd != nil {
-		fmt.Fprintf(r.stderr, "usage: attestctl %s %s\nrun 'attestctl help %s' for more\n", cmd.name, cmd.args, cmd.name)
+		fmt.Fprintf(r.stderr, "usage: attestctl %s %s\nrun '%s' for more\n", cmd.name, cmd.args, r.plainHint(append([]string{"help"}, strings.Fields(cmd.name)...)...))
 	} else {
-		fmt.Fprintln(r.stderr, "run 'attestctl help' for the commands")
+		fmt.Fprintf(r.stderr, "run '%s' for the commands\n", r.plainHint("help"))
 	}
 	return ExitUsage
 }
@@ -171,9 +197,18 @@ func (r *runner) help(args []string) int {
 		writeOverview(r.stdout)
 		return ExitOK
 	}
+	if len(args) == 1 && args[0] == "try" {
+		return r.tryHelp()
+	}
 	cmd, pos := lookup(commands(), args)
 	if cmd == nil || len(pos) > 0 {
-		return r.usage(nil, usagef("no help for %q", joinWords(args, 2)))
+		if g := groupOf(args...); g != nil {
+			writeGroupHelp(r.stdout, g, r.program())
+			return ExitOK
+		}
+	}
+	if cmd == nil || len(pos) > 0 {
+		return r.usage(nil, usagef("no command %q", strings.Join(args, " ")))
 	}
 	fs := newFlagSet("attestctl " + cmd.name)
 	r.g.register(fs)

@@ -16,6 +16,9 @@ type globals struct {
 	masterKey string
 	timeout   time.Duration
 	etcd      open.EtcdOptions
+	// given holds the global flags set on the command line, by name, as
+	// their values read back (hints repeat them: see storeArgs).
+	given map[string]string
 }
 
 func (g *globals) defaults() {
@@ -25,9 +28,30 @@ func (g *globals) defaults() {
 
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.storeURL, "store", g.storeURL, "store `URL`: file:///path/to/dir or etcd://host:port/prefix")
-	fs.StringVar(&g.masterKey, "master-key", g.masterKey, "master key `FILE` (default: the store's own, created on first use)")
+	fs.StringVar(&g.masterKey, "master-key", g.masterKey, "master key `FILE` (default: a file store's own master.key, which init creates)")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "give up on the store after this `duration`")
 	g.etcd.RegisterFlags(fs)
+}
+
+// noteGiven records which of the global flags fs parsed were set.
+func (g *globals) noteGiven(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if !isGlobal(f.Name) {
+			return
+		}
+		if g.given == nil {
+			g.given = map[string]string{}
+		}
+		g.given[f.Name] = f.Value.String()
+	})
+}
+
+// isGlobal reports whether name is a global flag.
+func isGlobal(name string) bool {
+	var g globals
+	fs := newFlagSet("")
+	g.register(fs)
+	return fs.Lookup(name) != nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

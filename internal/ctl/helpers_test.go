@@ -35,10 +35,19 @@ type env struct {
 	outs *outputs
 }
 
+// newEnv is an env whose store exists ('attestctl init' made it).
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	e := newBareEnv(t)
+	e.ok("init")
+	return e
+}
+
+// newBareEnv is an env whose store does not exist yet.
+func newBareEnv(t *testing.T) *env {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	return &env{t: t, dir: dir, url: "file://" + dir, outs: &outputs{}}
+	return &env{t: t, dir: dir, url: "file://" + dir, outs: &outputs{}, cfg: Config{Program: "attestctl"}}
 }
 
 type result struct {
@@ -55,7 +64,11 @@ func (e *env) runIn(stdin string, args ...string) result {
 	full := append([]string{"--store", e.url}, args...)
 	code := e.cfg.Main(ctx, full, strings.NewReader(stdin), &out, &errb)
 	res := result{code: code, stdout: out.String(), stderr: errb.String()}
-	if !(len(args) > 1 && args[0] == "export" && args[1] == "--reveal-secrets") {
+	switch {
+	case len(args) > 1 && args[0] == "export" && args[1] == "--reveal-secrets":
+	case len(args) > 1 && args[0] == "key" && args[1] == "show-secret":
+		e.outs.add(res.stderr) // its standard output is the secret asked for
+	default:
 		e.outs.add(res.stdout, res.stderr)
 	}
 	return res

@@ -307,9 +307,12 @@ func TestMasterKeyStagedRotationAndRetire(t *testing.T) {
 }
 
 func TestMasterKeyUsageAndMissingFile(t *testing.T) {
-	e := newEnv(t)
-	e.fail(ExitFailure, []string{"master-key", "rotate"}, "master key file")
-	e.fail(ExitFailure, []string{"master-key", "add"}, "master key file")
+	e := newBareEnv(t)
+	e.fail(ExitFailure, []string{"master-key", "rotate"}, "no store at", "init")
+	e.fail(ExitFailure, []string{"master-key", "add"}, "no store at")
+	if _, err := os.Stat(e.dir); !os.IsNotExist(err) {
+		t.Fatalf("a master-key command on a missing store created %s: %v", e.dir, err)
+	}
 	e.ok("init")
 	e.fail(ExitUsage, []string{"master-key", "retire"})
 	e.fail(ExitUsage, []string{"master-key", "show", "x"})

@@ -26,19 +26,33 @@ type runner struct {
 
 	st   *recordauth.Store // writes authenticated under kr
 	seal *envelope.Keyring
+	// creates is set for the one command that may create a store (init);
+	// every other refuses a store that does not exist (errNoStore).
+	creates bool
 }
 
-// open opens the store named by --store (once per invocation).
+// open opens the store named by --store (once per invocation). Unless
+// r.creates, a store that does not exist is refused before anything is
+// created (see existing).
 func (r *runner) open(ctx context.Context) (*recordauth.Store, *envelope.Keyring, error) {
 	if r.st != nil {
 		return r.st, r.seal, nil
+	}
+	if !r.creates {
+		if err := r.checkFileStore(); err != nil {
+			return nil, nil, err
+		}
 	}
 	st, kr, err := open.Open(ctx, r.g.storeURL, open.Options{MasterKeyFile: r.g.masterKey, Rand: r.cfg.Rand, Etcd: r.g.etcd})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
-	r.st, r.seal = st.(*recordauth.Store), kr
-	return r.st, kr, nil
+	auth := st.(*recordauth.Store)
+	if !r.creates {
+		auth = recordauth.Wrap(existing{Store: auth.Unwrap(), r: r}, auth.Keys())
+	}
+	r.st, r.seal = auth, kr
+	return auth, kr, nil
 }
 
 func (r *runner) close() {

@@ -45,6 +45,14 @@ func TestNoSecretInOutput(t *testing.T) {
 	e.run("debug-token", "add", "acme", "com.example.shop", "ci")
 	e.run("debug-token", "revoke", "acme", "com.example.shop", "nope")
 	e.ok("app", "enforcement", "com.example.shop", "monitor")
+	e.ok("account", "add", "gamma")
+	e.ok("account", "add", "gamma-es", "--alg", "ES256", "--ttl", "10m", "--annotate")
+	e.ok("account", "add", "gamma-ed", "--alg", "EdDSA", "--kid", "ed1")
+	e.ok("app", "add", "gamma", "com.gamma", "--platform", "android", "--signer", digestB64u("g-signer"), "--version", "1", "--code-digest", digestB64u("g-code"))
+	e.ok("app", "version", "add", "gamma", "com.gamma", "2", "--code-digest", digestB64u("g-code-2"))
+	e.ok("key", "show-secret", "gamma", "k1")
+	e.run("key", "show-secret", "gamma-es", "k1")
+	e.run("account", "add", "gamma")
 	for _, args := range [][]string{
 		{"export"}, {"list", "accounts"}, {"list", "apps"}, {"list", "bans"}, {"get", "account", "acme"},
 		{"get", "account", "demo"}, {"key", "list", "acme"}, {"secret", "list", "acme"}, {"pin", "list", "acme"},

@@ -1,26 +1,37 @@
-// Package try is `attestctl try`: one real attestation of the demo app
-// against a running edge with the Go client, showing the token, its
-// claims, the pins and the names of the released secrets.
+// Package try is `attestctl try`: one real attestation of a registered app
+// (the demo app unless told otherwise) against a running edge with the Go
+// client, showing the token, its claims, the verdict, the pins and the
+// released secrets (their sizes; the values with --show-secrets).
+//
+// The exit code is the verdict's: 0 when it passed, 1 when it failed or
+// could not be told (an account that does not annotate its tokens, whose
+// keys try cannot reach), 2 for a usage error.
 //
 // Only cmd/attestctl imports it.
 package try
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/attestd/attestd/client"
-	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/ctl"
+)
+
+// Exit codes of Main.
+const (
+	exitPassed = 0
+	exitFailed = 1
+	exitUsage  = 2
 )
 
 // DebugTokenEnv is the environment variable try reads a debug token from
@@ -28,128 +39,214 @@ import (
 // history).
 const DebugTokenEnv = "ATTESTD_DEBUG_TOKEN"
 
-// Main runs `attestctl try [--url URL] [--rooted] [--show-secrets]
-// [--debug-token TOKEN]`.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// maxCAFileBytes bounds the --ca file read.
+const maxCAFileBytes = 1 << 20
+
+const helpText = `usage: attestctl try [--url URL] [--ca FILE] [APP FLAGS] [--rooted] [--show-secrets]
+
+Attests an app against a running node exactly as the app's SDK would, with
+the Go client (client/): a new device key, a challenge, the measurement of
+the code digest against the nonce, the signed evidence, the attest. Prints
+the token, its claims, the verdict, the pins, and the runtime secrets it
+decrypted with the device key (their sizes; the values with --show-secrets).
+
+Which app (APP FLAGS):
+  (none)                the demo app com.example.demo, seeded by
+                        'attestctl init --demo' or the daemon's first start
+                        on its default store
+  --app ID --signer DIGEST --code-digest DIGEST [--version V] [--platform P]
+                        any registered app, with the values registered for
+                        it (digests in b64u, base64 or hex)
+  --bundle FILE [--app ID] [--version V]
+                        an app of a bundle, with the signer and code digest
+                        the bundle registers (--app when it has several
+                        apps, --version when the app has several versions)
+  --app ID --debug-token TOKEN
+                        any registered app, with a debug token of it
+                        (PROTOCOL §11: it waives signer, version and code, so
+                        the demo's are sent); the token may also come from
+                        $ATTESTD_DEBUG_TOKEN, which keeps it out of ps
+
+The verdict is read from the token's "arc" claim where the account annotates
+tokens, and checked against the account's keys in every case it can be: the
+public keys of /v1/accounts/ACCOUNT/jwks.json for ES256 and EdDSA, the HS256
+secret from the store the global flags name (--store, --master-key). A
+failed verdict's token is a decoy signed with a key no backend holds.
+
+Exit status: 0 the verdict passed; 1 it failed, or could not be told; 2 usage.
+The global flags (--store, --master-key, --timeout for the whole exchange,
+--etcd-*) are accepted before or after "try".
+
+Flags:
+`
+
+// flags are try's own flags.
+type flags struct {
+	url, ca, account, bundle string
+	app, version, platform   string
+	signer, code             string
+	debugToken               string
+	rooted, show             bool
+	timeout                  time.Duration
+}
+
+func (f *flags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.url, "url", "http://127.0.0.1:8080", "base `URL` of the node (https:// for its HTTPS listener)")
+	fs.StringVar(&f.ca, "ca", "", "PEM `FILE` of CA certificates to trust for an https URL (default: the system's)")
+	fs.StringVar(&f.app, "app", "", "app `ID` to attest (default: the demo app)")
+	fs.StringVar(&f.signer, "signer", "", "the app's signer `DIGEST` (with --app)")
+	fs.StringVar(&f.code, "code-digest", "", "the code `DIGEST` of --version (with --app)")
+	fs.StringVar(&f.version, "version", "", "the app version `V` to claim (default: the demo's, or the bundle app's only version)")
+	fs.StringVar(&f.platform, "platform", "", "android or ios (default: android, or the bundle's)")
+	fs.StringVar(&f.bundle, "bundle", "", "take the app from this bundle `FILE`")
+	fs.StringVar(&f.account, "account", "", "the `ACCOUNT` the app belongs to: a token for another fails (default: the token's)")
+	fs.StringVar(&f.debugToken, "debug-token", "", "send this debug `TOKEN` (default: $"+DebugTokenEnv+"; see attestctl help debug-token add)")
+	fs.BoolVar(&f.rooted, "rooted", false, "claim a rooted device (to see a failed verdict)")
+	fs.BoolVar(&f.show, "show-secrets", false, "print the released secret values")
+}
+
+// Main runs `attestctl try`; it is a ctl.TryFunc.
+func Main(ctx context.Context, args []string, env ctl.TryEnv) int {
+	var f flags
 	fs := flag.NewFlagSet("attestctl try", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the edge")
-	rooted := fs.Bool("rooted", false, "claim a rooted device (to see a failed verdict)")
-	show := fs.Bool("show-secrets", false, "print the released secret values (they are the demo's)")
-	timeout := fs.Duration("timeout", 10*time.Second, "time limit for the whole exchange")
-	debugToken := fs.String("debug-token", "", "send this debug `TOKEN` (default: $"+DebugTokenEnv+"; see attestctl help debug-token add)")
-	app := fs.String("app", "", "attest as this app `ID` instead of the demo app (its signer and code are the demo's: "+
-		"only a debug token makes such a request pass)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	fs.SetOutput(io.Discard)
+	f.register(fs)
+	pos, err := env.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(env.Stdout, helpText)
+		fs.SetOutput(env.Stdout)
+		fs.PrintDefaults()
+		return exitPassed
 	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	if err == nil && len(pos) > 0 {
+		err = fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\nrun '%s help try' for its flags\n", err, env.Program)
+		return exitUsage
+	}
+	if f.debugToken == "" {
+		f.debugToken = os.Getenv(DebugTokenEnv)
+	}
+	app, err := f.resolveApp()
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\n", err)
+		return exitUsage
+	}
+	timeout := env.Timeout()
+	if timeout <= 0 {
+		fmt.Fprintln(env.Stderr, "attestctl try: --timeout must be positive")
+		return exitUsage
+	}
+	hc, err := httpClient(f.ca, timeout)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "attestctl try: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	demo := state.Demo()
-	if *app == "" {
-		*app = demo.AppID
+	t := &trial{f: f, env: env, app: app, hc: hc}
+	return t.run(ctx)
+}
+
+// httpClient is the client try talks to the node with: the CAs of caFile
+// (when given) as its only roots.
+func httpClient(caFile string, timeout time.Duration) (*http.Client, error) {
+	hc := &http.Client{Timeout: timeout}
+	if caFile == "" {
+		return hc, nil
 	}
-	if *debugToken == "" {
-		*debugToken = os.Getenv(DebugTokenEnv)
-	}
-	c, err := client.New(client.Config{
-		BaseURL: *url,
-		App: client.App{ID: *app, Version: demo.Version, Platform: demo.Platform,
-			Signer: demo.Signer, CodeDigest: demo.CodeDigest},
-		HTTP:       &http.Client{Timeout: *timeout},
-		DebugToken: *debugToken,
-	})
+	fi, err := os.Stat(caFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
+		return nil, fmt.Errorf("--ca: %w", err)
 	}
-	fmt.Fprintf(stdout, "device key made; did = %s\n", c.DID())
-	res, err := c.Attest(ctx, client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: *rooted}})
+	if !fi.Mode().IsRegular() || fi.Size() > maxCAFileBytes {
+		return nil, fmt.Errorf("--ca: %s is not a regular file of at most %d bytes", caFile, maxCAFileBytes)
+	}
+	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
+		return nil, fmt.Errorf("--ca: %w", err)
 	}
-	fmt.Fprintf(stdout, "\ntoken (expires %s):\n%s\n", time.Unix(res.ExpiresAt, 0).UTC().Format(time.RFC3339), res.Token)
-	hdr, claims, err := decode(res.Token)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca: %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	hc.Transport = tr
+	return hc, nil
+}
+
+// trial is one run of try.
+type trial struct {
+	f   flags
+	env ctl.TryEnv
+	app target
+	hc  *http.Client
+}
+
+func (t *trial) run(ctx context.Context) int {
+	out := t.env.Stdout
+	c, err := client.New(client.Config{BaseURL: t.f.url, App: t.app.App, HTTP: t.hc, DebugToken: t.f.debugToken})
 	if err != nil {
-		fmt.Fprintln(stderr, "attestctl try:", err)
-		return 1
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitUsage
 	}
-	fmt.Fprintf(stdout, "\nheader: %s\nclaims:\n%s\n", hdr, claims)
-	fmt.Fprintf(stdout, "\nverdict: %s\n", verdictLine(claims))
+	fmt.Fprintf(out, "attesting app %s version %s (%s, %s) at %s\n", t.app.ID, t.app.Version, t.app.Platform, t.app.source, t.f.url)
+	fmt.Fprintf(out, "device key made; did = %s\n", c.DID())
+	res, err := c.Attest(ctx, client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: t.f.rooted}})
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(out, "\ntoken (expires %s):\n%s\n", time.Unix(res.ExpiresAt, 0).UTC().Format(time.RFC3339), res.Token)
+	tok, err := decode(res.Token)
+	if err != nil {
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(out, "\nheader: %s\nclaims:\n%s\n", tok.header, tok.pretty)
+	v := t.verdict(ctx, tok)
+	if res.PlatformAttestation != "" {
+		v.notes = append([]string{fmt.Sprintf("the answer says platform_attestation: %s: the app's policy requires hardware evidence "+
+			"(android-key, apple-appattest) or its receipt, which try cannot produce", res.PlatformAttestation)}, v.notes...)
+	}
+	fmt.Fprintf(out, "\nverdict: %s\n", v.line)
+	for _, n := range v.notes {
+		fmt.Fprintf(out, "  %s\n", n)
+	}
 	if len(res.Pins) > 0 {
-		pins, _ := json.MarshalIndent(res.Pins, "", "  ")
-		fmt.Fprintf(stdout, "pins: %s\n", pins)
+		fmt.Fprintf(out, "pins: %s\n", pinsJSON(res.Pins))
 	}
 	if res.Secrets != "" {
-		secrets, err := c.OpenSecrets(res)
-		if err != nil {
-			fmt.Fprintln(stderr, "attestctl try:", err)
-			return 1
-		}
-		names := make([]string, 0, len(secrets))
-		for n := range secrets {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		fmt.Fprintln(stdout, "secrets (JWE decrypted with the device key):")
-		for _, n := range names {
-			v := fmt.Sprintf("%d bytes", len(secrets[n]))
-			if *show {
-				v = secrets[n]
-			}
-			fmt.Fprintf(stdout, "  %s: %s\n", n, v)
+		if code := t.secrets(c, res); code != exitPassed {
+			return code
 		}
 	}
-	return 0
+	if !v.passed {
+		return exitFailed
+	}
+	return exitPassed
 }
 
-// verdictLine says what the claims tell of the verdict (PROTOCOL.md §3,
-// §11).
-func verdictLine(claims []byte) string {
-	var cl struct {
-		Arc *string `json:"arc"`
-		Mon bool    `json:"mon"`
-		Dbg string  `json:"dbg"`
-	}
-	_ = json.Unmarshal(claims, &cl)
-	var s string
-	switch {
-	case cl.Arc == nil:
-		s = "unknown (the account does not annotate tokens)"
-	case *cl.Arc == "":
-		s = "PASSED (arc is empty)"
-	case cl.Mon:
-		s = "FAILED: " + *cl.Arc + " (monitor mode: the token is signed with the account's key, so backends accept it unless they refuse monitor-mode failures)"
-	default:
-		s = "FAILED: " + *cl.Arc + " (the token is a decoy no backend accepts)"
-	}
-	if cl.Dbg != "" {
-		s += "; made with debug token " + strconv.Quote(cl.Dbg)
-	}
-	return s
-}
-
-// decode returns a JWT's header and pretty-printed claims, unverified.
-func decode(tok string) (hdr, claims []byte, err error) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil, nil, fmt.Errorf("token is not a compact JWT")
-	}
-	if hdr, err = base64.RawURLEncoding.DecodeString(parts[0]); err != nil {
-		return nil, nil, err
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+func (t *trial) secrets(c *client.Client, res *client.Result) int {
+	secrets, err := c.OpenSecrets(res)
 	if err != nil {
-		return nil, nil, err
+		fmt.Fprintln(t.env.Stderr, "attestctl try:", err)
+		return exitFailed
 	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, nil, err
+	names := make([]string, 0, len(secrets))
+	for n := range secrets {
+		names = append(names, n)
 	}
-	claims, err = json.MarshalIndent(m, "", "  ")
-	return hdr, claims, err
+	sort.Strings(names)
+	fmt.Fprintln(t.env.Stdout, "secrets (JWE decrypted with the device key; sizes only, values with --show-secrets):")
+	for _, n := range names {
+		v := fmt.Sprintf("%d bytes", len(secrets[n]))
+		if t.f.show {
+			v = secrets[n]
+		}
+		fmt.Fprintf(t.env.Stdout, "  %s: %s\n", n, v)
+	}
+	return exitPassed
 }

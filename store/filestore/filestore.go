@@ -68,6 +68,8 @@ type Options struct {
 	PollInterval time.Duration
 	// OnError, when set, hears about transient Watch failures.
 	OnError func(error)
+	// Now is the clock of Health (nil: time.Now).
+	Now func() time.Time
 }
 
 // Store is a file store. Create it with Open.
@@ -76,6 +78,7 @@ type Store struct {
 	opts      Options
 	masterKey secret.Value
 	closed    atomic.Bool
+	health    health
 	// beforeRename, when set (tests), runs between writing the temporary
 	// file and renaming it over the state file.
 	beforeRename func() error
@@ -92,10 +95,13 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: create %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, opts: opts}
+	s := &Store{dir: dir, opts: opts, health: health{now: opts.Now}}
 	mk, err := s.loadMasterKey(ctx)
 	if err != nil {
 		return nil, err
@@ -129,5 +135,9 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.read()
+	snap, err := s.read()
+	if err == nil {
+		s.health.contact()
+	}
+	return snap, err
 }

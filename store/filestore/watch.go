@@ -42,6 +42,7 @@ func (s *Store) Watch(ctx context.Context, from *store.Snapshot, apply func(*sto
 		last = from.Revision
 	}
 	var seen fileID
+	var behind string // why the state file is not what the node serves, while it is behind
 	t := time.NewTicker(s.opts.PollInterval)
 	defer t.Stop()
 	for {
@@ -58,24 +59,38 @@ func (s *Store) Watch(ctx context.Context, from *store.Snapshot, apply func(*sto
 			if !os.IsNotExist(err) {
 				s.report(fmt.Errorf("filestore: watch: %w", err))
 			}
+			s.health.fail(fmt.Sprintf("state file: %v", err))
 			continue
 		}
 		if id == seen {
+			if behind != "" {
+				s.health.fail(behind)
+			} else {
+				s.health.contact()
+			}
 			continue
 		}
 		snap, err := s.read()
 		if err != nil {
 			s.report(fmt.Errorf("filestore: watch: %w", err))
+			s.health.fail(err.Error())
 			continue
 		}
 		seen = id
 		switch {
 		case snap.Revision > last:
-			last = snap.Revision
+			last, behind = snap.Revision, ""
 			apply(snap)
+			s.health.contact()
 		case snap.Revision < last:
-			s.report(fmt.Errorf("filestore: watch: state file went back to revision %d from %d; ignored until it passes %d",
-				snap.Revision, last, last))
+			err := fmt.Errorf("filestore: watch: state file went back to revision %d from %d; ignored until it passes %d",
+				snap.Revision, last, last)
+			s.report(err)
+			behind = err.Error()
+			s.health.fail(behind)
+		default:
+			behind = ""
+			s.health.contact()
 		}
 	}
 }

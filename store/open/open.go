@@ -65,6 +65,9 @@ type Options struct {
 	// Accept decides which snapshots an etcd store keeps in its snapshot
 	// file (see etcdstore.Options.Accept); nil: all.
 	Accept store.Accept
+	// Now is the clock of a file store's health (nil: time.Now; an etcd
+	// store's is Etcd.Now).
+	Now func() time.Time
 }
 
 // EtcdOptions are the settings of an etcd store. The zero value connects
@@ -205,6 +208,7 @@ func openFile(ctx context.Context, loc Location, opts Options) (store.Store, *en
 		NewMasterKey:  func() ([]byte, error) { return envelope.NewKeyFile(MasterKeyID, rnd) },
 		PollInterval:  opts.PollInterval,
 		OnError:       opts.OnError,
+		Now:           opts.Now,
 	})
 	if err != nil {
 		return nil, nil, err

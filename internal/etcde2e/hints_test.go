@@ -1,0 +1,136 @@
+package etcde2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/daemon"
+	"github.com/attestd/attestd/internal/ctl"
+	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/try"
+	"github.com/attestd/attestd/store/open"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// shellWords has /bin/sh split a printed command, as a user's shell would.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	b, err := exec.Command("/bin/sh", "-c", "for w in "+line+"; do printf '%s\\0' \"$w\"; done").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Split(string(b), "\x00")
+	return w[:len(w)-1]
+}
+
+// attestctl runs attestctl (try built in) with exactly args.
+func attestctl(args ...string) (stdout, stderr string, code int) {
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code = ctl.Config{Try: try.Main, Program: "attestctl"}.Main(ctx, args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// line returns the first line of out that starts with prefix (after
+// indentation).
+func line(t *testing.T, out, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	t.Fatalf("no line starting %q in:\n%s", prefix, out)
+	return ""
+}
+
+// TestEtcdHintsRunAsPrinted is the etcd path of a new user's first hour,
+// by the commands attestctl prints: on an empty prefix attestctl refuses
+// (export used to print {} and exit 0) and prints the init command with
+// the --master-key it was given; init --demo prints the attestd command
+// (it used to lack --master-key) and the try command; a node started from
+// the first serves, and the second, pasted, passes. When etcd goes away
+// and comes back, the node logs "store degraded" and then "store resumed".
+func TestEtcdHintsRunAsPrinted(t *testing.T) {
+	c := etcdtest.Start(t, etcdtest.Options{Members: 1})
+	kf, err := envelope.NewKeyFile(open.MasterKeyID, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "master key")
+	if err := os.WriteFile(key, kf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := c.URL("hints")
+	out, errs, code := attestctl("--store", url, "--master-key", key, "export")
+	if code != ctl.ExitFailure || out != "" || !strings.Contains(errs, "no store at "+url) {
+		t.Fatalf("export of an empty prefix: exit %d, %q, %q", code, out, errs)
+	}
+	initHint := strings.TrimSpace(errs[strings.Index(errs, "create this one with: ")+len("create this one with: "):])
+	if w := shellWords(t, initHint); strings.Join(w, " ") != "attestctl --store "+url+" --master-key "+key+" init" {
+		t.Fatalf("init hint %q", initHint)
+	}
+	out, errs, code = attestctl(append(shellWords(t, initHint)[1:], "--demo")...)
+	if code != 0 {
+		t.Fatalf("init --demo: %d %s", code, errs)
+	}
+	serve := shellWords(t, line(t, out, "attestd "))
+	tryWords := shellWords(t, line(t, out, "attestctl try"))
+	if strings.Join(serve, " ") != "attestd --store "+url+" --master-key "+key {
+		t.Fatalf("serve hint %q", serve)
+	}
+
+	// The node, as the hint starts it (on ports of its own).
+	l, err := daemon.LoadFlags(daemon.Sources{Args: append(serve[1:], "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"),
+		LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Flags.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuf{}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.New(ctx, cfg, daemon.Options{Stderr: logs})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	out, errs, code = attestctl(append(tryWords[1:], "--url", "http://"+d.Addr().String())...)
+	if code != 0 || !strings.Contains(out, "verdict: PASSED") {
+		t.Fatalf("pasted try: exit %d\n%s\n%s", code, out, errs)
+	}
+
+	c.KillAll()
+	eventually(t, 30*time.Second, "store degraded logged", func() bool { return strings.Contains(logs.String(), "store degraded") })
+	if err := c.StartAll(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "store resumed logged", func() bool { return strings.Contains(logs.String(), "store resumed") })
+	t.Logf("node log:\n%s", logs.String())
+}
