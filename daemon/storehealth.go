@@ -17,7 +17,7 @@ const healthInterval = time.Second
 // confirms it again; so an operator who saw the first line in the log also
 // sees the second. A store that does not report its health logs nothing.
 func (d *Daemon) watchHealth(ctx context.Context) error {
-	h, ok := d.store.(store.Health)
+	h, ok := d.raw.(store.Health) // d.store authenticates writes; d.raw is the store itself
 	if !ok {
 		return nil
 	}

@@ -65,12 +65,21 @@ seconds.`, state.MaxDebugTokenNameLen, days(state.DefaultDebugTokenTTL), days(st
 		name:    "debug-token list",
 		args:    "[ACCOUNT [APP]]",
 		summary: "list debug tokens: names, apps and expiry as JSON (never the tokens)",
+		help: `Lists the debug tokens of the store, of one account, or of one app of it:
+for each, its name, account, app, when it was made, when it expires, and
+whether it releases runtime secrets. Neither the token nor its MAC is
+shown: a lost token cannot be printed again; revoke it and add a new one.`,
 		maxArgs: 2,
 		setup:   func(*flag.FlagSet) action { return runDebugTokenList },
 	}, {
 		name:    "debug-token revoke",
 		args:    "ACCOUNT APP NAME",
 		summary: "end a debug token (running daemons refuse it within 2 seconds)",
+		help: `Removes the debug token NAME of APP in ACCOUNT. Every node refuses it
+within 2 seconds (debug_token_invalid), and the secrets proxy stops
+accepting the tokens it made at the same time; tokens a node already minted
+with it stay valid for their own lifetime (the account's token TTL) at the
+app's backends.`,
 		minArgs: 3, maxArgs: 3,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {

@@ -67,6 +67,13 @@ flag, and never printed.`,
 	"deployment": "Deployment keys (nonce, receipt, TLS session tickets) are shared by every node of the deployment.",
 	"master-key": `Master keys, in the master key file (never in the store), seal every secret
 at rest. See 'help master-key rotate' for a rotation without downtime.`,
+	"store": `Every record of the store carries a tag under a key derived from the master
+key, and a manifest lists them all: nodes serve only a store that verifies,
+so write access to the store without the master key changes nothing.`,
+	"debug-token": `Debug tokens let emulators, CI runners and debug builds attest as an app
+(they waive signer, version, measurement, integrity flags and platform
+attestation; never bans). The store keeps only their MAC; each is printed
+once, expires, and can be revoked on every node within 2 seconds.`,
 }
 
 // writeGroupHelp lists a group's commands with what the group is about.

@@ -140,7 +140,7 @@ func TestStoreAuthenticateDoesNotBlessUntaggedApp(t *testing.T) {
 func TestInitDemoIsAuthenticated(t *testing.T) {
 	e := newEnv(t)
 	e.ok("init", "--demo")
-	if rep := e.report(e.ok("store", "verify")); rep.Generation != 1 || rep.Records < 3 || len(rep.Problems) != 0 {
+	if rep := e.report(e.ok("store", "verify")); rep.Generation < 1 || rep.Records < 3 || len(rep.Problems) != 0 {
 		t.Fatalf("after init --demo: %+v", rep)
 	}
 }
