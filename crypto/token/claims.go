@@ -1,5 +1,8 @@
 package token
 
+// ConfirmationSize is the size of a cnf key: an uncompressed P-256 point.
+const ConfirmationSize = 65
+
 // Claims are the claims of an attestation token (PROTOCOL.md §3), as minted.
 // The zero value is not mintable: ExpiresAt is required.
 type Claims struct {
@@ -14,7 +17,14 @@ type Claims struct {
 	// Annotation is arc: comma-separated failure reasons. Omitted when nil;
 	// present as "" when it points at "" (a pass, where annotation is on).
 	Annotation *string
+	// Confirmation is the device key the token is bound to (cnf.jwk, RFC
+	// 7800; PROTOCOL.md §12): the uncompressed point 0x04‖x‖y of a P-256
+	// key. The zero value: no cnf.
+	Confirmation [ConfirmationSize]byte
 }
+
+// HasConfirmation reports whether c carries cnf.
+func (c *Claims) HasConfirmation() bool { return c.Confirmation != [ConfirmationSize]byte{} }
 
 // Verified is what Verify found in a token that passed every check.
 //
@@ -38,6 +48,11 @@ type Verified struct {
 	ID, Device, Payload       []byte // jti, did, pay (empty when absent)
 	Annotation                []byte // arc, when HasAnnotation
 	HasAnnotation             bool   // arc was present (possibly "")
+	// Confirmation is the uncompressed point 0x04‖x‖y of the P-256 key of
+	// cnf.jwk, when HasConfirmation. It is not checked to be on the curve
+	// (the token's issuer vouches for it; its user parses it as a key).
+	Confirmation    [ConfirmationSize]byte
+	HasConfirmation bool
 
 	buf []byte // decoded claims JSON, strings unescaped in place
 }
@@ -64,6 +79,9 @@ func (v *Verified) Claims() Claims {
 	if v.HasAnnotation {
 		a := string(v.Annotation)
 		c.Annotation = &a
+	}
+	if v.HasConfirmation {
+		c.Confirmation = v.Confirmation
 	}
 	return c
 }
