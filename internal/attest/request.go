@@ -28,6 +28,8 @@ type Request struct {
 	// Binding is the b64u text of the binding hash as sent, nil when absent.
 	Binding     []byte
 	WantSecrets bool
+	// PoP asks for a token bound to the device key (cnf, PROTOCOL.md §12).
+	PoP bool
 
 	scratch [512]byte
 	used    int
@@ -71,6 +73,7 @@ const (
 	fMeasurement
 	fKey
 	fIntegrity
+	fPoP
 )
 
 // ParseRequest parses an attest body into r (which it resets first). It
@@ -141,6 +144,11 @@ func ParseRequest(body []byte, r *Request) error {
 				return 0, err
 			}
 			return boolean(body, at, "want_secrets", &r.WantSecrets)
+		case "pop":
+			if err := dup(fPoP, "pop"); err != nil {
+				return 0, err
+			}
+			return boolean(body, at, "pop", &r.PoP)
 		}
 		return 0, nil
 	})

@@ -261,6 +261,7 @@ type claim struct {
 	integrity   string    // the device.integrity object, "" for none
 	pa          string    // platform_attestation, "" for none
 	wantSecrets bool
+	pop         bool // "pop": true (§12)
 }
 
 func (r *rig) body(d *device, c claim) []byte {
@@ -294,6 +295,9 @@ func (r *rig) body(d *device, c claim) []byte {
 	}
 	if c.wantSecrets {
 		s += `,"want_secrets":true`
+	}
+	if c.pop {
+		s += `,"pop":true`
 	}
 	return []byte(s + `}`)
 }
