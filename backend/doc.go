@@ -5,8 +5,14 @@
 // built on it.
 //
 // Who may import: any backend, and attestd's own examples and tests. It
-// imports crypto/token and crypto/secret from this module, fasthttp and
+// imports crypto/token, crypto/httpsig and crypto/secret from this module, fasthttp and
 // golang.org/x/sync; nothing of the edge.
+//
+// Request signatures (PROTOCOL.md §12), with WithRequestSignatures: a
+// token bound to the device key (cnf) and, on each request, an RFC 9421
+// signature by that key over the method, authority, path, query, token and
+// Content-Digest, fresh (SignatureConfig.Window) and never seen before
+// (SignatureConfig.Replay), refused 401 request_signature_invalid.
 //
 // Binding rule (the pay claim): a token that carries pay is accepted only
 // when the caller supplies the bound value and pay equals
