@@ -174,6 +174,11 @@ type Evidence struct {
 	// PlatformAttestation is the raw platform_attestation object; nil
 	// sends the stored receipt, if any.
 	PlatformAttestation json.RawMessage
+	// PoP asks for a token bound to the device key (PROTOCOL.md §12): its
+	// cnf is the device key, and requests that carry it must be signed
+	// with it (SignRequest; the Transport does it with
+	// TransportConfig.ProofOfPossession).
+	PoP bool
 	// Mutate, for tests, edits the body before it is signed.
 	Mutate func(body map[string]any)
 }
@@ -212,6 +217,9 @@ func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 	}
 	if ev.WantSecrets {
 		body["want_secrets"] = true
+	}
+	if ev.PoP {
+		body["pop"] = true
 	}
 	pa := ev.PlatformAttestation
 	if pa == nil {
