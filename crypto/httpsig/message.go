@@ -211,3 +211,31 @@ func (r *Response) AppendComponent(dst, id []byte) ([]byte, bool) {
 	}
 	return AppendHeader(dst, r.Header, id)
 }
+
+// RemoveMember returns the dictionary field value without its member
+// label (what a proxy does to a signature it consumed), and whether it
+// held one: the other members are kept as they were written, joined by
+// ", ". A value that is not a well-formed dictionary is returned as it is,
+// with false.
+func RemoveMember(field, label string) (string, bool) {
+	b := []byte(field)
+	var d dictionary
+	if parseDictionary(b, &d) != nil {
+		return field, false
+	}
+	if _, ok := d.lookup(b, label); !ok {
+		return field, false
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < d.n; i++ {
+		m := &d.m[i]
+		if string(m.key.of(b)) == label {
+			continue
+		}
+		if len(out) > 0 {
+			out = append(out, ", "...)
+		}
+		out = append(out, m.full.of(b)...)
+	}
+	return string(out), true
+}

@@ -398,3 +398,20 @@ func TestComponentValueWithControlCharacterIsRefused(t *testing.T) {
 		t.Fatalf("signing: %v, want ErrComponents", err)
 	}
 }
+
+func TestRemoveMember(t *testing.T) {
+	for in, want := range map[string]string{
+		`att=("@method");created=1`:                           ``,
+		`sig1=("@path");created=2, att=("@method");created=1`: `sig1=("@path");created=2`,
+		`att=:AAAA:, sig1=:BBBB:;x=1, sig2`:                   `sig1=:BBBB:;x=1, sig2`,
+	} {
+		if got, ok := RemoveMember(in, Label); !ok || got != want {
+			t.Errorf("RemoveMember(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{`sig1=:AAAA:`, `att=("unterminated`, ``} {
+		if got, ok := RemoveMember(in, Label); ok || got != in {
+			t.Errorf("RemoveMember(%q) = %q, %v; want it unchanged", in, got, ok)
+		}
+	}
+}
