@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 )
 
 // rfcKey reads the test key of RFC 9421 Appendix B.1.3.
@@ -137,4 +138,33 @@ func checkSHA512Only(field, body []byte) error {
 	}
 	sum := sha512Sum(body)
 	return checkDigest(field, m, sum)
+}
+
+// TestDocumentedExampleVerifies: the example request of the documents
+// (signed with the B.1.3 key, keyid its did) verifies under §12's profile
+// at its created time, with the base they print, and not a minute later.
+func TestDocumentedExampleVerifies(t *testing.T) {
+	pub, _ := rfcKey(t)
+	pt, _ := pub.Bytes()
+	raw, err := os.ReadFile("testdata/att-example.http")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	msg := ServerRequest(req, "")
+	var sc Scratch
+	if _, err := sc.VerifyRequest(&msg, pt, body, time.Unix(1796671990, 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile("testdata/att-example-base.txt")
+	if !bytes.Equal(sc.base, want) {
+		t.Fatalf("base:\n%s", sc.base)
+	}
+	if _, err := sc.VerifyRequest(&msg, pt, body, time.Unix(1796671990+61, 0), 0); !errors.Is(err, ErrTime) {
+		t.Fatalf("61 s later: %v", err)
+	}
 }
