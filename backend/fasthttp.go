@@ -49,6 +49,9 @@ func (v *Verifier) Fasthttp(next fasthttp.RequestHandler, opts ...MiddlewareOpti
 // into out. A streamed body (Server.StreamRequestBody) is read, up to the
 // limit, into the request, where next finds it.
 func (v *Verifier) checkFasthttp(ctx *fasthttp.RequestCtx, s *Signatures, out *token.Verified) error {
+	if !out.HasConfirmation { // refused before the body is read
+		return ErrNotBound
+	}
 	if stream := ctx.RequestBodyStream(); stream != nil {
 		b, err := readBody(stream, s.cfg.MaxBodyBytes)
 		if err != nil {

@@ -55,6 +55,9 @@ func (v *Verifier) verifyHTTP(r *http.Request, m *middleware, tok string, bindin
 	if err := v.VerifyInto(r.Context(), unsafe.Slice(unsafe.StringData(tok), len(tok)), binding, out); err != nil {
 		return token.Claims{}, err
 	}
+	if !out.HasConfirmation { // refused before the body is read
+		return token.Claims{}, ErrNotBound
+	}
 	body, err := readBody(r.Body, m.sigs.cfg.MaxBodyBytes)
 	if err != nil {
 		return token.Claims{}, err
