@@ -5,7 +5,7 @@
 // built on it.
 //
 // Who may import: any backend, and attestd's own examples and tests. It
-// imports crypto/token and crypto/secret from this module, fasthttp and
+// imports crypto/token, crypto/httpsig and crypto/secret from this module, fasthttp and
 // golang.org/x/sync; nothing of the edge.
 //
 // Monitor mode (PROTOCOL.md §11): an app in monitor mode gets tokens signed
@@ -17,6 +17,11 @@
 // Config.RefuseMonitorFailures is set, which refuses them
 // (ErrMonitorFailure) while still accepting monitor-mode passes. A token
 // made with a debug token names it in dbg (Claims.Debug).
+// Request signatures (PROTOCOL.md §12), with WithRequestSignatures: a
+// token bound to the device key (cnf) and, on each request, an RFC 9421
+// signature by that key over the method, authority, path, query, token and
+// Content-Digest, fresh (SignatureConfig.Window) and never seen before
+// (SignatureConfig.Replay), refused 401 request_signature_invalid.
 //
 // Binding rule (the pay claim): a token that carries pay is accepted only
 // when the caller supplies the bound value and pay equals

@@ -7,9 +7,10 @@ import (
 )
 
 // Fasthttp is HTTP for fasthttp: next runs only for requests with a valid
-// token, and finds the claims with ClaimsFromFasthttp. The claims are a copy
-// (token.Claims holds its own strings): nothing kept refers to the
-// RequestCtx, whose buffers are reused once the handler returns.
+// token (and signature, with WithRequestSignatures), and finds the claims
+// with ClaimsFromFasthttp. The claims are a copy (token.Claims holds its
+// own strings): nothing kept refers to the RequestCtx, whose buffers are
+// reused once the handler returns.
 func (v *Verifier) Fasthttp(next fasthttp.RequestHandler, opts ...MiddlewareOption) fasthttp.RequestHandler {
 	m := newMiddleware(opts)
 	return func(ctx *fasthttp.RequestCtx) {
@@ -29,6 +30,9 @@ func (v *Verifier) Fasthttp(next fasthttp.RequestHandler, opts ...MiddlewareOpti
 		}
 		out := v.verified.Get().(*token.Verified)
 		err := v.VerifyInto(ctx, tok, binding, out)
+		if err == nil && m.sigs != nil {
+			err = v.checkFasthttp(ctx, m.sigs, out)
+		}
 		if err == nil {
 			ctx.SetUserValue(claimsKey{}, out.Claims())
 		}
@@ -41,12 +45,41 @@ func (v *Verifier) Fasthttp(next fasthttp.RequestHandler, opts ...MiddlewareOpti
 	}
 }
 
+// checkFasthttp checks the request signature of ctx, the token verified
+// into out. A streamed body (Server.StreamRequestBody) is read, up to the
+// limit, into the request, where next finds it.
+func (v *Verifier) checkFasthttp(ctx *fasthttp.RequestCtx, s *Signatures, out *token.Verified) error {
+	if !out.HasConfirmation { // refused before the body is read
+		return ErrNotBound
+	}
+	if stream := ctx.RequestBodyStream(); stream != nil {
+		b, err := readBody(stream, s.cfg.MaxBodyBytes)
+		if err != nil {
+			return err
+		}
+		ctx.Request.SetBodyStream(nil, 0)
+		ctx.Request.SetBody(b)
+	}
+	body := ctx.Request.Body()
+	if int64(len(body)) > s.cfg.MaxBodyBytes {
+		return ErrBodyTooLarge
+	}
+	msg := fasthttpRequest{ctx: ctx, authority: s.cfg.Authority}
+	return v.checkSignature(ctx, s, &msg, body, out)
+}
+
 func (m *middleware) rejectFasthttp(ctx *fasthttp.RequestCtx, err error) {
-	body := m.rejected(err)
+	status, body := m.rejected(err)
 	ctx.Response.Reset()
-	ctx.SetStatusCode(fasthttp.StatusUnauthorized)
+	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
+	if status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	if status == fasthttp.StatusRequestEntityTooLarge || status == fasthttp.StatusBadRequest {
+		ctx.SetConnectionClose()
+	}
 	ctx.SetBodyString(body)
 }
 

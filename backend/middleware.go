@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/textproto"
 
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/crypto/token"
 )
 
@@ -36,10 +37,21 @@ func WithRejectHook(f func(error)) MiddlewareOption {
 	return func(m *middleware) { m.onReject = f }
 }
 
+// WithRequestSignatures requires, beside the token, a request signature by
+// the token's device key (PROTOCOL.md §12): a token without cnf, and a
+// request whose signature does not check out, are answered 401
+// {"error":"request_signature_invalid",…}; a body over s's MaxBodyBytes
+// 413 body_too_large; a full replay cache 503 overloaded. The body is read
+// (up to that bound) before next runs, and next reads it from memory.
+func WithRequestSignatures(s *Signatures) MiddlewareOption {
+	return func(m *middleware) { m.sigs = s }
+}
+
 type middleware struct {
 	tokenHeader   string
 	bindingHeader string
 	onReject      func(error)
+	sigs          *Signatures
 }
 
 func newMiddleware(opts []MiddlewareOption) *middleware {
@@ -53,9 +65,42 @@ func newMiddleware(opts []MiddlewareOption) *middleware {
 // claimsKey keys the claims in a context and in fasthttp's user values.
 type claimsKey struct{}
 
-// rejection is the 401 body for err: {"error":"token_invalid","message":…}.
-// The messages are fixed strings: nothing of the token is echoed.
-func rejection(err error) string {
+// rejection is the answer to err: 401 {"error":"request_signature_invalid"}
+// for a refused request signature, 413 for a body over the limit, 503
+// (retry after a second) for a replay cache that cannot record, else 401
+// {"error":"token_invalid","message":…}. The messages are fixed strings:
+// nothing of the request is echoed.
+func rejection(err error) (status int, body string) {
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		return 413, `{"error":"body_too_large","message":"the request body is over the limit"}`
+	case errors.Is(err, errUnreadableBody):
+		return 400, `{"error":"bad_request","message":"the request body could not be read"}`
+	case errors.Is(err, ErrReplayFull):
+		return 503, `{"error":"overloaded","message":"try again shortly"}`
+	case isSignatureError(err):
+		return 401, `{"error":"request_signature_invalid","message":"` + signatureMessage(err) + `"}`
+	}
+	return 401, tokenRejection(err)
+}
+
+// signatureMessage is the fixed text for a refused request signature.
+func signatureMessage(err error) string {
+	switch {
+	case errors.Is(err, ErrNotBound):
+		return "the token is not bound to a device key"
+	case errors.Is(err, ErrReplayed):
+		return "request signature replayed"
+	case errors.Is(err, httpsig.ErrTime):
+		return "request signature too old, too new or expired"
+	case errors.Is(err, httpsig.ErrDigest):
+		return "content digest missing or not matching the body"
+	}
+	return "request signature missing or invalid"
+}
+
+// tokenRejection is the 401 body for a refused token.
+func tokenRejection(err error) string {
 	msg := "token could not be verified"
 	for _, c := range []struct {
 		err error
@@ -81,7 +126,7 @@ func rejection(err error) string {
 	return `{"error":"token_invalid","message":"` + msg + `"}`
 }
 
-func (m *middleware) rejected(err error) string {
+func (m *middleware) rejected(err error) (int, string) {
 	if m.onReject != nil {
 		m.onReject(err)
 	}

@@ -196,7 +196,8 @@ func TestRejectionMessages(t *testing.T) {
 		errors.Join(token.ErrUnknownKey, ErrJWKS): "token signed with an unknown key",
 	} {
 		var e map[string]string
-		if err := json.Unmarshal([]byte(rejection(err)), &e); err != nil || e["message"] != want || e["error"] != "token_invalid" {
+		status, body := rejection(err)
+		if err := json.Unmarshal([]byte(body), &e); err != nil || status != 401 || e["message"] != want || e["error"] != "token_invalid" {
 			t.Errorf("rejection(%v) = %v", err, e)
 		}
 	}

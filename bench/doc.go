@@ -9,7 +9,8 @@
 // Names are fixed (see README.md) so figures compare across versions:
 // BenchmarkAttest/{HS256,ES256,EdDSA} against BenchmarkAttestFloor,
 // BenchmarkChallenge, BenchmarkTokenVerify/{HS256,ES256} against
-// BenchmarkGolangJWT/{HS256,ES256}, and BenchmarkHTTPAttest and
+// BenchmarkGolangJWT/{HS256,ES256}, BenchmarkRequestSignatureVerify/{HS256,ES256}
+// against BenchmarkRequestSignatureVerifyFloor, and BenchmarkHTTPAttest and
 // BenchmarkHTTPChallenge against BenchmarkFasthttpHello.
 //
 // Nobody imports this package.

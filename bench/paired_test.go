@@ -22,6 +22,8 @@ import (
 //	                                        server's limits and timeouts, the timeouts as fasthttp's own
 //	                                        (a deadline change per request, which the fastapi server avoids)
 //	BenchmarkPaired/TokenVerifyHS256-GolangJWT  x-speedup: golang-jwt time ÷ ours (goal ≥ 5)
+//	BenchmarkPaired/RequestSignatureVerifyHS256-Floor  x-floor: BenchmarkRequestSignatureVerify/HS256 ÷
+//	                                        one ECDSA P-256 verification (goal ≤ 1.3)
 //
 // ns/op is the mean of one operation of either side.
 
@@ -45,6 +47,30 @@ func pair(total, n int, a, b func(int)) (ta, tb time.Duration) {
 
 func BenchmarkPaired(b *testing.B) {
 	e := newEnv(b)
+	b.Run("RequestSignatureVerifyHS256-Floor", func(b *testing.B) {
+		sc := newSigCase(b, e, testenv.App, b.N)
+		floor := sigFloor(b, e)
+		i := 0
+		b.ReportAllocs()
+		b.ResetTimer()
+		ts, tf := pair(b.N, pairBatch, func(k int) {
+			for ; k > 0; k-- {
+				if err := sc.verify(i); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		}, func(k int) {
+			for ; k > 0; k-- {
+				if !floor() {
+					b.Fatal("floor")
+				}
+			}
+		})
+		b.ReportMetric(float64(ts)/float64(tf), "x-floor")
+		b.ReportMetric(float64(ts)/float64(b.N), "signed-ns/op")
+		b.ReportMetric(float64(tf)/float64(b.N), "floor-ns/op")
+	})
 	b.Run("AttestHS256-Floor", func(b *testing.B) {
 		reqs := e.requests(b, testenv.App, b.N)
 		floor := newFloor(b, e, token.HS256)

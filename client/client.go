@@ -180,6 +180,11 @@ type Evidence struct {
 	// PlatformAttestation is the raw platform_attestation object; nil
 	// sends the stored receipt, if any.
 	PlatformAttestation json.RawMessage
+	// PoP asks for a token bound to the device key (PROTOCOL.md §12): its
+	// cnf is the device key, and requests that carry it must be signed
+	// with it (SignRequest; the Transport does it with
+	// TransportConfig.ProofOfPossession).
+	PoP bool
 	// Mutate, for tests, edits the body before it is signed.
 	Mutate func(body map[string]any)
 }
@@ -221,6 +226,9 @@ func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 	}
 	if c.cfg.DebugToken != "" {
 		body["debug_token"] = c.cfg.DebugToken
+	}
+	if ev.PoP {
+		body["pop"] = true
 	}
 	pa := ev.PlatformAttestation
 	if pa == nil {

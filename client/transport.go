@@ -68,6 +68,17 @@ type TransportConfig struct {
 	Integrity Integrity
 	// MaxBound bounds how many bound tokens are kept (default 16).
 	MaxBound int
+	// ProofOfPossession attests with "pop": true, and signs every request
+	// that carries the token (those to the token hosts) with the device
+	// key when the token has cnf (PROTOCOL.md §12, SignRequest), so that a
+	// copied token is of no use without the device.
+	ProofOfPossession bool
+	// Now is the clock of request signatures' created (default: the
+	// Client's).
+	Now func() time.Time
+	// MaxSignedBody bounds a body read into memory to be signed, for a
+	// request without GetBody (default DefaultMaxSignedBody).
+	MaxSignedBody int64
 }
 
 // Transport is an http.RoundTripper for an app's outgoing requests (the
@@ -94,6 +105,11 @@ type TransportConfig struct {
 // *http.Transport, for the connections it dials itself (not those through
 // an HTTP proxy, which are closed only when idle); any other Base gets only
 // CloseIdleConnections.
+//
+// With ProofOfPossession, the token is bound to the device key (cnf) and
+// every request that carries it is signed with that key (RFC 9421,
+// PROTOCOL.md §12; see SignRequest), after placeholders are filled in and
+// the token set, so that the signature covers what is sent.
 //
 // Every request waits for a first attestation (so pins apply from the first
 // connection on), and every request keeps the token fresh, so pins and
@@ -131,6 +147,9 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	}
 	if cfg.MaxBound <= 0 {
 		cfg.MaxBound = 16
+	}
+	if cfg.Now == nil {
+		cfg.Now = cfg.Client.cfg.Now
 	}
 	u, err := url.Parse(cfg.Client.cfg.BaseURL)
 	if err != nil {
@@ -304,6 +323,11 @@ func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.
 	}
 	if toHost {
 		out.Header.Set(TokenHeader, res.Token)
+		if t.cfg.ProofOfPossession && tokenBound(res.Token) {
+			if err := SignRequest(out, t.c.key, t.cfg.Now(), t.cfg.MaxSignedBody); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return out, filled, nil
 }
@@ -336,7 +360,7 @@ func (t *Transport) hasLearned() bool {
 // when none is cached. Concurrent callers share one attestation.
 func (t *Transport) token(ctx context.Context, binding []byte) (*Result, error) {
 	return t.tokens.get(ctx, bindingKey(binding), func(ctx context.Context) (*Result, error) {
-		res, err := t.c.Attest(ctx, Evidence{Integrity: t.cfg.Integrity, Binding: binding, WantSecrets: true})
+		res, err := t.c.Attest(ctx, Evidence{Integrity: t.cfg.Integrity, Binding: binding, WantSecrets: true, PoP: t.cfg.ProofOfPossession})
 		switch {
 		case err == nil:
 			t.learn(res, true)

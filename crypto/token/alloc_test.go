@@ -13,6 +13,7 @@ func TestVerifyHS256Allocs(t *testing.T) {
 	ks := keySet(t, s.Verifier())
 	c := sampleClaims()
 	c.Annotation = strp("rooted")
+	c.Confirmation = devicePoint(t) // cnf decodes without allocating too
 	tok := mint(t, s, c)
 	var v Verified
 	o := opts()

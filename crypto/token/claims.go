@@ -1,5 +1,8 @@
 package token
 
+// ConfirmationSize is the size of a cnf key: an uncompressed P-256 point.
+const ConfirmationSize = 65
+
 // Claims are the claims of an attestation token (PROTOCOL.md §3), as minted.
 // The zero value is not mintable: ExpiresAt is required.
 type Claims struct {
@@ -22,7 +25,14 @@ type Claims struct {
 	// Debug is dbg (§11): the name of the debug token the verdict was made
 	// with; omitted when empty.
 	Debug string
+	// Confirmation is the device key the token is bound to (cnf.jwk, RFC
+	// 7800; PROTOCOL.md §12): the uncompressed point 0x04‖x‖y of a P-256
+	// key. The zero value: no cnf.
+	Confirmation [ConfirmationSize]byte
 }
+
+// HasConfirmation reports whether c carries cnf.
+func (c *Claims) HasConfirmation() bool { return c.Confirmation != [ConfirmationSize]byte{} }
 
 // Verified is what Verify found in a token that passed every check.
 //
@@ -48,6 +58,11 @@ type Verified struct {
 	HasAnnotation             bool   // arc was present (possibly "")
 	Monitor                   bool   // mon was present and true
 	Debug                     []byte // dbg (empty when absent)
+	// Confirmation is the uncompressed point 0x04‖x‖y of the P-256 key of
+	// cnf.jwk, when HasConfirmation. It is not checked to be on the curve
+	// (the token's issuer vouches for it; its user parses it as a key).
+	Confirmation    [ConfirmationSize]byte
+	HasConfirmation bool
 
 	buf []byte // decoded claims JSON, strings unescaped in place
 }
@@ -76,6 +91,9 @@ func (v *Verified) Claims() Claims {
 	if v.HasAnnotation {
 		a := string(v.Annotation)
 		c.Annotation = &a
+	}
+	if v.HasConfirmation {
+		c.Confirmation = v.Confirmation
 	}
 	return c
 }

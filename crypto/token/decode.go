@@ -87,13 +87,14 @@ const (
 	cArc
 	cMon
 	cDbg
+	cCnf
 )
 
 // decodeClaims reads the decoded claims JSON held in v.buf into v's fields,
 // which then point into v.buf. Known claims must have their JSON type
 // (strings; integers for iat, exp and nbf; a boolean for mon; aud a single
-// string); exp is
-// required; duplicates are refused; unknown claims are ignored. It returns
+// string; cnf as decodeCnf reads it); exp is required; duplicates are
+// refused; unknown claims are ignored. It returns
 // nbf and which claims were present (the c* bits).
 func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 	s := scanner{b: v.buf}
@@ -147,6 +148,9 @@ func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 		case "dbg":
 			bit = cDbg
 			v.Debug, ok = s.str()
+		case "cnf":
+			bit = cCnf
+			ok = decodeCnf(&s, v)
 		default:
 			ok = s.skip(0)
 		}
@@ -172,4 +176,125 @@ func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 		return 0, 0, fmt.Errorf("%w: exp is missing", ErrMalformed)
 	}
 	return nbf, seen, nil
+}
+
+// decodeCnf reads the cnf claim (RFC 7800) into v.Confirmation: an object
+// whose one member is jwk, an EC P-256 public key {"kty":"EC",
+// "crv":"P-256","x":X,"y":Y} with 32-byte coordinates. A confirmation
+// method other than jwk, another key type or curve, a private part (d), or
+// a duplicate member is refused: a token bound to a key this package
+// cannot name must not pass as unbound. Other JWK members are ignored.
+func decodeCnf(s *scanner, v *Verified) bool {
+	if !s.consume('{') {
+		return false
+	}
+	jwk := false
+	for first := true; ; first = false {
+		if first && s.consume('}') {
+			break
+		}
+		key, ok := s.str()
+		if !ok || !s.consume(':') || string(key) != "jwk" || jwk || !decodeCnfJWK(s, v) {
+			return false
+		}
+		jwk = true
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return false
+		}
+		break
+	}
+	v.HasConfirmation = jwk
+	return jwk
+}
+
+// decodeCnfJWK reads the jwk member of cnf into v.Confirmation.
+func decodeCnfJWK(s *scanner, v *Verified) bool {
+	const (
+		hasKty = 1 << iota
+		hasCrv
+		hasX
+		hasY
+	)
+	var seen uint8
+	if !s.consume('{') {
+		return false
+	}
+	for first := true; ; first = false {
+		if first && s.consume('}') {
+			break
+		}
+		key, ok := s.str()
+		if !ok || !s.consume(':') {
+			return false
+		}
+		var bit uint8
+		switch string(key) {
+		case "kty":
+			bit = hasKty
+		case "crv":
+			bit = hasCrv
+		case "x":
+			bit = hasX
+		case "y":
+			bit = hasY
+		case "d":
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if bit == 0 {
+			ok = s.skip(2)
+		} else {
+			ok = decodeJWKMember(s, bit, v)
+		}
+		if !ok {
+			return false
+		}
+		if s.consume(',') {
+			continue
+		}
+		if !s.consume('}') {
+			return false
+		}
+		break
+	}
+	v.Confirmation[0] = 4
+	return seen == hasKty|hasCrv|hasX|hasY
+}
+
+// decodeJWKMember reads the string value of the jwk member bit (kty 1,
+// crv 2, x 4, y 8 of decodeCnfJWK) and checks it.
+func decodeJWKMember(s *scanner, bit uint8, v *Verified) bool {
+	val, ok := s.str()
+	if !ok {
+		return false
+	}
+	switch bit {
+	case 1:
+		return string(val) == "EC"
+	case 2:
+		return string(val) == "P-256"
+	case 4:
+		return decodeCoord(v.Confirmation[1:33], val)
+	}
+	return decodeCoord(v.Confirmation[33:65], val)
+}
+
+// decodeCoord decodes enc, 43 characters of b64u, into dst (32 bytes).
+func decodeCoord(dst, enc []byte) bool {
+	if len(enc) != 43 {
+		return false
+	}
+	var c [33]byte
+	n, err := b64.Decode(c[:], enc)
+	if err != nil || n != 32 {
+		return false
+	}
+	copy(dst, c[:32])
+	return true
 }

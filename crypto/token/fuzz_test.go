@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -168,12 +169,37 @@ func checkClaimsReader(t *testing.T, data []byte) {
 	} else if v.Monitor {
 		t.Fatal("mon read as true but absent")
 	}
+	checkCnfReader(t, m["cnf"], v)
 	for name, got := range map[string]int64{"iat": v.IssuedAt, "exp": v.ExpiresAt} {
 		if raw, ok := m[name]; ok {
 			if want, err := strconv.ParseInt(string(raw), 10, 64); err != nil || want != got {
 				t.Fatalf("%s: decodeClaims %d, encoding/json %s", name, got, raw)
 			}
 		}
+	}
+}
+
+// checkCnfReader: a cnf that decodeClaims read is, for encoding/json, an
+// object {"jwk": {...}} whose x and y are the point it read; one it did
+// not read is absent (decodeClaims fails on a cnf it cannot read).
+func checkCnfReader(t *testing.T, raw json.RawMessage, v Verified) {
+	if !v.HasConfirmation {
+		if raw != nil {
+			t.Fatalf("cnf %s present but not read", raw)
+		}
+		return
+	}
+	var cnf struct {
+		JWK struct{ Kty, Crv, X, Y string } `json:"jwk"`
+	}
+	if err := json.Unmarshal(raw, &cnf); err != nil {
+		t.Fatalf("cnf %s: %v", raw, err)
+	}
+	x, errX := b64.DecodeString(cnf.JWK.X)
+	y, errY := b64.DecodeString(cnf.JWK.Y)
+	if errX != nil || errY != nil || cnf.JWK.Kty != "EC" || cnf.JWK.Crv != "P-256" || v.Confirmation[0] != 4 ||
+		!bytes.Equal(x, v.Confirmation[1:33]) || !bytes.Equal(y, v.Confirmation[33:]) {
+		t.Fatalf("cnf %s read as %x", raw, v.Confirmation)
 	}
 }
 
@@ -190,6 +216,11 @@ func FuzzClaimsRoundTrip(f *testing.F) {
 		c := Claims{Issuer: iss, Subject: sub, Audience: aud, IssuedAt: iat, ExpiresAt: iat + ttl, ID: jti, Device: did, Payload: pay}
 		if hasArc {
 			c.Annotation = &arc
+		}
+		if ttl%2 == 1 { // a cnf derived from the inputs (any 64 bytes after 0x04)
+			sum := sha512.Sum512([]byte(jti))
+			c.Confirmation[0] = 4
+			copy(c.Confirmation[1:], sum[:])
 		}
 		tok, err := s.AppendMint(nil, &c)
 		allValid := !hasArc || utf8.ValidString(arc)

@@ -55,7 +55,7 @@ func appendString(dst []byte, s string) ([]byte, bool) {
 }
 
 // appendClaims appends c as the JSON claims object of a token, members in
-// the order iss, sub, aud, iat, exp, jti, did, pay, arc, mon, dbg.
+// the order iss, sub, aud, iat, exp, jti, did, pay, arc, mon, dbg, cnf.
 func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	if c.ExpiresAt == 0 {
 		return dst, fmt.Errorf("%w: exp is required", ErrClaims)
@@ -93,5 +93,21 @@ func appendClaims(dst []byte, c *Claims) ([]byte, error) {
 	if !ok {
 		return dst, fmt.Errorf("%w: a claim is not valid UTF-8", ErrClaims)
 	}
+	if c.HasConfirmation() {
+		if c.Confirmation[0] != 4 {
+			return dst, fmt.Errorf("%w: cnf is not an uncompressed point", ErrClaims)
+		}
+		dst = appendCnf(dst, c.Confirmation[:])
+	}
 	return append(dst, '}'), nil
+}
+
+// appendCnf appends the cnf claim of the uncompressed P-256 point pt:
+// ,"cnf":{"jwk":{"kty":"EC","crv":"P-256","x":X,"y":Y}} (RFC 7800 §3.2).
+func appendCnf(dst, pt []byte) []byte {
+	dst = append(dst, `,"cnf":{"jwk":{"kty":"EC","crv":"P-256","x":"`...)
+	dst = b64.AppendEncode(dst, pt[1:33])
+	dst = append(dst, `","y":"`...)
+	dst = b64.AppendEncode(dst, pt[33:65])
+	return append(dst, `"}}`...)
 }

@@ -90,7 +90,7 @@ func (s *Signer) selfTest() error {
 	const iat = 1_700_000_000
 	arc := "probe,\"escaped\"\n"
 	c := Claims{Issuer: "attestd-selftest", Subject: "probe", Audience: "probe", IssuedAt: iat, ExpiresAt: iat + 60,
-		ID: "probe-ÿ", Device: "probe", Payload: "probe", Annotation: &arc}
+		ID: "probe-ÿ", Device: "probe", Payload: "probe", Annotation: &arc, Confirmation: [ConfirmationSize]byte{4, 1, 64: 2}}
 	tok, err := s.AppendMint(nil, &c)
 	if err != nil {
 		return fmt.Errorf("%w: self-test mint: %w", ErrKey, err)
@@ -103,7 +103,7 @@ func (s *Signer) selfTest() error {
 	if err := ks.Verify(tok, Options{Now: time.Unix(iat, 0), Audience: "probe", Issuer: "attestd-selftest"}, &v); err != nil {
 		return fmt.Errorf("%w: self-test verify: %w", ErrKey, err)
 	}
-	if got := v.Claims(); got.ID != c.ID || got.Annotation == nil || *got.Annotation != arc {
+	if got := v.Claims(); got.ID != c.ID || got.Annotation == nil || *got.Annotation != arc || got.Confirmation != c.Confirmation {
 		return fmt.Errorf("%w: self-test claims do not round-trip", ErrKey)
 	}
 	return nil

@@ -29,12 +29,15 @@ const (
 	NonceReplayed        Code = "nonce_replayed"
 	SignatureInvalid     Code = "signature_invalid"
 	TokenInvalid         Code = "token_invalid"
-	NotFound             Code = "not_found"
-	MethodNotAllowed     Code = "method_not_allowed"
-	RateLimited          Code = "rate_limited"
-	Overloaded           Code = "overloaded"
-	BadGateway           Code = "bad_gateway"
-	Internal             Code = "internal"
+	// RequestSignatureInvalid (1.1, §12): the request signature is missing,
+	// malformed, stale, replayed or not by the token's cnf key.
+	RequestSignatureInvalid Code = "request_signature_invalid"
+	NotFound                Code = "not_found"
+	MethodNotAllowed        Code = "method_not_allowed"
+	RateLimited             Code = "rate_limited"
+	Overloaded              Code = "overloaded"
+	BadGateway              Code = "bad_gateway"
+	Internal                Code = "internal"
 )
 
 // Sentinels the core wraps around causes to classify them. Their text is
@@ -48,12 +51,14 @@ var (
 	ErrNonceReplayed    = &Error{Status: 401, Code: NonceReplayed, Message: "the nonce was already used"}
 	ErrSignatureInvalid = &Error{Status: 401, Code: SignatureInvalid, Message: "Attest-Signature is missing, malformed or not valid for device.key"}
 	ErrTokenInvalid     = &Error{Status: 401, Code: TokenInvalid, Message: "the token is missing, malformed, expired or badly signed"}
-	ErrNotFound         = &Error{Status: 404, Code: NotFound, Message: "not found"}
-	ErrMethodNotAllowed = &Error{Status: 405, Code: MethodNotAllowed, Message: "method not allowed"}
-	ErrRateLimited      = &Error{Status: 429, Code: RateLimited, Message: "too many requests", RetryAfter: 1}
-	ErrOverloaded       = &Error{Status: 503, Code: Overloaded, Message: "the edge is overloaded or draining", RetryAfter: 1}
-	ErrBadGateway       = &Error{Status: 502, Code: BadGateway, Message: "the upstream could not be reached"}
-	ErrInternal         = &Error{Status: 500, Code: Internal, Message: "internal error"}
+	// ErrRequestSignatureInvalid is §12's refusal of a request signature.
+	ErrRequestSignatureInvalid = &Error{Status: 401, Code: RequestSignatureInvalid, Message: "the request signature is missing, malformed, stale, replayed or not by the token's key"}
+	ErrNotFound                = &Error{Status: 404, Code: NotFound, Message: "not found"}
+	ErrMethodNotAllowed        = &Error{Status: 405, Code: MethodNotAllowed, Message: "method not allowed"}
+	ErrRateLimited             = &Error{Status: 429, Code: RateLimited, Message: "too many requests", RetryAfter: 1}
+	ErrOverloaded              = &Error{Status: 503, Code: Overloaded, Message: "the edge is overloaded or draining", RetryAfter: 1}
+	ErrBadGateway              = &Error{Status: 502, Code: BadGateway, Message: "the upstream could not be reached"}
+	ErrInternal                = &Error{Status: 500, Code: Internal, Message: "internal error"}
 )
 
 // Error is a public error: what the client is told. Message is for humans

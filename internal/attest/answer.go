@@ -19,7 +19,7 @@ import (
 // key.
 func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key, now int64) ([]byte, error) {
 	if d.Account == nil {
-		return e.appendUnknown(dst, w, now)
+		return e.appendUnknown(dst, w, key, now)
 	}
 	r, acct := &w.req, d.Account
 	passed := d.Passed()
@@ -27,7 +27,7 @@ func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key,
 	if d.RealKey() {
 		signer = acct.Signer
 	}
-	c := e.claims(w, d.App.ID, acct.ID, now, acct.TTL)
+	c := e.claims(w, d.App.ID, acct.ID, now, acct.TTL, key)
 	if acct.Annotate || d.Monitor {
 		w.arc = joinReasons(d.Reasons)
 		c.Annotation = &w.arc
@@ -65,12 +65,12 @@ func (e *Edge) appendAnswer(dst []byte, w *work, d *Decision, key devicekey.Key,
 
 // appendUnknown answers app_unknown: an HS256 decoy, aud "unknown", 300 s,
 // no arc and no pins (§3).
-func (e *Edge) appendUnknown(dst []byte, w *work, now int64) ([]byte, error) {
+func (e *Edge) appendUnknown(dst []byte, w *work, key devicekey.Key, now int64) ([]byte, error) {
 	signer, err := e.cfg.Registry.UnknownDecoy()
 	if err != nil {
 		return dst, fmt.Errorf("attest: decoy: %w", err)
 	}
-	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL)
+	c := e.claims(w, string(w.req.AppID), UnknownAudience, now, UnknownTTL, key)
 	dst = append(dst, `{"token":"`...)
 	if dst, err = signer.AppendMint(dst, &c); err != nil {
 		return dst, fmt.Errorf("attest: mint decoy: %w", err)
@@ -80,8 +80,11 @@ func (e *Edge) appendUnknown(dst []byte, w *work, now int64) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
-	return token.Claims{
+// claims are the token's claims. A request that asked for pop gets cnf,
+// the device key (§12), whatever the verdict: a failed verdict's token has
+// the shape of a pass's (§3).
+func (e *Edge) claims(w *work, sub, aud string, now, ttl int64, key devicekey.Key) token.Claims {
+	c := token.Claims{
 		Issuer:    e.cfg.Issuer,
 		Subject:   sub,
 		Audience:  aud,
@@ -91,6 +94,10 @@ func (e *Edge) claims(w *work, sub, aud string, now, ttl int64) token.Claims {
 		Device:    w.did(),
 		Payload:   w.pay(),
 	}
+	if w.req.PoP {
+		c.Confirmation = key.Point()
+	}
+	return c
 }
 
 func joinReasons(rs []string) string {

@@ -32,6 +32,8 @@ type Request struct {
 	// null counts as absent.
 	DebugToken    []byte
 	HasDebugToken bool
+	// PoP asks for a token bound to the device key (cnf, PROTOCOL.md §12).
+	PoP bool
 
 	scratch [512]byte
 	used    int
@@ -76,6 +78,7 @@ const (
 	fKey
 	fIntegrity
 	fDebugToken
+	fPoP
 )
 
 // MaxDebugTokenBytes bounds debug_token: a token is 47 bytes; anything
@@ -157,6 +160,11 @@ func ParseRequest(body []byte, r *Request) error {
 			next, err := r.str(body, at, "debug_token", &r.DebugToken, MaxDebugTokenBytes)
 			r.HasDebugToken = err == nil && !isNull(body, at)
 			return next, err
+		case "pop":
+			if err := dup(fPoP, "pop"); err != nil {
+				return 0, err
+			}
+			return boolean(body, at, "pop", &r.PoP)
 		}
 		return 0, nil
 	})

@@ -279,6 +279,7 @@ type claim struct {
 	pa          string    // platform_attestation, "" for none
 	wantSecrets bool
 	debugToken  string // the debug_token member's JSON value, "" for none
+	pop         bool // "pop": true (§12)
 }
 
 func (r *rig) body(d *device, c claim) []byte {
@@ -315,6 +316,9 @@ func (r *rig) body(d *device, c claim) []byte {
 	}
 	if c.debugToken != "" {
 		s += `,"debug_token":` + c.debugToken
+	}
+	if c.pop {
+		s += `,"pop":true`
 	}
 	return []byte(s + `}`)
 }

@@ -39,7 +39,7 @@ func endpointIndex(e string) int {
 	return -1
 }
 
-const numCodes = 15
+const numCodes = 16
 
 // codeNames[0] is success: no code, status 200.
 var codeNames = [numCodes]apierr.Code{"",
@@ -47,7 +47,7 @@ var codeNames = [numCodes]apierr.Code{"",
 	apierr.NonceInvalid, apierr.NonceExpired, apierr.NonceReplayed,
 	apierr.SignatureInvalid, apierr.TokenInvalid, apierr.NotFound,
 	apierr.MethodNotAllowed, apierr.RateLimited, apierr.Overloaded,
-	apierr.BadGateway, apierr.Internal,
+	apierr.BadGateway, apierr.Internal, apierr.RequestSignatureInvalid,
 }
 
 // codeStatus is the status each code is answered with (apierr's sentinels).
@@ -56,7 +56,7 @@ var codeStatus = [numCodes]int{200,
 	apierr.ErrNonceInvalid.Status, apierr.ErrNonceExpired.Status, apierr.ErrNonceReplayed.Status,
 	apierr.ErrSignatureInvalid.Status, apierr.ErrTokenInvalid.Status, apierr.ErrNotFound.Status,
 	apierr.ErrMethodNotAllowed.Status, apierr.ErrRateLimited.Status, apierr.ErrOverloaded.Status,
-	apierr.ErrBadGateway.Status, apierr.ErrInternal.Status,
+	apierr.ErrBadGateway.Status, apierr.ErrInternal.Status, apierr.ErrRequestSignatureInvalid.Status,
 }
 
 func codeIndex(c apierr.Code) int {
@@ -91,6 +91,8 @@ func codeIndex(c apierr.Code) int {
 		return 13
 	case apierr.Internal:
 		return 14
+	case apierr.RequestSignatureInvalid:
+		return 15
 	}
 	return -1
 }

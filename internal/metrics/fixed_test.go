@@ -217,7 +217,7 @@ func TestClosedSets(t *testing.T) {
 	for _, e := range []*apierr.Error{apierr.ErrBadRequest, apierr.ErrMediaType, apierr.ErrBodyTooLarge,
 		apierr.ErrNonceInvalid, apierr.ErrNonceExpired, apierr.ErrNonceReplayed, apierr.ErrSignatureInvalid,
 		apierr.ErrTokenInvalid, apierr.ErrNotFound, apierr.ErrMethodNotAllowed, apierr.ErrRateLimited,
-		apierr.ErrOverloaded, apierr.ErrBadGateway, apierr.ErrInternal} {
+		apierr.ErrOverloaded, apierr.ErrBadGateway, apierr.ErrInternal, apierr.ErrRequestSignatureInvalid} {
 		i := codeIndex(e.Code)
 		if i < 0 || codeStatus[i] != e.Status {
 			t.Errorf("code %q (status %d) outside the closed set", e.Code, e.Status)

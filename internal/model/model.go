@@ -52,7 +52,10 @@ type API struct {
 	Name           string `json:"name"`
 	Upstream       string `json:"upstream"`
 	RequireBinding bool   `json:"require_binding,omitempty"`
-	Inject         Inject `json:"inject"`
+	// RequireSignature: every request must carry a token bound to the
+	// device key (cnf) and be signed with that key (PROTOCOL.md §12).
+	RequireSignature bool   `json:"require_signature,omitempty"`
+	Inject           Inject `json:"inject"`
 }
 
 // Inject says where the proxy puts the API's secret: exactly one of Header

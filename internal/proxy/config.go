@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/attestd/attestd/backend"
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/registry"
 )
@@ -77,8 +79,22 @@ type Config struct {
 	// fasthttp adapter sets for a proxied exchange, instead of the server's
 	// shorter WriteTimeout, so that large answers can stream (default 10 min).
 	StreamTimeout time.Duration
-	Observer      Observer
-	Log           *slog.Logger
+	// SignatureWindow is how far a request signature's created may be
+	// from now, either way, for APIs with require_signature (default 60 s,
+	// PROTOCOL.md §12).
+	SignatureWindow time.Duration
+	// Replay remembers the request signatures this node accepted until
+	// they leave the window (default: a backend.MemoryReplayCache of
+	// backend.DefaultReplayCapacity entries: the replay window is per
+	// node).
+	Replay backend.ReplayCache
+	// Authority is the @authority apps sign when they address the edge
+	// (its public host[:port]); empty: each request's Host, without the
+	// default port of its scheme. Set it when a load balancer in front of
+	// the node rewrites Host.
+	Authority string
+	Observer  Observer
+	Log       *slog.Logger
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -117,6 +133,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.SignatureWindow <= 0 {
+		c.SignatureWindow = httpsig.DefaultWindow
+	}
+	if c.Replay == nil {
+		c.Replay = backend.NewMemoryReplayCache(0)
+	}
+	c.Authority = httpsig.Authority(c.Authority, "")
 	return c, nil
 }
 

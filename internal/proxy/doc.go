@@ -19,6 +19,17 @@
 // bad_request (pathrule.go); one whose token does not verify is answered
 // 401 token_invalid; in either case nothing of it is forwarded.
 //
+// Request signatures (PROTOCOL.md §12): for an API with require_signature,
+// the token must carry cnf and the request an RFC 9421 signature (label
+// att) by that key over what the app sent to the edge (the edge's
+// authority, /v1/proxy/{api}/… as sent, the query, the token, the
+// Content-Digest), fresh within Config.SignatureWindow and not seen before
+// on this node (Config.Replay); the body is read whole, up to
+// MaxBodyBytes, and must match its Content-Digest before anything is
+// forwarded. A refusal is 401 request_signature_invalid. The att members
+// of Signature-Input and Signature never reach an upstream (their keyid is
+// the device's id); other signatures pass.
+//
 // Binding: when the API requires binding, the token must carry pay and the
 // request exactly one Authorization header whose b64u(SHA-256) equals it.
 // A token that carries pay is, like in package backend, accepted only with
@@ -26,7 +37,8 @@
 // not: a bound token is valid only with the value it is bound to.
 //
 // Two adapters share one core: ServeHTTP (net/http, for HTTP/3) and
-// Fasthttp (the HTTP/1.1 listener). Both stream request and answer bodies;
+// Fasthttp (the HTTP/1.1 listener). Both stream request and answer bodies
+// (but the request body of an API with require_signature, read whole);
 // the request body is capped (Config.MaxBodyBytes, 413 body_too_large).
 //
 // Secrets are never logged, never put in an error, and never answered: the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/internal/apierr"
 )
 
@@ -38,8 +39,13 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	_ = ctx.SetReadDeadline(deadline)
 	_ = ctx.SetWriteDeadline(deadline)
 	uri := ctx.URI()
+	scheme := "http"
+	if ctx.IsTLS() {
+		scheme = "https"
+	}
 	in := &inbound{
-		method: string(ctx.Method()),
+		method:    string(ctx.Method()),
+		authority: httpsig.Authority(string(ctx.Host()), scheme),
 		// As sent (of an absolute-form target too), never uri.Path(),
 		// which fasthttp has decoded and normalised.
 		path:   string(uri.PathOriginal()),

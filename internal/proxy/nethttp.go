@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/internal/apierr"
 )
 
@@ -36,13 +37,18 @@ func sentPath(r *http.Request) string {
 // must begin with Prefix; anything else is not_found.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := p.cfg.Now()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
 	in := &inbound{
-		method: r.Method,
-		path:   sentPath(r),
-		query:  r.URL.RawQuery,
-		header: r.Header.Clone(),
-		length: r.ContentLength,
-		logCtx: r.Context(),
+		method:    r.Method,
+		authority: httpsig.Authority(r.Host, scheme),
+		path:      sentPath(r),
+		query:     r.URL.RawQuery,
+		header:    r.Header.Clone(),
+		length:    r.ContentLength,
+		logCtx:    r.Context(),
 	}
 	if in.header == nil {
 		in.header = http.Header{}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/client/scrub"
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/registry"
@@ -20,6 +21,7 @@ import (
 type Proxy struct {
 	cfg      Config
 	verified sync.Pool // of *token.Verified
+	scratch  sync.Pool // of *httpsig.Scratch
 }
 
 // New returns a Proxy for cfg.
@@ -30,19 +32,21 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg}
 	p.verified.New = func() any { return new(token.Verified) }
+	p.scratch.New = func() any { return new(httpsig.Scratch) }
 	return p, nil
 }
 
 // inbound is one request as an adapter received it, copied out of the
 // transport's own request: the core owns header and may change it.
 type inbound struct {
-	method string
-	path   string // escaped, beginning with Prefix
-	query  string // raw, without '?'
-	header http.Header
-	body   io.Reader       // nil: no body
-	length int64           // Content-Length; -1 unknown
-	logCtx context.Context // what log lines about the request are made with
+	method    string
+	authority string // Host as @authority: lower case, without its scheme's default port
+	path      string // escaped, beginning with Prefix
+	query     string // raw, without '?'
+	header    http.Header
+	body      io.Reader       // nil: no body
+	length    int64           // Content-Length; -1 unknown
+	logCtx    context.Context // what log lines about the request are made with
 }
 
 // forward verifies in and sends it upstream. On success the caller closes
@@ -51,8 +55,9 @@ type inbound struct {
 // The order of the checks: the method, then the path rules (pure and
 // public: they cost no lookup and no signature check, and a refusal says
 // nothing the protocol does not), then the API's name, then the token,
-// then the body's declared length. Whichever refuses, nothing is
-// forwarded. The answer's headers are scrubbed of the API's secret
+// then the body's declared length, then, for an API with
+// require_signature, the request signature (signature.go). Whichever
+// refuses, nothing is forwarded. The answer's headers are scrubbed of the API's secret
 // (PROTOCOL.md §6, 1.1) before either adapter sees them; its body is not.
 func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error) {
 	if in.method == http.MethodConnect || in.method == http.MethodTrace {
@@ -72,11 +77,18 @@ func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error
 	case !ok:
 		return nil, apierr.ErrNotFound
 	}
-	if err := p.verify(api, acct, in.header); err != nil {
+	v := p.verified.Get().(*token.Verified)
+	defer p.verified.Put(v)
+	if err := p.verify(api, acct, in.header, v); err != nil {
 		return nil, apierr.Wrap(apierr.ErrTokenInvalid, fmt.Errorf("proxy: api %q: %w", name, err))
 	}
 	if in.length > p.cfg.MaxBodyBytes {
 		return nil, p.tooLarge()
+	}
+	if requiresSignature(api) {
+		if err := p.checkSignature(ctx, in, v); err != nil {
+			return nil, fmt.Errorf("proxy: api %q: %w", name, err)
+		}
 	}
 	u, err := target(api, rest, in.query)
 	if err != nil {
@@ -110,6 +122,7 @@ func (p *Proxy) outbound(ctx context.Context, in *inbound, api *registry.API, u 
 	h := in.header
 	removeHopByHop(h)
 	delete(h, TokenHeader)
+	dropSignature(h)
 	delete(h, "Host")
 	delete(h, "Content-Length")
 	if api.Header != "" {
@@ -176,6 +189,8 @@ func (p *Proxy) failure(ctx context.Context, err error) *apierr.Error {
 		p.cfg.Log.WarnContext(ctx, "proxy: upstream failed", "err", err)
 	case apierr.TokenInvalid:
 		p.cfg.Log.DebugContext(ctx, "proxy: token refused", "err", err)
+	case apierr.RequestSignatureInvalid:
+		p.cfg.Log.DebugContext(ctx, "proxy: request signature refused", "err", err)
 	}
 	return pub
 }

@@ -8,15 +8,13 @@ import (
 	"github.com/attestd/attestd/internal/registry"
 )
 
-// verify checks the request's token for api (see the package doc).
+// verify checks the request's token for api (see the package doc) into v.
 // The errors hold no token contents beyond times and a known kid.
-func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header) error {
+func (p *Proxy) verify(api *registry.API, acct *registry.Account, h http.Header, v *token.Verified) error {
 	toks := h[TokenHeader]
 	if len(toks) != 1 || toks[0] == "" {
 		return errNoToken
 	}
-	v := p.verified.Get().(*token.Verified)
-	defer p.verified.Put(v)
 	o := token.Options{Now: p.cfg.Now(), Leeway: p.cfg.Leeway, Audience: api.Account, Issuer: p.cfg.Issuer}
 	if acct.ID != api.Account {
 		return errors.New("proxy: the api's account record does not match")

@@ -56,7 +56,7 @@ func compileAccount(m *model.Account) (*Account, error) {
 	}
 	for _, api := range m.APIs {
 		a.APIs[api.Name] = &API{Name: api.Name, Account: m.ID, Upstream: api.Upstream, RequireBinding: api.RequireBinding,
-			Header: api.Inject.Header, Query: api.Inject.Query, Secret: byName[api.Inject.Secret]}
+			RequireSignature: api.RequireSignature, Header: api.Inject.Header, Query: api.Inject.Query, Secret: byName[api.Inject.Secret]}
 	}
 	return a, nil
 }

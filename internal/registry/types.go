@@ -68,7 +68,10 @@ type API struct {
 	Account        string
 	Upstream       string
 	RequireBinding bool
-	Header         string
-	Query          string
-	Secret         secret.Value
+	// RequireSignature: requests need a token with cnf and a request
+	// signature by its key (PROTOCOL.md §12).
+	RequireSignature bool
+	Header           string
+	Query            string
+	Secret           secret.Value
 }
