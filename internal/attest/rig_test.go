@@ -279,7 +279,7 @@ type claim struct {
 	pa          string    // platform_attestation, "" for none
 	wantSecrets bool
 	debugToken  string // the debug_token member's JSON value, "" for none
-	pop         bool // "pop": true (§12)
+	pop         bool   // "pop": true (§12)
 }
 
 func (r *rig) body(d *device, c claim) []byte {
