@@ -23,8 +23,11 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The npm package jose, as a second, independent JOSE implementation.
-if [ -f interop/node/package.json ] && [ ! -d interop/node/node_modules/jose ]; then
+# The npm packages jose (a second, independent JOSE implementation) and
+# http-message-signatures (RFC 9421), installed again whenever the lock
+# file is newer than what npm installed.
+if [ -f interop/node/package.json ] && { [ ! -f interop/node/node_modules/.package-lock.json ] ||
+  [ interop/node/package-lock.json -nt interop/node/node_modules/.package-lock.json ]; }; then
   (cd interop/node && npm ci --no-audit --no-fund --silent) ||
     echo "scripts/test.sh: npm ci failed; the Node interop test will say so" >&2
 fi
