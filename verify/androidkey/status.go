@@ -109,6 +109,19 @@ func (l *StatusList) LookupBytes(serial []byte) (StatusEntry, bool) {
 	return e, ok
 }
 
+// LookupSerial is LookupBytes for a serial's bytes held in a string (as a
+// receipt's Serials yields them). It does not allocate.
+func (l *StatusList) LookupSerial(serial string) (StatusEntry, bool) {
+	if l == nil {
+		return StatusEntry{}, false
+	}
+	for len(serial) > 0 && serial[0] == 0 {
+		serial = serial[1:]
+	}
+	e, ok := l.entries[serial]
+	return e, ok
+}
+
 // Unrevoked compares l with the list it replaces, prev: it returns the
 // serials (lowercase hexadecimal, sorted) that prev lists as REVOKED and l
 // no longer does (removed, or given another status), and how many prev

@@ -1,0 +1,46 @@
+package receipt
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// TestForgedExtensionRefused: extension items that the issuer never writes
+// (an unknown tag, tags out of order or repeated, a length past the end, a
+// field of the wrong size, an empty or oversized serial list) do not
+// decode, whatever a MAC over them says.
+func TestForgedExtensionRefused(t *testing.T) {
+	base, err := encodeBody(Receipt{AppID: "a", DID: "d", Format: FormatAndroidKey}, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i64 := []byte{0, 0, 0, 0, 0, 0x03, 0x16, 0x6b}
+	for name, ext := range map[string][]byte{
+		"unknown-tag":      {99, 0},
+		"tag-zero":         {0, 0},
+		"repeated-tag":     append(append([]byte{tagOSVersion, 8}, i64...), append([]byte{tagOSVersion, 8}, i64...)...),
+		"decreasing-tags":  append(append([]byte{tagOSPatchLevel, 8}, i64...), append([]byte{tagOSVersion, 8}, i64...)...),
+		"length-past-end":  {tagOSVersion, 9, 1},
+		"lone-tag":         {tagSerials},
+		"short-int":        {tagOSVersion, 4, 0, 0, 0, 1},
+		"short-boot-key":   {tagBootKey, 31},
+		"empty-serials":    {tagSerials, 0},
+		"serial-21-bytes":  append([]byte{tagSerials, 22, 21}, bytes.Repeat([]byte{1}, 21)...),
+		"serial-past-item": {tagSerials, 2, 5, 1},
+		"nine-serials":     {tagSerials, 18, 1, 1, 1, 2, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1, 8, 1, 9},
+		"version-code-9":   append([]byte{tagVersionCode, 9}, append(i64, 0)...),
+	} {
+		if _, err := decodeBody(append(bytes.Clone(base), ext...)); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+	ok := append(bytes.Clone(base), append([]byte{tagSerials, 4, 1, 7, 1, 8, tagVersionCode, 8}, i64...)...)
+	r, err := decodeBody(ok)
+	if err != nil || r.Android.Serials != "\x01\x07\x01\x08" || !r.Android.HasVersionCode || r.Android.VersionCode != 202347 {
+		t.Errorf("valid extension: serials %q, %+v, %v", r.Android.Serials, r.Android, err)
+	}
+	if r.ExpiresAt != time.Unix(2, 0).UTC() {
+		t.Errorf("expiry %s", r.ExpiresAt)
+	}
+}
