@@ -40,7 +40,9 @@ func newStatusServer(t *testing.T, tls bool) *statusServer {
 		s.Server = httptest.NewServer(h)
 	}
 	t.Cleanup(s.Close)
-	s.serve(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no list yet", http.StatusServiceUnavailable) })
+	s.serve(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no list yet", http.StatusServiceUnavailable)
+	})
 	return s
 }
 
