@@ -2,6 +2,7 @@ package androidstatus_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/x509"
 	"errors"
 	"net"
@@ -45,14 +46,25 @@ func TestRevocationAppearsInRefresh(t *testing.T) {
 
 // TestHostileStatusAnswersKeepTheList: whatever a hostile or broken server
 // answers (garbage, a list cut short, a 500, a redirect elsewhere, a body
-// over 16 MiB announced or streamed, a body that never ends, no answer at
-// all, a list that drops every revocation), the list in force stays, and
-// the failure is counted under its reason.
+// over 16 MiB announced, streamed or gzipped, a body that never ends, no
+// answer at all, a 100 KiB header, a list that drops every revocation), the
+// list in force stays, and the failure is counted under its reason.
 func TestHostileStatusAnswersKeepTheList(t *testing.T) {
 	good := listOf(t, map[string]string{"aa": "REVOKED", "ab": "REVOKED"})
 	other := newStatusServer(t, false)
 	other.serveList(listOf(t, nil), "")
 	huge := bytes.Repeat([]byte(" "), androidkey.MaxStatusListSize+1)
+	// 64 MiB of JSON whitespace inside a list, gzipped to some 64 KiB: the
+	// transport inflates it, the limit counts what it inflates.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"entries":{`))
+	for i := 0; i < 64; i++ {
+		zw.Write(huge[:1<<20])
+	}
+	zw.Write([]byte(`}}`))
+	zw.Close()
+	bomb := zb.Bytes()
 	for _, tc := range []struct {
 		name   string
 		h      http.HandlerFunc
@@ -99,6 +111,14 @@ func TestHostileStatusAnswersKeepTheList(t *testing.T) {
 			}
 		}, androidstatus.ReasonTransport},
 		{"hangs", func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, androidstatus.ReasonTransport},
+		{"huge-header", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("X-Padding", strings.Repeat("a", 100<<10))
+			w.Write(good)
+		}, androidstatus.ReasonTransport},
+		{"gzip-bomb", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(bomb)
+		}, androidstatus.ReasonTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newStatusServer(t, false)
