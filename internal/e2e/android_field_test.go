@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -317,4 +318,35 @@ func (p *platformEnv) enrollingLeaf(t *testing.T, n *testenv.Node, mod func(*pla
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestReceiptFollowsRevocationFromFile: the same with the list in a file
+// (re-read when it changes): a receipt issued before the file revoked its
+// intermediate is refused after it. (The previous main kept accepting
+// it: receipts were never checked against the list.)
+func TestReceiptFollowsRevocationFromFile(t *testing.T) {
+	p := newPlatformEnv(t)
+	status := filepath.Join(t.TempDir(), "status.json")
+	if err := os.WriteFile(status, []byte(`{"entries":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := testenv.StartNode(t, p.s, testenv.Options{Edit: func(c *daemon.Config) { p.edit(c); c.AndroidStatus = status }})
+	arc, first, c := p.enrolArc(t, n)
+	if arc != "" {
+		t.Fatalf("enrolment: arc %q", arc)
+	}
+	if err := os.WriteFile(status, []byte(revokedList(p.android.Intermediate.SerialNumber)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		arc, _ := p.receiptArc(t, n, c, first.Receipt)
+		if arc == revokedArc {
+			return
+		}
+		if arc != "" || time.Now().After(deadline) {
+			t.Fatalf("receipt after the file revoked its intermediate: arc %q", arc)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
