@@ -191,3 +191,36 @@ func TestReceiptAttestPasses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPairedReceipt is BenchmarkAttestReceipt against
+// BenchmarkAttestFloor interleaved in batches (as BenchmarkPaired does), so
+// that a shared machine's load slows both alike: x-floor is the receipt
+// attest's time ÷ the floor's (goal ≤ 1.15).
+func BenchmarkPairedReceipt(b *testing.B) {
+	p := newPlatformBench(b)
+	rs := p.receipts(b)
+	reqs := p.requests(b, b.N, func(c *client.Client, _ string) json.RawMessage {
+		ev, _ := json.Marshal(map[string]string{"format": "receipt", "receipt": rs[c]})
+		return ev
+	})
+	floor := newFloor(b, p.env, token.HS256)
+	dst := make([]byte, 0, 4096)
+	i := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	ta, tf := pair(b.N, pairBatch, func(k int) {
+		for ; k > 0; k-- {
+			dst = p.attest(b, reqs[i], dst)
+			i++
+		}
+	}, func(k int) {
+		for ; k > 0; k-- {
+			if err := floor(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.ReportMetric(float64(ta)/float64(tf), "x-floor")
+	b.ReportMetric(float64(ta)/float64(b.N), "receipt-ns/op")
+	b.ReportMetric(float64(tf)/float64(b.N), "floor-ns/op")
+}
