@@ -19,7 +19,8 @@ type Android struct {
 	// BootPatchLevel (YYYYMMDD) as attested; 0 is absent.
 	OSVersion, OSPatchLevel, VendorPatchLevel, BootPatchLevel int64
 	// BootKey identifies the verified boot key (androidkey.BootKeyID),
-	// when HasBootKey.
+	// when HasBootKey (recorded for a self-signed boot, the only one whose
+	// key the policy reads).
 	BootKey    [32]byte
 	HasBootKey bool
 	// VersionCode is the app's attested version code, when HasVersionCode.
@@ -116,7 +117,9 @@ const (
 )
 
 // appendAndroid appends a's extension items: each present field as a tag
-// byte, a length byte and its value.
+// byte, a length byte and its value (integers as signed varints, the
+// serials packed, the boot key's 32 bytes): a receipt is sent with every
+// attest, so it is kept short.
 func appendAndroid(b []byte, a Android) []byte {
 	item := func(tag byte, v []byte) {
 		b = append(b, tag, byte(len(v)))
@@ -125,19 +128,20 @@ func appendAndroid(b []byte, a Android) []byte {
 	if a.Serials != "" {
 		item(tagSerials, []byte(a.Serials))
 	}
+	var buf [binary.MaxVarintLen64]byte
 	for _, f := range []struct {
 		tag byte
 		v   int64
 	}{{tagOSVersion, a.OSVersion}, {tagOSPatchLevel, a.OSPatchLevel}, {tagVendorPatchLevel, a.VendorPatchLevel}, {tagBootPatchLevel, a.BootPatchLevel}} {
 		if f.v != 0 {
-			item(f.tag, binary.BigEndian.AppendUint64(nil, uint64(f.v)))
+			item(f.tag, binary.AppendVarint(buf[:0], f.v))
 		}
 	}
 	if a.HasBootKey {
 		item(tagBootKey, a.BootKey[:])
 	}
 	if a.HasVersionCode {
-		item(tagVersionCode, binary.BigEndian.AppendUint64(nil, uint64(a.VersionCode)))
+		item(tagVersionCode, binary.AppendVarint(buf[:0], a.VersionCode))
 	}
 	return b
 }
@@ -175,10 +179,11 @@ func decodeAndroid(b []byte) (Android, error) {
 			}
 			a.Serials = Serials(v)
 		case tagOSVersion, tagOSPatchLevel, tagVendorPatchLevel, tagBootPatchLevel, tagVersionCode:
-			if len(v) != 8 {
+			n, k := binary.Varint(v)
+			if k <= 0 || k != len(v) {
 				return Android{}, errBody
 			}
-			a.setInt(tag, int64(binary.BigEndian.Uint64(v)))
+			a.setInt(tag, n)
 		case tagBootKey:
 			if len(v) != len(a.BootKey) {
 				return Android{}, errBody

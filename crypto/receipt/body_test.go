@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 	"time"
 )
@@ -15,29 +16,33 @@ func TestForgedExtensionRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i64 := []byte{0, 0, 0, 0, 0, 0x03, 0x16, 0x6b}
+	i64 := binary.AppendVarint(nil, 202507)
+	item := func(tag byte, v []byte) []byte { return append([]byte{tag, byte(len(v))}, v...) }
 	for name, ext := range map[string][]byte{
-		"unknown-tag":      {99, 0},
-		"tag-zero":         {0, 0},
-		"repeated-tag":     append(append([]byte{tagOSVersion, 8}, i64...), append([]byte{tagOSVersion, 8}, i64...)...),
-		"decreasing-tags":  append(append([]byte{tagOSPatchLevel, 8}, i64...), append([]byte{tagOSVersion, 8}, i64...)...),
-		"length-past-end":  {tagOSVersion, 9, 1},
-		"lone-tag":         {tagSerials},
-		"short-int":        {tagOSVersion, 4, 0, 0, 0, 1},
-		"short-boot-key":   {tagBootKey, 31},
-		"empty-serials":    {tagSerials, 0},
-		"serial-21-bytes":  append([]byte{tagSerials, 22, 21}, bytes.Repeat([]byte{1}, 21)...),
-		"serial-past-item": {tagSerials, 2, 5, 1},
-		"nine-serials":     {tagSerials, 18, 1, 1, 1, 2, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1, 8, 1, 9},
-		"version-code-9":   append([]byte{tagVersionCode, 9}, append(i64, 0)...),
+		"unknown-tag":           {99, 0},
+		"tag-zero":              {0, 0},
+		"repeated-tag":          append(item(tagOSVersion, i64), item(tagOSVersion, i64)...),
+		"decreasing-tags":       append(item(tagOSPatchLevel, i64), item(tagOSVersion, i64)...),
+		"length-past-end":       {tagOSVersion, 9, 1},
+		"lone-tag":              {tagSerials},
+		"fixed-width-int":       item(tagOSVersion, []byte{0, 0, 0, 0, 0, 0x03, 0x16, 0x6b}),
+		"unterminated-int":      item(tagOSVersion, []byte{0x80, 0x80}),
+		"empty-int":             item(tagOSVersion, nil),
+		"int-over-64-bits":      item(tagOSVersion, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}),
+		"version-code-trailing": item(tagVersionCode, append(i64, 0)),
+		"short-boot-key":        item(tagBootKey, make([]byte, 31)),
+		"empty-serials":         item(tagSerials, nil),
+		"serial-21-bytes":       item(tagSerials, append([]byte{21}, bytes.Repeat([]byte{1}, 21)...)),
+		"serial-past-item":      item(tagSerials, []byte{5, 1}),
+		"nine-serials":          item(tagSerials, []byte{1, 1, 1, 2, 1, 3, 1, 4, 1, 5, 1, 6, 1, 7, 1, 8, 1, 9}),
 	} {
 		if _, err := decodeBody(append(bytes.Clone(base), ext...)); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
 	}
-	ok := append(bytes.Clone(base), append([]byte{tagSerials, 4, 1, 7, 1, 8, tagVersionCode, 8}, i64...)...)
+	ok := append(bytes.Clone(base), append([]byte{tagSerials, 4, 1, 7, 1, 8, tagVersionCode, byte(len(i64))}, i64...)...)
 	r, err := decodeBody(ok)
-	if err != nil || r.Android.Serials != "\x01\x07\x01\x08" || !r.Android.HasVersionCode || r.Android.VersionCode != 202347 {
+	if err != nil || r.Android.Serials != "\x01\x07\x01\x08" || !r.Android.HasVersionCode || r.Android.VersionCode != 202507 {
 		t.Errorf("valid extension: serials %q, %+v, %v", r.Android.Serials, r.Android, err)
 	}
 	if r.ExpiresAt != time.Unix(2, 0).UTC() {

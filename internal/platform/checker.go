@@ -197,10 +197,14 @@ func androidRecord(found vp.Findings) (receipt.Android, error) {
 		return receipt.Android{}, err
 	}
 	a := found.Attested
-	return receipt.Android{
+	r := receipt.Android{
 		Serials: serials, OSVersion: a.OSVersion, OSPatchLevel: a.OSPatchLevel, VendorPatchLevel: a.VendorPatchLevel,
-		BootPatchLevel: a.BootPatchLevel, BootKey: a.BootKey, HasBootKey: true, VersionCode: a.VersionCode, HasVersionCode: a.HasVersionCode,
-	}, nil
+		BootPatchLevel: a.BootPatchLevel, VersionCode: a.VersionCode, HasVersionCode: a.HasVersionCode,
+	}
+	if a.BootState == androidkey.BootSelfSigned {
+		r.BootKey, r.HasBootKey = a.BootKey, true // the policy reads no other's
+	}
+	return r, nil
 }
 
 // checkReceipt: a MAC, the binding to this app and device, a format of the
