@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/internal/androidstatus"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/h3api"
 	"github.com/attestd/attestd/internal/limit"
@@ -50,12 +51,18 @@ type Flags struct {
 	AppleRoots         string
 	ReceiptTTL         time.Duration
 	AndroidStatus      string
-	SeedDemo           bool
-	DrainDelay         time.Duration
-	DrainTimeout       time.Duration
-	LogFormat          string
-	LogLevel           string
-	ReplayMax          int
+	// AndroidStatusCache, AndroidStatusRefresh, AndroidStatusMaxAge and
+	// AndroidStatusFail are the status list's (PROTOCOL.md §9).
+	AndroidStatusCache   string
+	AndroidStatusRefresh time.Duration
+	AndroidStatusMaxAge  time.Duration
+	AndroidStatusFail    string
+	SeedDemo             bool
+	DrainDelay           time.Duration
+	DrainTimeout         time.Duration
+	LogFormat            string
+	LogLevel             string
+	ReplayMax            int
 	// Load shedding and rate limits (0 turns one off).
 	MaxInFlight    int
 	MaxQueueDelay  time.Duration
@@ -87,32 +94,35 @@ const DefaultStoreURL = open.DefaultURL
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
 	return Flags{
-		Store:              DefaultStoreURL,
-		Listen:             "127.0.0.1:8080",
-		AdminListen:        "127.0.0.1:9090",
-		ReadTimeout:        h3api.DefaultReadTimeout,
-		WriteTimeout:       h3api.DefaultWriteTimeout,
-		IdleTimeout:        h3api.DefaultIdleTimeout,
-		HTTP3MaxStreams:    h3api.DefaultMaxStreams,
-		HTTP3MaxConnsPerIP: h3api.DefaultMaxConnsPerIP,
-		NonceTTL:           attest.DefaultNonceTTL,
-		Issuer:             attest.DefaultIssuer,
-		ReceiptTTL:         30 * 24 * time.Hour,
-		DrainDelay:         0,
-		DrainTimeout:       30 * time.Second,
-		LogFormat:          "text",
-		LogLevel:           "info",
-		ReplayMax:          2_000_000,
-		MaxInFlight:        4096,
-		MaxQueueDelay:      20 * time.Millisecond,
-		ChallengeRate:      100,
-		ChallengeBurst:     200,
-		AttestRate:         5,
-		AttestBurst:        10,
-		ProxyLeeway:        30 * time.Second,
-		ProxyStreamTimeout: proxy.DefaultStreamTimeout,
-		MaxStaleness:       15 * time.Minute,
-		VerdictLogEvery:    100,
+		Store:                DefaultStoreURL,
+		Listen:               "127.0.0.1:8080",
+		AdminListen:          "127.0.0.1:9090",
+		ReadTimeout:          h3api.DefaultReadTimeout,
+		WriteTimeout:         h3api.DefaultWriteTimeout,
+		IdleTimeout:          h3api.DefaultIdleTimeout,
+		HTTP3MaxStreams:      h3api.DefaultMaxStreams,
+		HTTP3MaxConnsPerIP:   h3api.DefaultMaxConnsPerIP,
+		NonceTTL:             attest.DefaultNonceTTL,
+		Issuer:               attest.DefaultIssuer,
+		ReceiptTTL:           30 * 24 * time.Hour,
+		AndroidStatusRefresh: androidstatus.DefaultRefresh,
+		AndroidStatusMaxAge:  24 * time.Hour,
+		AndroidStatusFail:    "open",
+		DrainDelay:           0,
+		DrainTimeout:         30 * time.Second,
+		LogFormat:            "text",
+		LogLevel:             "info",
+		ReplayMax:            2_000_000,
+		MaxInFlight:          4096,
+		MaxQueueDelay:        20 * time.Millisecond,
+		ChallengeRate:        100,
+		ChallengeBurst:       200,
+		AttestRate:           5,
+		AttestBurst:          10,
+		ProxyLeeway:          30 * time.Second,
+		ProxyStreamTimeout:   proxy.DefaultStreamTimeout,
+		MaxStaleness:         15 * time.Minute,
+		VerdictLogEvery:      100,
 	}
 }
 
@@ -141,7 +151,14 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.StringVar(&f.AndroidRoots, "android-roots", f.AndroidRoots, "PEM file of Android attestation roots (replaces the built-in ones)")
 	fs.StringVar(&f.AppleRoots, "apple-roots", f.AppleRoots, "PEM file of Apple App Attest roots (replaces the built-in one)")
 	fs.DurationVar(&f.ReceiptTTL, "receipt-ttl", f.ReceiptTTL, "lifetime of platform attestation receipts")
-	fs.StringVar(&f.AndroidStatus, "android-status", f.AndroidStatus, "Android attestation status list (Google's JSON), re-read when it changes")
+	fs.StringVar(&f.AndroidStatus, "android-status", f.AndroidStatus, "Android attestation status list (Google's JSON): a file, re-read when it changes, or a URL "+
+		"(https://, or http:// to a loopback IP) fetched at start and every --android-status-refresh, e.g. https://android.googleapis.com/attestation/status")
+	fs.StringVar(&f.AndroidStatusCache, "android-status-cache", f.AndroidStatusCache, "file keeping the last good status list fetched from the URL, for restarts without network "+
+		"(default: android-status.json in $STATE_DIRECTORY when systemd sets it)")
+	fs.DurationVar(&f.AndroidStatusRefresh, "android-status-refresh", f.AndroidStatusRefresh, "time between fetches of the status list URL, 1m to 24h (sooner when its Cache-Control max-age says so, never under 1m)")
+	fs.DurationVar(&f.AndroidStatusMaxAge, "android-status-max-age", f.AndroidStatusMaxAge, "age past which the status list in force is stale (see --android-status-fail), 1m to 8760h")
+	fs.StringVar(&f.AndroidStatusFail, "android-status-fail", f.AndroidStatusFail, "while the status list is stale: open (android-key evidence and receipts accepted, logged, counted) "+
+		"or closed (refused: android_status_stale)")
 	fs.BoolVar(&f.SeedDemo, "seed-demo", f.SeedDemo, "seed an empty file store with the demo account and app (always on for the default store)")
 	fs.DurationVar(&f.DrainDelay, "drain-delay", f.DrainDelay, "on SIGTERM, time between /readyz turning 503 and the listeners closing")
 	fs.DurationVar(&f.DrainTimeout, "drain-timeout", f.DrainTimeout, "on SIGTERM, how long in-flight requests may take to finish")
@@ -199,15 +216,21 @@ type Config struct {
 	AndroidRoots       string
 	AppleRoots         string
 	ReceiptTTL         time.Duration
-	AndroidStatus      string
-	SeedDemo           bool
-	DrainDelay         time.Duration
-	DrainTimeout       time.Duration
-	LogFormat          string
-	LogLevel           string
-	ReplayMax          int
-	Limits             limit.Config
-	ProxyLeeway        time.Duration
+	// AndroidStatus is a file or a URL (androidstatus.ParseSource).
+	AndroidStatus        string
+	AndroidStatusCache   string
+	AndroidStatusRefresh time.Duration
+	AndroidStatusMaxAge  time.Duration
+	// AndroidStatusFailClosed: --android-status-fail closed.
+	AndroidStatusFailClosed bool
+	SeedDemo                bool
+	DrainDelay              time.Duration
+	DrainTimeout            time.Duration
+	LogFormat               string
+	LogLevel                string
+	ReplayMax               int
+	Limits                  limit.Config
+	ProxyLeeway             time.Duration
 	// ProxyStreamTimeout is the proxy's proxy.Config.StreamTimeout.
 	ProxyStreamTimeout time.Duration
 	Snapshot           string
@@ -234,7 +257,9 @@ func (c Config) TLS() bool { return c.TLSCert != "" }
 func (f Flags) Validate() (Config, error) {
 	c := Config{Store: f.Store, MasterKey: f.MasterKey, TLSCert: f.TLSCert, TLSKey: f.TLSKey, NonceTTL: f.NonceTTL,
 		Issuer: f.Issuer, AndroidRoots: f.AndroidRoots, AppleRoots: f.AppleRoots, ReceiptTTL: f.ReceiptTTL,
-		AndroidStatus: f.AndroidStatus, SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
+		AndroidStatus: f.AndroidStatus, AndroidStatusCache: f.AndroidStatusCache, AndroidStatusRefresh: f.AndroidStatusRefresh,
+		AndroidStatusMaxAge: f.AndroidStatusMaxAge, AndroidStatusFailClosed: f.AndroidStatusFail == "closed",
+		SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
 		Limits: limit.Config{MaxInFlight: f.MaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
@@ -250,7 +275,43 @@ func (f Flags) Validate() (Config, error) {
 	if err := f.validateValues(); err != nil {
 		return c, err
 	}
+	if err := c.androidStatus(f); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// androidStatus checks the status list settings (PROTOCOL.md §9).
+func (c *Config) androidStatus(f Flags) error {
+	switch f.AndroidStatusFail {
+	case "open", "closed":
+	default:
+		return fmt.Errorf("--android-status-fail %q: must be open or closed", f.AndroidStatusFail)
+	}
+	if f.AndroidStatusRefresh < androidstatus.DefaultMinRefresh || f.AndroidStatusRefresh > 24*time.Hour {
+		return fmt.Errorf("--android-status-refresh %v: must be %v to 24h", f.AndroidStatusRefresh, androidstatus.DefaultMinRefresh)
+	}
+	if f.AndroidStatusMaxAge < time.Minute || f.AndroidStatusMaxAge > 365*24*time.Hour {
+		return fmt.Errorf("--android-status-max-age %v: must be 1m to 8760h", f.AndroidStatusMaxAge)
+	}
+	if f.AndroidStatus == "" {
+		if f.AndroidStatusCache != "" {
+			return errors.New("--android-status-cache needs --android-status (a URL)")
+		}
+		return nil
+	}
+	src, err := androidstatus.ParseSource(f.AndroidStatus)
+	if err != nil {
+		return fmt.Errorf("--android-status: %w", err)
+	}
+	if src.IsURL() && f.AndroidStatusMaxAge <= f.AndroidStatusRefresh {
+		return fmt.Errorf("--android-status-max-age %v must be longer than --android-status-refresh %v: the list would be stale before its refresh",
+			f.AndroidStatusMaxAge, f.AndroidStatusRefresh)
+	}
+	if !src.IsURL() && f.AndroidStatusCache != "" {
+		return errors.New("--android-status-cache is for a URL: a file is its own cache")
+	}
+	return nil
 }
 
 func (c *Config) listeners(f Flags) error {

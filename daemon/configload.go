@@ -108,7 +108,29 @@ func LoadFlags(src Sources) (*Loaded, error) {
 		l.Origin[name] = "flag"
 	}
 	l.credentials(src)
+	l.stateDirectory(src)
 	return l, nil
+}
+
+// statusCacheName is the status list cache's name in systemd's state
+// directory.
+const statusCacheName = "android-status.json"
+
+// stateDirectory puts the status list cache of a URL --android-status in
+// systemd's state directory ($STATE_DIRECTORY, the first when it names
+// several, as StateDirectory= sets it) when no source named a cache.
+func (l *Loaded) stateDirectory(src Sources) {
+	s := l.Flags.AndroidStatus
+	if l.Flags.AndroidStatusCache != "" || !(strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
+		return
+	}
+	dirs, ok := src.LookupEnv("STATE_DIRECTORY")
+	dir, _, _ := strings.Cut(dirs, ":")
+	if !ok || dir == "" {
+		return
+	}
+	l.Flags.AndroidStatusCache = filepath.Join(dir, statusCacheName)
+	l.Origin["android-status-cache"] = "state-directory"
 }
 
 func (l *Loaded) applyFile(path string, read func(string) ([]byte, error)) error {

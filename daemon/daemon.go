@@ -36,6 +36,7 @@ import (
 
 	"github.com/grafana/pyroscope-go"
 
+	"github.com/attestd/attestd/internal/androidstatus"
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/fastapi"
@@ -107,6 +108,7 @@ type Daemon struct {
 	edge     *attest.Edge
 	replay   *replay.Set
 	platform *platform.Checker
+	status   *androidstatus.Keeper // nil without --android-status
 	limits   *limit.Limiter
 	proxy    *proxy.Proxy
 	http1    *fastapi.Server
@@ -192,9 +194,13 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.verdicts = newVerdictLog(d.metrics, d.log, cfg.VerdictLogEvery)
-	if d.platform, err = newPlatform(cfg, d.reg); err != nil {
+	if d.platform, err = d.newPlatform(cfg, d.reg); err != nil {
 		return nil, err
 	}
+	if err := d.startStatus(ctx); err != nil {
+		return nil, err
+	}
+	d.metrics.Registry().MustRegister(newStatusCollector(d))
 	if d.limits, err = limit.New(cfg.Limits); err != nil {
 		return nil, err
 	}

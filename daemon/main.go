@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/attestd/attestd/internal/androidstatus"
 )
 
 // Main runs attestd with args until SIGINT or SIGTERM (then drains and
@@ -111,8 +113,11 @@ func checkFiles(cfg Config) error {
 			return err
 		}
 	}
-	for name, p := range map[string]string{"master-key": cfg.MasterKey, "android-roots": cfg.AndroidRoots,
-		"apple-roots": cfg.AppleRoots, "android-status": cfg.AndroidStatus} {
+	files := map[string]string{"master-key": cfg.MasterKey, "android-roots": cfg.AndroidRoots, "apple-roots": cfg.AppleRoots}
+	if src, err := androidstatus.ParseSource(cfg.AndroidStatus); err == nil && !src.IsURL() {
+		files["android-status"] = cfg.AndroidStatus
+	}
+	for name, p := range files {
 		if p == "" {
 			continue
 		}

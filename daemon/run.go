@@ -44,7 +44,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	task("store watch", func() error { return d.watch(runCtx) })
 	task("store health", func() error { return d.watchHealth(runCtx) })
 	task("replay sweep", func() error { return d.sweep(runCtx) })
-	task("android status list", func() error { return d.watchStatusList(runCtx) })
+	task("android status list", func() error { return d.runStatus(runCtx) })
 	task("load shedding", func() error { return d.limits.Run(runCtx) })
 	if d.opts.Watchdog > 0 {
 		task("watchdog", func() error { return d.watchdog(runCtx, d.opts.Watchdog, d.probe) })

@@ -9,14 +9,15 @@ import (
 //
 //	iat int64 | exp int64 (Unix seconds, big-endian) | flags uint8 (bit 0: device locked)
 //	then app, did, fmt, sec, boot, env: each a uint8 length and that many bytes
+//	then extension items (PROTOCOL.md §9), each tag uint8 | length uint8 | value,
+//	tags strictly increasing, every one known (android.go)
 //
-// and nothing after.
+// and nothing after. A receipt issued before §9 has no extension items.
 const (
-	bodyFixed     = 8 + 8 + 1
-	flagLocked    = 1
-	maxFieldLen   = 255
-	bodyFields    = 6
-	maxBodyLength = bodyFixed + bodyFields*(1+maxFieldLen)
+	bodyFixed   = 8 + 8 + 1
+	flagLocked  = 1
+	maxFieldLen = 255
+	bodyFields  = 6
 )
 
 func encodeBody(r Receipt, iat, exp int64) ([]byte, error) {
@@ -40,7 +41,7 @@ func encodeBody(r Receipt, iat, exp int64) ([]byte, error) {
 		b = append(b, byte(len(f)))
 		b = append(b, f...)
 	}
-	return b, nil
+	return appendAndroid(b, r.Android), nil
 }
 
 func decodeBody(b []byte) (Receipt, error) {
@@ -63,11 +64,13 @@ func decodeBody(b []byte) (Receipt, error) {
 		fields[i] = intern(b[1 : 1+n])
 		b = b[1+n:]
 	}
-	if len(b) != 0 {
-		return Receipt{}, errBody
+	android, err := decodeAndroid(b)
+	if err != nil {
+		return Receipt{}, err
 	}
 	return Receipt{
-		AppID: fields[0], DID: fields[1], Format: fields[2],
+		Android: android,
+		AppID:   fields[0], DID: fields[1], Format: fields[2],
 		SecurityLevel: fields[3], BootState: fields[4], Environment: fields[5],
 		DeviceLocked: flags&flagLocked != 0,
 		IssuedAt:     time.Unix(iat, 0).UTC(), ExpiresAt: time.Unix(exp, 0).UTC(),

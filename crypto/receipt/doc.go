@@ -9,7 +9,11 @@
 //
 //	r1.<kid>.<b64u(body)>.<b64u(HMAC-SHA256(key, "attestd receipt\n" || "r1.<kid>.<b64u body>"))>
 //
-// The body is a bounded binary layout (body.go) of what Receipt holds. A
+// The body is a bounded binary layout (body.go) of what Receipt holds; an
+// android-key receipt adds (PROTOCOL.md §9) the serials of its chain (at
+// most 8 of at most 20 bytes) and what its key description attested
+// (Android), as tagged extension items that a receipt issued before them
+// simply lacks. A
 // receipt names the format it was made from; Receipt.ForPlatform refuses
 // one used for an app of another platform (PROTOCOL.md §7 1.1). The
 // key id selects the key among the Keyring's active and accepted keys,

@@ -1,6 +1,9 @@
 package receipt
 
-import "fmt"
+import (
+	"crypto/subtle"
+	"fmt"
+)
 
 // Policy is the part of an app's policy (PROTOCOL.md §8) a receipt is
 // checked against when it is used. The zero value is the strict default.
@@ -9,12 +12,18 @@ type Policy struct {
 	AndroidMinSecurity        string
 	AllowUnlockedBootloader   bool
 	AllowAppAttestDevelopment bool
+	// AndroidAllowedBootKeys (android_allowed_boot_keys, §9): a receipt of
+	// a locked device whose boot was self-signed by one of these keys
+	// passes as a verified one does.
+	AndroidAllowedBootKeys [][32]byte
 }
 
 // MeetsPolicy checks what r records against the app's policy as it is now,
 // as the verifiers would have at enrolment: an Android receipt's security
 // level against android_min_security, its boot state and lock against
-// allow_unlocked_bootloader; an App Attest receipt's environment against
+// allow_unlocked_bootloader and android_allowed_boot_keys (a self-signed
+// boot passes with a listed key, which the receipt must have recorded); an
+// App Attest receipt's environment against
 // allow_appattest_development. An error wraps ErrPolicy.
 func MeetsPolicy(r Receipt, p Policy) error {
 	switch r.Format {
@@ -51,10 +60,23 @@ func androidMeets(r Receipt, p Policy) error {
 	default:
 		return fmt.Errorf("%w: boot state %q", ErrPolicy, r.BootState)
 	}
-	if !p.AllowUnlockedBootloader && (r.BootState != "verified" || !r.DeviceLocked) {
-		return fmt.Errorf("%w: boot state %q, locked %v", ErrPolicy, r.BootState, r.DeviceLocked)
+	if p.AllowUnlockedBootloader || r.BootState == "verified" && r.DeviceLocked {
+		return nil
 	}
-	return nil
+	if r.BootState == "self_signed" && r.DeviceLocked && r.Android.HasBootKey && bootKeyListed(r.Android.BootKey, p.AndroidAllowedBootKeys) {
+		return nil
+	}
+	return fmt.Errorf("%w: boot state %q, locked %v", ErrPolicy, r.BootState, r.DeviceLocked)
+}
+
+// bootKeyListed reports, in constant time over the list, whether k is one
+// of keys.
+func bootKeyListed(k [32]byte, keys [][32]byte) bool {
+	found := 0
+	for i := range keys {
+		found |= subtle.ConstantTimeCompare(k[:], keys[i][:])
+	}
+	return found == 1
 }
 
 // levelRank orders security levels; 0 is unknown.

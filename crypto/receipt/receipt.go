@@ -42,6 +42,10 @@ type Receipt struct {
 	DeviceLocked  bool
 	// Apple: Environment "production" or "development".
 	Environment string
+	// Android (android-key, PROTOCOL.md §9): the chain's serials and what
+	// the key description attested; the zero value for a receipt issued
+	// before §9 and for other formats.
+	Android Android
 	// IssuedAt and ExpiresAt, whole seconds. A receipt is valid while
 	// now < ExpiresAt.
 	IssuedAt, ExpiresAt time.Time

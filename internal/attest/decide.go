@@ -137,7 +137,7 @@ func (e *Edge) genuineReasons(ctx context.Context, d *Decision, reasons []string
 	if r.PlatformAttestation != nil {
 		d.Platform = e.cfg.Platform.Check(ctx, PlatformInput{
 			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
-			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Now: now,
+			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Version: r.Version, Now: now,
 		})
 		if !d.Platform.Verified {
 			reasons = append(reasons, d.Platform.Reasons...)

@@ -26,7 +26,10 @@ type PlatformInput struct {
 	Device    devicekey.Key
 	// Signer is the request's app.signer.
 	Signer [32]byte
-	Now    time.Time
+	// Version is the request's app.version (its version code is checked
+	// when the app registers version_codes, PROTOCOL.md §9).
+	Version []byte
+	Now     time.Time
 }
 
 // PlatformResult is the outcome: Verified, or the reasons it was refused

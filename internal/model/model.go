@@ -74,7 +74,11 @@ type App struct {
 	TeamID   string            `json:"team_id,omitempty"`
 	Signers  []string          `json:"signers"`
 	Versions map[string]string `json:"versions"`
-	Policy   Policy            `json:"policy"`
+	// VersionCodes (android apps, PROTOCOL.md §9) maps each version of
+	// Versions to the versionCode its attested package must have; nil: the
+	// version code is not checked.
+	VersionCodes map[string]int64 `json:"version_codes,omitempty"`
+	Policy       Policy           `json:"policy"`
 }
 
 // Policy is an app's attestation policy. The zero value is the strictest
@@ -93,6 +97,16 @@ type Policy struct {
 	// key and marked mon, so that the owner sees what enforcing would
 	// refuse before it does).
 	Enforcement string `json:"enforcement,omitempty"`
+	// PROTOCOL.md §9 (android apps; nil or empty: no check).
+	// AndroidMaxPatchAgeDays: the attested OS patch level, and the vendor
+	// and boot patch levels when present, are at most this many days old.
+	AndroidMaxPatchAgeDays *int `json:"android_max_patch_age_days,omitempty"`
+	// AndroidMinOSVersion: the lowest attested osVersion (160000 is
+	// Android 16).
+	AndroidMinOSVersion *int64 `json:"android_min_os_version,omitempty"`
+	// AndroidAllowedBootKeys: b64 SHA-256 of verified boot keys; a locked
+	// device whose boot is self-signed by one of them passes.
+	AndroidAllowedBootKeys []string `json:"android_allowed_boot_keys,omitempty"`
 }
 
 // Bans lists banned devices by `did` (PROTOCOL.md §3).

@@ -332,7 +332,7 @@ func (a *App) Validate(p string) error {
 	default:
 		return invalid(p+".policy.enforcement", "must be enforce or monitor")
 	}
-	return nil
+	return a.validateField(p)
 }
 
 // Validate checks a ban list: every entry is a did, b64u of 32 bytes.

@@ -1,9 +1,13 @@
 // Package platform is the core's platform attestation check (PROTOCOL.md
-// §7): it decodes the request's platform_attestation, verifies hardware
+// §7, §9): it decodes the request's platform_attestation, verifies hardware
 // evidence (verify/platform) or a receipt (crypto/receipt) against the
 // app's policy as it is now, and issues a receipt after a hardware
-// enrolment. It does no I/O: roots, the Android status list, the receipt
-// keys and the clock are given to it.
+// enrolment. An android-key receipt is checked on each use against the
+// current status list (its chain's serials) and the §9 policy (what it
+// recorded), and the status list's age decides, with the fail mode, whether
+// android-key evidence and receipts are judged at all (status.go). It does
+// no I/O: roots, the Android status list, the receipt keys and the clock
+// are given to it.
 //
 // Only the daemon and the core's tests import it. A *Checker is safe for
 // concurrent use.
@@ -13,6 +17,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -36,13 +41,23 @@ type Config struct {
 	// ReceiptTTL is the lifetime of a new receipt (PROTOCOL.md §7).
 	ReceiptTTL time.Duration
 	Keys       Deployment
+	// Status is how the Android status list's age is judged (§9); the
+	// zero value never judges it (no --android-status).
+	Status StatusPolicy
+	// Log receives the status list's stale and fresh turns and the first
+	// use of a receipt issued before §9; nil: none.
+	Log *slog.Logger
 }
 
 // Checker implements attest.Platform.
 type Checker struct {
 	cfg    Config
-	status atomic.Pointer[androidkey.StatusList]
+	status atomic.Pointer[statusState]
 	ring   atomic.Pointer[ringFor]
+	stats  counters
+	// staleLogged: the list's stale turn was logged (reset by a fresh
+	// list); legacyLogged: a receipt without serials was logged.
+	staleLogged, legacyLogged atomic.Bool
 }
 
 type ringFor struct {
@@ -55,11 +70,11 @@ func New(cfg Config) (*Checker, error) {
 	if cfg.Keys == nil || cfg.ReceiptTTL <= 0 {
 		return nil, errors.New("platform: deployment keys and a receipt TTL are required")
 	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	return &Checker{cfg: cfg}, nil
 }
-
-// SetStatusList installs a new Android attestation status list (nil: none).
-func (c *Checker) SetStatusList(l *androidkey.StatusList) { c.status.Store(l) }
 
 // keyring returns the receipt keyring of the current deployment keys,
 // rebuilt only when they change.
@@ -86,9 +101,31 @@ func (c *Checker) keyring() (*receipt.Keyring, error) {
 	return ring, nil
 }
 
-func policyOf(app *registry.App) vp.Policy {
-	return vp.Policy{AndroidMinSecurity: app.Policy.MinSecurity(), AllowUnlockedBootloader: app.Policy.AllowUnlockedBootloader,
-		AllowAppAttestDevelopment: app.Policy.AllowAppattestDevelopment}
+// policyOf is the app's policy for evidence sent with app.version version:
+// ok is false when the app registers version codes and none for version.
+func policyOf(app *registry.App, version []byte) (p vp.Policy, ok bool) {
+	pol := &app.Policy
+	p = vp.Policy{AndroidMinSecurity: pol.MinSecurity(), AllowUnlockedBootloader: pol.AllowUnlockedBootloader,
+		AllowAppAttestDevelopment: pol.AllowAppattestDevelopment, AndroidAllowedBootKeys: app.BootKeys}
+	if pol.AndroidMaxPatchAgeDays != nil {
+		p.AndroidMaxPatchAgeDays = *pol.AndroidMaxPatchAgeDays
+	}
+	if pol.AndroidMinOSVersion != nil {
+		p.AndroidMinOSVersion = *pol.AndroidMinOSVersion
+	}
+	if app.VersionCodes != nil {
+		p.AndroidCheckVersionCode = true
+		p.AndroidVersionCode, ok = app.VersionCodes[string(version)]
+		return p, ok
+	}
+	return p, true
+}
+
+// receiptPolicy is the part of p a receipt is checked against by
+// receipt.MeetsPolicy.
+func receiptPolicy(p vp.Policy) receipt.Policy {
+	return receipt.Policy{AndroidMinSecurity: p.AndroidMinSecurity, AllowUnlockedBootloader: p.AllowUnlockedBootloader,
+		AllowAppAttestDevelopment: p.AllowAppAttestDevelopment, AndroidAllowedBootKeys: p.AndroidAllowedBootKeys}
 }
 
 // invalid is a refusal: platform_attestation_invalid, then the precise reason.
@@ -106,32 +143,74 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 		return c.checkReceipt(ev.Receipt, in)
 	}
 	app := in.App
+	p, ok := policyOf(app, in.Version)
+	android := ev.Format == vp.FormatAndroidKey && app.Platform == vp.PlatformAndroid
+	if android && !ok {
+		return invalid(androidkey.ReasonVersionCode)
+	}
+	var list *androidkey.StatusList
+	if android {
+		var fresh bool
+		if list, fresh = c.statusFor(in.Now, useEvidence); !fresh {
+			return invalid(androidkey.ReasonStatusStale)
+		}
+	}
 	req := vp.Request{Platform: app.Platform, Nonce: in.Nonce, AppID: app.ID, TeamID: app.TeamID, Device: in.Device}
 	copy(req.Signer[:], in.Signer[:])
-	found, err := vp.Verify(req, ev, policyOf(app), vp.Trust{
-		AndroidRoots: c.cfg.AndroidRoots, AppleRoots: c.cfg.AppleRoots, AndroidStatus: c.status.Load(),
+	found, err := vp.Verify(req, ev, p, vp.Trust{
+		AndroidRoots: c.cfg.AndroidRoots, AppleRoots: c.cfg.AppleRoots, AndroidStatus: list,
 	}, in.Now)
 	if err != nil {
 		return invalid(vp.Reason(err))
 	}
+	return c.issue(app, in, found)
+}
+
+// issue makes the receipt of a hardware enrolment: what was found and,
+// for android-key, the chain's serials and the §9 fields.
+func (c *Checker) issue(app *registry.App, in attest.PlatformInput, found vp.Findings) attest.PlatformResult {
 	ring, err := c.keyring()
 	if err != nil {
 		return invalid("receipt_keys_unavailable")
 	}
-	r, err := ring.Issue(receipt.Receipt{
+	r := receipt.Receipt{
 		AppID: app.ID, DID: in.Device.DID(), Format: found.Format, SecurityLevel: found.SecurityLevel,
 		BootState: found.BootState, DeviceLocked: found.DeviceLocked, Environment: found.Environment,
 		ExpiresAt: in.Now.Add(c.cfg.ReceiptTTL),
-	}, in.Now)
+	}
+	if found.Format == receipt.FormatAndroidKey {
+		if r.Android, err = androidRecord(found); err != nil {
+			return invalid("receipt_issue_failed")
+		}
+	}
+	s, err := ring.Issue(r, in.Now)
 	if err != nil {
 		return invalid("receipt_issue_failed")
 	}
-	return attest.PlatformResult{Verified: true, Receipt: r}
+	return attest.PlatformResult{Verified: true, Receipt: s}
+}
+
+// androidRecord is what an android-key receipt records of the findings.
+func androidRecord(found vp.Findings) (receipt.Android, error) {
+	serials, err := receipt.PackSerials(found.Serials)
+	if err != nil {
+		return receipt.Android{}, err
+	}
+	a := found.Attested
+	r := receipt.Android{
+		Serials: serials, OSVersion: a.OSVersion, OSPatchLevel: a.OSPatchLevel, VendorPatchLevel: a.VendorPatchLevel,
+		BootPatchLevel: a.BootPatchLevel, VersionCode: a.VersionCode, HasVersionCode: a.HasVersionCode,
+	}
+	if a.BootState == androidkey.BootSelfSigned {
+		r.BootKey, r.HasBootKey = a.BootKey, true // the policy reads no other's
+	}
+	return r, nil
 }
 
 // checkReceipt: a MAC, the binding to this app and device, a format of the
 // app's platform (§7 1.1: an android-key receipt for an ios app is
-// refused, receipt_platform), and the policy as it is now.
+// refused, receipt_platform), and the policy as it is now; for an
+// android-key receipt, then, the status list (checkAndroidReceipt).
 func (c *Checker) checkReceipt(s string, in attest.PlatformInput) attest.PlatformResult {
 	ring, err := c.keyring()
 	if err != nil {
@@ -147,12 +226,55 @@ func (c *Checker) checkReceipt(s string, in attest.PlatformInput) attest.Platfor
 	if err == nil {
 		err = r.ForPlatform(in.App.Platform)
 	}
+	p, ok := policyOf(in.App, in.Version)
 	if err == nil {
-		p := policyOf(in.App)
-		err = receipt.MeetsPolicy(r, receipt.Policy(p))
+		err = receipt.MeetsPolicy(r, receiptPolicy(p))
 	}
 	if err != nil {
 		return invalid(receipt.Reason(err))
 	}
+	if r.Format == receipt.FormatAndroidKey {
+		if !ok {
+			return invalid(androidkey.ReasonVersionCode)
+		}
+		if reason := c.checkAndroidReceipt(&r, p, in.Now); reason != "" {
+			return invalid(reason)
+		}
+	}
 	return attest.PlatformResult{Verified: true}
+}
+
+// checkAndroidReceipt checks an android-key receipt as §9 wants on each
+// use: the status list is fresh enough (or the fail mode is open), no
+// certificate of its chain is in it, and what it recorded meets the §9
+// policy now. It returns the precise reason of a refusal, or "".
+//
+// A receipt issued before §9 recorded no serials: it is accepted until it
+// expires (a deployment's receipts would otherwise all fail at once when
+// it upgrades, and nodes not yet upgraded go on issuing such receipts
+// during a rolling upgrade), counted, and logged once per process; the §9
+// policy members, which it did not record either, refuse it.
+func (c *Checker) checkAndroidReceipt(r *receipt.Receipt, p vp.Policy, now time.Time) string {
+	list, fresh := c.statusFor(now, useReceipt)
+	if !fresh {
+		return androidkey.ReasonStatusStale
+	}
+	if r.Android.Serials == "" {
+		c.stats.legacyReceipts.Add(1)
+		if !c.legacyLogged.Swap(true) {
+			c.cfg.Log.Warn("android-key receipt issued before receipts recorded their chain accepted: it cannot follow revocation until it expires (counted in attestd_android_receipts_without_serials_total)",
+				"expires", r.ExpiresAt)
+		}
+	}
+	for s := range r.Android.Serials.All() {
+		if _, revoked := list.LookupSerial(s); revoked {
+			return androidkey.ReasonRevoked
+		}
+	}
+	a := r.Android
+	err := androidkey.CheckFields(androidkey.Attested{
+		OSVersion: a.OSVersion, OSPatchLevel: a.OSPatchLevel, VendorPatchLevel: a.VendorPatchLevel, BootPatchLevel: a.BootPatchLevel,
+		VersionCode: a.VersionCode, HasVersionCode: a.HasVersionCode,
+	}, p.Android(androidkey.LevelUnspecified), now)
+	return androidkey.Reason(err)
 }

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sync/atomic"
 	"unsafe"
 
@@ -322,6 +323,17 @@ func compileApp(m *model.App) (*App, error) {
 			return nil, fmt.Errorf("registry: app %q version %q: %w", m.ID, ver, err)
 		}
 		a.Versions[ver] = d
+	}
+	if m.VersionCodes != nil {
+		a.VersionCodes = make(map[string]int64, len(m.VersionCodes))
+		maps.Copy(a.VersionCodes, m.VersionCodes)
+	}
+	for i, s := range m.Policy.AndroidAllowedBootKeys {
+		b, err := base64.StdEncoding.Strict().DecodeString(s)
+		if err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("registry: app %q boot key %d: not b64 of 32 bytes", m.ID, i)
+		}
+		a.BootKeys = append(a.BootKeys, [32]byte(b))
 	}
 	return a, nil
 }

@@ -15,6 +15,10 @@ type App struct {
 	TeamID   string
 	Signers  [][32]byte
 	Versions map[string][32]byte
+	// VersionCodes is the app's version_codes (nil: not checked, §9).
+	VersionCodes map[string]int64
+	// BootKeys is policy.android_allowed_boot_keys decoded (§9).
+	BootKeys [][32]byte
 	Policy   model.Policy
 	// Monitor: the policy's enforcement is monitor (PROTOCOL.md §11).
 	Monitor bool

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -268,7 +269,7 @@ func TestSetEnforcement(t *testing.T) {
 		t.Fatalf("monitor again: %v %v %v", ch, err, changed)
 	}
 	snap = run(t, snap, SetEnforcement("com.example.shop", model.EnforcementEnforce, &changed))
-	if p := policy(snap); !changed || p != orig {
+	if p := policy(snap); !changed || !reflect.DeepEqual(p, orig) {
 		t.Fatalf("after enforce: %+v, want %+v", p, orig)
 	}
 	if _, err := SetEnforcement("com.example.shop", "audit", nil)(snap); !errors.Is(err, model.ErrInvalid) {

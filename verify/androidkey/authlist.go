@@ -7,21 +7,38 @@ import (
 // Authorization tags this package reads; every other tag is skipped.
 const (
 	tagRootOfTrust              = 704
+	tagOSVersion                = 705
+	tagOSPatchLevel             = 706
 	tagAttestationApplicationID = 709
+	tagVendorPatchLevel         = 718
+	tagBootPatchLevel           = 719
 )
 
-// AuthorizationList holds the two authorizations the §7 checks need. A nil
-// field is an authorization the list does not carry.
+// AuthorizationList holds the authorizations the §7 and §9 checks read. A
+// nil field is an authorization the list does not carry.
 //
 //	AuthorizationList ::= SEQUENCE {   -- every field [tag] EXPLICIT and OPTIONAL
 //	  ...
 //	  rootOfTrust               [704] EXPLICIT RootOfTrust OPTIONAL,
+//	  osVersion                 [705] EXPLICIT INTEGER OPTIONAL,        -- e.g. 160000 for 16.0.0
+//	  osPatchLevel              [706] EXPLICIT INTEGER OPTIONAL,        -- YYYYMM
 //	  ...
 //	  attestationApplicationId  [709] EXPLICIT OCTET STRING OPTIONAL,  -- DER of AttestationApplicationId
+//	  ...
+//	  vendorPatchLevel          [718] EXPLICIT INTEGER OPTIONAL,        -- YYYYMMDD
+//	  bootPatchLevel            [719] EXPLICIT INTEGER OPTIONAL,        -- YYYYMMDD
 //	  ... }
+//
+// Each authorization may appear once in a list: a repeated one is refused.
 type AuthorizationList struct {
 	RootOfTrust              *RootOfTrust
 	AttestationApplicationID *AttestationApplicationID
+	// The integers as they are encoded (at most 8 bytes, two's complement);
+	// their meaning is read by PatchDate and the Policy checks.
+	OSVersion        *int64
+	OSPatchLevel     *int64
+	VendorPatchLevel *int64
+	BootPatchLevel   *int64
 }
 
 // RootOfTrust describes the device's verified boot.
@@ -84,9 +101,42 @@ func parseAuthorizationList(b []byte) (AuthorizationList, error) {
 			if al.AttestationApplicationID, err = parseApplicationID(item.body); err != nil {
 				return al, fmt.Errorf("attestationApplicationId: %w", err)
 			}
+		case tagOSVersion, tagOSPatchLevel, tagVendorPatchLevel, tagBootPatchLevel:
+			if err := al.setInteger(item); err != nil {
+				return al, err
+			}
 		}
 	}
 	return al, nil
+}
+
+// setInteger reads one of the integer authorizations into its field.
+func (al *AuthorizationList) setInteger(item tlv) error {
+	var field **int64
+	var name string
+	switch item.tag {
+	case tagOSVersion:
+		field, name = &al.OSVersion, "osVersion"
+	case tagOSPatchLevel:
+		field, name = &al.OSPatchLevel, "osPatchLevel"
+	case tagVendorPatchLevel:
+		field, name = &al.VendorPatchLevel, "vendorPatchLevel"
+	default:
+		field, name = &al.BootPatchLevel, "bootPatchLevel"
+	}
+	if *field != nil {
+		return fmt.Errorf("%s repeated", name)
+	}
+	t, err := only(item.body, classUniversal, false, tagInteger, name)
+	if err != nil {
+		return err
+	}
+	v, err := parseInt(t.body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	*field = &v
+	return nil
 }
 
 func parseRootOfTrust(explicit []byte) (*RootOfTrust, error) {

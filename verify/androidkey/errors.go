@@ -45,6 +45,18 @@ var (
 	// ErrRevoked (android_revoked): a certificate of the chain is in the
 	// status list.
 	ErrRevoked = errors.New("androidkey: certificate revoked or suspended")
+	// ErrPatchLevel (android_patch_level, §9): the attested OS patch level
+	// is absent, unreadable or older than the policy's
+	// android_max_patch_age_days, or so is a vendor or boot patch level
+	// that is present.
+	ErrPatchLevel = errors.New("androidkey: patch level too old")
+	// ErrOSVersion (android_os_version, §9): the attested osVersion is
+	// absent or below the policy's android_min_os_version.
+	ErrOSVersion = errors.New("androidkey: OS version below policy")
+	// ErrVersionCode (android_version_code, §9): the app has version_codes
+	// and the attested package's version is not the one registered for
+	// the request's app.version.
+	ErrVersionCode = errors.New("androidkey: version code mismatch")
 	// ErrPolicy (android_policy): the policy itself is invalid (for example
 	// an unknown minimum security level).
 	ErrPolicy = errors.New("androidkey: invalid policy")
@@ -67,7 +79,15 @@ const (
 	ReasonSecurityLevel = "android_security_level"
 	ReasonBootState     = "android_boot_state"
 	ReasonRevoked       = "android_revoked"
+	ReasonPatchLevel    = "android_patch_level"
+	ReasonOSVersion     = "android_os_version"
+	ReasonVersionCode   = "android_version_code"
 	ReasonPolicy        = "android_policy"
+	// ReasonStatusStale (android_status_stale, §9) is never returned by
+	// this package, which has no clock for the status list: the attest
+	// core names with it a refusal because the deployment's status list is
+	// older than its maximum age and --android-status-fail is closed.
+	ReasonStatusStale = "android_status_stale"
 	// ReasonInvalid names an error that wraps none of this package's sentinels.
 	ReasonInvalid = "android_invalid"
 )
@@ -100,6 +120,12 @@ func Reason(err error) string {
 		return ReasonBootState
 	case errors.Is(err, ErrRevoked):
 		return ReasonRevoked
+	case errors.Is(err, ErrPatchLevel):
+		return ReasonPatchLevel
+	case errors.Is(err, ErrOSVersion):
+		return ReasonOSVersion
+	case errors.Is(err, ErrVersionCode):
+		return ReasonVersionCode
 	case errors.Is(err, ErrPolicy):
 		return ReasonPolicy
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/attestd/attestd/verify/androidkey"
 )
@@ -63,6 +64,22 @@ func FuzzStatusList(f *testing.F) {
 		}
 		if l.Len() > androidkey.MaxStatusListEntries {
 			t.Fatalf("%d entries", l.Len())
+		}
+	})
+}
+
+// FuzzPatchDate: a patch level PatchDate reads is a real day of 2000-9999.
+func FuzzPatchDate(f *testing.F) {
+	for _, v := range []int64{202511, 20251105, 20190700, 201907, 20230229, 0, -1, 1 << 62, 99991231} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v int64) {
+		d, ok := androidkey.PatchDate(v)
+		if !ok {
+			return
+		}
+		if d.Year() < 2000 || d.Year() > 9999 || d.Hour() != 0 || d.Location() != time.UTC {
+			t.Fatalf("PatchDate(%d) = %s", v, d)
 		}
 	})
 }

@@ -1,9 +1,11 @@
 package androidkey
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
 )
 
@@ -24,17 +26,24 @@ type StatusEntry struct {
 //
 //	{"entries": {"<serial hex>": {"status": "REVOKED"|"SUSPENDED", "reason": "..."}}}
 //
-// Serial numbers are compared as lowercase hexadecimal without leading
-// zeros (as math/big's Text(16) writes them): the keys of the file are
-// lowercased and stripped of leading zeros when parsed. Every certificate
-// the list names is refused, whatever its status: Google lists only revoked
-// and suspended certificates, and an unknown status fails closed.
+// A certificate is identified by its serial number alone, as Google's list
+// does (it names no issuer): the keys of the file are hexadecimal, compared
+// as the big-endian bytes they spell without leading zeros, whatever their
+// case or leading zeros. Every certificate the list names is refused,
+// whatever its status: Google lists only revoked and suspended
+// certificates, and an unknown status fails closed.
 //
 // A StatusList is immutable once parsed and safe for concurrent use. A nil
 // *StatusList is an empty list.
 type StatusList struct {
+	// entries by serial: big-endian bytes without leading zeros, as a
+	// string (so that a lookup from bytes allocates nothing).
 	entries map[string]StatusEntry
 }
+
+// StatusRevoked is the status Google's list gives a revoked certificate
+// (SUSPENDED is the other).
+const StatusRevoked = "REVOKED"
 
 // ParseStatusList parses a status list in Google's JSON format. Unknown
 // members are ignored. An error wraps ErrMalformed.
@@ -56,14 +65,19 @@ func ParseStatusList(b []byte) (*StatusList, error) {
 	}
 	l := &StatusList{entries: make(map[string]StatusEntry, len(doc.Entries))}
 	for k, e := range doc.Entries {
-		serial, ok := normalizeSerial(k)
+		serial, ok := serialBytes(k)
 		if !ok {
 			return nil, fmt.Errorf("%w: status list: serial %q is not hexadecimal", ErrMalformed, k)
+		}
+		if prev, dup := l.entries[serial]; dup && isRevoked(prev) {
+			continue // "0a" and "a" name one certificate: REVOKED wins
 		}
 		l.entries[serial] = e
 	}
 	return l, nil
 }
+
+func isRevoked(e StatusEntry) bool { return strings.EqualFold(e.Status, StatusRevoked) }
 
 // Len is the number of certificates the list names.
 func (l *StatusList) Len() int {
@@ -78,12 +92,71 @@ func (l *StatusList) Lookup(serial *big.Int) (StatusEntry, bool) {
 	if l == nil || serial == nil || serial.Sign() < 0 {
 		return StatusEntry{}, false
 	}
-	e, ok := l.entries[serial.Text(16)]
+	return l.LookupBytes(serial.Bytes())
+}
+
+// LookupBytes returns the entry of the certificate whose serial number is
+// the big-endian bytes serial (leading zero bytes are ignored). It does not
+// allocate.
+func (l *StatusList) LookupBytes(serial []byte) (StatusEntry, bool) {
+	if l == nil {
+		return StatusEntry{}, false
+	}
+	for len(serial) > 0 && serial[0] == 0 {
+		serial = serial[1:]
+	}
+	e, ok := l.entries[string(serial)]
 	return e, ok
 }
 
-// normalizeSerial lowercases a hexadecimal serial and strips leading zeros.
-func normalizeSerial(s string) (string, bool) {
+// LookupSerial is LookupBytes for a serial's bytes held in a string (as a
+// receipt's Serials yields them). It does not allocate.
+func (l *StatusList) LookupSerial(serial string) (StatusEntry, bool) {
+	if l == nil {
+		return StatusEntry{}, false
+	}
+	for len(serial) > 0 && serial[0] == 0 {
+		serial = serial[1:]
+	}
+	e, ok := l.entries[serial]
+	return e, ok
+}
+
+// Unrevoked compares l with the list it replaces, prev: it returns the
+// serials (lowercase hexadecimal, sorted) that prev lists as REVOKED and l
+// no longer does (removed, or given another status), and how many prev
+// lists as REVOKED. Google un-revokes rarely: a caller logs the first and
+// may refuse a list that un-revokes most of prev.
+func (l *StatusList) Unrevoked(prev *StatusList) (serials []string, prevRevoked int) {
+	if prev == nil {
+		return nil, 0
+	}
+	for k, e := range prev.entries {
+		if !isRevoked(e) {
+			continue
+		}
+		prevRevoked++
+		if now, ok := l.LookupBytes([]byte(k)); !ok || !isRevoked(now) {
+			serials = append(serials, serialHex(k))
+		}
+	}
+	sort.Strings(serials)
+	return serials, prevRevoked
+}
+
+// serialHex writes a serial's bytes as Google's list does: lowercase
+// hexadecimal without leading zeros ("0" for zero).
+func serialHex(b string) string {
+	s := strings.TrimLeft(hex.EncodeToString([]byte(b)), "0")
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// serialBytes reads a hexadecimal serial of at most 128 digits, any case,
+// leading zeros allowed, as big-endian bytes without leading zeros.
+func serialBytes(s string) (string, bool) {
 	if s == "" || len(s) > 128 {
 		return "", false
 	}
@@ -92,9 +165,13 @@ func normalizeSerial(s string) (string, bool) {
 			return "", false
 		}
 	}
-	s = strings.TrimLeft(strings.ToLower(s), "0")
-	if s == "" {
-		s = "0"
+	s = strings.TrimLeft(s, "0")
+	if len(s)%2 == 1 {
+		s = "0" + s
 	}
-	return s, true
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
 }

@@ -67,9 +67,13 @@ func TestGoogleVectors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		level androidkey.SecurityLevel
+		// patches are the OS, vendor and boot patch levels the leaf
+		// carries (not in the README: read from the DER, and they show
+		// the forms of the field: YYYYMM where YYYYMMDD is due, day 00).
+		patches [3]int64
 	}{
-		{"algorithm_EC_SecurityLevel_TEE", androidkey.LevelTEE},
-		{"algorithm_EC_SecurityLevel_StrongBox", androidkey.LevelStrongBox},
+		{"algorithm_EC_SecurityLevel_TEE", androidkey.LevelTEE, [3]int64{201907, 201907, 201907}},
+		{"algorithm_EC_SecurityLevel_StrongBox", androidkey.LevelStrongBox, [3]int64{201907, 20190705, 20190700}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var chain [][]byte
@@ -128,6 +132,7 @@ func TestGoogleVectors(t *testing.T) {
 			if res.SecurityLevel != tc.level || res.BootState != androidkey.BootUnverified || res.DeviceLocked || res.AttestationVersion != 3 {
 				t.Errorf("result %+v", res)
 			}
+			googleFields(t, in, policy, roots, res, tc.patches, at)
 			// 1.1: the chain is anchored by its root's key. The TEE chain ends
 			// at the 2016 issue of Google's RSA root, expired since
 			// 2026-05-24: it still verifies while its intermediates are valid
@@ -156,6 +161,33 @@ func TestGoogleVectors(t *testing.T) {
 	}
 }
 
+// googleFields: the Keymaster 4 test device attests no osVersion (0) and
+// its patch levels of July 2019 in each form a device writes; package
+// "android" is version 29.
+func googleFields(t *testing.T, in androidkey.Input, policy androidkey.Policy, roots []*x509.Certificate, res androidkey.Result, patches [3]int64, at time.Time) {
+	t.Helper()
+	a := res.Attested
+	if got := [3]int64{a.OSPatchLevel, a.VendorPatchLevel, a.BootPatchLevel}; got != patches || a.OSVersion != 0 {
+		t.Errorf("attested %+v, want patch levels %v and no OS version", a, patches)
+	}
+	if !a.HasVersionCode || a.VersionCode != 29 || a.BootKey != [32]byte{} {
+		t.Errorf("attested %+v", a)
+	}
+	p := policy
+	p.MaxPatchAgeDays = 90 // at 2019-09-01, July 2019 is two months old
+	if _, err := androidkey.VerifyWithChallenge(in, []byte("abc"), p, roots, nil, at); err != nil {
+		t.Errorf("90-day patch policy: %v", err)
+	}
+	p.MaxPatchAgeDays = 30
+	if _, err := androidkey.VerifyWithChallenge(in, []byte("abc"), p, roots, nil, at); !errors.Is(err, androidkey.ErrPatchLevel) {
+		t.Errorf("30-day patch policy: %v", err)
+	}
+	p.MaxPatchAgeDays, p.MinOSVersion = 0, 90000
+	if _, err := androidkey.VerifyWithChallenge(in, []byte("abc"), p, roots, nil, at); !errors.Is(err, androidkey.ErrOSVersion) {
+		t.Errorf("no osVersion under a minimum: %v", err)
+	}
+}
+
 // caimanJSON is the android/keyattestation project's expected decoding.
 type caimanJSON struct {
 	AttestationVersion       string `json:"attestationVersion"`
@@ -181,6 +213,10 @@ type caimanJSON struct {
 			VerifiedBootState string `json:"verifiedBootState"`
 			VerifiedBootHash  string `json:"verifiedBootHash"`
 		} `json:"rootOfTrust"`
+		OSVersion        string `json:"osVersion"`
+		OSPatchLevel     string `json:"osPatchLevel"`
+		VendorPatchLevel string `json:"vendorPatchLevel"`
+		BootPatchLevel   string `json:"bootPatchLevel"`
 	} `json:"hardwareEnforced"`
 }
 
@@ -236,6 +272,7 @@ func TestCaimanVectors(t *testing.T) {
 			if res.SecurityLevel != level || res.BootState != androidkey.BootVerified || !res.DeviceLocked {
 				t.Errorf("result %+v", res)
 			}
+			caimanFields(t, in, challenge, res, want, at)
 			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{MinSecurity: androidkey.LevelStrongBox}, defaultRoots(t), nil, at)
 			if level == androidkey.LevelStrongBox {
 				if err != nil {
@@ -271,6 +308,56 @@ func TestCaimanVectors(t *testing.T) {
 			_, err = androidkey.VerifyWithChallenge(in, challenge, androidkey.Policy{}, defaultRoots(t), status, at)
 			checkErr(t, err, androidkey.ErrRevoked)
 		})
+	}
+}
+
+// caimanFields: the §9 fields Verify found are the JSON's, and the policy
+// reads them: Android 16 with the November 2025 patches, version code 0.
+func caimanFields(t *testing.T, in androidkey.Input, challenge []byte, res androidkey.Result, want caimanJSON, at time.Time) {
+	t.Helper()
+	a, hw := res.Attested, want.HardwareEnforced
+	num := func(s string) int64 {
+		t.Helper()
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if a.OSVersion != num(hw.OSVersion) || a.OSPatchLevel != num(hw.OSPatchLevel) ||
+		a.VendorPatchLevel != num(hw.VendorPatchLevel) || a.BootPatchLevel != num(hw.BootPatchLevel) {
+		t.Errorf("attested %+v, JSON %s %s %s %s", a, hw.OSVersion, hw.OSPatchLevel, hw.VendorPatchLevel, hw.BootPatchLevel)
+	}
+	if a.OSVersion != 160000 || a.OSPatchLevel != 202511 || a.VendorPatchLevel != 20251105 || a.BootPatchLevel != 20251105 {
+		t.Errorf("attested %+v, want Android 16 of the 2025-11-05 patches", a)
+	}
+	pkg := want.SoftwareEnforced.AttestationApplicationID.Packages[0]
+	if !a.HasVersionCode || strconv.FormatInt(a.VersionCode, 10) != pkg.Version {
+		t.Errorf("version code %d (%v), JSON %s", a.VersionCode, a.HasVersionCode, pkg.Version)
+	}
+	if base64.StdEncoding.EncodeToString(a.BootKey[:]) != hw.RootOfTrust.VerifiedBootKey {
+		t.Errorf("boot key %x, JSON %s", a.BootKey, hw.RootOfTrust.VerifiedBootKey)
+	}
+	if len(res.Serials) != len(in.Chain) {
+		t.Errorf("%d serials for %d certificates", len(res.Serials), len(in.Chain))
+	}
+	for _, tc := range []struct {
+		p    androidkey.Policy
+		want error
+	}{
+		{androidkey.Policy{MinOSVersion: 160000, MaxPatchAgeDays: 30, CheckVersionCode: true, VersionCode: 0}, nil},
+		{androidkey.Policy{MinOSVersion: 160001}, androidkey.ErrOSVersion},
+		{androidkey.Policy{CheckVersionCode: true, VersionCode: 1}, androidkey.ErrVersionCode},
+	} {
+		_, err := androidkey.VerifyWithChallenge(in, challenge, tc.p, defaultRoots(t), nil, at)
+		if !errors.Is(err, tc.want) && (err != nil || tc.want != nil) {
+			t.Errorf("policy %+v: %v, want %v", tc.p, err, tc.want)
+		}
+	}
+	// Half a year after the November patches, a 90-day patch policy
+	// refuses what the receipt recorded.
+	if err := androidkey.CheckFields(a, androidkey.Policy{MaxPatchAgeDays: 90}, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)); !errors.Is(err, androidkey.ErrPatchLevel) {
+		t.Errorf("90-day policy in May 2026: %v", err)
 	}
 }
 

@@ -40,6 +40,21 @@ type Policy struct {
 	// AllowUnlockedBootloader accepts a device that is not locked or whose
 	// verified boot state is self-signed or unverified (never failed).
 	AllowUnlockedBootloader bool
+	// AllowedBootKeys (android_allowed_boot_keys, §9) are the boot keys
+	// (BootKeyID) of a locked device whose boot is self-signed that pass:
+	// a fleet on an alternative OS.
+	AllowedBootKeys [][32]byte
+	// MaxPatchAgeDays (android_max_patch_age_days, §9; 0: no check): the
+	// OS patch level, and the vendor and boot patch levels when present,
+	// are no older than this many days.
+	MaxPatchAgeDays int
+	// MinOSVersion (android_min_os_version, §9; 0: no check) is the lowest
+	// attested osVersion accepted.
+	MinOSVersion int64
+	// CheckVersionCode (the app's version_codes, §9): the attested
+	// package's version is VersionCode.
+	CheckVersionCode bool
+	VersionCode      int64
 }
 
 // Result is what a passing verification found, for receipts and logs.
@@ -53,7 +68,18 @@ type Result struct {
 	DeviceLocked             bool
 	AttestationVersion       int64
 	KeyMintVersion           int64
+	// Attested holds the §9 fields (patch levels, OS version, boot key,
+	// version code), checked against the policy by CheckFields.
+	Attested Attested
+	// Serials are the serial numbers of the certificates sent, leaf first,
+	// as big-endian bytes without leading zeros (what the status list is
+	// keyed by, and a receipt records). Each is at most MaxSerialLen bytes.
+	Serials [][]byte
 }
+
+// MaxSerialLen is the longest certificate serial number accepted: 20 octets
+// (RFC 5280 §4.1.2.2). It bounds what a receipt records.
+const MaxSerialLen = 20
 
 // Verify checks Android Key Attestation evidence against PROTOCOL.md §7, in
 // its order: the chain as x509chain.Verify does (every key and signature
@@ -61,9 +87,12 @@ type Result struct {
 // roots by key or by a root's signature, signatures from the anchor towards
 // the leaf, the dates of the certificates between them at now); the leaf
 // key is the device key; the key description's attestationChallenge is
-// SHA-256(Nonce), attestationApplicationId names AppID and Signer, both
-// security levels meet the policy and so does the root of trust; and no
-// certificate of the chain is in status (nil: an empty list).
+// SHA-256(Nonce), attestationApplicationId names AppID and Signer (and the
+// version code, when the policy has one), both security levels meet the
+// policy and so does the root of trust (BootAllowed); the patch levels and
+// OS version meet the policy (CheckFields, §9); and no certificate of the
+// chain is in status (nil: an empty list). A certificate serial number
+// longer than MaxSerialLen is malformed.
 //
 // The first failing check answers, with an error wrapping one of this
 // package's sentinels (see Reason) and, for the chain, x509chain's too.
@@ -82,9 +111,16 @@ func verify(in Input, challenge []byte, p Policy, roots []*x509.Certificate, sta
 	if want > LevelStrongBox {
 		return Result{}, fmt.Errorf("%w: minimum security level %d", ErrPolicy, want)
 	}
+	if err := p.Validate(); err != nil {
+		return Result{}, err
+	}
 	certs, err := x509chain.Parse(in.Chain)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	serials, err := serialsOf(certs)
+	if err != nil {
+		return Result{}, err
 	}
 	if err := x509chain.Verify(certs, roots, now); err != nil {
 		return Result{}, chainError(err)
@@ -107,20 +143,24 @@ func verify(in Input, challenge []byte, p Policy, roots []*x509.Certificate, sta
 	if subtle.ConstantTimeCompare(kd.AttestationChallenge, challenge) != 1 {
 		return Result{}, fmt.Errorf("%w: attestationChallenge is not SHA-256 of the nonce", ErrChallenge)
 	}
-	if err := checkApplication(kd, in.AppID, in.Signer); err != nil {
+	if err := checkApplication(kd, in.AppID, in.Signer, p); err != nil {
 		return Result{}, err
 	}
 	if kd.AttestationSecurityLevel < want || kd.KeyMintSecurityLevel < want {
 		return Result{}, fmt.Errorf("%w: attestation %s, KeyMint %s, policy wants %s",
 			ErrSecurityLevel, kd.AttestationSecurityLevel, kd.KeyMintSecurityLevel, want)
 	}
-	rot, err := checkBoot(kd, p.AllowUnlockedBootloader)
+	rot, err := checkBoot(kd, p)
 	if err != nil {
 		return Result{}, err
 	}
-	for i, c := range certs {
-		if e, ok := status.Lookup(c.SerialNumber); ok {
-			return Result{}, fmt.Errorf("%w: certificate %d (serial %s) is %s", ErrRevoked, i, c.SerialNumber.Text(16), e.Status)
+	found := attested(kd, rot, in.AppID)
+	if err := CheckFields(found, p, now); err != nil {
+		return Result{}, err
+	}
+	for i, s := range serials {
+		if e, ok := status.LookupBytes(s); ok {
+			return Result{}, fmt.Errorf("%w: certificate %d (serial %x) is %s", ErrRevoked, i, s, e.Status)
 		}
 	}
 	return Result{
@@ -132,7 +172,25 @@ func verify(in Input, challenge []byte, p Policy, roots []*x509.Certificate, sta
 		DeviceLocked:             rot.DeviceLocked,
 		AttestationVersion:       kd.AttestationVersion,
 		KeyMintVersion:           kd.KeyMintVersion,
+		Attested:                 found,
+		Serials:                  serials,
 	}, nil
+}
+
+// serialsOf returns the serial numbers of certs as big-endian bytes, each
+// at most MaxSerialLen long (ErrMalformed otherwise).
+func serialsOf(certs []*x509.Certificate) ([][]byte, error) {
+	out := make([][]byte, len(certs))
+	for i, c := range certs {
+		if c.SerialNumber.Sign() < 0 {
+			return nil, fmt.Errorf("%w: certificate %d has a negative serial number", ErrMalformed, i)
+		}
+		out[i] = c.SerialNumber.Bytes()
+		if len(out[i]) > MaxSerialLen {
+			return nil, fmt.Errorf("%w: certificate %d has a serial number of %d bytes, at most %d", ErrMalformed, i, len(out[i]), MaxSerialLen)
+		}
+	}
+	return out, nil
 }
 
 // keyDescriptionExtension returns the leaf's key description (nil when it
@@ -177,8 +235,9 @@ func sameKey(leaf *x509.Certificate, device *ecdsa.PublicKey) error {
 
 // checkApplication checks every attestationApplicationId the key
 // description carries (softwareEnforced, hardwareEnforced or both): each
-// must name the app id and the signer.
-func checkApplication(kd *KeyDescription, appID string, signer [32]byte) error {
+// must name the app id and the signer, and, when the policy checks the
+// version code, name the app id with that version.
+func checkApplication(kd *KeyDescription, appID string, signer [32]byte, p Policy) error {
 	ids := make([]*AttestationApplicationID, 0, 2)
 	for _, id := range []*AttestationApplicationID{kd.SoftwareEnforced.AttestationApplicationID, kd.HardwareEnforced.AttestationApplicationID} {
 		if id != nil {
@@ -189,14 +248,18 @@ func checkApplication(kd *KeyDescription, appID string, signer [32]byte) error {
 		return fmt.Errorf("%w: no attestationApplicationId", ErrPackage)
 	}
 	for _, id := range ids {
-		found := false
+		found, version := false, false
 		for _, pkg := range id.Packages {
 			if pkg.Name == appID {
 				found = true
+				version = version || pkg.Version == p.VersionCode
 			}
 		}
 		if !found {
 			return fmt.Errorf("%w: %d package(s), none is %q", ErrPackage, len(id.Packages), appID)
+		}
+		if p.CheckVersionCode && !version {
+			return fmt.Errorf("%w: no package %q of version code %d", ErrVersionCode, appID, p.VersionCode)
 		}
 	}
 	for _, id := range ids {
@@ -212,8 +275,9 @@ func checkApplication(kd *KeyDescription, appID string, signer [32]byte) error {
 }
 
 // checkBoot finds the root of trust (hardwareEnforced; softwareEnforced only
-// for a key attested in software) and checks it against the policy.
-func checkBoot(kd *KeyDescription, allowUnlocked bool) (*RootOfTrust, error) {
+// for a key attested in software) and checks it against the policy
+// (BootAllowed).
+func checkBoot(kd *KeyDescription, p Policy) (*RootOfTrust, error) {
 	rot := kd.HardwareEnforced.RootOfTrust
 	if rot == nil && kd.AttestationSecurityLevel == LevelSoftware {
 		rot = kd.SoftwareEnforced.RootOfTrust
@@ -221,14 +285,8 @@ func checkBoot(kd *KeyDescription, allowUnlocked bool) (*RootOfTrust, error) {
 	if rot == nil {
 		return nil, fmt.Errorf("%w: no root of trust", ErrBootState)
 	}
-	switch {
-	case rot.VerifiedBootState == BootFailed:
-		return nil, fmt.Errorf("%w: verified boot state %s", ErrBootState, rot.VerifiedBootState)
-	case allowUnlocked:
-	case rot.VerifiedBootState != BootVerified:
-		return nil, fmt.Errorf("%w: verified boot state %s", ErrBootState, rot.VerifiedBootState)
-	case !rot.DeviceLocked:
-		return nil, fmt.Errorf("%w: device not locked", ErrBootState)
+	if err := BootAllowed(rot.VerifiedBootState, rot.DeviceLocked, BootKeyID(rot.VerifiedBootKey), p); err != nil {
+		return nil, err
 	}
 	return rot, nil
 }

@@ -1,6 +1,7 @@
 package androidkey_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -262,6 +264,9 @@ func sentinels() []sentinel {
 		{androidkey.ErrSecurityLevel, "android_security_level"},
 		{androidkey.ErrBootState, "android_boot_state"},
 		{androidkey.ErrRevoked, "android_revoked"},
+		{androidkey.ErrPatchLevel, "android_patch_level"},
+		{androidkey.ErrOSVersion, "android_os_version"},
+		{androidkey.ErrVersionCode, "android_version_code"},
 		{androidkey.ErrPolicy, "android_policy"},
 	}
 }
@@ -294,7 +299,8 @@ func TestResult(t *testing.T) {
 	l := f.good()
 	l.AttestationSecurity, l.KeyMintSecurity = androidkey.LevelStrongBox, androidkey.LevelTEE
 	l.Unlocked, l.BootState = true, androidkey.BootUnverified
-	res, err := androidkey.Verify(f.input(t, l), androidkey.Policy{AllowUnlockedBootloader: true}, f.ca.Roots(), nil, testNow)
+	in := f.input(t, l)
+	res, err := androidkey.Verify(in, androidkey.Policy{AllowUnlockedBootloader: true}, f.ca.Roots(), nil, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,9 +313,21 @@ func TestResult(t *testing.T) {
 		DeviceLocked:             false,
 		AttestationVersion:       300,
 		KeyMintVersion:           300,
+		Attested:                 androidkey.Attested{BootState: androidkey.BootUnverified, VersionCode: 1, HasVersionCode: true},
 	}
-	if res != want {
+	serials := res.Serials
+	res.Serials = nil
+	if !reflect.DeepEqual(res, want) {
 		t.Errorf("Result = %+v, want %+v", res, want)
+	}
+	chain := parseChain(t, in.Chain)
+	if len(serials) != len(chain) {
+		t.Fatalf("%d serials for %d certificates", len(serials), len(chain))
+	}
+	for i, c := range chain {
+		if !bytes.Equal(serials[i], c.SerialNumber.Bytes()) {
+			t.Errorf("serial %d = %x, want %x", i, serials[i], c.SerialNumber.Bytes())
+		}
 	}
 }
 

@@ -23,6 +23,24 @@ type Policy struct {
 	AndroidMinSecurity        string // "software", "tee" or "strongbox"; "" is "tee"
 	AllowUnlockedBootloader   bool
 	AllowAppAttestDevelopment bool
+	// Android §9 (androidkey.Policy's fields of the same names): the
+	// allowed boot keys, the patch age in days and the minimum OS version
+	// (0: no check), and the version code registered for the request's
+	// app.version when AndroidCheckVersionCode.
+	AndroidAllowedBootKeys  [][32]byte
+	AndroidMaxPatchAgeDays  int
+	AndroidMinOSVersion     int64
+	AndroidCheckVersionCode bool
+	AndroidVersionCode      int64
+}
+
+// Android is the androidkey.Policy of p.
+func (p Policy) Android(level androidkey.SecurityLevel) androidkey.Policy {
+	return androidkey.Policy{
+		MinSecurity: level, AllowUnlockedBootloader: p.AllowUnlockedBootloader,
+		AllowedBootKeys: p.AndroidAllowedBootKeys, MaxPatchAgeDays: p.AndroidMaxPatchAgeDays, MinOSVersion: p.AndroidMinOSVersion,
+		CheckVersionCode: p.AndroidCheckVersionCode, VersionCode: p.AndroidVersionCode,
+	}
 }
 
 // Trust is the deployment's configuration: the roots (built-in or from
@@ -54,6 +72,10 @@ type Findings struct {
 	DeviceLocked       bool   // Android
 	Environment        string // Apple: "production", "development"
 	AttestationVersion int64  // Android
+	// Android §9: what the key description attested, and the chain's
+	// serial numbers (androidkey.Result's).
+	Attested androidkey.Attested
+	Serials  [][]byte
 }
 
 // ClientDataHash is the App Attest client data hash of §7:
@@ -92,7 +114,7 @@ func verifyAndroid(req Request, ev Evidence, p Policy, t Trust, now time.Time) (
 		Nonce:     req.Nonce,
 		AppID:     req.AppID,
 		Signer:    req.Signer,
-	}, androidkey.Policy{MinSecurity: level, AllowUnlockedBootloader: p.AllowUnlockedBootloader}, t.AndroidRoots, t.AndroidStatus, now)
+	}, p.Android(level), t.AndroidRoots, t.AndroidStatus, now)
 	if err != nil {
 		return Findings{}, err
 	}
@@ -102,6 +124,8 @@ func verifyAndroid(req Request, ev Evidence, p Policy, t Trust, now time.Time) (
 		BootState:          res.BootState.String(),
 		DeviceLocked:       res.DeviceLocked,
 		AttestationVersion: res.AttestationVersion,
+		Attested:           res.Attested,
+		Serials:            res.Serials,
 	}, nil
 }
 

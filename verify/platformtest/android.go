@@ -64,6 +64,16 @@ type AndroidLeaf struct {
 	NotBefore, NotAfter time.Time
 	// Serial of the leaf; nil means random.
 	Serial *big.Int
+	// PROTOCOL.md §9 fields, in hardwareEnforced (softwareEnforced for a
+	// software-level key); 0 leaves one out. OSPatchLevel is YYYYMM,
+	// VendorPatchLevel and BootPatchLevel YYYYMMDD.
+	OSVersion, OSPatchLevel, VendorPatchLevel, BootPatchLevel int64
+	// BootKey is the root of trust's verifiedBootKey; nil means 32 zero
+	// bytes.
+	BootKey []byte
+	// VersionCode is the package's version in attestationApplicationId;
+	// 0 means 1.
+	VersionCode int64
 }
 
 // AndroidChallenge is SHA-256(nonce), the attestationChallenge §7 wants.
@@ -106,8 +116,15 @@ func KeyDescription(l AndroidLeaf) []byte {
 	if version == 0 {
 		version = androidkey.VersionKeyMint3
 	}
+	vc, bootKey := l.VersionCode, l.BootKey
+	if vc == 0 {
+		vc = 1
+	}
+	if bootKey == nil {
+		bootKey = make([]byte, 32)
+	}
 	appID := explicit(709, octets(sequence(
-		set(sequence(octets([]byte(l.Package)), integer(1))),
+		set(sequence(octets([]byte(l.Package)), integer(vc))),
 		set(octets(l.Signer[:])),
 	)))
 	var sw, hw [][]byte
@@ -119,11 +136,23 @@ func KeyDescription(l AndroidLeaf) []byte {
 	)
 	if !l.NoRootOfTrust {
 		hw = append(hw, explicit(704, sequence(
-			octets(make([]byte, 32)),
+			octets(bootKey),
 			boolean(!l.Unlocked),
 			enumerated(int64(l.BootState)),
 			octets(make([]byte, 32)),
 		)))
+	}
+	fields := &hw
+	if l.AttestationSecurity == androidkey.LevelSoftware {
+		fields = &sw
+	}
+	for _, f := range []struct {
+		tag uint32
+		v   int64
+	}{{705, l.OSVersion}, {706, l.OSPatchLevel}, {718, l.VendorPatchLevel}, {719, l.BootPatchLevel}} {
+		if f.v != 0 {
+			*fields = append(*fields, explicit(f.tag, integer(f.v)))
+		}
 	}
 	if !l.NoApplicationID {
 		if l.AppIDInHardware {

@@ -14,8 +14,14 @@ import (
 // of an android-key enrolment: a TEE key, verified boot, a locked device,
 // challenge SHA-256(nonce), for package pkg signed by signer.
 func (a *AndroidCA) AndroidEvidence(device *ecdsa.PublicKey, nonce []byte, pkg string, signer [32]byte) ([]byte, error) {
-	chain, err := a.Issue(AndroidLeaf{DeviceKey: device, Challenge: AndroidChallenge(nonce), Package: pkg, Signer: signer,
+	return a.LeafEvidence(AndroidLeaf{DeviceKey: device, Challenge: AndroidChallenge(nonce), Package: pkg, Signer: signer,
 		AttestationSecurity: androidkey.LevelTEE, KeyMintSecurity: androidkey.LevelTEE, BootState: androidkey.BootVerified})
+}
+
+// LeafEvidence returns the platform_attestation object of the chain Issue
+// makes for l.
+func (a *AndroidCA) LeafEvidence(l AndroidLeaf) ([]byte, error) {
+	chain, err := a.Issue(l)
 	if err != nil {
 		return nil, err
 	}
