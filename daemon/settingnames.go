@@ -26,11 +26,20 @@ var subSettings = map[string]struct {
 	"Pyroscope": {prefix: "pyroscope-"},
 }
 
+// topNames are the top-level Config fields whose flag kebab() does not
+// give.
+var topNames = map[string]string{
+	"AndroidStatusFailClosed": "android-status-fail",
+}
+
 // settingFlags names the settings of Config field f (a sub-field "Etcd.CAFile"
 // included) by their flags; nil for a sub-field that has none.
 func settingFlag(field string) string {
 	top, sub, nested := strings.Cut(field, ".")
 	if !nested {
+		if name, ok := topNames[top]; ok {
+			return name
+		}
 		return kebab(top)
 	}
 	s := subSettings[top]
