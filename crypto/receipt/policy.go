@@ -9,17 +9,26 @@ type Policy struct {
 	AndroidMinSecurity        string
 	AllowUnlockedBootloader   bool
 	AllowAppAttestDevelopment bool
+	// Play Integrity (§10): PlayMinDevice is "basic", "device" or
+	// "strong"; "" is "device".
+	PlayMinDevice          string
+	PlayRequireLicensed    bool
+	PlayAllowUnrecognized  bool
+	PlayRequirePlayProtect bool
 }
 
 // MeetsPolicy checks what r records against the app's policy as it is now,
 // as the verifiers would have at enrolment: an Android receipt's security
 // level against android_min_security, its boot state and lock against
 // allow_unlocked_bootloader; an App Attest receipt's environment against
-// allow_appattest_development. An error wraps ErrPolicy.
+// allow_appattest_development; a Play Integrity receipt's verdicts against
+// the play_* fields. An error wraps ErrPolicy.
 func MeetsPolicy(r Receipt, p Policy) error {
 	switch r.Format {
 	case FormatAndroidKey:
 		return androidMeets(r, p)
+	case FormatPlayIntegrity:
+		return playMeets(r.Play, p)
 	case FormatAppleAppAttest:
 		switch {
 		case r.Environment == "production":
