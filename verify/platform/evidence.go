@@ -6,6 +6,7 @@ import (
 
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/playintegrity"
 	"github.com/attestd/attestd/verify/x509chain"
 )
 
@@ -13,6 +14,7 @@ import (
 const (
 	FormatAndroidKey     = androidkey.Format
 	FormatAppleAppAttest = appleattest.Format
+	FormatPlayIntegrity  = playintegrity.Format
 	FormatReceipt        = "receipt"
 )
 
@@ -34,6 +36,9 @@ type Evidence struct {
 	KeyID, Attestation []byte
 	// receipt: the receipt string as sent.
 	Receipt string
+	// play-integrity: the compact JWE as sent, at most
+	// playintegrity.MaxToken characters.
+	Token string
 }
 
 // ParseEvidence decodes the platform_attestation JSON object of §7:
@@ -41,6 +46,7 @@ type Evidence struct {
 //	{"format": "android-key", "chain": ["b64u DER", ...]}            at most 8 certificates
 //	{"format": "apple-appattest", "key_id": "b64u", "attestation": "b64u CBOR"}
 //	{"format": "receipt", "receipt": "..."}
+//	{"format": "play-integrity", "token": "compact JWE"}           at most playintegrity.MaxToken characters
 //
 // It reads the object in one pass (jsonscan.go) and base64-decodes the
 // fields of its format straight from the input, so that its cost is linear
@@ -48,12 +54,14 @@ type Evidence struct {
 // three times (validation, scanning, unquoting) in about 0.3 ms, more than
 // the rest of the attest. Unknown members are skipped (and validated, nested
 // at most 32 deep); a known member (format, chain, key_id, attestation,
-// receipt) must have its type, or be null, whatever the format. Member
+// receipt, token) must have its type, or be null, whatever the format. Member
 // names are compared exactly, after JSON escapes, not case-insensitively
 // as encoding/json does, and a known member given twice is refused. An
 // unknown format is ErrFormat; anything else that is not as above (not a
 // JSON object, a missing, mistyped, oversized or badly encoded field) is
-// ErrMalformed.
+// ErrMalformed; a play-integrity object without a token, or with one over
+// playintegrity.MaxToken characters, also wraps playintegrity.ErrMalformed
+// (its reason is play_malformed).
 func ParseEvidence(raw []byte) (Evidence, error) {
 	if len(raw) > MaxEvidenceSize {
 		return Evidence{}, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(raw), MaxEvidenceSize)
@@ -87,6 +95,12 @@ func ParseEvidence(raw []byte) (Evidence, error) {
 			return Evidence{}, fmt.Errorf("%w: receipt of %d characters, 1 to %d", ErrMalformed, len(r), maxReceipt)
 		}
 		ev.Receipt = r
+	case FormatPlayIntegrity:
+		tok := w.token.text()
+		if tok == "" || len(tok) > playintegrity.MaxToken {
+			return Evidence{}, fmt.Errorf("%w: %w: token of %d characters, 1 to %d", ErrMalformed, playintegrity.ErrMalformed, len(tok), playintegrity.MaxToken)
+		}
+		ev.Token = tok
 	default:
 		return Evidence{}, fmt.Errorf("%w: unknown format %q", ErrFormat, ev.Format)
 	}
@@ -128,7 +142,7 @@ func (j jsonString) b64u(max int, field string) ([]byte, error) {
 
 // wireEvidence holds the known members of the object as sent.
 type wireEvidence struct {
-	format, keyID, attestation, receipt jsonString
+	format, keyID, attestation, receipt, token jsonString
 	// chain holds the first MaxCerts+1 elements; chainLen counts them all.
 	chain    [x509chain.MaxCerts + 1]jsonString
 	chainLen int
@@ -183,6 +197,8 @@ func knownBit(name string) uint {
 		return 8
 	case "receipt":
 		return 16
+	case "token":
+		return 32
 	}
 	return 0
 }
@@ -199,6 +215,8 @@ func (w *wireEvidence) member(s *scanner, name string) error {
 		dst = &w.attestation
 	case "receipt":
 		dst = &w.receipt
+	case "token":
+		dst = &w.token
 	case "chain":
 		return w.readChain(s)
 	default:
