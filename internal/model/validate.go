@@ -327,7 +327,7 @@ func (a *App) Validate(p string) error {
 	default:
 		return invalid(p+".policy.android_min_security", "must be software, tee or strongbox")
 	}
-	return nil
+	return a.validatePlay(p)
 }
 
 // Validate checks a ban list: every entry is a did, b64u of 32 bytes.
