@@ -4,6 +4,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // App is an app record compiled for the verdict: digests decoded, policy
@@ -16,6 +17,8 @@ type App struct {
 	Signers  [][32]byte
 	Versions map[string][32]byte
 	Policy   model.Policy
+	// Play is the app's Play Integrity keys, parsed (nil: none).
+	Play *playintegrity.KeySet
 }
 
 // Account is an account compiled for minting, sealing and proxying: keys

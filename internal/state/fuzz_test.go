@@ -21,7 +21,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add("deployment", []byte(`{"nonce":{"active":"n1","keys":{"n1":""}}}`))
 	f.Fuzz(func(t *testing.T, key string, value []byte) {
 		_, _ = DecodeAccount(key, value, seal)
-		_, _ = DecodeApp(key, value)
+		_, _ = DecodeApp(key, value, seal)
 		_, _ = DecodeBans(value)
 		_, _ = DecodeDeployment(value, seal)
 		snap := &store.Snapshot{Entries: map[string]store.Entry{key: {Value: value}}}
