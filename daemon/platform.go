@@ -26,7 +26,8 @@ func newPlatform(cfg Config, reg *registry.Registry) (*platform.Checker, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--apple-roots: %w", err)
 	}
-	c, err := platform.New(platform.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg})
+	c, err := platform.New(platform.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg,
+		NonceTTL: cfg.NonceTTL})
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,10 @@
 // Package platform is the core's platform attestation check (PROTOCOL.md
-// §7): it decodes the request's platform_attestation, verifies hardware
-// evidence (verify/platform) or a receipt (crypto/receipt) against the
-// app's policy as it is now, and issues a receipt after a hardware
-// enrolment. It does no I/O: roots, the Android status list, the receipt
-// keys and the clock are given to it.
+// §7, §10): it decodes the request's platform_attestation, verifies
+// evidence (verify/platform: android-key, apple-appattest, play-integrity
+// with the app's Play keys) or a receipt (crypto/receipt) against the
+// app's policy as it is now, and issues a receipt after an enrolment. It
+// does no I/O: roots, the Android status list, the receipt keys, the nonce
+// lifetime and the clock are given to it.
 //
 // Only the daemon and the core's tests import it. A *Checker is safe for
 // concurrent use.
@@ -22,6 +23,7 @@ import (
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/verify/androidkey"
 	vp "github.com/attestd/attestd/verify/platform"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // Deployment gives the current deployment keys (the registry does).
@@ -36,6 +38,9 @@ type Config struct {
 	// ReceiptTTL is the lifetime of a new receipt (PROTOCOL.md §7).
 	ReceiptTTL time.Duration
 	Keys       Deployment
+	// NonceTTL is the deployment's nonce lifetime: how old a Play
+	// Integrity token may be (PROTOCOL.md §10); 0 is the core's default.
+	NonceTTL time.Duration
 }
 
 // Checker implements attest.Platform.
@@ -54,6 +59,9 @@ type ringFor struct {
 func New(cfg Config) (*Checker, error) {
 	if cfg.Keys == nil || cfg.ReceiptTTL <= 0 {
 		return nil, errors.New("platform: deployment keys and a receipt TTL are required")
+	}
+	if cfg.NonceTTL == 0 {
+		cfg.NonceTTL = attest.DefaultNonceTTL
 	}
 	return &Checker{cfg: cfg}, nil
 }
@@ -87,8 +95,20 @@ func (c *Checker) keyring() (*receipt.Keyring, error) {
 }
 
 func policyOf(app *registry.App) vp.Policy {
-	return vp.Policy{AndroidMinSecurity: app.Policy.MinSecurity(), AllowUnlockedBootloader: app.Policy.AllowUnlockedBootloader,
-		AllowAppAttestDevelopment: app.Policy.AllowAppattestDevelopment}
+	p := &app.Policy
+	return vp.Policy{AndroidMinSecurity: p.MinSecurity(), AllowUnlockedBootloader: p.AllowUnlockedBootloader,
+		AllowAppAttestDevelopment: p.AllowAppattestDevelopment,
+		PlayMinDevice:             p.PlayMinDevice, PlayRequireLicensed: p.PlayRequireLicensed,
+		PlayAllowUnrecognized: p.PlayAllowUnrecognized, PlayRequirePlayProtect: p.PlayRequirePlayProtect}
+}
+
+// playReceipt is what a play-integrity receipt records of the verdicts.
+func playReceipt(v playintegrity.Verdicts) receipt.PlayVerdicts {
+	return receipt.PlayVerdicts{
+		Basic: v.Labels&playintegrity.LabelBasic != 0, Device: v.Labels&playintegrity.LabelDevice != 0,
+		Strong: v.Labels&playintegrity.LabelStrong != 0, Recognized: v.Recognized, Licensed: v.Licensed,
+		PlayProtect: v.PlayProtect,
+	}
 }
 
 // invalid is a refusal: platform_attestation_invalid, then the precise reason.
@@ -106,10 +126,12 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 		return c.checkReceipt(ev.Receipt, in)
 	}
 	app := in.App
-	req := vp.Request{Platform: app.Platform, Nonce: in.Nonce, AppID: app.ID, TeamID: app.TeamID, Device: in.Device}
+	req := vp.Request{Platform: app.Platform, Nonce: in.Nonce, AppID: app.ID, TeamID: app.TeamID, Device: in.Device,
+		PlayKeys: app.Play}
 	copy(req.Signer[:], in.Signer[:])
 	found, err := vp.Verify(req, ev, policyOf(app), vp.Trust{
 		AndroidRoots: c.cfg.AndroidRoots, AppleRoots: c.cfg.AppleRoots, AndroidStatus: c.status.Load(),
+		NonceTTL: c.cfg.NonceTTL,
 	}, in.Now)
 	if err != nil {
 		return invalid(vp.Reason(err))
@@ -121,7 +143,7 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 	r, err := ring.Issue(receipt.Receipt{
 		AppID: app.ID, DID: in.Device.DID(), Format: found.Format, SecurityLevel: found.SecurityLevel,
 		BootState: found.BootState, DeviceLocked: found.DeviceLocked, Environment: found.Environment,
-		ExpiresAt: in.Now.Add(c.cfg.ReceiptTTL),
+		Play: playReceipt(found.Play), ExpiresAt: in.Now.Add(c.cfg.ReceiptTTL),
 	}, in.Now)
 	if err != nil {
 		return invalid("receipt_issue_failed")
