@@ -27,7 +27,7 @@ func commands() []*command {
 	var cs []*command
 	for _, group := range [][]*command{
 		initCommands(), bundleCommands(), readCommands(), keyCommands(),
-		secretCommands(), pinCommands(), apiCommands(), banCommands(), lifecycleCommands(),
+		secretCommands(), pinCommands(), apiCommands(), playIntegrityCommands(), banCommands(), lifecycleCommands(),
 		deploymentCommands(), masterKeyCommands(),
 	} {
 		cs = append(cs, group...)
