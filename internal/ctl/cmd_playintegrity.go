@@ -86,7 +86,7 @@ longer needed (a few minutes later), run 'play-integrity end-rotation'.`,
 		args:    "ACCOUNT APP",
 		summary: "print which Play Integrity keys an app has: fingerprints of the verification keys, never a key",
 		minArgs: 2, maxArgs: 2,
-		setup:   func(*flag.FlagSet) action { return runPlayShow },
+		setup: func(*flag.FlagSet) action { return runPlayShow },
 	}}
 }
 
