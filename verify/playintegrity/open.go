@@ -132,12 +132,23 @@ func checkJWS(jws string) error {
 }
 
 // b64uDots reports whether s holds only the b64u alphabet and dots.
+// It ORs a table's entries without a branch per byte: a token is read
+// whole, about 4 KB, on every enrolment.
 func b64uDots(s string) bool {
+	var bad byte
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
+		bad |= notB64uDot[s[i]]
 	}
-	return true
+	return bad == 0
 }
+
+// notB64uDot is 1 for every byte outside the b64u alphabet and the dot.
+var notB64uDot = func() (t [256]byte) {
+	for c := range t {
+		t[c] = 1
+	}
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") {
+		t[c] = 0
+	}
+	return t
+}()
