@@ -71,8 +71,14 @@ func TestWritePlayCorpus(t *testing.T) {
 		"null":           `null`,
 		"number-millis":  `{"requestDetails":{"timestampMillis":1e3}}`,
 	}
+	payloads["repeated-section"] = `{"requestDetails":{"timestampMillis":"1"},"requestDetails":{"timestampMillis":"2"}}`
+	payloads["folded-name"] = `{"RequestDetails":{"timestampMillis":"1"},"requestDetails":{"timestampMillis":"2"}}`
+	payloads["null-in-array"] = `{"requestDetails":{"timestampMillis":"1"},"appIntegrity":{"certificateSha256Digest":[null]}}`
+	payloads["escaped-names"] = `{"request\u0044etails":{"timestampMillis":"1","n\u006fnce":"\ud83d\ude00"}}`
 	for name, p := range payloads {
-		writeCorpus(t, filepath.Join("testdata", "fuzz", "FuzzCheckPayload", name), fmt.Sprintf("[]byte(%q)", p))
+		for _, target := range []string{"FuzzCheckPayload", "FuzzParsePayload"} {
+			writeCorpus(t, filepath.Join("testdata", "fuzz", target, name), fmt.Sprintf("[]byte(%q)", p))
+		}
 	}
 }
 
