@@ -16,7 +16,7 @@ import (
 
 // setPlayApp re-imports testenv.App with Play Integrity keys of iss and
 // policy p, and reloads the node.
-func (n *node) setPlayApp(t *testing.T, iss *playtest.Issuer, p model.Policy) *registry.App {
+func (n *node) setPlayApp(t testing.TB, iss *playtest.Issuer, p model.Policy) *registry.App {
 	t.Helper()
 	b := *n.f.Bundle
 	b.Apps = slices.Clone(b.Apps)
@@ -35,7 +35,7 @@ func (n *node) setPlayApp(t *testing.T, iss *playtest.Issuer, p model.Policy) *r
 
 // playToken is a token of iss for the request (nonce, d) with verdict v
 // edited by edit.
-func (n *node) playJSON(t *testing.T, iss *playtest.Issuer, d device, nonce string, edit func(*playtest.Verdict)) []byte {
+func (n *node) playJSON(t testing.TB, iss *playtest.Issuer, d device, nonce string, edit func(*playtest.Verdict)) []byte {
 	t.Helper()
 	var signer [32]byte
 	copy(signer[:], n.f.Signer)
