@@ -3,8 +3,12 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +27,9 @@ type playEnv struct {
 	iss  *playtest.Issuer
 }
 
-func newPlayEnv(t *testing.T) *playEnv {
+func newPlayEnv(t *testing.T) *playEnv { return newPlayEnvOpts(t, testenv.Options{}) }
+
+func newPlayEnvOpts(t *testing.T, o testenv.Options) *playEnv {
 	t.Helper()
 	iss, err := playtest.NewIssuer()
 	if err != nil {
@@ -36,7 +42,7 @@ func newPlayEnv(t *testing.T) *playEnv {
 				DecryptionKey: secret.FromString(iss.DecryptionKeyB64()), VerificationKey: secret.FromString(iss.VerificationKeyB64())}}
 		}
 	}
-	return &playEnv{f: f, node: testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{}), iss: iss}
+	return &playEnv{f: f, node: testenv.StartNode(t, testenv.NewStore(t, f), o), iss: iss}
 }
 
 // client is a client of the strict app whose Play hook answers like Play
@@ -184,4 +190,48 @@ func victimEvidence(ctx context.Context, c *client.Client, p *playEnv, nonce str
 		return nil, err
 	}
 	return client.PlayIntegrityEvidence(tok), nil
+}
+
+// TestPlayIntegrityKeysNeverLeave: the app's Play keys appear in no log
+// line (at debug level), no answer and no metric, whether tokens pass or
+// fail.
+func TestPlayIntegrityKeysNeverLeave(t *testing.T) {
+	var logs testenv.SyncBuffer
+	p := newPlayEnvOpts(t, testenv.Options{Log: &logs, LogLevel: "debug"})
+	ctx := context.Background()
+	var seen []string
+	for _, edit := range []func(*playtest.Verdict){nil, func(v *playtest.Verdict) { v.Nonce = "AAAA" }} {
+		r, err := p.client(t, edit, nil).Attest(ctx, client.Evidence{WantSecrets: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, r.Token, r.Receipt, r.Secrets)
+	}
+	other, _ := playtest.NewIssuer()
+	wrong := &playEnv{f: p.f, node: p.node, iss: other}
+	if _, err := wrong.client(t, nil, nil).Attest(ctx, client.Evidence{}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(p.node.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `reason="play_keys"`) || !strings.Contains(string(metrics), `reason="play_nonce"`) {
+		t.Errorf("the Play reasons are not counted:\n%s", metrics)
+	}
+	seen = append(seen, string(metrics), logs.String())
+	needles := []string{p.iss.DecryptionKeyB64(), base64.RawURLEncoding.EncodeToString(p.iss.DecryptionKey),
+		hex.EncodeToString(p.iss.DecryptionKey), p.iss.VerificationKeyB64()[:40]}
+	for _, out := range seen {
+		for _, n := range needles {
+			if strings.Contains(out, n) {
+				t.Fatalf("a Play Integrity key left the node: %q", n)
+			}
+		}
+	}
+	if logs.String() == "" {
+		t.Fatal("no log lines to search")
+	}
 }

@@ -59,7 +59,7 @@ func ParseVerificationKey(b64 []byte) (*ecdsa.PublicKey, error) {
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: verification key is not a DER SubjectPublicKeyInfo: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: verification key is not a DER SubjectPublicKeyInfo", ErrKey)
 	}
 	ec, ok := pub.(*ecdsa.PublicKey)
 	if !ok || ec.Curve != elliptic.P256() {
