@@ -82,25 +82,7 @@ func parseMillis(b []byte) (Millis, error) {
 func ParsePayload(b []byte) (*Payload, error) {
 	s := &jsonscan.Scanner{B: b, Max: MaxPayloadDepth}
 	p := &Payload{}
-	err := object(s, func(name []byte, bit func(uint) error) error {
-		switch string(name) {
-		case "requestDetails":
-			if err := bit(1); err != nil || s.Literal("null") {
-				return err
-			}
-			p.RequestDetails = &RequestDetails{}
-			return p.RequestDetails.read(s)
-		case "appIntegrity":
-			return section(s, bit, 2, p.AppIntegrity.read)
-		case "deviceIntegrity":
-			return section(s, bit, 4, p.DeviceIntegrity.read)
-		case "accountDetails":
-			return section(s, bit, 8, p.AccountDetails.read)
-		case "environmentDetails":
-			return section(s, bit, 16, p.EnvironmentDetails.read)
-		}
-		return s.Skip(1)
-	})
+	err := p.read(s)
 	if err == nil && !s.End() {
 		err = fmt.Errorf("data after the object")
 	}
@@ -113,47 +95,96 @@ func ParsePayload(b []byte) (*Payload, error) {
 	return p, nil
 }
 
-// section reads a known member's object (or null) with read, once.
-func section(s *jsonscan.Scanner, bit func(uint) error, b uint, read func(*jsonscan.Scanner) error) error {
-	if err := bit(b); err != nil || s.Literal("null") {
-		return err
+func (p *Payload) read(s *jsonscan.Scanner) error {
+	o := object{s: s}
+	for o.next() {
+		switch string(o.name) {
+		case "requestDetails":
+			if o.known(1) {
+				p.RequestDetails = &RequestDetails{}
+				o.err = p.RequestDetails.read(s)
+			}
+		case "appIntegrity":
+			if o.known(2) {
+				o.err = p.AppIntegrity.read(s)
+			}
+		case "deviceIntegrity":
+			if o.known(4) {
+				o.err = p.DeviceIntegrity.read(s)
+			}
+		case "accountDetails":
+			if o.known(8) {
+				o.err = p.AccountDetails.read(s)
+			}
+		case "environmentDetails":
+			if o.known(16) {
+				o.err = p.EnvironmentDetails.read(s)
+			}
+		default:
+			o.err = s.Skip(1)
+		}
 	}
-	return read(s)
+	return o.err
 }
 
-// object reads an object whose members member reads (name is only valid
-// during the call); bit(b) marks a known member seen, and fails when it
-// was already.
-func object(s *jsonscan.Scanner, member func(name []byte, bit func(uint) error) error) error {
-	if !s.Eat('{') {
-		return fmt.Errorf("not a JSON object")
+// object reads the members of a JSON object: next moves to the next
+// member's value (name holds its name, valid until next), known marks a
+// known member seen. A reader sets err when its value does not read.
+type object struct {
+	s       *jsonscan.Scanner
+	name    []byte
+	seen    uint
+	started bool
+	err     error
+}
+
+// next reads up to the next member's value; false at the end of the
+// object or on an error (err).
+func (o *object) next() bool {
+	s := o.s
+	switch {
+	case o.err != nil:
+		return false
+	case !o.started:
+		o.started = true
+		if !s.Eat('{') {
+			o.err = fmt.Errorf("not a JSON object")
+			return false
+		}
+		if s.Eat('}') {
+			return false
+		}
+	case s.Eat('}'):
+		return false
+	case !s.Eat(','):
+		o.err = jsonscan.ErrJSON
+		return false
 	}
-	var seen uint
-	for first := true; !s.Eat('}'); first = false {
-		if !first && !s.Eat(',') {
-			return jsonscan.ErrJSON
-		}
-		name, plain, err := s.Str()
-		if err != nil {
-			return err
-		}
-		if !plain {
-			name = jsonscan.DecodeString(name)
-		}
-		if !s.Eat(':') {
-			return jsonscan.ErrJSON
-		}
-		if err := member(name, func(b uint) error {
-			if seen&b != 0 {
-				return fmt.Errorf("member %q repeated", name)
-			}
-			seen |= b
-			return nil
-		}); err != nil {
-			return err
-		}
+	name, plain, err := s.Str()
+	if err == nil && !s.Eat(':') {
+		err = jsonscan.ErrJSON
 	}
-	return nil
+	if err != nil {
+		o.err = err
+		return false
+	}
+	if !plain {
+		name = jsonscan.DecodeString(name)
+	}
+	o.name = name
+	return true
+}
+
+// known marks the known member bit seen and reports whether its value is
+// to be read: false (the value consumed) for null, and false with err set
+// when the member was already seen.
+func (o *object) known(bit uint) bool {
+	if o.seen&bit != 0 {
+		o.err = fmt.Errorf("member %q repeated", o.name)
+		return false
+	}
+	o.seen |= bit
+	return !o.s.Literal("null")
 }
 
 // str reads a string and returns its value.
@@ -168,21 +199,15 @@ func str(s *jsonscan.Scanner) (string, error) {
 	return string(jsonscan.DecodeString(raw)), nil
 }
 
-// strMember reads a known string member (or null) into dst, once.
-func strMember(s *jsonscan.Scanner, bit func(uint) error, b uint, dst *string) error {
-	if err := bit(b); err != nil || s.Literal("null") {
-		return err
-	}
+// strInto reads a string into dst.
+func strInto(s *jsonscan.Scanner, dst *string) error {
 	v, err := str(s)
 	*dst = v
 	return err
 }
 
-// stringsMember reads a known array of strings (or null) into dst, once.
-func stringsMember(s *jsonscan.Scanner, bit func(uint) error, b uint, dst *[]string) error {
-	if err := bit(b); err != nil || s.Literal("null") {
-		return err
-	}
+// stringsInto reads an array of strings into dst.
+func stringsInto(s *jsonscan.Scanner, dst *[]string) error {
 	if !s.Eat('[') {
 		return fmt.Errorf("not an array")
 	}
@@ -205,25 +230,27 @@ func stringsMember(s *jsonscan.Scanner, bit func(uint) error, b uint, dst *[]str
 }
 
 func (r *RequestDetails) read(s *jsonscan.Scanner) error {
-	return object(s, func(name []byte, bit func(uint) error) error {
-		switch string(name) {
+	o := object{s: s}
+	for o.next() {
+		switch string(o.name) {
 		case "requestPackageName":
-			return strMember(s, bit, 1, &r.RequestPackageName)
+			if o.known(1) {
+				o.err = strInto(s, &r.RequestPackageName)
+			}
 		case "nonce":
-			if err := bit(2); err != nil || s.Literal("null") {
-				return err
+			if o.known(2) {
+				r.Nonce = new(string)
+				o.err = strInto(s, r.Nonce)
 			}
-			n, err := str(s)
-			r.Nonce = &n
-			return err
 		case "timestampMillis":
-			if err := bit(4); err != nil || s.Literal("null") {
-				return err
+			if o.known(4) {
+				o.err = r.readMillis(s)
 			}
-			return r.readMillis(s)
+		default:
+			o.err = s.Skip(2)
 		}
-		return s.Skip(2)
-	})
+	}
+	return o.err
 }
 
 // readMillis reads timestampMillis, a string of digits or a number.
@@ -248,42 +275,50 @@ func (r *RequestDetails) readMillis(s *jsonscan.Scanner) error {
 }
 
 func (a *AppIntegrity) read(s *jsonscan.Scanner) error {
-	return object(s, func(name []byte, bit func(uint) error) error {
-		switch string(name) {
+	o := object{s: s}
+	for o.next() {
+		switch string(o.name) {
 		case "appRecognitionVerdict":
-			return strMember(s, bit, 1, &a.AppRecognitionVerdict)
+			if o.known(1) {
+				o.err = strInto(s, &a.AppRecognitionVerdict)
+			}
 		case "packageName":
-			return strMember(s, bit, 2, &a.PackageName)
+			if o.known(2) {
+				o.err = strInto(s, &a.PackageName)
+			}
 		case "certificateSha256Digest":
-			return stringsMember(s, bit, 4, &a.CertificateSha256Digest)
+			if o.known(4) {
+				o.err = stringsInto(s, &a.CertificateSha256Digest)
+			}
+		default:
+			o.err = s.Skip(2)
 		}
-		return s.Skip(2)
-	})
+	}
+	return o.err
 }
 
 func (d *DeviceIntegrity) read(s *jsonscan.Scanner) error {
-	return object(s, func(name []byte, bit func(uint) error) error {
-		if string(name) == "deviceRecognitionVerdict" {
-			return stringsMember(s, bit, 1, &d.DeviceRecognitionVerdict)
-		}
-		return s.Skip(2)
-	})
+	return oneMember(s, "deviceRecognitionVerdict", func() error { return stringsInto(s, &d.DeviceRecognitionVerdict) })
 }
 
 func (a *AccountDetails) read(s *jsonscan.Scanner) error {
-	return object(s, func(name []byte, bit func(uint) error) error {
-		if string(name) == "appLicensingVerdict" {
-			return strMember(s, bit, 1, &a.AppLicensingVerdict)
-		}
-		return s.Skip(2)
-	})
+	return oneMember(s, "appLicensingVerdict", func() error { return strInto(s, &a.AppLicensingVerdict) })
 }
 
 func (e *EnvironmentDetails) read(s *jsonscan.Scanner) error {
-	return object(s, func(name []byte, bit func(uint) error) error {
-		if string(name) == "playProtectVerdict" {
-			return strMember(s, bit, 1, &e.PlayProtectVerdict)
+	return oneMember(s, "playProtectVerdict", func() error { return strInto(s, &e.PlayProtectVerdict) })
+}
+
+// oneMember reads an object of which only member name is known, its value
+// read by read.
+func oneMember(s *jsonscan.Scanner, name string, read func() error) error {
+	o := object{s: s}
+	for o.next() {
+		if string(o.name) != name {
+			o.err = s.Skip(2)
+		} else if o.known(1) {
+			o.err = read()
 		}
-		return s.Skip(2)
-	})
+	}
+	return o.err
 }

@@ -77,7 +77,9 @@ func (s *Scanner) Literal(word string) bool {
 // Str reads a string after whitespace and returns its raw contents (between
 // the quotes, escapes as sent) and whether it is plain: printable ASCII
 // without escapes, its raw bytes its value. The span up to the closing
-// quote is found with bytes.IndexByte and checked in one pass.
+// quote is found with bytes.IndexByte and checked in one pass: first
+// without a branch per byte (plainSpan), which settles the common case of
+// a long base64 string, then byte by byte when it holds anything else.
 func (s *Scanner) Str() (raw []byte, isPlain bool, err error) {
 	if !s.Eat('"') {
 		return nil, false, ErrJSON
@@ -89,6 +91,9 @@ func (s *Scanner) Str() (raw []byte, isPlain bool, err error) {
 			return nil, false, ErrJSON
 		}
 		end := s.I + j
+		if plainSpan(s.B[s.I:end]) {
+			s.I = end
+		}
 		for s.I < end {
 			c := s.B[s.I]
 			switch {
@@ -115,6 +120,27 @@ func (s *Scanner) Str() (raw []byte, isPlain bool, err error) {
 		// An escape (\") took the quote found: search on.
 	}
 }
+
+// plainSpan reports whether b holds only bytes 0x20-0x7f but the
+// backslash, ORing a table's entries without a branch per byte.
+func plainSpan(b []byte) bool {
+	var bad byte
+	for _, c := range b {
+		bad |= notPlain[c]
+	}
+	return bad == 0
+}
+
+// notPlain is 1 for the bytes a plain string cannot hold: controls,
+// non-ASCII, the backslash.
+var notPlain = func() (t [256]byte) {
+	for c := range t {
+		if c < 0x20 || c > 0x7f || c == '\\' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // escapeLen is the length of the valid escape at the start of b.
 func escapeLen(b []byte) (int, bool) {
