@@ -37,7 +37,17 @@ const devicesPerApp = 16
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvWith(tb, nil)
+}
+
+// newEnvWith is newEnv with the fixture's registry edited by edit (nil:
+// as it is) before the store is made.
+func newEnvWith(tb testing.TB, edit func(*testenv.Fixture)) *env {
+	tb.Helper()
 	f := testenv.NewFixture(tb)
+	if edit != nil {
+		edit(f)
+	}
 	st := testenv.NewStore(tb, f)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -78,6 +78,11 @@ type Config struct {
 	// the environment or a CI secret, never build it into an app, and
 	// never log it (the client never does).
 	DebugToken string
+	// PlayIntegrity, when set (Android apps that use Play Integrity, in
+	// place of Enroll), is called with the nonce to pass to Play and
+	// returns Play's token (PROTOCOL.md §10); the client enrols with it as
+	// with Enroll, and then uses the receipt.
+	PlayIntegrity PlayIntegrityToken
 }
 
 // Client attests and caches the resulting token.
@@ -101,6 +106,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if len(cfg.App.Signer) != 32 || len(cfg.App.CodeDigest) != 32 {
 		return nil, errors.New("client: App.Signer and App.CodeDigest must be 32 bytes")
+	}
+	if cfg.Enroll != nil && cfg.PlayIntegrity != nil {
+		return nil, errors.New("client: set Enroll or PlayIntegrity, not both")
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
@@ -274,9 +282,16 @@ func (c *Client) attest(ctx context.Context, ev Evidence) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ev.PlatformAttestation == nil && c.cfg.Enroll != nil && c.Receipt() == "" {
-		if ev.PlatformAttestation, err = c.cfg.Enroll(ctx, nonce); err != nil {
-			return nil, fmt.Errorf("client: enrol: %w", err)
+	if ev.PlatformAttestation == nil && c.Receipt() == "" {
+		switch {
+		case c.cfg.Enroll != nil:
+			if ev.PlatformAttestation, err = c.cfg.Enroll(ctx, nonce); err != nil {
+				return nil, fmt.Errorf("client: enrol: %w", err)
+			}
+		case c.cfg.PlayIntegrity != nil:
+			if ev.PlatformAttestation, err = c.playEvidence(ctx, nonce); err != nil {
+				return nil, err
+			}
 		}
 	}
 	body, err := c.Body(nonce, ev)

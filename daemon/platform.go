@@ -29,7 +29,7 @@ func (d *Daemon) newPlatform(cfg Config, reg *registry.Registry) (*platform.Chec
 	if err != nil {
 		return nil, fmt.Errorf("--apple-roots: %w", err)
 	}
-	return platform.New(platform.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg, Log: d.log,
+	return platform.New(platform.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg, Log: d.log, NonceTTL: cfg.NonceTTL,
 		Status: platform.StatusPolicy{Configured: cfg.AndroidStatus != "", MaxAge: cfg.AndroidStatusMaxAge, FailClosed: cfg.AndroidStatusFailClosed}})
 }
 

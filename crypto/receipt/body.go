@@ -7,15 +7,22 @@ import (
 
 // The receipt body, version r1, is binary:
 //
-//	iat int64 | exp int64 (Unix seconds, big-endian) | flags uint8 (bit 0: device locked)
+//	iat int64 | exp int64 (Unix seconds, big-endian) | flags uint8
 //	then app, did, fmt, sec, boot, env: each a uint8 length and that many bytes
 //	then extension items (PROTOCOL.md §9), each tag uint8 | length uint8 | value,
 //	tags strictly increasing, every one known (android.go)
 //
 // and nothing after. A receipt issued before §9 has no extension items.
+// Flags: bit 0 device locked (Android); bits 1-6 the Play Integrity
+// verdicts of PlayVerdicts (§10): MEETS_BASIC_INTEGRITY,
+// MEETS_DEVICE_INTEGRITY, MEETS_STRONG_INTEGRITY, PLAY_RECOGNIZED,
+// LICENSED, NO_ISSUES. A receipt made before bits 1-6 existed has them
+// clear, and reads as it did.
 const (
 	bodyFixed   = 8 + 8 + 1
 	flagLocked  = 1
+	flagsPlay   = 0x7e // bits 1-6: PlayVerdicts.flags
+	flagsKnown  = flagLocked | flagsPlay
 	maxFieldLen = 255
 	bodyFields  = 6
 )
@@ -36,6 +43,7 @@ func encodeBody(r Receipt, iat, exp int64) ([]byte, error) {
 	if r.DeviceLocked {
 		flags |= flagLocked
 	}
+	flags |= r.Play.flags()
 	b = append(b, flags)
 	for _, f := range fields {
 		b = append(b, byte(len(f)))
@@ -51,7 +59,7 @@ func decodeBody(b []byte) (Receipt, error) {
 	iat := int64(binary.BigEndian.Uint64(b[0:8]))
 	exp := int64(binary.BigEndian.Uint64(b[8:16]))
 	flags := b[16]
-	if flags&^flagLocked != 0 {
+	if flags&^flagsKnown != 0 {
 		return Receipt{}, errBody
 	}
 	b = b[bodyFixed:]
@@ -73,6 +81,7 @@ func decodeBody(b []byte) (Receipt, error) {
 		AppID:   fields[0], DID: fields[1], Format: fields[2],
 		SecurityLevel: fields[3], BootState: fields[4], Environment: fields[5],
 		DeviceLocked: flags&flagLocked != 0,
+		Play:         playFromFlags(flags),
 		IssuedAt:     time.Unix(iat, 0).UTC(), ExpiresAt: time.Unix(exp, 0).UTC(),
 	}, nil
 }

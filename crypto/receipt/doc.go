@@ -1,6 +1,7 @@
 // Package receipt issues and checks platform attestation receipts
 // (PROTOCOL.md §7): the deployment's signed, opaque statement that a device
-// key passed hardware attestation for an app, with what was found, valid
+// key passed platform attestation for an app (hardware evidence, or a Play
+// Integrity verdict, §10), with what was found, valid
 // until an expiry fixed when it is issued. Any node holding the same
 // Keyring accepts a receipt another node issued; checking one costs an
 // HMAC-SHA256, no certificate chain.

@@ -13,6 +13,7 @@ import (
 func FuzzReceiptCheck(f *testing.F) {
 	k := ring(f, key("k2", 2), key("k1", 1))
 	f.Add(issue(f, k, sample()))
+	f.Add(issue(f, k, playSample(receipt.PlayVerdicts{Basic: true, Device: true, Recognized: true})))
 	f.Fuzz(func(t *testing.T, s string) {
 		r, err := k.Check(s, t0)
 		if err != nil {

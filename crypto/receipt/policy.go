@@ -16,6 +16,12 @@ type Policy struct {
 	// a locked device whose boot was self-signed by one of these keys
 	// passes as a verified one does.
 	AndroidAllowedBootKeys [][32]byte
+	// Play Integrity (§10): PlayMinDevice is "basic", "device" or
+	// "strong"; "" is "device".
+	PlayMinDevice          string
+	PlayRequireLicensed    bool
+	PlayAllowUnrecognized  bool
+	PlayRequirePlayProtect bool
 }
 
 // MeetsPolicy checks what r records against the app's policy as it is now,
@@ -23,12 +29,15 @@ type Policy struct {
 // level against android_min_security, its boot state and lock against
 // allow_unlocked_bootloader and android_allowed_boot_keys (a self-signed
 // boot passes with a listed key, which the receipt must have recorded); an
-// App Attest receipt's environment against
-// allow_appattest_development. An error wraps ErrPolicy.
+// App Attest receipt's environment against allow_appattest_development; a
+// Play Integrity receipt's verdicts against the play_* fields. An error
+// wraps ErrPolicy.
 func MeetsPolicy(r Receipt, p Policy) error {
 	switch r.Format {
 	case FormatAndroidKey:
 		return androidMeets(r, p)
+	case FormatPlayIntegrity:
+		return playMeets(r.Play, p)
 	case FormatAppleAppAttest:
 		switch {
 		case r.Environment == "production":

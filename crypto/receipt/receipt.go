@@ -32,7 +32,8 @@ const (
 type Receipt struct {
 	AppID string // the app id it was issued for
 	DID   string // b64u SHA-256 of the device key's 65-byte point
-	// Format is FormatAndroidKey or FormatAppleAppAttest.
+	// Format is FormatAndroidKey, FormatAppleAppAttest or
+	// FormatPlayIntegrity.
 	Format string
 	// Android: SecurityLevel "software", "tee" or "strongbox" (the lower of
 	// the attestation and KeyMint levels); BootState "verified",
@@ -46,6 +47,9 @@ type Receipt struct {
 	// the key description attested; the zero value for a receipt issued
 	// before §9 and for other formats.
 	Android Android
+	// Play: what a Play Integrity verdict held (§10), rechecked against
+	// the play_* policy on each use.
+	Play PlayVerdicts
 	// IssuedAt and ExpiresAt, whole seconds. A receipt is valid while
 	// now < ExpiresAt.
 	IssuedAt, ExpiresAt time.Time

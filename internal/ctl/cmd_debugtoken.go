@@ -95,8 +95,12 @@ func runEnforcement(ctx context.Context, r *runner, args []string) error {
 	if mode != model.EnforcementMonitor && mode != model.EnforcementEnforce {
 		return usagef("want monitor or enforce, not %q", mode)
 	}
+	_, seal, err := r.open(ctx)
+	if err != nil {
+		return err
+	}
 	var changed bool
-	rev, err := r.update(ctx, state.SetEnforcement(args[0], mode, &changed))
+	rev, err := r.update(ctx, state.SetEnforcement(seal, args[0], mode, &changed))
 	if err != nil {
 		return err
 	}

@@ -246,7 +246,7 @@ first); the same digest again changes nothing.`,
 					return err
 				}
 				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
-					return state.AddAppVersion(seal, r.cfg.Rand, args[0], args[1], args[2], code.value())
+					return state.AddAppVersion(seal, args[0], args[1], args[2], code.value())
 				}, "version %s of app %s is registered", args[2], args[1])
 			}
 		},
@@ -265,7 +265,7 @@ the app with 'app remove').`,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
 				return r.mutate(ctx, func(seal state.Sealer) state.Mutation {
-					return state.RemoveAppVersion(seal, r.cfg.Rand, args[0], args[1], args[2])
+					return state.RemoveAppVersion(seal, args[0], args[1], args[2])
 				}, "version %s of app %s is no longer registered", args[2], args[1])
 			}
 		},

@@ -30,7 +30,7 @@ func commands() []*command {
 	var cs []*command
 	for _, group := range [][]*command{
 		initCommands(), bundleCommands(), readCommands(), registerCommands(), keyCommands(), keySecretCommands(),
-		secretCommands(), pinCommands(), apiCommands(), banCommands(), lifecycleCommands(),
+		secretCommands(), pinCommands(), apiCommands(), playIntegrityCommands(), banCommands(), lifecycleCommands(),
 		deploymentCommands(), masterKeyCommands(), storeCommands(), monitorCommands(),
 	} {
 		cs = append(cs, group...)

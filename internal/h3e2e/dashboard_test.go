@@ -38,8 +38,8 @@ func TestDashboardMetricsExist(t *testing.T) {
 	f := testenv.NewFixture(t)
 	c := NewCert(t, t.TempDir(), "node")
 	s := testenv.NewStore(t, f)
-	s.Update(t, func(state.Sealer) state.Mutation {
-		return state.SetEnforcement(testenv.AppLenient, model.EnforcementMonitor, nil)
+	s.Update(t, func(seal state.Sealer) state.Mutation {
+		return state.SetEnforcement(seal, testenv.AppLenient, model.EnforcementMonitor, nil)
 	})
 	n := testenv.StartNode(t, s, TLSOptions(c, testenv.Options{}))
 	// Failed verdicts of both modes, and a debug token, so that every

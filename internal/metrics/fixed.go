@@ -4,6 +4,7 @@ import (
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/attest"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // The closed label sets of the per-request series: the router's and the
@@ -97,7 +98,10 @@ func codeIndex(c apierr.Code) int {
 	return -1
 }
 
-const numReasons = 14
+// numReasons: the 14 reasons of §2 and §11, then the precise reasons of
+// Play Integrity (§10), which a deployment that uses it counts on every
+// refusal.
+const numReasons = 14 + len(playintegrity.Reasons)
 
 var reasonNames = [numReasons]string{
 	attest.ReasonAppUnknown, attest.ReasonPlatformMismatch, attest.ReasonSignerMismatch,
@@ -105,6 +109,9 @@ var reasonNames = [numReasons]string{
 	attest.ReasonDebugger, attest.ReasonHooked, attest.ReasonEmulator,
 	attest.ReasonPAMissing, attest.ReasonPAInvalid, attest.ReasonPAExpired,
 	attest.ReasonDeviceBanned, attest.ReasonDebugTokenInvalid,
+	playintegrity.ReasonMalformed, playintegrity.ReasonKeys, playintegrity.ReasonUnconfigured,
+	playintegrity.ReasonNonce, playintegrity.ReasonStale, playintegrity.ReasonApp,
+	playintegrity.ReasonDevice, playintegrity.ReasonUnlicensed, playintegrity.ReasonPlayProtect,
 }
 
 func reasonIndex(r string) int {
@@ -137,6 +144,30 @@ func reasonIndex(r string) int {
 		return 12
 	case attest.ReasonDebugTokenInvalid:
 		return 13
+	}
+	return playReasonIndex(r)
+}
+
+func playReasonIndex(r string) int {
+	switch r {
+	case playintegrity.ReasonMalformed:
+		return 13
+	case playintegrity.ReasonKeys:
+		return 14
+	case playintegrity.ReasonUnconfigured:
+		return 15
+	case playintegrity.ReasonNonce:
+		return 16
+	case playintegrity.ReasonStale:
+		return 17
+	case playintegrity.ReasonApp:
+		return 18
+	case playintegrity.ReasonDevice:
+		return 19
+	case playintegrity.ReasonUnlicensed:
+		return 20
+	case playintegrity.ReasonPlayProtect:
+		return 21
 	}
 	return -1
 }

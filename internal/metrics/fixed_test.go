@@ -16,6 +16,7 @@ import (
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/proxy"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // prevMetrics is the observer as it was before the closed sets (fixed.go):
@@ -230,6 +231,11 @@ func TestClosedSets(t *testing.T) {
 	}
 	if endpointIndex("elsewhere") >= 0 || codeIndex("teapot") >= 0 || reasonIndex("platform_unsupported") >= 0 {
 		t.Error("a value outside the sets indexes them")
+	}
+	for _, r := range playintegrity.Reasons {
+		if reasonIndex(r) < 0 {
+			t.Errorf("Play Integrity reason %q outside the closed set", r)
+		}
 	}
 }
 

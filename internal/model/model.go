@@ -79,6 +79,28 @@ type App struct {
 	// version code is not checked.
 	VersionCodes map[string]int64 `json:"version_codes,omitempty"`
 	Policy       Policy           `json:"policy"`
+	// PlayIntegrity holds the app's Play Integrity keys (PROTOCOL.md §10,
+	// android apps only); nil when the app has none.
+	PlayIntegrity *PlayIntegrity `json:"play_integrity,omitempty"`
+}
+
+// PlayKeys is one pair of Play Integrity response encryption keys, as the
+// app's owner downloads them from Play Console. Both are sealed at rest
+// and redacted in exports (the verification key is public, but travels
+// with its pair).
+type PlayKeys struct {
+	// DecryptionKey: b64 of the 32-byte AES-256 key.
+	DecryptionKey secret.Value `json:"decryption_key"`
+	// VerificationKey: b64 of the SPKI DER of the EC P-256 key.
+	VerificationKey secret.Value `json:"verification_key"`
+}
+
+// PlayIntegrity is an app's play_integrity member: the current pair and,
+// during a rotation, the previous one, still accepted for the tokens Play
+// made with it before the owner switched keys in Play Console.
+type PlayIntegrity struct {
+	PlayKeys
+	Previous *PlayKeys `json:"previous,omitempty"`
 }
 
 // Policy is an app's attestation policy. The zero value is the strictest
@@ -107,6 +129,12 @@ type Policy struct {
 	// AndroidAllowedBootKeys: b64 SHA-256 of verified boot keys; a locked
 	// device whose boot is self-signed by one of them passes.
 	AndroidAllowedBootKeys []string `json:"android_allowed_boot_keys,omitempty"`
+	// Play Integrity (PROTOCOL.md §10): PlayMinDevice is "basic",
+	// "device" (the default) or "strong".
+	PlayMinDevice          string `json:"play_min_device,omitempty"`
+	PlayRequireLicensed    bool   `json:"play_require_licensed,omitempty"`
+	PlayAllowUnrecognized  bool   `json:"play_allow_unrecognized,omitempty"`
+	PlayRequirePlayProtect bool   `json:"play_require_play_protect,omitempty"`
 }
 
 // Bans lists banned devices by `did` (PROTOCOL.md §3).
@@ -133,6 +161,10 @@ const (
 	SecuritySoftware  = "software"
 	SecurityTEE       = "tee"
 	SecurityStrongBox = "strongbox"
+
+	PlayBasic  = "basic"
+	PlayDevice = "device"
+	PlayStrong = "strong"
 
 	// DefaultTokenTTL is an account's token lifetime when its bundle gives none.
 	DefaultTokenTTL = 300

@@ -332,7 +332,10 @@ func (a *App) Validate(p string) error {
 	default:
 		return invalid(p+".policy.enforcement", "must be enforce or monitor")
 	}
-	return a.validateField(p)
+	if err := a.validateField(p); err != nil {
+		return err
+	}
+	return a.validatePlay(p)
 }
 
 // Validate checks a ban list: every entry is a did, b64u of 32 bytes.

@@ -1,13 +1,13 @@
 // Package platform is the core's platform attestation check (PROTOCOL.md
-// §7, §9): it decodes the request's platform_attestation, verifies hardware
-// evidence (verify/platform) or a receipt (crypto/receipt) against the
-// app's policy as it is now, and issues a receipt after a hardware
-// enrolment. An android-key receipt is checked on each use against the
+// §7, §9, §10): it decodes the request's platform_attestation, verifies
+// evidence (verify/platform: android-key, apple-appattest, play-integrity
+// with the app's Play keys) or a receipt (crypto/receipt) against the
+// app's policy as it is now, and issues a receipt after an enrolment. An android-key receipt is checked on each use against the
 // current status list (its chain's serials) and the §9 policy (what it
 // recorded), and the status list's age decides, with the fail mode, whether
 // android-key evidence and receipts are judged at all (status.go). It does
-// no I/O: roots, the Android status list, the receipt keys and the clock
-// are given to it.
+// no I/O: roots, the Android status list, the receipt keys, the nonce
+// lifetime and the clock are given to it.
 //
 // Only the daemon and the core's tests import it. A *Checker is safe for
 // concurrent use.
@@ -27,6 +27,7 @@ import (
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/verify/androidkey"
 	vp "github.com/attestd/attestd/verify/platform"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // Deployment gives the current deployment keys (the registry does).
@@ -47,6 +48,9 @@ type Config struct {
 	// Log receives the status list's stale and fresh turns and the first
 	// use of a receipt issued before §9; nil: none.
 	Log *slog.Logger
+	// NonceTTL is the deployment's nonce lifetime: how old a Play
+	// Integrity token may be (PROTOCOL.md §10); 0 is the core's default.
+	NonceTTL time.Duration
 }
 
 // Checker implements attest.Platform.
@@ -72,6 +76,9 @@ func New(cfg Config) (*Checker, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NonceTTL == 0 {
+		cfg.NonceTTL = attest.DefaultNonceTTL
 	}
 	return &Checker{cfg: cfg}, nil
 }
@@ -106,7 +113,9 @@ func (c *Checker) keyring() (*receipt.Keyring, error) {
 func policyOf(app *registry.App, version []byte) (p vp.Policy, ok bool) {
 	pol := &app.Policy
 	p = vp.Policy{AndroidMinSecurity: pol.MinSecurity(), AllowUnlockedBootloader: pol.AllowUnlockedBootloader,
-		AllowAppAttestDevelopment: pol.AllowAppattestDevelopment, AndroidAllowedBootKeys: app.BootKeys}
+		AllowAppAttestDevelopment: pol.AllowAppattestDevelopment, AndroidAllowedBootKeys: app.BootKeys,
+		PlayMinDevice: pol.PlayMinDevice, PlayRequireLicensed: pol.PlayRequireLicensed,
+		PlayAllowUnrecognized: pol.PlayAllowUnrecognized, PlayRequirePlayProtect: pol.PlayRequirePlayProtect}
 	if pol.AndroidMaxPatchAgeDays != nil {
 		p.AndroidMaxPatchAgeDays = *pol.AndroidMaxPatchAgeDays
 	}
@@ -125,7 +134,18 @@ func policyOf(app *registry.App, version []byte) (p vp.Policy, ok bool) {
 // receipt.MeetsPolicy.
 func receiptPolicy(p vp.Policy) receipt.Policy {
 	return receipt.Policy{AndroidMinSecurity: p.AndroidMinSecurity, AllowUnlockedBootloader: p.AllowUnlockedBootloader,
-		AllowAppAttestDevelopment: p.AllowAppAttestDevelopment, AndroidAllowedBootKeys: p.AndroidAllowedBootKeys}
+		AllowAppAttestDevelopment: p.AllowAppAttestDevelopment, AndroidAllowedBootKeys: p.AndroidAllowedBootKeys,
+		PlayMinDevice: p.PlayMinDevice, PlayRequireLicensed: p.PlayRequireLicensed,
+		PlayAllowUnrecognized: p.PlayAllowUnrecognized, PlayRequirePlayProtect: p.PlayRequirePlayProtect}
+}
+
+// playReceipt is what a play-integrity receipt records of the verdicts.
+func playReceipt(v playintegrity.Verdicts) receipt.PlayVerdicts {
+	return receipt.PlayVerdicts{
+		Basic: v.Labels&playintegrity.LabelBasic != 0, Device: v.Labels&playintegrity.LabelDevice != 0,
+		Strong: v.Labels&playintegrity.LabelStrong != 0, Recognized: v.Recognized, Licensed: v.Licensed,
+		PlayProtect: v.PlayProtect,
+	}
 }
 
 // invalid is a refusal: platform_attestation_invalid, then the precise reason.
@@ -155,10 +175,12 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 			return invalid(androidkey.ReasonStatusStale)
 		}
 	}
-	req := vp.Request{Platform: app.Platform, Nonce: in.Nonce, AppID: app.ID, TeamID: app.TeamID, Device: in.Device}
+	req := vp.Request{Platform: app.Platform, Nonce: in.Nonce, AppID: app.ID, TeamID: app.TeamID, Device: in.Device,
+		PlayKeys: app.Play}
 	copy(req.Signer[:], in.Signer[:])
 	found, err := vp.Verify(req, ev, p, vp.Trust{
 		AndroidRoots: c.cfg.AndroidRoots, AppleRoots: c.cfg.AppleRoots, AndroidStatus: list,
+		NonceTTL: c.cfg.NonceTTL,
 	}, in.Now)
 	if err != nil {
 		return invalid(vp.Reason(err))
@@ -176,7 +198,7 @@ func (c *Checker) issue(app *registry.App, in attest.PlatformInput, found vp.Fin
 	r := receipt.Receipt{
 		AppID: app.ID, DID: in.Device.DID(), Format: found.Format, SecurityLevel: found.SecurityLevel,
 		BootState: found.BootState, DeviceLocked: found.DeviceLocked, Environment: found.Environment,
-		ExpiresAt: in.Now.Add(c.cfg.ReceiptTTL),
+		Play: playReceipt(found.Play), ExpiresAt: in.Now.Add(c.cfg.ReceiptTTL),
 	}
 	if found.Format == receipt.FormatAndroidKey {
 		if r.Android, err = androidRecord(found); err != nil {

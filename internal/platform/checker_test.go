@@ -33,7 +33,7 @@ type node struct {
 	apple   *platformtest.AppleCA
 }
 
-func newNode(t *testing.T) *node {
+func newNode(t testing.TB) *node {
 	t.Helper()
 	f := testenv.NewFixture(t)
 	n := &node{f: f, st: testenv.NewStore(t, f)}
@@ -59,7 +59,7 @@ func newNode(t *testing.T) *node {
 
 // load reads the store and, when reg is not nil, swaps its snapshot in; it
 // returns the store's sealer.
-func (n *node) load(t *testing.T, reg *registry.Registry) state.Sealer {
+func (n *node) load(t testing.TB, reg *registry.Registry) state.Sealer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -80,7 +80,7 @@ func (n *node) load(t *testing.T, reg *registry.Registry) state.Sealer {
 	return sealer
 }
 
-func (n *node) app(t *testing.T, id string) *registry.App {
+func (n *node) app(t testing.TB, id string) *registry.App {
 	t.Helper()
 	a, ok, err := n.reg.App([]byte(id))
 	if err != nil || !ok {
@@ -116,7 +116,7 @@ type device struct {
 	dk  devicekey.Key
 }
 
-func newDevice(t *testing.T) device {
+func newDevice(t testing.TB) device {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

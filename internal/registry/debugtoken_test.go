@@ -26,8 +26,8 @@ func TestDebugTokenLookup(t *testing.T) {
 		return state.AddDebugToken(seal, rand.Reader, state.DebugTokenRequest{Account: testenv.Account, App: testenv.App,
 			Name: "ci", Token: tok, TTL: time.Hour, Secrets: true, Now: now}, nil)
 	})
-	s.Update(t, func(state.Sealer) state.Mutation {
-		return state.SetEnforcement(testenv.AppLenient, model.EnforcementMonitor, nil)
+	s.Update(t, func(seal state.Sealer) state.Mutation {
+		return state.SetEnforcement(seal, testenv.AppLenient, model.EnforcementMonitor, nil)
 	})
 	r := swapped(t, s)
 	got, ok, err := r.DebugToken([]byte(tok))

@@ -35,6 +35,7 @@ import (
 	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // Sentinel errors.
@@ -272,7 +273,7 @@ func (r *Registry) App(id []byte) (*App, bool, error) {
 	key := state.AppsPrefix + sid
 	return r.apps.Get(sid, v.gen, versionOf(v, key), func() (*App, error) {
 		e, _ := v.snap.Get(key)
-		m, err := state.DecodeApp(key, e.Value)
+		m, err := state.DecodeApp(key, e.Value, r.cfg.Sealer)
 		if err != nil {
 			return nil, err
 		}
@@ -335,7 +336,35 @@ func compileApp(m *model.App) (*App, error) {
 		}
 		a.BootKeys = append(a.BootKeys, [32]byte(b))
 	}
+	play, err := compilePlay(m.PlayIntegrity)
+	if err != nil {
+		return nil, fmt.Errorf("registry: app %q play_integrity: %w", m.ID, err)
+	}
+	a.Play = play
 	return a, nil
+}
+
+// compilePlay parses an app's Play Integrity keys (nil: none) into the
+// set the verifier uses, the current pair first.
+func compilePlay(pi *model.PlayIntegrity) (*playintegrity.KeySet, error) {
+	if pi == nil {
+		return nil, nil
+	}
+	pair := func(k *model.PlayKeys) (playintegrity.KeyPair, error) {
+		return playintegrity.NewKeyPair(k.DecryptionKey.Reveal(), k.VerificationKey.Reveal())
+	}
+	cur, err := pair(&pi.PlayKeys)
+	if err != nil {
+		return nil, err
+	}
+	if pi.Previous == nil {
+		return playintegrity.NewKeySet(cur)
+	}
+	prev, err := pair(pi.Previous)
+	if err != nil {
+		return nil, err
+	}
+	return playintegrity.NewKeySet(cur, prev)
 }
 
 func digest(s string) ([32]byte, error) {

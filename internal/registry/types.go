@@ -4,6 +4,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // App is an app record compiled for the verdict: digests decoded, policy
@@ -22,6 +23,8 @@ type App struct {
 	Policy   model.Policy
 	// Monitor: the policy's enforcement is monitor (PROTOCOL.md §11).
 	Monitor bool
+	// Play is the app's Play Integrity keys, parsed (nil: none).
+	Play *playintegrity.KeySet
 }
 
 // DebugToken is a stored debug token (PROTOCOL.md §11) as the core reads

@@ -7,30 +7,112 @@ import (
 	"github.com/attestd/attestd/internal/model"
 )
 
-// EncodeApp returns the stored form of an app (nothing in it is secret).
-func EncodeApp(a *model.App) (key string, value []byte, err error) {
+// storedApp is an app as stored: model.App with its Play Integrity keys
+// replaced by sealed strings (the shallower PlayIntegrity field wins in
+// encoding/json). An app without keys is stored as it always was.
+type storedApp struct {
+	model.App
+	PlayIntegrity *storedPlay `json:"play_integrity,omitempty"`
+}
+
+type storedPlay struct {
+	storedPlayKeys
+	Previous *storedPlayKeys `json:"previous,omitempty"`
+}
+
+type storedPlayKeys struct {
+	DecryptionKey   string `json:"decryption_key"`
+	VerificationKey string `json:"verification_key"`
+}
+
+// playField is the field path of a Play Integrity key in an app record,
+// part of its AAD: "play_integrity/decryption_key",
+// "play_integrity/previous/verification_key", ...
+func playField(previous bool, name string) string {
+	if previous {
+		return "play_integrity/previous/" + name
+	}
+	return "play_integrity/" + name
+}
+
+// EncodeApp returns the stored form of an app, its Play Integrity keys
+// sealed with AAD "apps/<id>#play_integrity/<field>".
+func EncodeApp(a *model.App, seal Sealer) (key string, value []byte, err error) {
 	key = AppKey(a.ID)
-	value, err = json.Marshal(a)
+	s := storedApp{App: *a}
+	s.App.PlayIntegrity = nil
+	if pi := a.PlayIntegrity; pi != nil {
+		s.PlayIntegrity = &storedPlay{}
+		if s.PlayIntegrity.storedPlayKeys, err = sealPlayKeys(seal, key, &pi.PlayKeys, false); err != nil {
+			return "", nil, err
+		}
+		if pi.Previous != nil {
+			prev, err := sealPlayKeys(seal, key, pi.Previous, true)
+			if err != nil {
+				return "", nil, err
+			}
+			s.PlayIntegrity.Previous = &prev
+		}
+	}
+	value, err = json.Marshal(&s)
 	if err != nil {
 		return "", nil, fmt.Errorf("state: encode %s: %w", key, err)
 	}
 	return key, value, nil
 }
 
-// DecodeApp decodes the stored app at key.
-func DecodeApp(key string, value []byte) (*model.App, error) {
+func sealPlayKeys(seal Sealer, key string, k *model.PlayKeys, previous bool) (storedPlayKeys, error) {
+	var s storedPlayKeys
+	var err error
+	if s.DecryptionKey, err = sealOpt(seal, k.DecryptionKey, aad(key, playField(previous, "decryption_key"))); err != nil {
+		return s, err
+	}
+	s.VerificationKey, err = sealOpt(seal, k.VerificationKey, aad(key, playField(previous, "verification_key")))
+	return s, err
+}
+
+// DecodeApp decodes the stored app at key, opening its Play Integrity
+// keys. It fails with ErrCorrupt when the record does not decode, names
+// another id than its key, or a sealed key does not open here (another
+// master key, or a value moved from another app or field).
+func DecodeApp(key string, value []byte, seal Sealer) (*model.App, error) {
 	id, err := idFromKey(key, AppsPrefix)
 	if err != nil {
 		return nil, err
 	}
-	var a model.App
-	if err := decodeRecord(value, &a); err != nil {
+	var s storedApp
+	if err := decodeRecord(value, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
-	if a.ID != id {
-		return nil, fmt.Errorf("%w: %s holds app %q", ErrCorrupt, key, a.ID)
+	if s.App.ID != id {
+		return nil, fmt.Errorf("%w: %s holds app %q", ErrCorrupt, key, s.App.ID)
+	}
+	a := s.App
+	a.PlayIntegrity = nil
+	if sp := s.PlayIntegrity; sp != nil {
+		a.PlayIntegrity = &model.PlayIntegrity{}
+		if a.PlayIntegrity.PlayKeys, err = openPlayKeys(seal, key, &sp.storedPlayKeys, false); err != nil {
+			return nil, err
+		}
+		if sp.Previous != nil {
+			prev, err := openPlayKeys(seal, key, sp.Previous, true)
+			if err != nil {
+				return nil, err
+			}
+			a.PlayIntegrity.Previous = &prev
+		}
 	}
 	return &a, nil
+}
+
+func openPlayKeys(seal Sealer, key string, s *storedPlayKeys, previous bool) (model.PlayKeys, error) {
+	var k model.PlayKeys
+	var err error
+	if k.DecryptionKey, err = openOpt(seal, s.DecryptionKey, key, playField(previous, "decryption_key")); err != nil {
+		return k, err
+	}
+	k.VerificationKey, err = openOpt(seal, s.VerificationKey, key, playField(previous, "verification_key"))
+	return k, err
 }
 
 // EncodeBans returns the stored form of the ban list.

@@ -46,7 +46,7 @@ func Apply(snap *store.Snapshot, b *model.Bundle, seal Sealer, rnd io.Reader) (s
 			continue
 		}
 		reg.Apps[a.ID] = a
-		k, v, err := EncodeApp(a)
+		k, v, err := EncodeApp(a, seal)
 		if err != nil {
 			return store.Changes{}, err
 		}
@@ -118,6 +118,28 @@ func checkNotRedacted(b *model.Bundle) error {
 		for j, s := range a.Secrets {
 			if s.Value.Equal(red) {
 				return redactedErr(fmt.Sprintf("accounts[%d].secrets[%d].value", i, j))
+			}
+		}
+	}
+	for i, a := range b.Apps {
+		pi := a.PlayIntegrity
+		if pi == nil {
+			continue
+		}
+		for _, x := range []struct {
+			field string
+			k     *model.PlayKeys
+		}{{"", &pi.PlayKeys}, {".previous", pi.Previous}} {
+			k := x.k
+			if k == nil {
+				continue
+			}
+			p := fmt.Sprintf("apps[%d].play_integrity%s", i, x.field)
+			if k.DecryptionKey.Equal(red) {
+				return redactedErr(p + ".decryption_key")
+			}
+			if k.VerificationKey.Equal(red) {
+				return redactedErr(p + ".verification_key")
 			}
 		}
 	}

@@ -253,7 +253,7 @@ func TestSetEnforcement(t *testing.T) {
 	policy := func(s *store.Snapshot) model.Policy {
 		t.Helper()
 		e, _ := s.Get(AppKey("com.example.shop"))
-		a, err := DecodeApp(AppKey("com.example.shop"), e.Value)
+		a, err := DecodeApp(AppKey("com.example.shop"), e.Value, seal)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,21 +261,21 @@ func TestSetEnforcement(t *testing.T) {
 	}
 	orig := policy(snap)
 	var changed bool
-	snap = run(t, snap, SetEnforcement("com.example.shop", model.EnforcementMonitor, &changed))
+	snap = run(t, snap, SetEnforcement(seal, "com.example.shop", model.EnforcementMonitor, &changed))
 	if p := policy(snap); !changed || !p.Monitor() || p.Enforcement != model.EnforcementMonitor {
 		t.Fatalf("after monitor: changed %v, %+v", changed, p)
 	}
-	if ch, err := SetEnforcement("com.example.shop", model.EnforcementMonitor, &changed)(snap); err != nil || !ch.Empty() || changed {
+	if ch, err := SetEnforcement(seal, "com.example.shop", model.EnforcementMonitor, &changed)(snap); err != nil || !ch.Empty() || changed {
 		t.Fatalf("monitor again: %v %v %v", ch, err, changed)
 	}
-	snap = run(t, snap, SetEnforcement("com.example.shop", model.EnforcementEnforce, &changed))
+	snap = run(t, snap, SetEnforcement(seal, "com.example.shop", model.EnforcementEnforce, &changed))
 	if p := policy(snap); !changed || !reflect.DeepEqual(p, orig) {
 		t.Fatalf("after enforce: %+v, want %+v", p, orig)
 	}
-	if _, err := SetEnforcement("com.example.shop", "audit", nil)(snap); !errors.Is(err, model.ErrInvalid) {
+	if _, err := SetEnforcement(seal, "com.example.shop", "audit", nil)(snap); !errors.Is(err, model.ErrInvalid) {
 		t.Fatalf("bad mode: %v", err)
 	}
-	if _, err := SetEnforcement("com.example.none", model.EnforcementMonitor, nil)(snap); !errors.Is(err, ErrNotFound) {
+	if _, err := SetEnforcement(seal, "com.example.none", model.EnforcementMonitor, nil)(snap); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown app: %v", err)
 	}
 }

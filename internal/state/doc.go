@@ -7,7 +7,9 @@
 //	accounts/<id>   an account; key secrets, private keys and runtime secret
 //	                values sealed with AAD "<store key>#<field path>", e.g.
 //	                "accounts/acme#keys/k1/secret"
-//	apps/<id>       an app (nothing secret)
+//	apps/<id>       an app; its Play Integrity keys sealed with AAD
+//	                "<store key>#play_integrity/<field>", e.g.
+//	                "apps/com.example.shop#play_integrity/decryption_key"
 //	bans            the ban list
 //	deployment      deployment-wide keys (nonce, receipt, TLS session
 //	                tickets, QUIC stateless reset and token), each sealed

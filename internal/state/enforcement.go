@@ -13,7 +13,7 @@ import (
 // The stored form of "enforce" is the absent member, the default, so that
 // an app switched back exports as it was imported. *changed, when not nil,
 // tells whether anything was written.
-func SetEnforcement(app, mode string, changed *bool) Mutation {
+func SetEnforcement(seal Sealer, app, mode string, changed *bool) Mutation {
 	return func(snap *store.Snapshot) (store.Changes, error) {
 		switch mode {
 		case model.EnforcementEnforce, model.EnforcementMonitor:
@@ -25,7 +25,7 @@ func SetEnforcement(app, mode string, changed *bool) Mutation {
 		if !ok {
 			return store.Changes{}, fmt.Errorf("%w: app %q", ErrNotFound, app)
 		}
-		a, err := DecodeApp(key, e.Value)
+		a, err := DecodeApp(key, e.Value, seal)
 		if err != nil {
 			return store.Changes{}, err
 		}
@@ -42,7 +42,7 @@ func SetEnforcement(app, mode string, changed *bool) Mutation {
 		if err := a.Validate(fmt.Sprintf("apps[%q]", app)); err != nil {
 			return store.Changes{}, err
 		}
-		k, v, err := EncodeApp(a)
+		k, v, err := EncodeApp(a, seal)
 		if err != nil {
 			return store.Changes{}, err
 		}

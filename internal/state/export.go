@@ -12,7 +12,8 @@ import (
 
 // Export returns the registry of snap as a bundle (accounts and apps sorted
 // by id; the ban list when stored). Unless reveal is set, every secret
-// field holds secret.Redacted instead of its value. Deployment keys are
+// field (an app's Play Integrity keys included) holds secret.Redacted
+// instead of its value. Deployment keys are
 // never exported: they belong to the store, not to a bundle.
 //
 // Note that a secret.Value marshals as "[redacted]" whatever it holds: to
@@ -31,9 +32,27 @@ func Export(snap *store.Snapshot, seal Sealer, reveal bool) (*model.Bundle, erro
 		b.Accounts = append(b.Accounts, *a)
 	}
 	for _, id := range sortedIDs(reg.Apps) {
-		b.Apps = append(b.Apps, *reg.Apps[id])
+		a := reg.Apps[id]
+		if !reveal {
+			RedactApp(a)
+		}
+		b.Apps = append(b.Apps, *a)
 	}
 	return b, nil
+}
+
+// RedactApp replaces the app's Play Integrity keys with secret.Redacted.
+func RedactApp(a *model.App) {
+	pi := a.PlayIntegrity
+	if pi == nil {
+		return
+	}
+	red := secret.FromString(secret.Redacted)
+	for _, k := range []*model.PlayKeys{&pi.PlayKeys, pi.Previous} {
+		if k != nil {
+			k.DecryptionKey, k.VerificationKey = red, red
+		}
+	}
 }
 
 // Redact replaces every non-empty secret field of a with secret.Redacted.
@@ -76,9 +95,42 @@ type revealedSecret struct {
 	Apps  []string `json:"apps,omitempty"`
 }
 
+// revealedApp is model.App with its Play Integrity keys as plain strings.
+type revealedApp struct {
+	model.App
+	PlayIntegrity *revealedPlay `json:"play_integrity,omitempty"`
+}
+
+type revealedPlay struct {
+	revealedPlayKeys
+	Previous *revealedPlayKeys `json:"previous,omitempty"`
+}
+
+type revealedPlayKeys struct {
+	DecryptionKey   string `json:"decryption_key"`
+	VerificationKey string `json:"verification_key"`
+}
+
+func revealPlayKeys(k *model.PlayKeys) revealedPlayKeys {
+	return revealedPlayKeys{DecryptionKey: string(k.DecryptionKey.Reveal()), VerificationKey: string(k.VerificationKey.Reveal())}
+}
+
+func revealApp(a model.App) revealedApp {
+	ra := revealedApp{App: a}
+	ra.App.PlayIntegrity = nil
+	if pi := a.PlayIntegrity; pi != nil {
+		ra.PlayIntegrity = &revealedPlay{revealedPlayKeys: revealPlayKeys(&pi.PlayKeys)}
+		if pi.Previous != nil {
+			prev := revealPlayKeys(pi.Previous)
+			ra.PlayIntegrity.Previous = &prev
+		}
+	}
+	return ra
+}
+
 type revealedBundle struct {
 	Accounts []revealedAccount `json:"accounts,omitempty"`
-	Apps     []model.App       `json:"apps,omitempty"`
+	Apps     []revealedApp     `json:"apps,omitempty"`
 	Bans     *model.Bans       `json:"bans,omitempty"`
 }
 
@@ -86,7 +138,10 @@ type revealedBundle struct {
 // values, in the form model.DecodeBundle reads back. Use it only when an
 // operator explicitly asks (`attestctl export --reveal-secrets`).
 func MarshalRevealed(b *model.Bundle) ([]byte, error) {
-	rb := revealedBundle{Apps: b.Apps, Bans: b.Bans}
+	rb := revealedBundle{Bans: b.Bans}
+	for _, a := range b.Apps {
+		rb.Apps = append(rb.Apps, revealApp(a))
+	}
 	for _, a := range b.Accounts {
 		ra := revealedAccount{Account: a}
 		ra.Account.Keys, ra.Account.Secrets = nil, nil

@@ -25,7 +25,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add("debug_tokens/zz", []byte(`{"name":"ci","account":"acme","app":"a","expires_at":2}`))
 	f.Fuzz(func(t *testing.T, key string, value []byte) {
 		_, _ = DecodeAccount(key, value, seal)
-		_, _ = DecodeApp(key, value)
+		_, _ = DecodeApp(key, value, seal)
 		_, _ = DecodeBans(value)
 		_, _ = DecodeDeployment(value, seal)
 		_, _ = DecodeDebugToken(key, value)

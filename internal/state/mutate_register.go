@@ -3,7 +3,7 @@ package state
 import (
 	"fmt"
 	"io"
-	"maps"
+	"reflect"
 
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/store"
@@ -40,27 +40,42 @@ func AddApp(seal Sealer, rnd io.Reader, a model.App) Mutation {
 	}
 }
 
-// editApp returns a Mutation that lets edit change a copy of app id of
-// account, and writes it back through Apply. An app of another account is
-// not found.
-func editApp(seal Sealer, rnd io.Reader, account, id string, edit func(*model.App) error) Mutation {
+// editApp returns a Mutation that decodes the registry, lets edit change
+// app id of account in place, validates the app and the registry, and
+// writes the app back; when edit changed nothing, nothing is written. An
+// app of another account is not found.
+func editApp(seal Sealer, account, id string, edit func(*model.App) error) Mutation {
 	return func(snap *store.Snapshot) (store.Changes, error) {
-		e, ok := snap.Get(AppKey(id))
-		if !ok {
-			return store.Changes{}, fmt.Errorf("%w: app %q", ErrNotFound, id)
-		}
-		a, err := DecodeApp(AppKey(id), e.Value)
+		reg, err := DecodeAll(snap, seal)
 		if err != nil {
 			return store.Changes{}, err
 		}
-		if a.Account != account {
-			return store.Changes{}, fmt.Errorf("%w: app %q of account %q (it belongs to %q)", ErrNotFound, id, account, a.Account)
+		a := reg.Apps[id]
+		if a == nil || a.Account != account {
+			return store.Changes{}, fmt.Errorf("%w: app %q of account %q", ErrNotFound, id, account)
 		}
-		a.Versions = maps.Clone(a.Versions)
+		e, _ := snap.Get(AppKey(id))
+		orig, err := DecodeApp(AppKey(id), e.Value, seal)
+		if err != nil {
+			return store.Changes{}, err
+		}
 		if err := edit(a); err != nil {
 			return store.Changes{}, err
 		}
-		return Apply(snap, &model.Bundle{Apps: []model.App{*a}}, seal, rnd)
+		if reflect.DeepEqual(orig, a) {
+			return store.Changes{}, nil
+		}
+		if err := a.Validate(fmt.Sprintf("apps[%q]", id)); err != nil {
+			return store.Changes{}, err
+		}
+		if err := model.ValidateState(reg.Accounts, reg.Apps); err != nil {
+			return store.Changes{}, err
+		}
+		k, v, err := EncodeApp(a, seal)
+		if err != nil {
+			return store.Changes{}, err
+		}
+		return store.Changes{Put: map[string][]byte{k: v}}, nil
 	}
 }
 
@@ -68,8 +83,8 @@ func editApp(seal Sealer, rnd io.Reader, account, id string, edit func(*model.Ap
 // code digest. A version registered already with another digest is
 // refused (a release's code does not change; remove the version first to
 // correct it); with the same digest nothing changes.
-func AddAppVersion(seal Sealer, rnd io.Reader, account, id, version, digest string) Mutation {
-	return editApp(seal, rnd, account, id, func(a *model.App) error {
+func AddAppVersion(seal Sealer, account, id, version, digest string) Mutation {
+	return editApp(seal, account, id, func(a *model.App) error {
 		if old, ok := a.Versions[version]; ok && old != digest {
 			return fmt.Errorf("%w: version %q of app %q is registered with another code digest; remove it first to change it", ErrRefused, version, id)
 		}
@@ -84,8 +99,8 @@ func AddAppVersion(seal Sealer, rnd io.Reader, account, id, version, digest stri
 // RemoveAppVersion unregisters version of app id (of account): its attests
 // fail with version_unknown. The app's last version cannot be removed
 // (remove the app instead).
-func RemoveAppVersion(seal Sealer, rnd io.Reader, account, id, version string) Mutation {
-	return editApp(seal, rnd, account, id, func(a *model.App) error {
+func RemoveAppVersion(seal Sealer, account, id, version string) Mutation {
+	return editApp(seal, account, id, func(a *model.App) error {
 		if _, ok := a.Versions[version]; !ok {
 			return fmt.Errorf("%w: version %q of app %q", ErrNotFound, version, id)
 		}

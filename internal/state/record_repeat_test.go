@@ -44,7 +44,7 @@ func TestStoredRecordRepeatedMemberRefused(t *testing.T) {
 	}
 	e := snap.Entries[appKey]
 	newer := bytes.Replace(e.Value, []byte(`"policy":{}`), []byte(`"policy":{"enforcement":"monitor"},"version_codes":{"4.2.1":421}`), 1)
-	if _, err := DecodeApp(appKey, newer); err != nil {
+	if _, err := DecodeApp(appKey, newer, seal); err != nil {
 		t.Fatalf("a record with a member this version does not know: %v", err)
 	}
 }

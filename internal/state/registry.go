@@ -45,7 +45,7 @@ func DecodeAll(snap *store.Snapshot, seal Sealer) (*Registry, error) {
 	}
 	for _, k := range snap.Keys(AppsPrefix) {
 		e, _ := snap.Get(k)
-		a, err := DecodeApp(k, e.Value)
+		a, err := DecodeApp(k, e.Value, seal)
 		if err != nil {
 			return nil, err
 		}

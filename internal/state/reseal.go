@@ -19,8 +19,8 @@ type KeyedSealer interface {
 
 // Reseal re-seals every sealed value of the store under seal's active
 // master key, in one change: the sealed fields of every account (token key
-// secrets, private keys, runtime secret values) and every key of the
-// deployment record. Each value is opened with seal (which must still hold
+// secrets, private keys, runtime secret values), of every app (Play
+// Integrity keys) and every key of the deployment record. Each value is opened with seal (which must still hold
 // the keys the values name) and sealed again under the same name, so
 // nothing else changes. Records already sealed wholly under the active key
 // are not rewritten, so running it again after a commit changes nothing.
@@ -50,9 +50,17 @@ func Reseal(seal KeyedSealer, count *int) Mutation {
 			if stale == 0 {
 				continue
 			}
-			switch id, isAccount := accountID(k); {
+			id, isAccount := accountID(k)
+			app, isApp := appID(k)
+			switch {
 			case isAccount:
 				_, v, err := EncodeAccount(reg.Accounts[id], seal)
+				if err != nil {
+					return store.Changes{}, err
+				}
+				ch.Put[k] = v
+			case isApp:
+				_, v, err := EncodeApp(reg.Apps[app], seal)
 				if err != nil {
 					return store.Changes{}, err
 				}
@@ -80,6 +88,11 @@ func Reseal(seal KeyedSealer, count *int) Mutation {
 
 func accountID(key string) (string, bool) {
 	id, err := idFromKey(key, AccountsPrefix)
+	return id, err == nil
+}
+
+func appID(key string) (string, bool) {
+	id, err := idFromKey(key, AppsPrefix)
 	return id, err == nil
 }
 

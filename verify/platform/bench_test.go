@@ -10,10 +10,12 @@ import (
 
 	"github.com/attestd/attestd/verify/platform"
 	"github.com/attestd/attestd/verify/platformtest"
+	"github.com/attestd/attestd/verify/playintegrity/playtest"
 )
 
-// evidenceInputs are a genuine android-key object (three certificates) and
-// the largest the attacker sends: eight certificates filling 62 KiB.
+// evidenceInputs are a genuine android-key object (three certificates), a
+// genuine play-integrity object (a 4 KB token), and the largest the
+// attacker sends: eight certificates filling 62 KiB.
 func evidenceInputs(b *testing.B) map[string][]byte {
 	b.Helper()
 	ca, err := platformtest.NewAndroidCA()
@@ -33,6 +35,15 @@ func evidenceInputs(b *testing.B) map[string][]byte {
 		b.Fatal(err)
 	}
 	out := map[string][]byte{"genuine": genuine}
+	iss, err := playtest.NewIssuer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := iss.Token(playtest.Pass("com.example.shop", [32]byte{}, []byte("nonce"), make([]byte, 91), now).JSON())
+	if err != nil {
+		b.Fatal(err)
+	}
+	out["play-integrity"], _ = json.Marshal(map[string]string{"format": "play-integrity", "token": tok})
 	for _, h := range hs {
 		if h.Name == "eight-max-size-anchored" {
 			enc := make([]string, len(h.Chain))

@@ -5,6 +5,7 @@ import (
 
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
 
 // Sentinel errors of this package. Verify also returns the verifiers'
@@ -19,10 +20,14 @@ var (
 )
 
 // Reason names an error of ParseEvidence or Verify for arc, after
-// platform_attestation_invalid: platform_malformed, platform_format, one of
-// androidkey's or appleattest's reason names, platform_invalid for anything
-// else, or "" for nil.
+// platform_attestation_invalid: one of playintegrity's reason names (a
+// play-integrity object's errors), platform_malformed, platform_format, one
+// of androidkey's or appleattest's reason names, platform_invalid for
+// anything else, or "" for nil.
 func Reason(err error) string {
+	if r := playintegrity.Reason(err); r != "" && r != playintegrity.ReasonInvalid {
+		return r
+	}
 	switch {
 	case err == nil:
 		return ""

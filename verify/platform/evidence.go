@@ -6,6 +6,8 @@ import (
 
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/internal/jsonscan"
+	"github.com/attestd/attestd/verify/playintegrity"
 	"github.com/attestd/attestd/verify/x509chain"
 )
 
@@ -13,6 +15,7 @@ import (
 const (
 	FormatAndroidKey     = androidkey.Format
 	FormatAppleAppAttest = appleattest.Format
+	FormatPlayIntegrity  = playintegrity.Format
 	FormatReceipt        = "receipt"
 )
 
@@ -34,6 +37,9 @@ type Evidence struct {
 	KeyID, Attestation []byte
 	// receipt: the receipt string as sent.
 	Receipt string
+	// play-integrity: the compact JWE as sent, at most
+	// playintegrity.MaxToken characters.
+	Token string
 }
 
 // ParseEvidence decodes the platform_attestation JSON object of §7:
@@ -41,19 +47,22 @@ type Evidence struct {
 //	{"format": "android-key", "chain": ["b64u DER", ...]}            at most 8 certificates
 //	{"format": "apple-appattest", "key_id": "b64u", "attestation": "b64u CBOR"}
 //	{"format": "receipt", "receipt": "..."}
+//	{"format": "play-integrity", "token": "compact JWE"}           at most playintegrity.MaxToken characters
 //
-// It reads the object in one pass (jsonscan.go) and base64-decodes the
+// It reads the object in one pass (verify/internal/jsonscan) and base64-decodes the
 // fields of its format straight from the input, so that its cost is linear
 // in the size and a quarter of encoding/json's, which read a 62 KiB object
 // three times (validation, scanning, unquoting) in about 0.3 ms, more than
 // the rest of the attest. Unknown members are skipped (and validated, nested
 // at most 32 deep); a known member (format, chain, key_id, attestation,
-// receipt) must have its type, or be null, whatever the format. Member
+// receipt, token) must have its type, or be null, whatever the format. Member
 // names are compared exactly, after JSON escapes, not case-insensitively
 // as encoding/json does, and a known member given twice is refused. An
 // unknown format is ErrFormat; anything else that is not as above (not a
 // JSON object, a missing, mistyped, oversized or badly encoded field) is
-// ErrMalformed.
+// ErrMalformed; a play-integrity object without a token, or with one over
+// playintegrity.MaxToken characters, also wraps playintegrity.ErrMalformed
+// (its reason is play_malformed).
 func ParseEvidence(raw []byte) (Evidence, error) {
 	if len(raw) > MaxEvidenceSize {
 		return Evidence{}, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(raw), MaxEvidenceSize)
@@ -87,6 +96,12 @@ func ParseEvidence(raw []byte) (Evidence, error) {
 			return Evidence{}, fmt.Errorf("%w: receipt of %d characters, 1 to %d", ErrMalformed, len(r), maxReceipt)
 		}
 		ev.Receipt = r
+	case FormatPlayIntegrity:
+		tok := w.token.text()
+		if tok == "" || len(tok) > playintegrity.MaxToken {
+			return Evidence{}, fmt.Errorf("%w: %w: token of %d characters, 1 to %d", ErrMalformed, playintegrity.ErrMalformed, len(tok), playintegrity.MaxToken)
+		}
+		ev.Token = tok
 	default:
 		return Evidence{}, fmt.Errorf("%w: unknown format %q", ErrFormat, ev.Format)
 	}
@@ -106,14 +121,14 @@ func (j jsonString) text() string {
 	if j.plain {
 		return string(j.raw)
 	}
-	return string(decodeString(j.raw))
+	return string(jsonscan.DecodeString(j.raw))
 }
 
 // b64u decodes a non-empty unpadded base64url field of at most max bytes.
 func (j jsonString) b64u(max int, field string) ([]byte, error) {
 	s := j.raw
 	if !j.plain {
-		s = decodeString(s)
+		s = jsonscan.DecodeString(s)
 	}
 	if len(s) == 0 || base64.RawURLEncoding.DecodedLen(len(s)) > max {
 		return nil, fmt.Errorf("%w: %s: %d characters, 1 to %d bytes", ErrMalformed, field, len(s), max)
@@ -128,7 +143,7 @@ func (j jsonString) b64u(max int, field string) ([]byte, error) {
 
 // wireEvidence holds the known members of the object as sent.
 type wireEvidence struct {
-	format, keyID, attestation, receipt jsonString
+	format, keyID, attestation, receipt, token jsonString
 	// chain holds the first MaxCerts+1 elements; chainLen counts them all.
 	chain    [x509chain.MaxCerts + 1]jsonString
 	chainLen int
@@ -136,22 +151,22 @@ type wireEvidence struct {
 
 // scanEvidence reads the object: known members into w, others skipped.
 func scanEvidence(raw []byte) (*wireEvidence, error) {
-	s := &scanner{b: raw}
+	s := &jsonscan.Scanner{B: raw}
 	w := &wireEvidence{}
-	if !s.eat('{') {
+	if !s.Eat('{') {
 		return nil, fmt.Errorf("not a JSON object")
 	}
 	var seen uint
-	for first := true; !s.eat('}'); first = false {
-		if !first && !s.eat(',') {
-			return nil, errJSON
+	for first := true; !s.Eat('}'); first = false {
+		if !first && !s.Eat(',') {
+			return nil, jsonscan.ErrJSON
 		}
-		k, plain, err := s.str()
+		k, plain, err := s.Str()
 		if err != nil {
 			return nil, err
 		}
-		if !s.eat(':') {
-			return nil, errJSON
+		if !s.Eat(':') {
+			return nil, jsonscan.ErrJSON
 		}
 		name := jsonString{k, plain}.text()
 		if err := w.member(s, name); err != nil {
@@ -164,7 +179,7 @@ func scanEvidence(raw []byte) (*wireEvidence, error) {
 			seen |= bit
 		}
 	}
-	if s.peek() != 0 || s.i != len(s.b) {
+	if !s.End() {
 		return nil, fmt.Errorf("data after the object")
 	}
 	return w, nil
@@ -183,12 +198,14 @@ func knownBit(name string) uint {
 		return 8
 	case "receipt":
 		return 16
+	case "token":
+		return 32
 	}
 	return 0
 }
 
 // member reads the value of the member name.
-func (w *wireEvidence) member(s *scanner, name string) error {
+func (w *wireEvidence) member(s *jsonscan.Scanner, name string) error {
 	var dst *jsonString
 	switch name {
 	case "format":
@@ -199,15 +216,17 @@ func (w *wireEvidence) member(s *scanner, name string) error {
 		dst = &w.attestation
 	case "receipt":
 		dst = &w.receipt
+	case "token":
+		dst = &w.token
 	case "chain":
 		return w.readChain(s)
 	default:
-		return s.skip(0)
+		return s.Skip(0)
 	}
-	if s.literal("null") {
+	if s.Literal("null") {
 		return nil
 	}
-	raw, plain, err := s.str()
+	raw, plain, err := s.Str()
 	if err != nil {
 		return fmt.Errorf("%s is not a string", name)
 	}
@@ -217,20 +236,20 @@ func (w *wireEvidence) member(s *scanner, name string) error {
 
 // readChain reads null or an array of strings (null elements read as
 // empty strings, as encoding/json reads them).
-func (w *wireEvidence) readChain(s *scanner) error {
-	if s.literal("null") {
+func (w *wireEvidence) readChain(s *jsonscan.Scanner) error {
+	if s.Literal("null") {
 		return nil
 	}
-	if !s.eat('[') {
+	if !s.Eat('[') {
 		return fmt.Errorf("chain is not an array")
 	}
-	if s.eat(']') {
+	if s.Eat(']') {
 		return nil
 	}
 	for {
 		var elem jsonString
-		if !s.literal("null") {
-			raw, plain, err := s.str()
+		if !s.Literal("null") {
+			raw, plain, err := s.Str()
 			if err != nil {
 				return fmt.Errorf("chain holds a value that is not a string")
 			}
@@ -240,11 +259,11 @@ func (w *wireEvidence) readChain(s *scanner) error {
 			w.chain[w.chainLen] = elem
 		}
 		w.chainLen++
-		if s.eat(']') {
+		if s.Eat(']') {
 			return nil
 		}
-		if !s.eat(',') {
-			return errJSON
+		if !s.Eat(',') {
+			return jsonscan.ErrJSON
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/attestd/attestd/verify/appleattest"
 	"github.com/attestd/attestd/verify/platform"
+	"github.com/attestd/attestd/verify/playintegrity"
 	"github.com/attestd/attestd/verify/x509chain"
 )
 
@@ -33,6 +34,8 @@ func FuzzParseEvidence(f *testing.F) {
 		`{"format":"receipt","receipt":"r","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}`,
 		` {"format":"receipt","receipt":"r","n":-0.5e+3,"t":true,"f":false,"z":null,"o":{"a":[]}} `,
 		`{"format":"receipt","receipt":"r","chain":[null]}`,
+		`{"format":"play-integrity","token":"eyJhbGciOiJBMjU2S1cifQ.a.b.c.d"}`,
+		`{"format":"play-integrity","token":"x","token":"y"}`,
 		`null`,
 	} {
 		f.Add([]byte(s))
@@ -67,6 +70,10 @@ func FuzzParseEvidence(f *testing.F) {
 			if ev.Receipt == "" {
 				t.Fatal("empty receipt")
 			}
+		case platform.FormatPlayIntegrity:
+			if ev.Token == "" || len(ev.Token) > playintegrity.MaxToken {
+				t.Fatalf("token of %d characters", len(ev.Token))
+			}
 		default:
 			t.Fatalf("format %q accepted", ev.Format)
 		}
@@ -84,6 +91,7 @@ func parseStd(raw []byte) (platform.Evidence, error) {
 		KeyID       string   `json:"key_id"`
 		Attestation string   `json:"attestation"`
 		Receipt     string   `json:"receipt"`
+		Token       string   `json:"token"`
 	}
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return platform.Evidence{}, fmt.Errorf("%w: %w", platform.ErrMalformed, err)
@@ -113,6 +121,11 @@ func parseStd(raw []byte) (platform.Evidence, error) {
 			return platform.Evidence{}, platform.ErrMalformed
 		}
 		ev.Receipt = w.Receipt
+	case platform.FormatPlayIntegrity:
+		if w.Token == "" || len(w.Token) > playintegrity.MaxToken {
+			return platform.Evidence{}, platform.ErrMalformed
+		}
+		ev.Token = w.Token
 	default:
 		return platform.Evidence{}, platform.ErrFormat
 	}
@@ -149,7 +162,7 @@ func strict(b []byte) bool {
 			return false
 		}
 		k := tok.(string)
-		for _, name := range []string{"format", "chain", "key_id", "attestation", "receipt"} {
+		for _, name := range []string{"format", "chain", "key_id", "attestation", "receipt", "token"} {
 			if k != name && (strings.EqualFold(k, name) || foldsTo(k, name)) || k == name && seen[k] {
 				return true
 			}

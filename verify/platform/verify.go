@@ -9,7 +9,12 @@ import (
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
 	"github.com/attestd/attestd/verify/devicekey"
+	"github.com/attestd/attestd/verify/playintegrity"
 )
+
+// DefaultNonceTTL is the nonce lifetime of a Trust that names none (the
+// attest core's default, PROTOCOL.md §1).
+const DefaultNonceTTL = 60 * time.Second
 
 // App platforms (app.platform).
 const (
@@ -18,7 +23,8 @@ const (
 )
 
 // Policy holds the app's §8 policy fields for platform evidence. The zero
-// value is the strict default (TEE, locked and verified, production).
+// value is the strict default (TEE, locked and verified, production; Play
+// Integrity: PLAY_RECOGNIZED and MEETS_DEVICE_INTEGRITY).
 type Policy struct {
 	AndroidMinSecurity        string // "software", "tee" or "strongbox"; "" is "tee"
 	AllowUnlockedBootloader   bool
@@ -32,6 +38,12 @@ type Policy struct {
 	AndroidMinOSVersion     int64
 	AndroidCheckVersionCode bool
 	AndroidVersionCode      int64
+	// Play Integrity (§10): play_min_device ("basic", "device" or
+	// "strong"; "" is "device") and the other play_* fields.
+	PlayMinDevice          string
+	PlayRequireLicensed    bool
+	PlayAllowUnrecognized  bool
+	PlayRequirePlayProtect bool
 }
 
 // Android is the androidkey.Policy of p.
@@ -50,6 +62,9 @@ type Trust struct {
 	AndroidRoots  []*x509.Certificate
 	AppleRoots    []*x509.Certificate
 	AndroidStatus *androidkey.StatusList
+	// NonceTTL is the deployment's nonce lifetime: how old a Play
+	// Integrity token's timestamp may be (§10); 0 is DefaultNonceTTL.
+	NonceTTL time.Duration
 }
 
 // Request is what the evidence must match: the attest request's nonce, app
@@ -61,6 +76,8 @@ type Request struct {
 	TeamID   string   // iOS apps
 	Signer   [32]byte // app.signer, raw (Android)
 	Device   devicekey.Key
+	// PlayKeys are the app's Play Integrity keys (nil: none).
+	PlayKeys *playintegrity.KeySet
 }
 
 // Findings is what verified evidence showed: the fields a receipt records,
@@ -76,6 +93,8 @@ type Findings struct {
 	// serial numbers (androidkey.Result's).
 	Attested androidkey.Attested
 	Serials  [][]byte
+	// Play is what a Play Integrity verdict held (format play-integrity).
+	Play playintegrity.Verdicts
 }
 
 // ClientDataHash is the App Attest client data hash of §7:
@@ -91,14 +110,17 @@ func ClientDataHash(nonce []byte, device devicekey.Key) [32]byte {
 }
 
 // Verify checks hardware evidence (not a receipt) for req under the policy:
-// its format must be the one of req.Platform. Errors wrap ErrFormat, or an
-// androidkey or appleattest sentinel; Reason names them.
+// its format must be the one of req.Platform (play-integrity and
+// android-key for android). Errors wrap ErrFormat, or an androidkey,
+// appleattest or playintegrity sentinel; Reason names them.
 func Verify(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Findings, error) {
 	switch {
 	case ev.Format == FormatAndroidKey && req.Platform == PlatformAndroid:
 		return verifyAndroid(req, ev, p, t, now)
 	case ev.Format == FormatAppleAppAttest && req.Platform == PlatformIOS:
 		return verifyApple(req, ev, p, t, now)
+	case ev.Format == FormatPlayIntegrity && req.Platform == PlatformAndroid:
+		return verifyPlay(req, ev, p, t, now)
 	}
 	return Findings{}, fmt.Errorf("%w: %q evidence for a %q app", ErrFormat, ev.Format, req.Platform)
 }
@@ -141,4 +163,29 @@ func verifyApple(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Fi
 		return Findings{}, err
 	}
 	return Findings{Format: res.Format, Environment: res.Environment}, nil
+}
+
+// verifyPlay checks a Play Integrity token (§10) with the app's keys: the
+// nonce Play was asked for is bound to the request's nonce and the device
+// key as SPKI DER, whichever encoding of device.key was sent.
+func verifyPlay(req Request, ev Evidence, p Policy, t Trust, now time.Time) (Findings, error) {
+	if t.NonceTTL <= 0 {
+		t.NonceTTL = DefaultNonceTTL
+	}
+	v, err := playintegrity.Verify(playintegrity.Input{
+		Token:      ev.Token,
+		Nonce:      req.Nonce,
+		DeviceSPKI: req.Device.SPKI(),
+		AppID:      req.AppID,
+		Signer:     req.Signer,
+	}, req.PlayKeys, playintegrity.Policy{
+		MinDevice:          p.PlayMinDevice,
+		RequireLicensed:    p.PlayRequireLicensed,
+		AllowUnrecognized:  p.PlayAllowUnrecognized,
+		RequirePlayProtect: p.PlayRequirePlayProtect,
+	}, t.NonceTTL, now)
+	if err != nil {
+		return Findings{}, err
+	}
+	return Findings{Format: FormatPlayIntegrity, Play: v}, nil
 }
