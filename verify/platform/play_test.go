@@ -3,6 +3,7 @@ package platform_test
 import (
 	"crypto/x509"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -92,12 +93,14 @@ func TestVerifyPlayIntegrity(t *testing.T) {
 			}
 			want := platform.Findings{Format: "play-integrity", Play: playintegrity.Verdicts{
 				Labels: playintegrity.AllLabels, Recognized: true, Licensed: true, PlayProtect: true}}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Findings = %+v, want %+v", got, want)
 			}
 			// The policy a receipt is checked against is the same one.
 			if err := receipt.MeetsPolicy(receipt.Receipt{Format: got.Format, Play: receipt.PlayVerdicts{
-				Basic: true, Device: true, Strong: true, Recognized: true, Licensed: true, PlayProtect: true}}, receipt.Policy(tc.policy)); err != nil {
+				Basic: true, Device: true, Strong: true, Recognized: true, Licensed: true, PlayProtect: true}}, receipt.Policy{PlayMinDevice: tc.policy.PlayMinDevice,
+				PlayRequireLicensed: tc.policy.PlayRequireLicensed, PlayAllowUnrecognized: tc.policy.PlayAllowUnrecognized,
+				PlayRequirePlayProtect: tc.policy.PlayRequirePlayProtect}); err != nil {
 				t.Errorf("receipt of these findings fails the same policy: %v", err)
 			}
 		})
