@@ -151,23 +151,23 @@ func reasonIndex(r string) int {
 func playReasonIndex(r string) int {
 	switch r {
 	case playintegrity.ReasonMalformed:
-		return 13
-	case playintegrity.ReasonKeys:
 		return 14
-	case playintegrity.ReasonUnconfigured:
+	case playintegrity.ReasonKeys:
 		return 15
-	case playintegrity.ReasonNonce:
+	case playintegrity.ReasonUnconfigured:
 		return 16
-	case playintegrity.ReasonStale:
+	case playintegrity.ReasonNonce:
 		return 17
-	case playintegrity.ReasonApp:
+	case playintegrity.ReasonStale:
 		return 18
-	case playintegrity.ReasonDevice:
+	case playintegrity.ReasonApp:
 		return 19
-	case playintegrity.ReasonUnlicensed:
+	case playintegrity.ReasonDevice:
 		return 20
-	case playintegrity.ReasonPlayProtect:
+	case playintegrity.ReasonUnlicensed:
 		return 21
+	case playintegrity.ReasonPlayProtect:
+		return 22
 	}
 	return -1
 }
