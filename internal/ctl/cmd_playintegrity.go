@@ -61,6 +61,10 @@ longer needed (a few minutes later), run 'play-integrity end-rotation'.`,
 		name:    "play-integrity end-rotation",
 		args:    "ACCOUNT APP",
 		summary: "stop accepting an app's previous Play Integrity keys",
+		help: `After 'play-integrity rotate', the previous pair stays accepted so that the
+tokens Play made with it just before the switch in Play Console still
+verify. Once the nonce lifetime has passed since the switch, end the
+rotation: the previous pair is removed and only the current one decrypts.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -73,6 +77,9 @@ longer needed (a few minutes later), run 'play-integrity end-rotation'.`,
 		name:    "play-integrity remove",
 		args:    "ACCOUNT APP",
 		summary: "remove an app's Play Integrity keys (its Play tokens fail from then on)",
+		help: `Removes both pairs of the app's Play Integrity keys. Its play-integrity
+evidence then fails (platform_attestation_invalid, play_unconfigured);
+receipts already issued from Play verdicts keep standing until they expire.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action {
 			return func(ctx context.Context, r *runner, args []string) error {
@@ -85,6 +92,9 @@ longer needed (a few minutes later), run 'play-integrity end-rotation'.`,
 		name:    "play-integrity show",
 		args:    "ACCOUNT APP",
 		summary: "print which Play Integrity keys an app has: fingerprints of the verification keys, never a key",
+		help: `Prints, as JSON, whether the app has Play Integrity keys and a previous pair
+in rotation, with the SHA-256 fingerprint of each verification key (to
+compare with Play Console's). No key is ever printed.`,
 		minArgs: 2, maxArgs: 2,
 		setup: func(*flag.FlagSet) action { return runPlayShow },
 	}}

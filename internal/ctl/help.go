@@ -70,6 +70,10 @@ at rest. See 'help master-key rotate' for a rotation without downtime.`,
 	"store": `Every record of the store carries a tag under a key derived from the master
 key, and a manifest lists them all: nodes serve only a store that verifies,
 so write access to the store without the master key changes nothing.`,
+	"play-integrity": `Play Integrity keys are an android app's response encryption keys from Play
+Console (decryption and verification), with which the edge opens Play's
+tokens itself. They are read from files or standard input, sealed at rest,
+and never printed.`,
 	"debug-token": `Debug tokens let emulators, CI runners and debug builds attest as an app
 (they waive signer, version, measurement, integrity flags and platform
 attestation; never bans). The store keeps only their MAC; each is printed
