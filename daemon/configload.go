@@ -108,6 +108,7 @@ func LoadFlags(src Sources) (*Loaded, error) {
 		l.Origin[name] = "flag"
 	}
 	l.credentials(src)
+	l.snapshotDefault(src)
 	return l, nil
 }
 
@@ -170,6 +171,33 @@ func (l *Loaded) applyEnv(lookup func(string) (string, bool)) error {
 		l.Origin[fl.Name] = "env"
 	})
 	return err
+}
+
+// SnapshotFileName is the default last-known-good snapshot file of a
+// node on a remote store, in its state directory.
+const SnapshotFileName = "attestd-snapshot.json"
+
+// snapshotDefault gives a node on a remote store (etcd) a last-known-good
+// snapshot file when no source set --snapshot, so that a node restarted
+// while the store is unreachable serves what it served before: in the
+// node's state directory, which is systemd's $STATE_DIRECTORY (its first
+// entry; StateDirectory=attestd in attestd.service: /var/lib/attestd),
+// else the working directory (beside the default data folder,
+// ./attestd-data). --snapshot "" (from any source) keeps it off. Each node
+// needs a file of its own: two nodes started in one working directory
+// share it unless told otherwise.
+func (l *Loaded) snapshotDefault(src Sources) {
+	if l.Origin["snapshot"] != "default" || l.Flags.Snapshot != "" || !strings.HasPrefix(l.Flags.Store, "etcd://") {
+		return
+	}
+	if dir, ok := src.LookupEnv("STATE_DIRECTORY"); ok && dir != "" {
+		dir, _, _ = strings.Cut(dir, ":")
+		l.Flags.Snapshot = filepath.Join(dir, SnapshotFileName)
+		l.Origin["snapshot"] = "state-directory"
+		return
+	}
+	l.Flags.Snapshot = SnapshotFileName
+	l.Origin["snapshot"] = "default"
 }
 
 // credentials takes the master key from systemd's credentials directory

@@ -59,7 +59,7 @@ var (
 func Load(path string) (*Keys, error) {
 	f, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", open.ErrMasterKey, err)
+		return nil, err
 	}
 	k := &Keys{path: path, nudge: make(chan struct{}, 1), loaded: f}
 	k.cur.Store(f.kr)
@@ -119,7 +119,8 @@ type File struct {
 }
 
 // ReadFile reads and parses the master key file at path: mode 0600 or
-// stricter, every key self-tested. Its errors never hold key material.
+// stricter, every key self-tested. Its errors wrap open.ErrMasterKey and
+// never hold key material.
 func ReadFile(path string) (File, error) {
 	v, ks, err := open.ReadKeySet(path)
 	if err != nil {
@@ -127,7 +128,7 @@ func ReadFile(path string) (File, error) {
 	}
 	kr, err := ks.Keyring()
 	if err != nil {
-		return File{}, fmt.Errorf("master key file %s: %w", path, err)
+		return File{}, fmt.Errorf("%w file %s: %w", open.ErrMasterKey, path, err)
 	}
 	return File{content: v, ids: ks.IDs(), kr: kr}, nil
 }
