@@ -79,7 +79,9 @@ func TestEtcdFirstRun(t *testing.T) {
 	start := func() (*daemon.Daemon, func()) {
 		t.Helper()
 		l, err := daemon.LoadFlags(daemon.Sources{Args: append(serve[1:], "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"),
-			LookupEnv: func(k string) (string, bool) { return map[string]string{"STATE_DIRECTORY": stateDir}[k], k == "STATE_DIRECTORY" }})
+			LookupEnv: func(k string) (string, bool) {
+				return map[string]string{"STATE_DIRECTORY": stateDir}[k], k == "STATE_DIRECTORY"
+			}})
 		if err != nil {
 			t.Fatal(err)
 		}

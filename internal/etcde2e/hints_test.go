@@ -105,7 +105,12 @@ func TestEtcdHintsRunAsPrinted(t *testing.T) {
 	// in a state directory of its own, as under systemd).
 	stateDir := t.TempDir()
 	l, err := daemon.LoadFlags(daemon.Sources{Args: append(serve[1:], "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"),
-		LookupEnv: func(k string) (string, bool) { return stateDir, k == "STATE_DIRECTORY" }})
+		LookupEnv: func(k string) (string, bool) {
+			if k == "STATE_DIRECTORY" {
+				return stateDir, true
+			}
+			return "", false
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
