@@ -396,3 +396,14 @@ func countMap(m *sync.Map) int {
 	m.Range(func(any, any) bool { n++; return true })
 	return n
 }
+
+// BenchmarkRequestRefused is BenchmarkRequest for a refusal (the path a
+// flood of rate_limited answers takes): the code's fixed series is found
+// from apierr's table.
+func BenchmarkRequestRefused(b *testing.B) {
+	m := New(nil, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Request(api.EndpointAttest, 429, apierr.RateLimited, 40*time.Microsecond)
+	}
+}
