@@ -5,7 +5,9 @@
 // The master keys that open the secrets sealed at rest come from the master
 // key file (--master-key, or a file store's own master.key) and follow it
 // (internal/masterkeys: re-read on a reload, SIGHUP, and when a store
-// change is sealed under a key the node does not hold).
+// change is sealed under a key the node does not hold). Every request of
+// the public listeners gets the node's request id and an access line from
+// internal/accesslog, which the daemon hands both transports.
 //
 // Every store state is authenticated before it is served (PROTOCOL §8,
 // 1.1; internal/recordauth): a state whose records do not verify under the
