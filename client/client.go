@@ -207,8 +207,8 @@ type Result struct {
 	PlatformAttestation string              `json:"platform_attestation,omitempty"`
 }
 
-// Body builds the attest body for nonce (exported for tests and the load
-// generator, which sign and send it themselves).
+// Body builds the attest body for nonce (exported for the end-to-end tests
+// and benchmarks, which sign and send it themselves).
 func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 	body := map[string]any{
 		"nonce": nonce,

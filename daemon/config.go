@@ -175,7 +175,8 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
 	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
 	fs.DurationVar(&f.ProxyStreamTimeout, "proxy-stream-timeout", f.ProxyStreamTimeout, "a proxied exchange's time to read the request body and write the answer (instead of read-timeout and write-timeout)")
-	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start")
+	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start "+
+		"(default on etcd: $STATE_DIRECTORY/"+SnapshotFileName+" under systemd, else ./"+SnapshotFileName+"; \"\" for none)")
 	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
 	fs.IntVar(&f.VerdictLogEvery, "verdict-log-every", f.VerdictLogEvery, "log one failed verdict in N with its reasons (0: none, 1: all)")
 	fs.StringVar(&f.Node, "node", f.Node, "node name for profiles (default: the host name)")

@@ -108,7 +108,8 @@ func LoadFlags(src Sources) (*Loaded, error) {
 		l.Origin[name] = "flag"
 	}
 	l.credentials(src)
-	l.stateDirectory(src)
+	l.statusCacheDefault(src)
+	l.snapshotDefault(src)
 	return l, nil
 }
 
@@ -119,14 +120,23 @@ const statusCacheName = "android-status.json"
 // stateDirectory puts the status list cache of a URL --android-status in
 // systemd's state directory ($STATE_DIRECTORY, the first when it names
 // several, as StateDirectory= sets it) when no source named a cache.
-func (l *Loaded) stateDirectory(src Sources) {
+// stateDirectory is the first directory of systemd's $STATE_DIRECTORY,
+// "" when it is not set.
+func stateDirectory(src Sources) string {
+	dirs, _ := src.LookupEnv("STATE_DIRECTORY")
+	dir, _, _ := strings.Cut(dirs, ":")
+	return dir
+}
+
+// statusCacheDefault puts the Android status list's cache in the state
+// directory when the list is a URL and no cache file was given.
+func (l *Loaded) statusCacheDefault(src Sources) {
 	s := l.Flags.AndroidStatus
 	if l.Flags.AndroidStatusCache != "" || !(strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")) {
 		return
 	}
-	dirs, ok := src.LookupEnv("STATE_DIRECTORY")
-	dir, _, _ := strings.Cut(dirs, ":")
-	if !ok || dir == "" {
+	dir := stateDirectory(src)
+	if dir == "" {
 		return
 	}
 	l.Flags.AndroidStatusCache = filepath.Join(dir, statusCacheName)
@@ -192,6 +202,32 @@ func (l *Loaded) applyEnv(lookup func(string) (string, bool)) error {
 		l.Origin[fl.Name] = "env"
 	})
 	return err
+}
+
+// SnapshotFileName is the default last-known-good snapshot file of a
+// node on a remote store, in its state directory.
+const SnapshotFileName = "attestd-snapshot.json"
+
+// snapshotDefault gives a node on a remote store (etcd) a last-known-good
+// snapshot file when no source set --snapshot, so that a node restarted
+// while the store is unreachable serves what it served before: in the
+// node's state directory, which is systemd's $STATE_DIRECTORY (its first
+// entry; StateDirectory=attestd in attestd.service: /var/lib/attestd),
+// else the working directory (beside the default data folder,
+// ./attestd-data). --snapshot "" (from any source) keeps it off. Each node
+// needs a file of its own: two nodes started in one working directory
+// share it unless told otherwise.
+func (l *Loaded) snapshotDefault(src Sources) {
+	if l.Origin["snapshot"] != "default" || l.Flags.Snapshot != "" || !strings.HasPrefix(l.Flags.Store, "etcd://") {
+		return
+	}
+	if dir := stateDirectory(src); dir != "" {
+		l.Flags.Snapshot = filepath.Join(dir, SnapshotFileName)
+		l.Origin["snapshot"] = "state-directory"
+		return
+	}
+	l.Flags.Snapshot = SnapshotFileName
+	l.Origin["snapshot"] = "default"
 }
 
 // credentials takes the master key from systemd's credentials directory

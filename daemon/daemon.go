@@ -3,12 +3,11 @@
 // with readiness, draining and live store updates.
 //
 // The master keys that open the secrets sealed at rest come from the master
-// key file (--master-key, or a file store's own master.key), read at start
-// and again on a reload (SIGHUP) and whenever a store change is sealed under
-// a key the node does not hold (at most once a second, and every second
-// while such a change waits), so a node follows `attestctl master-key
-// rotate` as soon as the file it reads lists the new key. A key file that
-// would not open the state being served is refused and the held keys stay.
+// key file (--master-key, or a file store's own master.key) and follow it
+// (internal/masterkeys: re-read on a reload, SIGHUP, and when a store
+// change is sealed under a key the node does not hold). Every request of
+// the public listeners gets the node's request id and an access line from
+// internal/accesslog, which the daemon hands both transports.
 //
 // Every store state is authenticated before it is served (PROTOCOL §8,
 // 1.1; internal/recordauth): a state whose records do not verify under the
@@ -41,6 +40,7 @@ import (
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/fastapi"
 	"github.com/attestd/attestd/internal/limit"
+	"github.com/attestd/attestd/internal/masterkeys"
 	"github.com/attestd/attestd/internal/metrics"
 	"github.com/attestd/attestd/internal/platform"
 	"github.com/attestd/attestd/internal/proxy"
@@ -125,13 +125,12 @@ type Daemon struct {
 	profiler *pyroscope.Profiler // nil: profiling off
 	reloadMu sync.Mutex          // serialises reloads; guards live
 	live     liveConfig
-	// keys are the master keys, re-read on reload and when a store change
-	// is sealed under a key they lack. keyMu serialises the registry's
-	// Swap calls and key changes (watch, reload, watchKeys); it guards
-	// pending, a store change that did not open with the keys held.
-	keys    *masterKeys
-	keyMu   sync.Mutex
-	pending *store.Snapshot
+	// keys are the master keys; follower re-reads them on reload and when
+	// a store change is sealed under a key they lack, and installs every
+	// store change after the first load (its Swap calls and key changes
+	// are serialised).
+	keys     *masterkeys.Keys
+	follower *masterkeys.Follower
 }
 
 // liveConfig are the settings a reload changes while serving.
@@ -177,6 +176,8 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 	if d.reg, err = registry.New(registry.Config{Sealer: d.keys, Records: d.keys, Floor: floor}); err != nil {
 		return nil, err
 	}
+	d.follower = masterkeys.NewFollower(d.keys, masterkeys.Config{Registry: d.reg, Now: opts.Now, Log: d.log,
+		Applied: d.applied, Failed: d.storeError, Refused: d.refuse})
 	d.metrics = metrics.New(opts.Now, d.reg.CacheStats)
 	d.own = newDaemonMetrics(d.metrics.Registry(), d.version)
 	d.records = newRecordMetrics(d.metrics.Registry())
@@ -266,6 +267,17 @@ func isFileStore(u string) bool { return len(u) >= 7 && u[:7] == "file://" }
 
 // Ready reports whether the node serves: store loaded and not draining.
 func (d *Daemon) Ready() bool { return d.reg.Ready() && !d.draining.Load() }
+
+// loadMasterKeys reads the master key file the store was opened with:
+// --master-key, else a file store's own <dir>/master.key (which store/open
+// created if missing).
+func loadMasterKeys(cfg Config) (*masterkeys.Keys, error) {
+	path, err := open.MasterKeyPath(cfg.Store, cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	return masterkeys.Load(path)
+}
 
 // etcdOptions are the --etcd-* settings with the node's snapshot and clock.
 func etcdOptions(cfg Config, now func() time.Time) open.EtcdOptions {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/attestd/attestd/internal/accesslog"
 	"github.com/attestd/attestd/internal/hint"
 	"github.com/attestd/attestd/internal/state"
 )
@@ -20,7 +21,7 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, *slog.LevelVar) {
 	if cfg.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, o)
 	}
-	return slog.New(withRequestID{h}), lvl
+	return slog.New(accesslog.LogHandler(h)), lvl
 }
 
 // banner tells a newcomer what is running and how to try it.

@@ -16,13 +16,8 @@ import (
 	"github.com/attestd/attestd/internal/metrics"
 )
 
-// Transports, as the transport label of attestd_transport_requests_total.
-const (
-	transportHTTP1 = "http1"
-	transportHTTP3 = "http3"
-)
-
-// transportMetrics counts requests per listener. Each transport has its
+// transportMetrics counts requests per listener (the transport label is
+// accesslog.TransportHTTP1 or TransportHTTP3). Each transport has its
 // own api.Handler whose observer (transportObserver) feeds both the core
 // metrics and this counter, so the core needs no transport label.
 type transportMetrics struct {

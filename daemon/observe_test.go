@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/attestd/attestd/internal/accesslog"
 	"github.com/attestd/attestd/internal/apierr"
 	"github.com/attestd/attestd/internal/attest"
 )
@@ -33,6 +36,17 @@ func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 	return out
 }
 
+// taggedContexts are the contexts the access log hands an HTTP/1.1 and an
+// HTTP/3 handler, each with its request id.
+func taggedContexts() (h1 *fasthttp.RequestCtx, h3 context.Context) {
+	access := accesslog.New(accesslog.Config{})
+	h1 = &fasthttp.RequestCtx{}
+	access.WrapHandler(func(*fasthttp.RequestCtx) {})(h1)
+	access.WrapHTTP(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { h3 = r.Context() })).
+		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/v1/attest", nil))
+	return h1, h3
+}
+
 // TestVerdictLogRequestIDs: every line about an attest carries the request
 // id that the transport put in its context: a fasthttp user value
 // (HTTP/1.1) or a context value (HTTP/3), through the daemon's logger.
@@ -41,9 +55,8 @@ func TestVerdictLogRequestIDs(t *testing.T) {
 	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "info"}, &buf)
 	v := newVerdictLog(&countObserver{}, log, 1)
 
-	h1 := &fasthttp.RequestCtx{}
-	h1.SetUserValue(requestIDKey{}, "rid-h1")
-	h3 := context.WithValue(context.Background(), requestIDKey{}, "rid-h3")
+	h1, h3 := taggedContexts()
+	rid1, rid3 := accesslog.IDFrom(h1), accesslog.IDFrom(h3)
 
 	v.AttestVerdict(h1, attest.Outcome{Reasons: []string{"rooted", "hooked"}})
 	v.AttestVerdict(h1, attest.Outcome{Passed: true})
@@ -52,9 +65,9 @@ func TestVerdictLogRequestIDs(t *testing.T) {
 	v.AttestRefused(h3, errors.New("attest: account missing"))
 
 	want := []struct{ level, msg, id, key, val string }{
-		{"INFO", "verdict failed", "rid-h1", "reasons", "rooted,hooked"},
-		{"INFO", "attest refused", "rid-h3", "code", "signature_invalid"},
-		{"INFO", "attest refused", "rid-h1", "code", "rate_limited"},
+		{"INFO", "verdict failed", rid1, "reasons", "rooted,hooked"},
+		{"INFO", "attest refused", rid3, "code", "signature_invalid"},
+		{"INFO", "attest refused", rid1, "code", "rate_limited"},
 		// and nothing for the internal failure: the router logs it, once
 	}
 	got := logLines(t, &buf)
@@ -80,7 +93,8 @@ func TestVerdictLogDebugLogsTheUnsampled(t *testing.T) {
 		var buf bytes.Buffer
 		log, _ := newLogger(Config{LogFormat: "json", LogLevel: level}, &buf)
 		v := newVerdictLog(&countObserver{}, log, 3)
-		ctx := context.WithValue(context.Background(), requestIDKey{}, "rid")
+		_, ctx := taggedContexts()
+		rid := accesslog.IDFrom(ctx)
 		for i := 0; i < 4; i++ {
 			v.AttestVerdict(ctx, attest.Outcome{Reasons: []string{"rooted"}})
 			v.AttestRefused(ctx, apierr.ErrNonceReplayed)
@@ -89,7 +103,7 @@ func TestVerdictLogDebugLogsTheUnsampled(t *testing.T) {
 		levels := map[string]int{}
 		for _, l := range lines {
 			levels[l["level"].(string)]++
-			if l["request_id"] != "rid" {
+			if l["request_id"] != rid {
 				t.Errorf("%s: line without the request id: %v", level, l)
 			}
 		}
@@ -111,7 +125,8 @@ func TestVerdictLogDebugTokenUses(t *testing.T) {
 	var buf bytes.Buffer
 	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "info"}, &buf)
 	v := newVerdictLog(&countObserver{}, log, 1000)
-	ctx := context.WithValue(context.Background(), requestIDKey{}, "rid-dbg")
+	ctx, _ := taggedContexts()
+	rid := accesslog.IDFrom(ctx)
 	uses := []attest.Outcome{
 		{Passed: true, App: "com.example.shop", Device: "did-1", Debug: attest.DebugAccepted, DebugName: "ci-runner"},
 		{Passed: true, App: "com.example.shop", Device: "did-1", Debug: attest.DebugAccepted, DebugName: "ci-runner"},
@@ -139,7 +154,7 @@ func TestVerdictLogDebugTokenUses(t *testing.T) {
 	for i, w := range want {
 		g := got[i]
 		if g["level"] != "INFO" || g["outcome"] != w.outcome || g["name"] != w.name || g["did"] != w.did ||
-			g["app"] != "com.example.shop" || g["request_id"] != "rid-dbg" {
+			g["app"] != "com.example.shop" || g["request_id"] != rid {
 			t.Errorf("line %d = %v, want %+v", i, g, w)
 		}
 	}

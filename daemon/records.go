@@ -70,8 +70,9 @@ func (d *Daemon) acceptSnapshot(raw *store.Snapshot) error {
 	return d.reg.Check(raw)
 }
 
-// refuse reports a store state whose records do not verify: logged with
-// what to do (but one waiting for a master key, which the caller logs),
+// refuse reports a store state whose records do not verify (the key
+// follower's Refused): logged with what to do (but one waiting for a
+// master key, which the follower logs),
 // counted, and shown by /readyz until a state verifies. Other errors are
 // not refusals and change nothing here.
 func (d *Daemon) refuse(raw *store.Snapshot, err error) {
@@ -86,7 +87,7 @@ func (d *Daemon) refuse(raw *store.Snapshot, err error) {
 	m.why = fmt.Sprintf("store revision %d refused (%s); serving revision %d", raw.Revision, reason, d.reg.Revision())
 	m.mu.Unlock()
 	if reason == "unknown_key" {
-		return // a rotation the node waits for: applySnapshot logs it
+		return // a rotation the node waits for: the key follower logs it
 	}
 	d.log.Error("store change refused: its records do not verify under the master key; serving the last state that did",
 		"revision", raw.Revision, "reason", reason, "serving_revision", d.reg.Revision(), "err", err,
@@ -150,4 +151,13 @@ func (d *Daemon) authHint(err error) string {
 	}
 	return fmt.Sprintf("; this node refuses to serve records it cannot authenticate: check the store (attestctl --store %s%s export), "+
 		"then run `attestctl --store %s%s store authenticate` and start attestd again", redactURL(d.cfg.Store), mk, redactURL(d.cfg.Store), mk)
+}
+
+// applied reports a store state the registry installed (the key
+// follower's Applied).
+func (d *Daemon) applied(snap *store.Snapshot) {
+	d.installed()
+	d.metrics.StoreSynced(snap.Revision)
+	d.log.Info("store change applied", "revision", snap.Revision)
+	d.deploymentChanged()
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/attestd/attestd/internal/masterkeys"
 )
 
 // reloadable names the Config fields a reload applies while serving; a
@@ -23,7 +25,7 @@ func reloadable() []string {
 // keys open in the state being served) and then swapped in atomically: a
 // handshake, a request or an Open sees the old state or the new, and none
 // is dropped. A store change that was waiting for a master key (see
-// applySnapshot) is applied with the new keys. On any error (a master key
+// masterkeys.Follower) is applied with the new keys. On any error (a master key
 // file that is missing, unreadable, not mode 0600, malformed, or that lacks
 // a key the served state needs included) the old state and keys keep
 // serving and the error is logged and returned; it never holds a key.
@@ -66,7 +68,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 		return fmt.Errorf("log level: %w", err)
 	}
 	// Build: everything that can fail happens before anything changes.
-	kf, err := readKeyFile(d.keys.path)
+	kf, err := masterkeys.ReadFile(d.keys.Path())
 	if err != nil {
 		return err
 	}
@@ -78,7 +80,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 	}
 	// Swap. The master keys go first: adopting them either changes
 	// nothing and fails, or succeeds.
-	if err := d.reloadKeys(kf); err != nil {
+	if err := d.follower.Reload(kf); err != nil {
 		return err
 	}
 	if d.tls != nil {
@@ -95,7 +97,7 @@ func (d *Daemon) reload(ctx context.Context) error {
 	for _, name := range reloadable() {
 		reflect.ValueOf(&d.cfg).Elem().FieldByName(name).Set(reflect.ValueOf(next).FieldByName(name))
 	}
-	args := []any{"log_level", next.LogLevel, "drain_delay", time.Duration(d.live.drainDelay.Load()), "master_keys", d.keyIDs()}
+	args := []any{"log_level", next.LogLevel, "drain_delay", time.Duration(d.live.drainDelay.Load()), "master_keys", d.follower.IDs()}
 	if d.tls != nil {
 		args = append(args, "certificate_not_after", d.tls.notAfter())
 	}
@@ -107,37 +109,4 @@ func (d *Daemon) reload(ctx context.Context) error {
 // other than the reloadable ones that differ between a and b.
 func restartNeeded(a, b Config) []string {
 	return changedSettings(a, b, reloadable())
-}
-
-// reloadKeys adopts the master key file read by a reload, unless it reads
-// as the keys held. A store change waiting for a key is applied when the
-// file has it; one that still does not apply is logged, and is no reload
-// error (the keys were re-read and are in use).
-func (d *Daemon) reloadKeys(kf keyFile) error {
-	d.keyMu.Lock()
-	defer d.keyMu.Unlock()
-	k := d.keys
-	if kf.content.Equal(k.held) {
-		return nil
-	}
-	k.lastSeen = kf.content
-	applied, pending, err := d.adoptKeys(kf)
-	if err != nil {
-		return err
-	}
-	d.log.Info("master key file re-read; its keys are in use", "file", k.path, "keys", k.ids, "active", k.cur.Load().ActiveKeyID())
-	if applied != nil {
-		d.applied(applied)
-	}
-	if pending != nil {
-		d.log.Warn("store change not applied; serving the last good state", "err", pending)
-	}
-	return nil
-}
-
-// keyIDs are the ids of the master keys held, in file order.
-func (d *Daemon) keyIDs() []string {
-	d.keyMu.Lock()
-	defer d.keyMu.Unlock()
-	return d.keys.ids
 }

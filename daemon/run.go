@@ -106,17 +106,18 @@ func (d *Daemon) drain() {
 }
 
 // watch follows the store; a snapshot that does not install leaves the
-// last good one serving (applySnapshot: one sealed under a master key the
-// node lacks first makes it re-read its master key file, and watchKeys
-// retries it while it waits). New session-ticket keys take effect at once.
+// last good one serving (masterkeys.Follower.Apply: one sealed under a
+// master key the node lacks first makes it re-read its master key file,
+// and Follower.Run retries it while it waits). New session-ticket keys
+// take effect at once.
 func (d *Daemon) watch(ctx context.Context) error {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); d.watchKeys(done) }()
+	go func() { defer wg.Done(); d.follower.Run(done) }()
 	defer wg.Wait()
 	defer close(done)
-	err := d.store.Watch(ctx, d.snap, d.applySnapshot)
+	err := d.store.Watch(ctx, d.snap, d.follower.Apply)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -2,13 +2,13 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/attestd/attestd/internal/accesslog"
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/fastapi"
 	"github.com/attestd/attestd/internal/h3api"
@@ -32,9 +32,9 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		return err
 	}
 	panics := func(transport string) { d.metrics.Panics(transport).Inc() }
-	d.metrics.Panics(transportHTTP1) // the series exist from the start, at 0
-	d.metrics.Panics(transportHTTP3)
-	access := &accessLog{ids: newRequestIDs(), log: d.log, now: d.opts.Now, panicked: panics}
+	d.metrics.Panics(accesslog.TransportHTTP1) // the series exist from the start, at 0
+	d.metrics.Panics(accesslog.TransportHTTP3)
+	access := accesslog.New(accesslog.Config{Log: d.log, Now: d.opts.Now, Panicked: panics})
 	if d.cfg.TLS() {
 		if err := d.buildTLS(); err != nil {
 			return err
@@ -49,7 +49,7 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		h3h := access.http(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, transportHTTP3))})))
+		h3h := access.WrapHTTP(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, accesslog.TransportHTTP3))})))
 		h3h = proxyDeadlines(d.cfg.ProxyStreamTimeout, h3h)
 		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, http3Config(d.cfg, h3h, d.log)); err != nil {
 			if errors.Is(err, errQUICKeys) {
@@ -60,12 +60,9 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		d.metrics.Registry().MustRegister(d.h3)
 		altSvc = fmt.Sprintf(`h3=":%d"; ma=86400`, d.h3.Addr().(*net.UDPAddr).Port)
 	}
-	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, transportHTTP1)), Log: d.log, AltSvc: altSvc,
+	d.http1 = fastapi.New(fastapi.Config{Handler: handler(tm.observer(d.metrics, accesslog.TransportHTTP1)), Log: d.log, AltSvc: altSvc,
 		ReadTimeout: d.cfg.ReadTimeout, WriteTimeout: d.cfg.WriteTimeout, IdleTimeout: d.cfg.IdleTimeout,
-		Extra: d.proxy.HandleFasthttp, Panicked: func() { panics(transportHTTP1) }})
-	srv := d.http1.Underlying()
-	srv.Handler = access.fasthttp(srv.Handler)
-	srv.ErrorHandler = access.fasthttpError(srv.ErrorHandler)
+		Extra: d.proxy.HandleFasthttp, Panicked: func() { panics(accesslog.TransportHTTP1) }, Middleware: access})
 	// No general OPTIONS * answer: a target that names no endpoint is
 	// not_found (adminMux).
 	d.admin = &http.Server{Handler: d.adminMux(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
@@ -104,8 +101,7 @@ func (d *Daemon) bind(ctx context.Context) error {
 		if d.tls == nil {
 			return errors.New("tls listen: a socket named https was passed but no --tls-cert is configured")
 		}
-		// The HTTP/1.1 server keeps its timeouts beneath TLS.
-		d.tlsLn = tls.NewListener(fastapi.Listener(d.tlsLn), d.tls.listenerConfig())
+		d.tlsLn = fastapi.TLSListener(d.tlsLn, d.tls.listenerConfig())
 	}
 	if d.adminLn, err = d.listener(ctx, fdNameAdmin, d.cfg.AdminListen); err != nil {
 		return fmt.Errorf("admin listen: %w", err)

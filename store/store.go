@@ -79,7 +79,8 @@ type Source interface {
 	Load(ctx context.Context) (*Snapshot, error)
 	// Watch calls apply with every newer snapshot after from, in revision
 	// order, until ctx ends or the store fails for good. It resumes by itself
-	// after transient failures (reporting them to onError if not nil).
+	// after transient failures, which it reports to the OnError of the
+	// store's own options (filestore.Options, etcdstore.Options), if set.
 	Watch(ctx context.Context, from *Snapshot, apply func(*Snapshot)) error
 }
 

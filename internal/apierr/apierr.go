@@ -61,6 +61,37 @@ var (
 	ErrInternal                = &Error{Status: 500, Code: Internal, Message: "internal error"}
 )
 
+// NumCodes is the number of public error codes (Internal included): the
+// length of Errors.
+const NumCodes = 15
+
+// table is every public error, one per code: the sentinels above, in the
+// order Errors and Code.Index give. A new code gets its sentinel above and
+// its place here (TestEverySentinelInTable finds one left out); the
+// metrics' fixed series follow from it.
+var table = [NumCodes]*Error{
+	ErrBadRequest, ErrMediaType, ErrBodyTooLarge,
+	ErrNonceInvalid, ErrNonceExpired, ErrNonceReplayed,
+	ErrSignatureInvalid, ErrTokenInvalid, ErrRequestSignatureInvalid,
+	ErrNotFound, ErrMethodNotAllowed, ErrRateLimited,
+	ErrOverloaded, ErrBadGateway, ErrInternal,
+}
+
+// Errors returns every public error apierr answers with, one per code, in
+// a fixed order (a copy: the table cannot be changed through it).
+func Errors() [NumCodes]*Error { return table }
+
+// Index is c's place in Errors, -1 for a code apierr does not answer with
+// ("" included). It does not allocate.
+func (c Code) Index() int {
+	for i, e := range &table {
+		if e.Code == c {
+			return i
+		}
+	}
+	return -1
+}
+
 // Error is a public error: what the client is told. Message is for humans
 // and never holds secrets, keys or another device's data.
 type Error struct {

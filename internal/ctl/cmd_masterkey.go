@@ -10,10 +10,32 @@ import (
 	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/open"
 )
 
 func masterKeyCommands() []*command {
 	return []*command{{
+		name:    "master-key new",
+		args:    "FILE",
+		summary: "write a new master key file (one fresh key, mode 0600) for a new store; never replaces a file",
+		help: `Writes a new master key file at FILE holding one fresh random key (m1),
+mode 0600, fsynced, and never replaces a file that exists (a store's
+secrets are sealed under the key in it). Touches no store.
+
+An etcd store keeps no master key of its own (the key that seals the
+secrets is never stored in etcd): create the file once, initialise the
+store with it, and give the same file to every node and to attestctl:
+
+  attestctl master-key new /etc/attestd/master.key
+  attestctl --store etcd://127.0.0.1:2379/attestd --master-key /etc/attestd/master.key init
+
+('attestctl init --new-master-key FILE' does both.) Keep a copy somewhere
+safe: without it nothing sealed in the store can be opened.`,
+		minArgs: 1, maxArgs: 1, storeless: true,
+		setup: func(*flag.FlagSet) action {
+			return func(_ context.Context, r *runner, args []string) error { return runMasterKeyNew(r, args[0]) }
+		},
+	}, {
 		name:    "master-key show",
 		args:    "",
 		summary: "print the master key ids (never the keys) and how many stored values each seals, as JSON",
@@ -86,6 +108,34 @@ and re-tag them first).`,
 			return func(ctx context.Context, r *runner, args []string) error { return runMasterKeyRetire(ctx, r, args[0]) }
 		},
 	}}
+}
+
+func runMasterKeyNew(r *runner, path string) error {
+	if _, err := createMasterKey(r, path); err != nil {
+		return err
+	}
+	r.say("next, initialise the store with it: %s", r.ctlHint("init"))
+	return nil
+}
+
+// createMasterKey writes a new master key file at path (open.
+// CreateMasterKeyFile) and makes it this invocation's --master-key, so
+// that the hints that follow name it.
+func createMasterKey(r *runner, path string) (kid string, err error) {
+	if path == "" {
+		return "", usagef("master key file: empty path")
+	}
+	if kid, err = open.CreateMasterKeyFile(path, r.cfg.Rand); err != nil {
+		return "", err
+	}
+	r.g.masterKey = path
+	if r.g.given == nil {
+		r.g.given = map[string]string{}
+	}
+	r.g.given["master-key"] = path
+	r.say("master key file %s created (key %s, mode 0600): give it with --master-key to every node and to attestctl, "+
+		"and keep a copy somewhere safe (without it the store's secrets cannot be opened)", path, kid)
+	return kid, nil
 }
 
 func (r *runner) lockMasterKey(ctx context.Context) (*keyFile, error) {

@@ -138,18 +138,35 @@ key id held. Keys themselves are never printed or exported.`,
 func initCommands() []*command {
 	return []*command{{
 		name:    "init",
-		args:    "[--demo]",
+		args:    "[--demo] [--new-master-key FILE]",
 		summary: "create the store, its master key and the deployment keys",
 		help: `Creates what is missing and changes nothing else; running it again is
 harmless. With --demo it also imports a DEMO registry (account "demo", app
 "com.example.demo") to try attestd with, unless it is already there. The demo
 app's code digest and signer are fixed, publicly known values: never use the
-demo account to protect anything.`,
+demo account to protect anything.
+
+A file store creates its own master key (<dir>/master.key). An etcd store
+needs a master key file, the same on every node and for attestctl: with
+--new-master-key FILE, init first writes a new one there (as 'attestctl
+master-key new FILE': mode 0600, never replacing a file), then initialises
+the store with it; or give an existing one with --master-key FILE.`,
 		maxArgs:      0,
 		createsStore: true,
 		setup: func(fs *flag.FlagSet) action {
 			demo := fs.Bool("demo", false, "also seed the demo account and app")
-			return func(ctx context.Context, r *runner, _ []string) error { return runInit(ctx, r, *demo) }
+			newKey := fs.String("new-master-key", "", "write a new master key `FILE` first and use it (refused if FILE exists)")
+			return func(ctx context.Context, r *runner, _ []string) error {
+				if *newKey != "" {
+					if r.g.masterKey != "" {
+						return usagef("init: give --master-key FILE (an existing key file) or --new-master-key FILE (a new one), not both")
+					}
+					if _, err := createMasterKey(r, *newKey); err != nil {
+						return err
+					}
+				}
+				return runInit(ctx, r, *demo)
+			}
 		},
 	}}
 }

@@ -23,6 +23,9 @@ type command struct {
 	// createsStore: the command may create the store it names (init);
 	// every other refuses a store that does not exist.
 	createsStore bool
+	// storeless: the command touches no store (master-key new), so none
+	// is checked for.
+	storeless bool
 }
 
 // commands lists every command, in the order help shows them.

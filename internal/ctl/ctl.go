@@ -149,7 +149,7 @@ func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, r.g.timeout)
 	defer cancel()
 	err = nil
-	if !r.creates {
+	if !r.creates && !cmd.storeless {
 		err = r.checkFileStore() // before any command reads its key file
 	}
 	if err == nil {

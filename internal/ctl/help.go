@@ -19,7 +19,8 @@ Global flags (also accepted after the command):
   --store URL        file:///path/to/dir or etcd://host:port/prefix
                      (default %s, the daemon's default)
   --master-key FILE  master key file (default: a file store's own master.key,
-                     which init creates, mode 0600)
+                     which init creates, mode 0600; an etcd store needs one:
+                     'master-key new FILE' or 'init --new-master-key FILE')
   --timeout D        give up on the store after D (default %s)
 
 Commands:

@@ -16,7 +16,7 @@ import (
 type verdictCase struct {
 	name string
 	app  string
-	// key, when set, picks the device key (e.g. a banned one).
+	// banned makes the client attest with the fixture's banned device key.
 	banned bool
 	ev     client.Evidence
 	mutate func(e *env, b map[string]any)

@@ -101,9 +101,16 @@ func TestEtcdHintsRunAsPrinted(t *testing.T) {
 		t.Fatalf("serve hint %q", serve)
 	}
 
-	// The node, as the hint starts it (on ports of its own).
+	// The node, as the hint starts it (on ports of its own, its snapshot
+	// in a state directory of its own, as under systemd).
+	stateDir := t.TempDir()
 	l, err := daemon.LoadFlags(daemon.Sources{Args: append(serve[1:], "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"),
-		LookupEnv: func(string) (string, bool) { return "", false }})
+		LookupEnv: func(k string) (string, bool) {
+			if k == "STATE_DIRECTORY" {
+				return stateDir, true
+			}
+			return "", false
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

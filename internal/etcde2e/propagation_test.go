@@ -18,7 +18,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/store/snapshot"
+	"github.com/attestd/attestd/store/snapshotfile"
 )
 
 // TestImportReachesEveryNode: three nodes on one etcd cluster; one
@@ -131,7 +131,7 @@ func TestImportReachesEveryNode(t *testing.T) {
 	needles := []string{fresh, k2b64, testenv.SecretValue, base64.StdEncoding.EncodeToString(d.f.HSKey)}
 	for i, p := range snaps {
 		eventually(t, 10*time.Second, fmt.Sprintf("node %d snapshot at revision %d", i, rev), func() bool {
-			f, err := snapshot.Read(p, "etcd prefix "+prefix)
+			f, err := snapshotfile.Read(p, "etcd prefix "+prefix)
 			return err == nil && f.Snapshot.Revision >= rev
 		})
 		b, _ := os.ReadFile(p)

@@ -194,9 +194,15 @@ func (c *conn) SetDeadline(t time.Time) error {
 // a TLS connection over one, is left as it is).
 type listener struct{ net.Listener }
 
+// TLSListener is ln under TLS with cfg, the server's deadlines kept
+// beneath TLS (on the plain connections): serve HTTPS on it.
+func TLSListener(ln net.Listener, cfg *tls.Config) net.Listener {
+	return tls.NewListener(Listener(ln), cfg)
+}
+
 // Listener wraps ln so that the server keeps the deadlines of its
-// connections coarsely. Serve does it itself; call it only to put TLS
-// over it: tls.NewListener(fastapi.Listener(ln), cfg).
+// connections coarsely. Serve does it itself; TLSListener puts TLS over
+// it.
 func Listener(ln net.Listener) net.Listener {
 	if _, ok := ln.(listener); ok {
 		return ln

@@ -39,7 +39,7 @@ type testServer struct {
 	tls  *tls.Config // the client's, when the server speaks TLS
 }
 
-// tlsMode: "" plain; "beneath" TLS over Listener (as the daemon builds it);
+// tlsMode: "" plain; "beneath" TLSListener (as the daemon builds it);
 // "over" TLS over the bare listener (deadlines set on every change).
 func startServer(t *testing.T, cfg Config, tlsMode string) *testServer {
 	t.Helper()
@@ -56,7 +56,7 @@ func startServer(t *testing.T, cfg Config, tlsMode string) *testServer {
 	switch tlsMode {
 	case "beneath":
 		srvCfg, cliCfg := testTLS(t)
-		ln, ts.tls = tls.NewListener(Listener(raw), srvCfg), cliCfg
+		ln, ts.tls = TLSListener(raw, srvCfg), cliCfg
 	case "over":
 		srvCfg, cliCfg := testTLS(t)
 		ln, ts.tls = tls.NewListener(raw, srvCfg), cliCfg

@@ -55,6 +55,21 @@ type Config struct {
 	// Panicked, when set, counts each recovered panic (a metric); the
 	// server has answered and logged it.
 	Panicked func()
+	// Middleware, when set, wraps the server's handlers outermost (the
+	// access log: request ids, access lines, a last recover).
+	Middleware Middleware
+}
+
+// ErrorHandler answers a request fasthttp could not read (malformed, or a
+// body over the limit), with the error that says why.
+type ErrorHandler = func(ctx *fasthttp.RequestCtx, err error)
+
+// Middleware wraps both handlers of the server, so that the answers to
+// requests fasthttp could not read get what every other answer gets.
+// Each method is called once, by New.
+type Middleware interface {
+	WrapHandler(next fasthttp.RequestHandler) fasthttp.RequestHandler
+	WrapErrorHandler(next ErrorHandler) ErrorHandler
 }
 
 // Server serves the public endpoints over HTTP/1.1.
@@ -109,6 +124,10 @@ func New(cfg Config) *Server {
 		CloseOnShutdown:              true,
 		Logger:                       discardLogger{},
 	}
+	if cfg.Middleware != nil {
+		s.srv.Handler = cfg.Middleware.WrapHandler(s.srv.Handler)
+		s.srv.ErrorHandler = cfg.Middleware.WrapErrorHandler(s.srv.ErrorHandler)
+	}
 	return s
 }
 
@@ -116,18 +135,16 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
-// Serve serves on ln until Shutdown. For TLS, build the TLS listener over
-// Listener(ln), so that the timeouts are kept beneath TLS.
+// Serve serves on ln until Shutdown. For TLS, serve on TLSListener(ln,
+// cfg), so that the timeouts are kept beneath TLS.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(Listener(ln)) }
 
 // Shutdown stops accepting, waits for in-flight requests until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error { return s.srv.ShutdownWithContext(ctx) }
 
-// Handler returns the raw fasthttp handler (for in-memory benchmarks).
+// Handler returns the raw fasthttp handler, without Config.Middleware
+// (for in-memory benchmarks).
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
-
-// Underlying returns the fasthttp server (for TLS configuration).
-func (s *Server) Underlying() *fasthttp.Server { return s.srv }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	defer s.recoverPanic(ctx)

@@ -88,6 +88,24 @@ func TestOneWayFlow(t *testing.T) {
 		{"what a backend imports stays outside internal",
 			func(p string) bool { return under(p, "backend") || under(p, "client") },
 			func(imp string) bool { return !under(imp, "internal") && !under(imp, "daemon") && !under(imp, "store") }},
+		{"the master key follower knows the store and the keys, no transport, no core and no daemon",
+			func(p string) bool { return under(p, "internal/masterkeys") },
+			func(imp string) bool {
+				return noTransportNoStore(imp) || under(imp, "store/open")
+			}},
+		{"the master key follower does not reach into the registry or the core",
+			func(p string) bool { return under(p, "internal/masterkeys") },
+			func(imp string) bool {
+				return !under(imp, "internal/registry") && !under(imp, "internal/attest") && !under(imp, "internal/api") &&
+					!under(imp, "cache")
+			}},
+		{"the access log knows requests, not the store, the keys or the core",
+			func(p string) bool { return under(p, "internal/accesslog") },
+			func(imp string) bool {
+				return !under(imp, "store") && !under(imp, "daemon") && !under(imp, "internal/attest") &&
+					!under(imp, "internal/registry") && !under(imp, "internal/state") && !under(imp, "internal/masterkeys") &&
+					!under(imp, "crypto")
+			}},
 		{"stores know nothing of the edge",
 			func(p string) bool { return under(p, "store") },
 			func(imp string) bool {

@@ -40,60 +40,31 @@ func endpointIndex(e string) int {
 	return -1
 }
 
-const numCodes = 16
+// numCodes counts success (index 0: no code, status 200) and apierr's
+// public errors, in apierr.Errors' order: a code apierr can answer with
+// has its fast series here without being listed again.
+const numCodes = 1 + apierr.NumCodes
 
-// codeNames[0] is success: no code, status 200.
-var codeNames = [numCodes]apierr.Code{"",
-	apierr.BadRequest, apierr.UnsupportedMediaType, apierr.BodyTooLarge,
-	apierr.NonceInvalid, apierr.NonceExpired, apierr.NonceReplayed,
-	apierr.SignatureInvalid, apierr.TokenInvalid, apierr.NotFound,
-	apierr.MethodNotAllowed, apierr.RateLimited, apierr.Overloaded,
-	apierr.BadGateway, apierr.Internal, apierr.RequestSignatureInvalid,
+// codeNames and codeStatus are each code index's code and the status it
+// is answered with (apierr's sentinels). Built once from apierr's table;
+// never written after.
+var codeNames, codeStatus = fixedCodes()
+
+func fixedCodes() (names [numCodes]apierr.Code, status [numCodes]int) {
+	status[0] = 200
+	for i, e := range apierr.Errors() {
+		names[i+1], status[i+1] = e.Code, e.Status
+	}
+	return names, status
 }
 
-// codeStatus is the status each code is answered with (apierr's sentinels).
-var codeStatus = [numCodes]int{200,
-	apierr.ErrBadRequest.Status, apierr.ErrMediaType.Status, apierr.ErrBodyTooLarge.Status,
-	apierr.ErrNonceInvalid.Status, apierr.ErrNonceExpired.Status, apierr.ErrNonceReplayed.Status,
-	apierr.ErrSignatureInvalid.Status, apierr.ErrTokenInvalid.Status, apierr.ErrNotFound.Status,
-	apierr.ErrMethodNotAllowed.Status, apierr.ErrRateLimited.Status, apierr.ErrOverloaded.Status,
-	apierr.ErrBadGateway.Status, apierr.ErrInternal.Status, apierr.ErrRequestSignatureInvalid.Status,
-}
-
+// codeIndex is c's index in codeNames, -1 outside the closed set.
 func codeIndex(c apierr.Code) int {
-	switch c {
-	case "":
+	if c == "" {
 		return 0
-	case apierr.BadRequest:
-		return 1
-	case apierr.UnsupportedMediaType:
-		return 2
-	case apierr.BodyTooLarge:
-		return 3
-	case apierr.NonceInvalid:
-		return 4
-	case apierr.NonceExpired:
-		return 5
-	case apierr.NonceReplayed:
-		return 6
-	case apierr.SignatureInvalid:
-		return 7
-	case apierr.TokenInvalid:
-		return 8
-	case apierr.NotFound:
-		return 9
-	case apierr.MethodNotAllowed:
-		return 10
-	case apierr.RateLimited:
-		return 11
-	case apierr.Overloaded:
-		return 12
-	case apierr.BadGateway:
-		return 13
-	case apierr.Internal:
-		return 14
-	case apierr.RequestSignatureInvalid:
-		return 15
+	}
+	if i := c.Index(); i >= 0 {
+		return i + 1
 	}
 	return -1
 }

@@ -215,12 +215,9 @@ func TestClosedSets(t *testing.T) {
 			t.Errorf("codeIndex(%q) = %d, want %d", c, codeIndex(c), i)
 		}
 	}
-	for _, e := range []*apierr.Error{apierr.ErrBadRequest, apierr.ErrMediaType, apierr.ErrBodyTooLarge,
-		apierr.ErrNonceInvalid, apierr.ErrNonceExpired, apierr.ErrNonceReplayed, apierr.ErrSignatureInvalid,
-		apierr.ErrTokenInvalid, apierr.ErrNotFound, apierr.ErrMethodNotAllowed, apierr.ErrRateLimited,
-		apierr.ErrOverloaded, apierr.ErrBadGateway, apierr.ErrInternal, apierr.ErrRequestSignatureInvalid} {
+	for _, e := range apierr.Errors() {
 		i := codeIndex(e.Code)
-		if i < 0 || codeStatus[i] != e.Status {
+		if i < 0 || codeStatus[i] != e.Status || codeNames[i] != e.Code {
 			t.Errorf("code %q (status %d) outside the closed set", e.Code, e.Status)
 		}
 	}
@@ -372,5 +369,47 @@ func TestVerdictsByModeAndDebugOutcome(t *testing.T) {
 		if strings.Contains(body, leak) {
 			t.Errorf("%q is in the metrics", leak)
 		}
+	}
+}
+
+// TestEveryPublicCodeHasItsSeries: every error apierr can answer with,
+// counted at its own status, takes the fixed path (its series is kept in
+// the array, not the map) and is exposed with its code and status.
+func TestEveryPublicCodeHasItsSeries(t *testing.T) {
+	m := New(nil, nil)
+	e := endpointIndex(api.EndpointAttest)
+	for _, pub := range apierr.Errors() {
+		m.Request(api.EndpointAttest, pub.Status, pub.Code, time.Millisecond)
+		c := codeIndex(pub.Code)
+		if c < 0 || m.reqFixed[e][c].Load() == nil {
+			t.Errorf("code %q: no fixed series", pub.Code)
+		}
+	}
+	if n := countMap(&m.reqSeries); n != 0 {
+		t.Errorf("%d public codes went through the map", n)
+	}
+	got := scrape(t, m.reg)
+	for _, pub := range apierr.Errors() {
+		l := `attestd_requests_total{code="` + string(pub.Code) + `",endpoint="attest",status="` + strconv.Itoa(pub.Status) + `"} 1`
+		if !slices.Contains(got, l) {
+			t.Errorf("exposition lacks %s", l)
+		}
+	}
+}
+
+func countMap(m *sync.Map) int {
+	n := 0
+	m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// BenchmarkRequestRefused is BenchmarkRequest for a refusal (the path a
+// flood of rate_limited answers takes): the code's fixed series is found
+// from apierr's table.
+func BenchmarkRequestRefused(b *testing.B) {
+	m := New(nil, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Request(api.EndpointAttest, 429, apierr.RateLimited, 40*time.Microsecond)
 	}
 }

@@ -7,7 +7,18 @@
 // could not be told (an account that does not annotate its tokens, whose
 // keys try cannot reach), 2 for a usage error.
 //
-// Only cmd/attestctl imports it.
+// Why a package of its own, plugged into internal/ctl (ctl.Config.Try)
+// rather than a file of ctl: ctl is the operator's tool over the store,
+// try is an app talking to a running node. try needs the Go client (the
+// SDK, its JOSE and request-signing code) and a node to test against;
+// ctl needs neither, and its store commands and their tests stay apart
+// from the SDK's changes. The dependency runs one way: try imports ctl
+// for what attestctl hands it (ctl.TryEnv: its global flags, the store's
+// account keys, hints) and ctl.ParseDigest; ctl never imports try or the
+// client. Folding it into ctl would remove TryEnv but make every ctl
+// build and test depend on the client.
+//
+// Only cmd/attestctl imports it (and the end-to-end tests that run it).
 package try
 
 import (

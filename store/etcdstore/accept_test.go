@@ -9,7 +9,7 @@ import (
 
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/store"
-	"github.com/attestd/attestd/store/snapshot"
+	"github.com/attestd/attestd/store/snapshotfile"
 )
 
 var errRefusedHere = errors.New("refused by the test's Accept")
@@ -40,7 +40,7 @@ func TestSnapshotFileKeepsOnlyAcceptedState(t *testing.T) {
 	node := open(t, c.Endpoints(), "p", fast)
 	watch(t, node, &rec)
 	onFile := func() int64 {
-		f, err := snapshot.Read(path, node.Source())
+		f, err := snapshotfile.Read(path, node.Source())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,7 @@
 //
 // Last-known-good: with Options.SnapshotFile, every snapshot published is
 // also written to the node's disk (coalesced, atomically; see package
-// store/snapshot); Load falls back to that file when etcd cannot be
+// store/snapshotfile); Load falls back to that file when etcd cannot be
 // reached, and Health then says the node is degraded.
 //
 // There is no per-key read path: an edge holds the whole snapshot in

@@ -9,7 +9,7 @@ import (
 
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/store"
-	"github.com/attestd/attestd/store/snapshot"
+	"github.com/attestd/attestd/store/snapshotfile"
 )
 
 // TestLoadFallsBackToTheSnapshot: a follower keeps its snapshot file up to
@@ -30,20 +30,20 @@ func TestLoadFallsBackToTheSnapshot(t *testing.T) {
 	var rec watchRec
 	node := open(t, c.Endpoints(), "p", fast)
 	watch(t, node, &rec) // Load writes the file at once
-	f, err := snapshot.Read(path, node.Source())
+	f, err := snapshotfile.Read(path, node.Source())
 	if err != nil || len(f.Snapshot.Entries) != 1 {
 		t.Fatalf("snapshot after Load: %+v %v", f.Snapshot, err)
 	}
 	rev := mustUpdate(t, writer, puts("b", `2`))
 	eventually(t, 10*time.Second, "snapshot file follows the change", func() bool {
-		f, err := snapshot.Read(path, node.Source())
+		f, err := snapshotfile.Read(path, node.Source())
 		return err == nil && f.Snapshot.Revision == rev
 	})
 
 	c.KillAll()
 	// Nothing touches the file any more (no change to write, no contact to
 	// record): what it says is when etcd last confirmed the data.
-	onFile, err := snapshot.Read(path, node.Source())
+	onFile, err := snapshotfile.Read(path, node.Source())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestLoadFallsBackToTheSnapshot(t *testing.T) {
 	}
 
 	other := open(t, c.Endpoints(), "other", func(o *Options) { fast(o); o.SnapshotFile = path })
-	if _, err := other.Load(ctxT(t)); !errors.Is(err, ErrNoSnapshot) || !errors.Is(err, snapshot.ErrMismatch) {
+	if _, err := other.Load(ctxT(t)); !errors.Is(err, ErrNoSnapshot) || !errors.Is(err, snapshotfile.ErrMismatch) {
 		t.Errorf("another prefix's snapshot: %v", err)
 	}
 	none := open(t, c.Endpoints(), "p", func(o *Options) { fast(o); o.SnapshotFile = filepath.Join(dir, "none.json") })

@@ -11,7 +11,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/attestd/attestd/store"
-	"github.com/attestd/attestd/store/snapshot"
+	"github.com/attestd/attestd/store/snapshotfile"
 )
 
 // Load reads the whole store at one revision. When etcd cannot be reached
@@ -33,8 +33,8 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	if err == nil {
 		s.loadedRev.Store(snap.Revision)
 		if s.opts.SnapshotFile != "" && s.accept(snap) == nil {
-			f := snapshot.File{Snapshot: snap, Source: s.Source(), ConfirmedAt: s.opts.Now()}
-			if err := snapshot.Write(s.opts.SnapshotFile, f); err != nil {
+			f := snapshotfile.File{Snapshot: snap, Source: s.Source(), ConfirmedAt: s.opts.Now()}
+			if err := snapshotfile.Write(s.opts.SnapshotFile, f); err != nil {
 				return nil, fmt.Errorf("etcdstore: last-known-good snapshot: %w", err)
 			}
 		}
@@ -43,7 +43,7 @@ func (s *Store) Load(ctx context.Context) (*store.Snapshot, error) {
 	if ctx.Err() != nil || s.opts.SnapshotFile == "" || !errors.Is(err, store.ErrUnavailable) {
 		return nil, err
 	}
-	f, ferr := snapshot.Read(s.opts.SnapshotFile, s.Source())
+	f, ferr := snapshotfile.Read(s.opts.SnapshotFile, s.Source())
 	if ferr == nil {
 		if aerr := s.accept(f.Snapshot); aerr != nil {
 			ferr = fmt.Errorf("snapshot file %s refused: %w", s.opts.SnapshotFile, aerr)
@@ -65,7 +65,7 @@ func (s *Store) LastKnownGood() (*store.Snapshot, error) {
 	if s.opts.SnapshotFile == "" {
 		return nil, nil
 	}
-	f, err := snapshot.Read(s.opts.SnapshotFile, s.Source())
+	f, err := snapshotfile.Read(s.opts.SnapshotFile, s.Source())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

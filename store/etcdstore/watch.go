@@ -10,7 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/attestd/attestd/store"
-	"github.com/attestd/attestd/store/snapshot"
+	"github.com/attestd/attestd/store/snapshotfile"
 )
 
 // Watch follows the store from `from` and calls apply with every newer
@@ -39,7 +39,7 @@ func (s *Store) Watch(ctx context.Context, from *store.Snapshot, apply func(*sto
 		}
 	}
 	if s.opts.SnapshotFile != "" {
-		f.writer = snapshot.NewWriter(snapshot.WriterConfig{
+		f.writer = snapshotfile.NewWriter(snapshotfile.WriterConfig{
 			Path: s.opts.SnapshotFile, Source: s.Source(), Interval: s.opts.SnapshotInterval,
 			Now: s.opts.Now, OnError: s.report,
 		})
@@ -60,7 +60,7 @@ type follower struct {
 	// rev: every change up to rev is in cur (rev may pass cur.Revision when
 	// etcd confirms that nothing under the prefix changed since).
 	rev    int64
-	writer *snapshot.Writer // nil without a snapshot file
+	writer *snapshotfile.Writer // nil without a snapshot file
 	// kept is the snapshot offered to the writer last: cur once Accept
 	// accepted it; older while cur is refused.
 	kept *store.Snapshot

@@ -43,7 +43,7 @@ const DefaultPollInterval = 200 * time.Millisecond
 var (
 	// ErrMasterKeyMode: the master key file may be read or written by group
 	// or others.
-	ErrMasterKeyMode = errors.New("filestore: master key file is accessible to group or others (chmod 600 it)")
+	ErrMasterKeyMode = errors.New("master key file is accessible to group or others (chmod 600 it)")
 	// ErrNoMasterKey: there is no master key file and none may be created.
 	ErrNoMasterKey = errors.New("filestore: master key file missing")
 	// ErrCorrupt: the state file does not decode.

@@ -17,10 +17,10 @@ const MaxMasterKeyFileBytes = 64 << 10
 // when it is missing and Options.NewMasterKey allows.
 func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 	if s.opts.MasterKeyFile != "" {
-		return ReadMasterKeyFile(s.opts.MasterKeyFile)
+		return readMasterKey(s.opts.MasterKeyFile)
 	}
 	path := s.path(MasterKeyFileName)
-	v, err := ReadMasterKeyFile(path)
+	v, err := readMasterKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return v, err
 	}
@@ -33,7 +33,7 @@ func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 		return secret.Value{}, err
 	}
 	defer unlock()
-	if v, err := ReadMasterKeyFile(path); !errors.Is(err, fs.ErrNotExist) {
+	if v, err := readMasterKey(path); !errors.Is(err, fs.ErrNotExist) {
 		return v, err
 	}
 	content, err := s.opts.NewMasterKey()
@@ -44,7 +44,17 @@ func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 	if err := s.createExclusive(MasterKeyFileName, content); err != nil {
 		return secret.Value{}, err
 	}
-	return ReadMasterKeyFile(path)
+	return readMasterKey(path)
+}
+
+// readMasterKey is ReadMasterKeyFile with its errors said to be the file
+// store's.
+func readMasterKey(path string) (secret.Value, error) {
+	v, err := ReadMasterKeyFile(path)
+	if err != nil {
+		return v, fmt.Errorf("filestore: master key: %w", err)
+	}
+	return v, nil
 }
 
 // createExclusive writes a new file atomically, failing if it exists:
@@ -78,30 +88,32 @@ func (s *Store) createExclusive(name string, data []byte) (err error) {
 
 // ReadMasterKeyFile reads a master key file, refusing one that group or
 // others may access (ErrMasterKeyMode) and one that is not a regular file.
-// The error for a missing file wraps fs.ErrNotExist.
+// The error for a missing file wraps fs.ErrNotExist. Its errors name the
+// file but no store (any store's master key file is read with it): the
+// caller says which store it is for.
 func ReadMasterKeyFile(path string) (secret.Value, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return secret.Value{}, fmt.Errorf("filestore: master key: %w", err)
+		return secret.Value{}, err // *fs.PathError: "open PATH: why"
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return secret.Value{}, fmt.Errorf("filestore: master key: %w", err)
+		return secret.Value{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return secret.Value{}, fmt.Errorf("filestore: master key %s is not a regular file", path)
+		return secret.Value{}, fmt.Errorf("%s is not a regular file", path)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return secret.Value{}, fmt.Errorf("%w: %s has mode %#o", ErrMasterKeyMode, path, perm)
 	}
 	if fi.Size() > MaxMasterKeyFileBytes {
-		return secret.Value{}, fmt.Errorf("filestore: master key %s is larger than %d bytes", path, MaxMasterKeyFileBytes)
+		return secret.Value{}, fmt.Errorf("%s is larger than %d bytes", path, MaxMasterKeyFileBytes)
 	}
 	buf := make([]byte, fi.Size())
 	n, err := f.ReadAt(buf, 0)
 	if err != nil && n != len(buf) {
-		return secret.Value{}, fmt.Errorf("filestore: read master key: %w", err)
+		return secret.Value{}, fmt.Errorf("read %s: %w", path, err)
 	}
 	v := secret.New(buf[:n])
 	clear(buf)

@@ -9,7 +9,6 @@ import (
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/etcdstore"
-	"github.com/attestd/attestd/store/filestore"
 )
 
 // MaxPasswordFileBytes bounds a password file read.
@@ -30,16 +29,11 @@ var ErrPlaintextPassword = fmt.Errorf("%w: an etcd password would be sent withou
 // settings and files only.
 func openEtcd(loc Location, opts Options) (store.Store, *envelope.Keyring, error) {
 	if opts.MasterKeyFile == "" {
-		return nil, nil, fmt.Errorf("%w: an etcd store needs --master-key FILE, the same file on every node "+
-			"and for attestctl (the key that seals the secrets is never stored in etcd)", ErrMasterKey)
+		return nil, nil, needKeyFile(loc.Scheme)
 	}
-	mk, err := filestore.ReadMasterKeyFile(opts.MasterKeyFile)
+	kr, err := readKeyring(loc.Scheme, opts.MasterKeyFile)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrMasterKey, err)
-	}
-	kr, err := envelope.ParseKeyFile(mk.Reveal())
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrMasterKey, err)
+		return nil, nil, err
 	}
 	e := opts.Etcd
 	tlsCfg, err := etcdstore.TLSFiles{CAFile: e.CAFile, CertFile: e.CertFile, KeyFile: e.KeyFile}.Config()

@@ -44,8 +44,9 @@ const MasterKeyID = "m1"
 
 // Sentinel errors (besides store.ErrBadURL for a malformed URL).
 var (
-	// ErrMasterKey: the master key file is unusable.
-	ErrMasterKey = errors.New("store: master key")
+	// ErrMasterKey: the master key file is missing, unusable, or not
+	// given. Errors that wrap it begin with the kind of store they are for.
+	ErrMasterKey = errors.New("master key")
 )
 
 // Options configure Open. The zero value is fine for a file store.
@@ -154,22 +155,23 @@ func MasterKeyPath(rawURL, explicit string) (string, error) {
 		return "", err
 	}
 	if loc.Scheme != "file" {
-		return "", fmt.Errorf("%w: an %s store keeps no master key: give --master-key FILE (the same file every node uses)", ErrMasterKey, loc.Scheme)
+		return "", needKeyFile(loc.Scheme)
 	}
 	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
 }
 
 // ReadKeySet reads and parses the master key file at path (mode 0600 or
 // stricter, see filestore.ReadMasterKeyFile), returning its content too.
-// Its errors never hold key material.
+// Its errors wrap ErrMasterKey ("master key file: …") and never hold key
+// material; a missing file's wraps fs.ErrNotExist too.
 func ReadKeySet(path string) (secret.Value, *envelope.KeySet, error) {
 	v, err := filestore.ReadMasterKeyFile(path)
 	if err != nil {
-		return secret.Value{}, nil, err
+		return secret.Value{}, nil, fmt.Errorf("%w file: %w", ErrMasterKey, err)
 	}
 	ks, err := envelope.ParseKeySet(v.Reveal())
 	if err != nil {
-		return secret.Value{}, nil, fmt.Errorf("master key file %s: %w", path, err)
+		return secret.Value{}, nil, fmt.Errorf("%w file %s: %w", ErrMasterKey, path, err)
 	}
 	return v, ks, nil
 }

@@ -1,4 +1,4 @@
-package daemon
+package accesslog
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,15 +19,14 @@ import (
 	"github.com/attestd/attestd/internal/apierr"
 )
 
-// newTestAccess is an accessLog logging JSON at debug into buf, counting
+// newTestAccess is a Log logging JSON at debug into buf, counting
 // panics per transport in n.
-func newTestAccess(buf *bytes.Buffer, n map[string]*atomic.Int64) *accessLog {
-	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "debug"}, buf)
-	return &accessLog{ids: newRequestIDs(), log: log, now: time.Now, panicked: func(tr string) { n[tr].Add(1) }}
+func newTestAccess(buf *bytes.Buffer, n map[string]*atomic.Int64) *Log {
+	return New(Config{Log: jsonLogger(buf), Panicked: func(tr string) { n[tr].Add(1) }})
 }
 
 func panicCounters() map[string]*atomic.Int64 {
-	return map[string]*atomic.Int64{transportHTTP1: {}, transportHTTP3: {}}
+	return map[string]*atomic.Int64{TransportHTTP1: {}, TransportHTTP3: {}}
 }
 
 // TestErrorHandlerAnswersCarryOurRequestID: the answers of requests
@@ -36,8 +36,8 @@ func TestErrorHandlerAnswersCarryOurRequestID(t *testing.T) {
 	var buf bytes.Buffer
 	a := newTestAccess(&buf, panicCounters())
 	var ctx fasthttp.RequestCtx
-	a.fasthttpError(func(ctx *fasthttp.RequestCtx, _ error) { ctx.SetStatusCode(400) })(&ctx, errors.New("malformed"))
-	checkOneID(t, "http1 error handler", a, ctx.Response.Header.PeekAll(RequestIDHeader))
+	a.WrapErrorHandler(func(ctx *fasthttp.RequestCtx, _ error) { ctx.SetStatusCode(400) })(&ctx, errors.New("malformed"))
+	checkOneID(t, "http1 error handler", a, ctx.Response.Header.PeekAll(Header))
 }
 
 // TestOuterWrapperRecoversPanic: a panic that reaches the outer wrapper
@@ -52,24 +52,24 @@ func TestOuterWrapperRecoversPanic(t *testing.T) {
 
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI("/v1/challenge")
-	a.fasthttp(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("half"); boom() })(&ctx)
+	a.WrapHandler(func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("half"); boom() })(&ctx)
 	if ctx.Response.StatusCode() != 500 || !ctx.Response.ConnectionClose() || !strings.Contains(string(ctx.Response.Body()), `"internal"`) {
 		t.Errorf("http1: %d close=%v %s", ctx.Response.StatusCode(), ctx.Response.ConnectionClose(), ctx.Response.Body())
 	}
-	checkOneID(t, "http1 panic", a, ctx.Response.Header.PeekAll(RequestIDHeader))
+	checkOneID(t, "http1 panic", a, ctx.Response.Header.PeekAll(Header))
 
 	rec := httptest.NewRecorder()
-	a.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	a.WrapHTTP(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Upstream", "secret-ish")
 		boom()
 	})).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/challenge", nil))
 	if rec.Code != 500 || apiErrorCode(rec.Body.Bytes()) != "internal" || rec.Header().Get("X-Upstream") != "" {
 		t.Errorf("http3: %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
-	checkOneID(t, "http3 panic", a, [][]byte{[]byte(rec.Header().Get(RequestIDHeader))})
+	checkOneID(t, "http3 panic", a, [][]byte{[]byte(rec.Header().Get(Header))})
 
-	if n[transportHTTP1].Load() != 1 || n[transportHTTP3].Load() != 1 {
-		t.Errorf("counted %d http1, %d http3 panics; want 1 each", n[transportHTTP1].Load(), n[transportHTTP3].Load())
+	if n[TransportHTTP1].Load() != 1 || n[TransportHTTP3].Load() != 1 {
+		t.Errorf("counted %d http1, %d http3 panics; want 1 each", n[TransportHTTP1].Load(), n[TransportHTTP3].Load())
 	}
 	var panics []map[string]any
 	for _, l := range logLines(t, &buf) {
@@ -111,14 +111,14 @@ func TestHTTP3PanicAfterWritingCutsTheAnswer(t *testing.T) {
 	a := newTestAccess(&buf, n)
 	got := func() (v any) {
 		defer func() { v = recover() }()
-		a.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		a.WrapHTTP(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			_, _ = w.Write([]byte("partial"))
 			panic("late")
 		})).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 		return nil
 	}()
-	if got != http.ErrAbortHandler || n[transportHTTP3].Load() != 1 || !strings.Contains(buf.String(), "request panicked") {
-		t.Errorf("panic after writing: re-panicked %v, counted %d, logs %s", got, n[transportHTTP3].Load(), buf.String())
+	if got != http.ErrAbortHandler || n[TransportHTTP3].Load() != 1 || !strings.Contains(buf.String(), "request panicked") {
+		t.Errorf("panic after writing: re-panicked %v, counted %d, logs %s", got, n[TransportHTTP3].Load(), buf.String())
 	}
 }
 
@@ -132,7 +132,7 @@ func TestAbortHandlerKeepsItsMeaning(t *testing.T) {
 	a := newTestAccess(&buf, n)
 	got := func() (v any) {
 		defer func() { v = recover() }()
-		a.http(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })).
+		a.WrapHTTP(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })).
 			ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 		return nil
 	}()
@@ -140,11 +140,11 @@ func TestAbortHandlerKeepsItsMeaning(t *testing.T) {
 		t.Errorf("http3: %v reached quic-go, want http.ErrAbortHandler", got)
 	}
 	var ctx fasthttp.RequestCtx
-	a.fasthttp(func(*fasthttp.RequestCtx) { panic(http.ErrAbortHandler) })(&ctx)
+	a.WrapHandler(func(*fasthttp.RequestCtx) { panic(http.ErrAbortHandler) })(&ctx)
 	if !ctx.Hijacked() {
 		t.Error("http1: an abort did not take the connection")
 	}
-	if n[transportHTTP1].Load()+n[transportHTTP3].Load() != 0 || strings.Contains(buf.String(), "panicked") {
+	if n[TransportHTTP1].Load()+n[TransportHTTP3].Load() != 0 || strings.Contains(buf.String(), "panicked") {
 		t.Errorf("an abort was counted or logged as a crash: %s", buf.String())
 	}
 }
@@ -159,7 +159,7 @@ func TestStatusWriterReachesTheWriterBeneath(t *testing.T) {
 	a := newTestAccess(&buf, panicCounters())
 	release := make(chan struct{})
 	errs := make(chan error, 2)
-	srv := httptest.NewServer(a.http(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := httptest.NewServer(a.WrapHTTP(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		rc := http.NewResponseController(w)
 		errs <- rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		_, _ = w.Write([]byte("first\n"))
@@ -180,12 +180,34 @@ func TestStatusWriterReachesTheWriterBeneath(t *testing.T) {
 		t.Fatalf("first line %q %v: the flush did not reach the client", line, err)
 	}
 	rest, _ := io.ReadAll(br)
-	if string(rest) != "second\n" || !strings.HasPrefix(resp.Header.Get(RequestIDHeader), a.ids.prefix) {
-		t.Errorf("rest %q, id %q", rest, resp.Header.Get(RequestIDHeader))
+	if string(rest) != "second\n" || !strings.HasPrefix(resp.Header.Get(Header), a.ids.prefix) {
+		t.Errorf("rest %q, id %q", rest, resp.Header.Get(Header))
 	}
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Errorf("through statusWriter: %v", err)
 		}
 	}
+}
+
+// jsonLogger logs JSON at debug level into w, with the request ids.
+func jsonLogger(w io.Writer) *slog.Logger {
+	return slog.New(LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})))
+}
+
+// logLines decodes the JSON lines of buf.
+func logLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }

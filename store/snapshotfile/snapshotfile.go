@@ -1,4 +1,4 @@
-// Package snapshot keeps a remote store's last-known-good snapshot on the
+// Package snapshotfile keeps a remote store's last-known-good snapshot on the
 // node's disk, so a node that restarts while the store (etcd) is
 // unreachable can serve what it served before.
 //
@@ -16,7 +16,7 @@
 //
 // Any package of this module may import it; it imports only the standard
 // library and package store.
-package snapshot
+package snapshotfile
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package daemon
+package accesslog
 
 import (
 	"context"
@@ -21,9 +21,9 @@ import (
 // which fasthttp's RequestCtx.Value also returns).
 type requestIDKey struct{}
 
-// RequestIDHeader carries the node's request id in every answer; in a
-// request, the client's own id.
-const RequestIDHeader = "X-Request-Id"
+// Header carries the node's request id in every answer; in a request, the
+// client's own id.
+const Header = "X-Request-Id"
 
 // requestIDs makes request ids: a random per-process prefix and a counter,
 // unique across nodes and cheap on the hot path.
@@ -93,34 +93,36 @@ func clientIDSafe(c byte) bool {
 	return false
 }
 
-// requestIDFrom returns the node's request id of ctx, "" if none.
-func requestIDFrom(ctx context.Context) string {
-	own, _ := requestIDsFrom(ctx)
+// IDFrom returns the node's request id of ctx (a context a wrapper of
+// this package handed a handler), "" if none.
+func IDFrom(ctx context.Context) string {
+	own, _ := IDsFrom(ctx)
 	return own
 }
 
-// requestIDsFrom returns the node's request id of ctx and the client's,
-// "" for none.
-func requestIDsFrom(ctx context.Context) (own, client string) {
+// IDsFrom returns the node's request id of ctx and the client's (as
+// logged: sanitised and bounded), "" for none.
+func IDsFrom(ctx context.Context) (own, client string) {
 	if ctx == nil {
 		return "", ""
 	}
-	switch id := ctx.Value(requestIDKey{}).(type) {
-	case string:
-		return id, ""
-	case *requestID:
+	if id, ok := ctx.Value(requestIDKey{}).(*requestID); ok {
 		return string(id.bytes()), string(id.clientBytes())
 	}
 	return "", ""
 }
 
-// withRequestID is a slog.Handler that adds the request ids of the context
-// a record is logged with (Logger.InfoContext and friends): request_id,
-// and client_request_id when the client sent one.
+// LogHandler returns a slog.Handler that adds the request ids of the
+// context a record is logged with (Logger.InfoContext and friends) to
+// every record h handles: request_id, and client_request_id when the
+// client sent one. A record logged without a request's context is
+// handled as h would.
+func LogHandler(h slog.Handler) slog.Handler { return withRequestID{h} }
+
 type withRequestID struct{ slog.Handler }
 
 func (h withRequestID) Handle(ctx context.Context, r slog.Record) error {
-	own, client := requestIDsFrom(ctx)
+	own, client := IDsFrom(ctx)
 	if own != "" {
 		r.AddAttrs(slog.String("request_id", own))
 	}

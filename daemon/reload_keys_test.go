@@ -79,17 +79,11 @@ func newKeyTest(t *testing.T) *keyTest {
 	return kt
 }
 
-func (kt *keyTest) clock() time.Time        { return time.Unix(0, kt.now.Load()) }
-func (kt *keyTest) advance(d time.Duration) { kt.now.Add(int64(d)) }
-func (kt *keyTest) revision() int64         { return kt.d.reg.Revision() }
-func (kt *keyTest) held() *envelope.Keyring { return kt.d.keys.cur.Load() }
-func (kt *keyTest) copyAdminToNode()        { kt.write(kt.keyPath, kt.read(kt.adminPath)) }
-func (kt *keyTest) read(path string) []byte { b, _ := os.ReadFile(path); return b }
-func (kt *keyTest) pending() *store.Snapshot {
-	kt.d.keyMu.Lock()
-	defer kt.d.keyMu.Unlock()
-	return kt.d.pending
-}
+func (kt *keyTest) clock() time.Time              { return time.Unix(0, kt.now.Load()) }
+func (kt *keyTest) revision() int64               { return kt.d.reg.Revision() }
+func (kt *keyTest) active() string                { return kt.d.keys.ActiveKeyID() }
+func (kt *keyTest) copyAdminToNode()              { kt.write(kt.keyPath, kt.read(kt.adminPath)) }
+func (kt *keyTest) read(path string) []byte       { b, _ := os.ReadFile(path); return b }
 func (kt *keyTest) reloads(result string) float64 { return counterValue(kt.t, kt.d, result) }
 
 // write replaces path atomically (mode 0600), as config management would.
@@ -182,22 +176,22 @@ func counterValue(t *testing.T, d *Daemon, result string) float64 {
 	return 0
 }
 
-// TestReloadMasterKeys: a SIGHUP reload re-reads the master key file. A
-// file that is missing, malformed, too open, or that lacks a key the
-// served state needs keeps the old keys (reload counted as an error); the
-// operator's rotated file is adopted, and the store change that waited for
-// it applies.
+// TestReloadMasterKeys: a SIGHUP reload re-reads the master key file
+// (internal/masterkeys has the follower's own tests). A file that is
+// missing, malformed, too open, or that lacks a key the served state needs
+// keeps the old keys (reload counted as an error); the operator's rotated
+// file is adopted, and the store change that waited for it applies.
 func TestReloadMasterKeys(t *testing.T) {
 	kt := newKeyTest(t)
 	ctx := context.Background()
-	rev0, kr0 := kt.revision(), kt.held()
-	if kr0.ActiveKeyID() != "m1" || rev0 == 0 {
-		t.Fatalf("start: active %q, revision %d", kr0.ActiveKeyID(), rev0)
+	rev0 := kt.revision()
+	if kt.active() != "m1" || rev0 == 0 {
+		t.Fatalf("start: active %q, revision %d", kt.active(), rev0)
 	}
 	// The store is rotated to m2 under the node, whose file lists m1 only.
 	snap := kt.rotate("m2")
-	kt.d.applySnapshot(snap)
-	if kt.revision() != rev0 || kt.pending() != snap || kt.held() != kr0 {
+	kt.d.follower.Apply(snap)
+	if kt.revision() != rev0 || kt.active() != "m1" {
 		t.Fatalf("a change sealed under an unknown key applied: revision %d", kt.revision())
 	}
 	if logs := kt.logs.String(); !strings.Contains(logs, "store change not applied") || !strings.Contains(logs, "unknown key id") ||
@@ -225,7 +219,7 @@ func TestReloadMasterKeys(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%s: Reload = %v, want an error with %q", tc.name, err, tc.want)
 		}
-		if kt.held() != kr0 || kt.revision() != rev0 || kt.pending() != snap {
+		if kt.active() != "m1" || kt.revision() != rev0 || strings.Join(kt.d.follower.IDs(), ",") != "m1" {
 			t.Fatalf("%s: the failed reload changed the keys or the state", tc.name)
 		}
 		if got := kt.reloads("error"); got != float64(i+1) {
@@ -242,8 +236,8 @@ func TestReloadMasterKeys(t *testing.T) {
 	if err := kt.d.Reload(ctx); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	if kt.revision() != snap.Revision || kt.pending() != nil || kt.held().ActiveKeyID() != "m2" {
-		t.Fatalf("after reload: revision %d (want %d), active %q", kt.revision(), snap.Revision, kt.held().ActiveKeyID())
+	if kt.revision() != snap.Revision || kt.active() != "m2" {
+		t.Fatalf("after reload: revision %d (want %d), active %q", kt.revision(), snap.Revision, kt.active())
 	}
 	if kt.reloads("ok") != 1 {
 		t.Fatal("the reload is not counted ok")
@@ -253,8 +247,7 @@ func TestReloadMasterKeys(t *testing.T) {
 		t.Fatalf("deployment after reload: %v", err)
 	}
 	// A reload of the same file changes nothing and succeeds.
-	kr2 := kt.held()
-	if err := kt.d.Reload(ctx); err != nil || kt.held() != kr2 {
+	if err := kt.d.Reload(ctx); err != nil || kt.active() != "m2" {
 		t.Fatalf("Reload of an unchanged file: %v", err)
 	}
 	// Retiring m1 from the file is fine now that nothing served needs it.
@@ -263,108 +256,8 @@ func TestReloadMasterKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	kt.write(kt.keyPath, ks.Marshal())
-	if err := kt.d.Reload(ctx); err != nil || strings.Join(kt.d.keyIDs(), ",") != "m2" {
-		t.Fatalf("Reload of the retired file: %v, keys %v", err, kt.d.keyIDs())
+	if err := kt.d.Reload(ctx); err != nil || strings.Join(kt.d.follower.IDs(), ",") != "m2" {
+		t.Fatalf("Reload of the retired file: %v, keys %v", err, kt.d.follower.IDs())
 	}
 	kt.noKeyInLogs()
-}
-
-// TestMasterKeySelfHeal: with no signal, a store change sealed under a key
-// the node lacks makes it re-read its master key file, at most once a
-// second (by the node's clock); the change applies as soon as the file
-// lists the key, whether the file was updated before the change reached
-// the node or after.
-func TestMasterKeySelfHeal(t *testing.T) {
-	kt := newKeyTest(t)
-	// The file is updated first (a node sharing the operator's file).
-	snap := kt.rotate("m2")
-	kt.copyAdminToNode()
-	kt.d.applySnapshot(snap)
-	if kt.revision() != snap.Revision || kt.held().ActiveKeyID() != "m2" || kt.pending() != nil {
-		t.Fatalf("not applied at once: revision %d, active %q", kt.revision(), kt.held().ActiveKeyID())
-	}
-	if strings.Contains(kt.logs.String(), "not applied") {
-		t.Fatalf("logged as not applied:\n%s", kt.logs.String())
-	}
-
-	// The store first, the file later: the change waits, then applies on
-	// the first retry after the file changed and a second has passed.
-	kt.advance(2 * time.Second)
-	snap = kt.rotate("m3")
-	kt.d.applySnapshot(snap) // re-reads: the file does not list m3 yet
-	if kt.revision() == snap.Revision || kt.pending() != snap {
-		t.Fatal("applied without m3")
-	}
-	kt.d.retryKeys(false) // nothing new
-	kt.copyAdminToNode()
-	kt.advance(500 * time.Millisecond)
-	kt.d.retryKeys(false) // within the second: not re-read
-	if kt.revision() == snap.Revision {
-		t.Fatal("the key file was re-read twice within a second")
-	}
-	kt.advance(600 * time.Millisecond)
-	kt.d.retryKeys(false)
-	if kt.revision() != snap.Revision || kt.held().ActiveKeyID() != "m3" || kt.pending() != nil {
-		t.Fatalf("not applied once the file listed m3: revision %d, active %q", kt.revision(), kt.held().ActiveKeyID())
-	}
-
-	// A file that does not have the key: the change stays pending, the
-	// node keeps serving, and the unchanged file is not re-reported.
-	kt.advance(2 * time.Second)
-	snap = kt.rotate("m4")
-	kt.d.applySnapshot(snap)
-	before := strings.Count(kt.logs.String(), "level=WARN")
-	for range 3 {
-		kt.advance(2 * time.Second)
-		kt.d.retryKeys(false)
-	}
-	if kt.revision() == snap.Revision || kt.held().ActiveKeyID() != "m3" {
-		t.Fatal("applied without m4")
-	}
-	if after := strings.Count(kt.logs.String(), "level=WARN"); after != before {
-		t.Fatalf("%d warnings for an unchanged key file", after-before)
-	}
-	if _, err := kt.d.reg.Deployment(); err != nil {
-		t.Fatal(err)
-	}
-
-	// A value naming a key the node lacks nudges the watcher.
-	if _, err := kt.d.keys.Open("v1:m7:"+strings.Repeat("A", 40), "x"); err == nil {
-		t.Fatal("opened under an unknown key")
-	}
-	select {
-	case <-kt.d.keys.nudge:
-	default:
-		t.Fatal("an unknown key id did not nudge the key watcher")
-	}
-	kt.noKeyInLogs()
-}
-
-// TestMasterKeysOpenAllocs: the registry's way to the keys allocates no
-// more than the keyring itself.
-func TestMasterKeysOpenAllocs(t *testing.T) {
-	kr, err := envelope.ParseKeyFile(mustKeyFile(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &masterKeys{nudge: make(chan struct{}, 1)}
-	m.cur.Store(kr)
-	sealed, err := m.Seal([]byte("value"), "accounts/a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	direct := testing.AllocsPerRun(100, func() { _, _ = kr.Open(sealed, "accounts/a") })
-	wrapped := testing.AllocsPerRun(100, func() { _, _ = m.Open(sealed, "accounts/a") })
-	if wrapped > direct {
-		t.Fatalf("masterKeys.Open: %v allocations, the keyring's %v", wrapped, direct)
-	}
-}
-
-func mustKeyFile(t *testing.T) []byte {
-	t.Helper()
-	b, err := envelope.NewKeyFile("m1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -1,4 +1,4 @@
-package daemon
+package accesslog
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -50,16 +49,16 @@ func TestRequestIDsAreTheNodesOwn(t *testing.T) {
 // without one has no such field.
 func TestClientRequestIDLoggedApart(t *testing.T) {
 	var buf bytes.Buffer
-	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "debug"}, &buf)
-	a := &accessLog{ids: newRequestIDs(), log: log, now: time.Now}
-	h := a.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	log := jsonLogger(&buf)
+	a := New(Config{Log: log})
+	h := a.WrapHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		log.InfoContext(r.Context(), "handler line")
 	}))
 	hostile := "abc\"\n" + strings.Repeat("z", 100)
 	for _, id := range []string{hostile, ""} {
 		req := httptest.NewRequest("GET", "/v1/x", nil)
 		if id != "" {
-			req.Header.Set(RequestIDHeader, id)
+			req.Header.Set(Header, id)
 		}
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
@@ -86,10 +85,10 @@ func TestAccessLogHTTP1(t *testing.T) {
 	var buf strings.Builder
 	lvl := new(slog.LevelVar)
 	lvl.Set(slog.LevelInfo)
-	a := &accessLog{ids: newRequestIDs(), log: slog.New(withRequestID{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: lvl})}), now: time.Now}
+	a := New(Config{Log: slog.New(LogHandler(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: lvl})))})
 	var seen string
-	h := a.fasthttp(func(ctx *fasthttp.RequestCtx) {
-		seen = requestIDFrom(ctx)
+	h := a.WrapHandler(func(ctx *fasthttp.RequestCtx) {
+		seen = IDFrom(ctx)
 		ctx.SetStatusCode(200)
 	})
 	var ctx fasthttp.RequestCtx
@@ -98,10 +97,10 @@ func TestAccessLogHTTP1(t *testing.T) {
 		ctx.Response.Reset()
 		ctx.Request.SetRequestURI("/v1/x/../challenge?q=1")
 		if incoming != "" {
-			ctx.Request.Header.Set(RequestIDHeader, incoming)
+			ctx.Request.Header.Set(Header, incoming)
 		}
 		h(&ctx)
-		if got := string(ctx.Response.Header.Peek(RequestIDHeader)); got != seen {
+		if got := string(ctx.Response.Header.Peek(Header)); got != seen {
 			t.Errorf("answered id %q, the handler saw %q", got, seen)
 		}
 		return seen
@@ -121,10 +120,10 @@ func TestAccessLogHTTP1(t *testing.T) {
 	if raceEnabled {
 		return // allocation counts are meaningless under -race
 	}
-	h = a.fasthttp(func(*fasthttp.RequestCtx) {})
+	h = a.WrapHandler(func(*fasthttp.RequestCtx) {})
 	if n := testing.AllocsPerRun(200, func() {
 		ctx.Request.Reset()
-		ctx.Request.Header.Set(RequestIDHeader, "lb-1")
+		ctx.Request.Header.Set(Header, "lb-1")
 		h(&ctx)
 	}); n > 1 {
 		t.Errorf("%v allocations per request, want ≤ 1", n)

@@ -1,4 +1,4 @@
-package daemon
+package accesslog
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -19,33 +18,33 @@ import (
 // client's id is logged beside it as client_request_id, never in its place.
 func TestClientRequestIDNeverReplacesOurs(t *testing.T) {
 	var buf bytes.Buffer
-	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "debug"}, &buf)
-	a := &accessLog{ids: newRequestIDs(), log: log, now: time.Now}
+	log := jsonLogger(&buf)
+	a := New(Config{Log: log})
 	const victim = "victim-request-1234"
 
 	var seen1 string
-	h1 := a.fasthttp(func(ctx *fasthttp.RequestCtx) {
-		seen1 = requestIDFrom(ctx)
+	h1 := a.WrapHandler(func(ctx *fasthttp.RequestCtx) {
+		seen1 = IDFrom(ctx)
 		log.InfoContext(ctx, "handler line")
 		ctx.SetStatusCode(200)
 	})
 	var ctx fasthttp.RequestCtx
-	ctx.Request.Header.Set(RequestIDHeader, victim)
+	ctx.Request.Header.Set(Header, victim)
 	ctx.Request.SetRequestURI("/v1/challenge")
 	h1(&ctx)
-	got1 := string(ctx.Response.Header.Peek(RequestIDHeader))
+	got1 := string(ctx.Response.Header.Peek(Header))
 
 	var seen3 string
-	h3 := a.http(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen3 = requestIDFrom(r.Context())
+	h3 := a.WrapHTTP(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen3 = IDFrom(r.Context())
 		log.InfoContext(r.Context(), "handler line")
 		w.WriteHeader(200)
 	}))
 	req := httptest.NewRequest("POST", "/v1/challenge", nil)
-	req.Header.Set(RequestIDHeader, victim)
+	req.Header.Set(Header, victim)
 	rec := httptest.NewRecorder()
 	h3.ServeHTTP(rec, req)
-	got3 := rec.Header().Get(RequestIDHeader)
+	got3 := rec.Header().Get(Header)
 
 	for _, tc := range []struct{ transport, answered, seen string }{{"http1", got1, seen1}, {"http3", got3, seen3}} {
 		if tc.answered == victim || tc.seen == victim || !strings.HasPrefix(tc.answered, a.ids.prefix) || tc.seen != tc.answered {
@@ -74,43 +73,43 @@ func TestClientRequestIDNeverReplacesOurs(t *testing.T) {
 // before writing.
 func TestEveryAnswerCarriesOurRequestID(t *testing.T) {
 	var buf bytes.Buffer
-	log, _ := newLogger(Config{LogFormat: "json", LogLevel: "debug"}, &buf)
-	a := &accessLog{ids: newRequestIDs(), log: log, now: time.Now}
+	log := jsonLogger(&buf)
+	a := New(Config{Log: log})
 	for name, h := range map[string]fasthttp.RequestHandler{
 		"reset": func(ctx *fasthttp.RequestCtx) { ctx.Response.Reset(); ctx.SetStatusCode(401) },
 		"upstream-ids": func(ctx *fasthttp.RequestCtx) {
-			ctx.Response.Header.Add(RequestIDHeader, "upstream-1")
-			ctx.Response.Header.Add(RequestIDHeader, "upstream-2")
+			ctx.Response.Header.Add(Header, "upstream-1")
+			ctx.Response.Header.Add(Header, "upstream-2")
 		},
 	} {
 		var ctx fasthttp.RequestCtx
-		a.fasthttp(h)(&ctx)
-		checkOneID(t, "http1 "+name, a, ctx.Response.Header.PeekAll(RequestIDHeader))
+		a.WrapHandler(h)(&ctx)
+		checkOneID(t, "http1 "+name, a, ctx.Response.Header.PeekAll(Header))
 	}
 
 	for name, h := range map[string]http.HandlerFunc{
 		"own-id": func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set(RequestIDHeader, "upstream")
+			w.Header().Set(Header, "upstream")
 			w.WriteHeader(502)
 		},
-		"nothing": func(w http.ResponseWriter, _ *http.Request) { w.Header().Del(RequestIDHeader) },
+		"nothing": func(w http.ResponseWriter, _ *http.Request) { w.Header().Del(Header) },
 		"write":   func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("x")) },
 		"flush": func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set(RequestIDHeader, "upstream")
+			w.Header().Set(Header, "upstream")
 			_ = http.NewResponseController(w).Flush()
 		},
 	} {
 		rec := httptest.NewRecorder()
-		a.http(h).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/proxy/a/b", nil))
+		a.WrapHTTP(h).ServeHTTP(rec, httptest.NewRequest("GET", "/v1/proxy/a/b", nil))
 		var ids [][]byte
-		for _, v := range rec.Result().Header.Values(RequestIDHeader) {
+		for _, v := range rec.Result().Header.Values(Header) {
 			ids = append(ids, []byte(v))
 		}
 		checkOneID(t, "http3 "+name, a, ids)
 	}
 }
 
-func checkOneID(t *testing.T, what string, a *accessLog, ids [][]byte) {
+func checkOneID(t *testing.T, what string, a *Log, ids [][]byte) {
 	t.Helper()
 	if len(ids) != 1 || !bytes.HasPrefix(ids[0], []byte(a.ids.prefix)) {
 		t.Errorf("%s: X-Request-Id %q, want exactly the node's", what, ids)
