@@ -219,8 +219,8 @@ func TestNoSecretEscapes(t *testing.T) {
 	listed := runCtl(t, s, "", "debug-token", "list")
 	deadline := time.Now().Add(2 * time.Second)
 	for i := 0; ; i++ {
-		dc := debugBuild(t, e, testenv.App)
-		a := e.attest(dc, e.body(dc, e.nonce(dc), emulatorWith(tokens[i%2])))
+		dc := debugBuild(t, e, testenv.App, tokens[i%2])
+		a := e.attest(dc, e.body(dc, e.nonce(dc), onEmulator))
 		answers.Write(a.body)
 		if strings.Contains(logs.String(), `name=ci`) && i >= 2 {
 			break // a use was logged (the add reached the node), and the revoked one was tried

@@ -23,7 +23,11 @@ type protocolCase struct {
 func protocolCases() []protocolCase {
 	good := func(e *env, mutate func(map[string]any)) (*client.Client, []byte) {
 		c := e.client(testenv.App)
-		return c, e.body(c, e.nonce(c), client.Evidence{Mutate: mutate})
+		b := e.body(c, e.nonce(c), client.Evidence{})
+		if mutate != nil {
+			b = edited(e.t, b, mutate)
+		}
+		return c, b
 	}
 	field := func(path string, v any) func(map[string]any) {
 		return func(b map[string]any) {

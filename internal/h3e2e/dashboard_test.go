@@ -47,8 +47,11 @@ func TestDashboardMetricsExist(t *testing.T) {
 	if _, err := n.Client(t, f, testenv.App, nil).Attest(t.Context(), client.Evidence{Integrity: client.Integrity{Rooted: true}}); err != nil {
 		t.Fatal(err)
 	}
-	monitored := n.Client(t, f, testenv.AppLenient, nil)
-	if _, err := monitored.Attest(t.Context(), client.Evidence{Mutate: func(b map[string]any) { b["debug_token"] = "adt_unknown" }}); err != nil {
+	monitored, err := client.New(client.Config{BaseURL: n.Base, App: f.ClientApp(testenv.AppLenient), Now: n.Clock.Now, DebugToken: "adt_unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := monitored.Attest(t.Context(), client.Evidence{}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(n.Admin + "/metrics")
