@@ -13,6 +13,7 @@ import (
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // TestDashboardMetricsExist: every attestd_* series the Grafana dashboard
@@ -36,12 +37,12 @@ func TestDashboardMetricsExist(t *testing.T) {
 		t.Fatalf("dashboard is not JSON: %v", err)
 	}
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	s := testenv.NewStore(t, f)
 	s.Update(t, func(state.Sealer) state.Mutation {
 		return state.SetEnforcement(testenv.AppLenient, model.EnforcementMonitor, nil)
 	})
-	n := testenv.StartNode(t, s, TLSOptions(c, testenv.Options{}))
+	n := testenv.StartNode(t, s, h3test.TLSOptions(c, testenv.Options{}))
 	// Failed verdicts of both modes, and a debug token, so that every
 	// labelled series exists.
 	if _, err := n.Client(t, f, testenv.App, nil).Attest(t.Context(), client.Evidence{Integrity: client.Integrity{Rooted: true}}); err != nil {

@@ -18,9 +18,10 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
-func nodeArgs(s *testenv.Store, c *Cert, extra ...string) []string {
+func nodeArgs(s *testenv.Store, c *h3test.Cert, extra ...string) []string {
 	return append([]string{"--store", s.URL, "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0",
 		"--admin-listen", "127.0.0.1:0", "--http3-listen", "127.0.0.1:0",
 		"--tls-cert", c.CertFile, "--tls-key", c.KeyFile,
@@ -68,7 +69,7 @@ func (r *readyWatch) run(ctx context.Context, admin string) {
 func TestSIGTERMDrain(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	// The drain delay leaves each loop, on a loaded machine too, time to
 	// see /readyz turn 503 and then complete requests before the
 	// listeners close.
@@ -132,7 +133,7 @@ func TestSIGHUPReload(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
 	dir := t.TempDir()
-	a, b := NewCert(t, dir, "node-a"), NewCert(t, dir, "node-b")
+	a, b := h3test.NewCert(t, dir, "node-a"), h3test.NewCert(t, dir, "node-b")
 	pool := x509.NewCertPool()
 	pool.AddCert(a.Leaf)
 	pool.AddCert(b.Leaf)

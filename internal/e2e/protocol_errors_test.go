@@ -149,8 +149,8 @@ func protocolCases() []protocolCase {
 	}
 }
 
-// RunProtocolErrors runs every protocol error case against node over tr.
-func RunProtocolErrors(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
+// runProtocolErrors runs every protocol error case against node over tr.
+func runProtocolErrors(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
 	for _, tc := range protocolCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &env{t: t, f: f, node: node, tr: tr}
