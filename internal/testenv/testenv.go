@@ -148,16 +148,18 @@ func NewStore(t testing.TB, f *Fixture) *Store {
 	return s
 }
 
-// Import applies a bundle, as `attestctl import` does.
-func (s *Store) Import(t testing.TB, b *model.Bundle) {
+// Import applies a bundle, as `attestctl import` does, and returns the
+// store revision it wrote.
+func (s *Store) Import(t testing.TB, b *model.Bundle) int64 {
 	t.Helper()
-	s.Update(t, func(st state.Sealer) state.Mutation {
+	return s.Update(t, func(st state.Sealer) state.Mutation {
 		return func(snap *store.Snapshot) (store.Changes, error) { return state.Apply(snap, b, st, rand.Reader) }
 	})
 }
 
-// Update runs one mutation against the store.
-func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) {
+// Update runs one mutation against the store and returns the store
+// revision it wrote (Node.AwaitRevision waits for a node to serve it).
+func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -169,9 +171,11 @@ func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) {
 	if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Update(ctx, mut(seal)); err != nil {
+	rev, err := st.Update(ctx, mut(seal))
+	if err != nil {
 		t.Fatal(err)
 	}
+	return rev
 }
 
 // Clock is a settable test clock: real time plus an offset.
