@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -19,31 +20,6 @@ import (
 // ApplyWithin bounds how long a node may take to serve a store change:
 // PROTOCOL.md gives nodes 2 s; the rest is room for a loaded test machine.
 const ApplyWithin = 10 * time.Second
-
-// pollEvery is how often Eventually looks again.
-const pollEvery = 10 * time.Millisecond
-
-// Eventually waits until ok holds, looking again every 10 ms, for at most
-// within; then it fails the test, naming what it waited for. It is for
-// states that come with no event to wait on (what a node serves, what a
-// store's watch has seen); ok must be cheap and safe to call repeatedly.
-func Eventually(t testing.TB, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for !ok() {
-		select {
-		case <-tick.C:
-		case <-deadline.C:
-			if ok() {
-				return
-			}
-			t.Fatalf("%s: not within %v", what, within)
-		}
-	}
-}
 
 // Revision is the store's current revision (after attestctl wrote to it,
 // say).
@@ -67,7 +43,7 @@ func (s *Store) Revision(t testing.TB) int64 {
 // revision rev or a later one.
 func (n *Node) AwaitRevision(t testing.TB, rev int64) {
 	t.Helper()
-	Eventually(t, ApplyWithin, "node serving store revision "+strconv.FormatInt(rev, 10), func() bool {
+	poll.Until(t, ApplyWithin, "node serving store revision "+strconv.FormatInt(rev, 10), func() bool {
 		return n.ServedRevision() >= rev
 	})
 }
