@@ -141,9 +141,10 @@ func TestTransportOpenRedirectDoesNotCarrySecret(t *testing.T) {
 // pins; plain http to that host, and any other host, fail before sending.
 func TestTransportFillsSecretsOnlyForPinnedHosts(t *testing.T) {
 	r := newRig(t, nil)
-	r.node.AwaitRevision(t, r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	rev := r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.caPin, r.pki.leafPin}, false)
-	}))
+	})
+	r.node.AwaitRevision(t, rev, 5*time.Second)
 	plain := newRecorder(t)
 	base := r.srv.base(r.pki)
 	base.DialContext = hostDialer(map[string]string{"api.test:443": r.srv.srv.Listener.Addr().String(),

@@ -112,7 +112,7 @@ func newPinRig(t *testing.T, h2 bool) *pinRig {
 // pinned), and checks that the pins of api.test it got satisfy ok.
 func (pr *pinRig) waitPins(t *testing.T, ok func([]string) bool) {
 	t.Helper()
-	pr.node.AwaitRevision(t, pr.rev)
+	pr.node.AwaitRevision(t, pr.rev, 5*time.Second)
 	pr.tr.Invalidate()
 	if _, err := get(t, pr.hc, "https://other.test/v", nil); err != nil {
 		t.Fatal(err)

@@ -299,9 +299,10 @@ func TestRoundTripperPins(t *testing.T) {
 	}
 
 	// The operator pins the test CA and the leaf (a backup pin).
-	r.node.AwaitRevision(t, r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	rev := r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.caPin, r.pki.leafPin}, false)
-	}))
+	})
+	r.node.AwaitRevision(t, rev, 5*time.Second)
 	tr.Invalidate() // the next request attests again
 	if _, err := get(t, hc, "https://api.test/v", nil); err != nil {
 		t.Fatalf("after the pin update: %v", err)
@@ -315,9 +316,10 @@ func TestRoundTripperPins(t *testing.T) {
 	r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.RemovePin(seal, testenv.Account, "api.test", r.pki.leafPin, true)
 	})
-	r.node.AwaitRevision(t, r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	rev = r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.otherPin}, true)
-	}))
+	})
+	r.node.AwaitRevision(t, rev, 5*time.Second)
 	tr.Invalidate()
 	if _, err := get(t, hc, "https://api.test/v", nil); !errors.Is(err, client.ErrPinMismatch) {
 		t.Fatalf("pins changed to a foreign key, still connecting: %v", err)
@@ -370,7 +372,7 @@ func TestRoundTripperPinsFromPEMFiles(t *testing.T) {
 		t.Fatalf("unpinned host: %v", err)
 	}
 	runCtl(t, r.store, "pin", "add", testenv.Account, "api.test", ca, leaf)
-	r.node.AwaitRevision(t, r.store.Revision(t))
+	r.node.AwaitRevision(t, r.store.Revision(t), 5*time.Second)
 	tr.Invalidate()
 	if _, err := get(t, hc, "https://api.test/v", nil); err != nil {
 		t.Fatalf("pinned to its own CA and leaf: %v", err)

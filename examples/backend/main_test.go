@@ -201,7 +201,7 @@ func TestWalkThroughRotationNeedsJWKS(t *testing.T) {
 
 	attestctl(t, store, "key", "add", "demo", "--alg", "ES256", "--kid", "k2")
 	attestctl(t, store, "key", "activate", "demo", "k2")
-	node.AwaitRevision(t, st.Revision(t))
+	node.AwaitRevision(t, st.Revision(t), 5*time.Second)
 	tok, kid := demoToken(t, node.Base)
 	if kid != "k2" {
 		t.Fatalf("the edge still signs with %q after key activate", kid)

@@ -17,10 +17,6 @@ import (
 // (the file store is polled), and says which state it serves on /readyz.
 // Tests wait for that statement, not for a while.
 
-// ApplyWithin bounds how long a node may take to serve a store change:
-// PROTOCOL.md gives nodes 2 s; the rest is room for a loaded test machine.
-const ApplyWithin = 10 * time.Second
-
 // Revision is the store's current revision (after attestctl wrote to it,
 // say).
 func (s *Store) Revision(t testing.TB) int64 {
@@ -39,11 +35,11 @@ func (s *Store) Revision(t testing.TB) int64 {
 	return snap.Revision
 }
 
-// AwaitRevision waits, for at most ApplyWithin, until n serves store
-// revision rev or a later one.
-func (n *Node) AwaitRevision(t testing.TB, rev int64) {
+// AwaitRevision waits until n serves store revision rev or a later one,
+// for at most within (PROTOCOL.md gives a node 2 s to apply a change).
+func (n *Node) AwaitRevision(t testing.TB, rev int64, within time.Duration) {
 	t.Helper()
-	poll.Until(t, ApplyWithin, "node serving store revision "+strconv.FormatInt(rev, 10), func() bool {
+	poll.Until(t, within, "node serving store revision "+strconv.FormatInt(rev, 10), func() bool {
 		return n.ServedRevision() >= rev
 	})
 }

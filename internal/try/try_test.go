@@ -76,7 +76,7 @@ func (d *deployment) node(edit func(*daemon.Config)) *testenv.Node {
 // apply changes within 2 s).
 func (d *deployment) synced(n *testenv.Node) {
 	d.t.Helper()
-	n.AwaitRevision(d.t, (&testenv.Store{URL: d.url}).Revision(d.t))
+	n.AwaitRevision(d.t, (&testenv.Store{URL: d.url}).Revision(d.t), 10*time.Second)
 }
 
 // pasted runs a printed hint as a user who pastes it would (the shell
