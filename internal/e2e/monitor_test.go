@@ -15,6 +15,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/try"
 )
 
@@ -51,13 +52,7 @@ func verifyMon(t *testing.T, tok string, key []byte) (real bool, c monClaims) {
 // looking.
 func within(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not applied within 2 s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, 2*time.Second, what+" applied", ok)
 }
 
 // ctlOut runs attestctl on s and returns stdout; it fails the test unless

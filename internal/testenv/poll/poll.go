@@ -20,6 +20,16 @@ const Every = 10 * time.Millisecond
 // cheap and safe to call repeatedly.
 func Until(t testing.TB, within time.Duration, what string, ok func() bool) {
 	t.Helper()
+	if !For(within, ok) {
+		t.Fatalf("%s: not within %v", what, within)
+	}
+}
+
+// For waits until ok holds, looking again every Every, for at most within,
+// and reports whether it held: for a caller that says itself what a
+// timeout means (or that is not the test's goroutine). ok is looked at
+// once more when within has passed.
+func For(within time.Duration, ok func() bool) bool {
 	deadline := time.NewTimer(within)
 	defer deadline.Stop()
 	tick := time.NewTicker(Every)
@@ -28,10 +38,8 @@ func Until(t testing.TB, within time.Duration, what string, ok func() bool) {
 		select {
 		case <-tick.C:
 		case <-deadline.C:
-			if ok() {
-				return
-			}
-			t.Fatalf("%s: not within %v", what, within)
+			return ok()
 		}
 	}
+	return true
 }
