@@ -15,8 +15,8 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/proxytest"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/testenv/h3test"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // The proxy's stream timeout in these tests, and the read timeout of the
