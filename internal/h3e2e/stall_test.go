@@ -19,6 +19,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/internal/testenv/h3test"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // The stall tests run a node in the test's process, so that its goroutines
@@ -223,32 +224,18 @@ func settled() (int, uint64) {
 
 // settleTo waits, at most d, for the goroutines to fall to want plus the
 // slack; it returns the last count and the heap in use then.
-func settleTo(want int, d time.Duration) (int, uint64) {
-	deadline := time.Now().Add(d)
-	for {
-		g, h := settled()
-		if g <= want+goroutineSlack || time.Now().After(deadline) {
-			return g, h
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+func settleTo(want int, d time.Duration) (g int, h uint64) {
+	poll.For(d, func() bool { g, h = settled(); return g <= want+goroutineSlack })
+	return g, h
 }
 
 // waitMetric waits, at most d, until the admin listener's /metrics has
 // name (without labels) at want; it fails the test otherwise.
 func waitMetric(t *testing.T, admin, name string, want float64, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
 	var got float64
-	for {
-		got = metric(t, admin, name)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is %v after %v, want %v", name, got, d, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.For(d, func() bool { got = metric(t, admin, name); return got == want }) {
+		t.Fatalf("%s is %v after %v, want %v", name, got, d, want)
 	}
 }
 
