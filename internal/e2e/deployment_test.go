@@ -18,7 +18,6 @@ import (
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/store/open"
 )
 
 // TestTwoNodesOneStore: a nonce from one node is accepted by the other,
@@ -257,17 +256,7 @@ func TestNoSecretEscapes(t *testing.T) {
 // tokens of s.
 func debugTokenMACs(t *testing.T, s *testenv.Store) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, _, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap, _ := s.Load(t)
 	var out []string
 	for _, k := range snap.Keys(state.DebugTokensPrefix) {
 		out = append(out, strings.TrimPrefix(k, state.DebugTokensPrefix))

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/limit"
@@ -159,7 +160,22 @@ func (s *Store) Import(t testing.TB, b *model.Bundle) int64 {
 
 // Update runs one mutation against the store and returns the store
 // revision it wrote (Node.AwaitRevision waits for a node to serve it).
-func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) int64 {
+func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) (rev int64) {
+	t.Helper()
+	s.with(t, func(ctx context.Context, st store.Store, seal *envelope.Keyring) {
+		if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if rev, err = st.Update(ctx, mut(seal)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return rev
+}
+
+// with opens the store for f, and closes it after.
+func (s *Store) with(t testing.TB, f func(ctx context.Context, st store.Store, seal *envelope.Keyring)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -168,14 +184,29 @@ func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) int6
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
-		t.Fatal(err)
-	}
-	rev, err := st.Update(ctx, mut(seal))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rev
+	f(ctx, st, seal)
+}
+
+// Load reads the store's current snapshot, and returns it with the
+// store's keyring (which opens what is sealed in it).
+func (s *Store) Load(t testing.TB) (snap *store.Snapshot, seal *envelope.Keyring) {
+	t.Helper()
+	s.with(t, func(ctx context.Context, st store.Store, k *envelope.Keyring) {
+		var err error
+		if snap, err = st.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		seal = k
+	})
+	return snap, seal
+}
+
+// Revision is the store's current revision (after attestctl wrote to it,
+// say).
+func (s *Store) Revision(t testing.TB) int64 {
+	t.Helper()
+	snap, _ := s.Load(t)
+	return snap.Revision
 }
 
 // Clock is a settable test clock: real time plus an offset.
@@ -344,17 +375,7 @@ func SecretNeedles(t testing.TB, f *Fixture, s *Store) []string {
 			needles = append(needles, key)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, seal, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap, seal := s.Load(t)
 	e, _ := snap.Get(state.DeploymentKey)
 	dep, err := state.DecodeDeployment(e.Value, seal)
 	if err != nil {

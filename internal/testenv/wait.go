@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,30 +9,11 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/internal/testenv/poll"
-	"github.com/attestd/attestd/store/open"
 )
 
 // Waiting for a node: a node applies a store change when its watch sees it
 // (the file store is polled), and says which state it serves on /readyz.
 // Tests wait for that statement, not for a while.
-
-// Revision is the store's current revision (after attestctl wrote to it,
-// say).
-func (s *Store) Revision(t testing.TB) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, _, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap.Revision
-}
 
 // AwaitRevision waits until n serves store revision rev or a later one,
 // for at most within (PROTOCOL.md gives a node 2 s to apply a change).
