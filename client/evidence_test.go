@@ -250,7 +250,7 @@ func FuzzAppendBody(f *testing.F) {
 }
 
 // BenchmarkAppendBody is the load generator's body; its baseline,
-// BenchmarkAppendBodyFloor, is the same members through a map and
+// BenchmarkAppendBodyViaMap, is the same members through a map and
 // json.Marshal (how the client built bodies before AppendBody).
 func BenchmarkAppendBody(b *testing.B) {
 	c, err := New(Config{BaseURL: "http://127.0.0.1:1", App: goldenApp(), DeviceKey: goldenKey(b)})
@@ -265,7 +265,7 @@ func BenchmarkAppendBody(b *testing.B) {
 	}
 }
 
-func BenchmarkAppendBodyFloor(b *testing.B) {
+func BenchmarkAppendBodyViaMap(b *testing.B) {
 	c, err := New(Config{BaseURL: "http://127.0.0.1:1", App: goldenApp(), DeviceKey: goldenKey(b)})
 	if err != nil {
 		b.Fatal(err)
