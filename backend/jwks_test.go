@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/attestd/attestd/crypto/token"
@@ -94,11 +95,13 @@ func TestJWKSKidMiss(t *testing.T) {
 
 // TestJWKSConcurrentMisses: many requests missing the same kid at once make
 // one fetch, and all verify.
-func TestJWKSConcurrentMisses(t *testing.T) {
+func TestJWKSConcurrentMisses(t *testing.T) { synctest.Test(t, concurrentMisses) }
+
+func concurrentMisses(t *testing.T) {
 	clk := newClock()
 	es1, es2 := esSigner(t, "es-1"), esSigner(t, "es-2")
-	srv := newJWKSServer(t, pub(t, es1))
-	v := jwksVerifier(t, srv, clk)
+	srv, hc := newJWKSServerOnPipe(t, pub(t, es1))
+	v := jwksVerifier(t, srv, clk, func(c *Config) { c.HTTPClient = hc })
 	verifyOK(t, v, mint(t, es1, claimsAt(clk.Now())))
 	clk.Advance(time.Minute)
 
@@ -114,7 +117,10 @@ func TestJWKSConcurrentMisses(t *testing.T) {
 			errs <- err
 		})
 	}
-	time.Sleep(100 * time.Millisecond) // let them pile up on the held fetch
+	synctest.Wait() // all of them wait: one fetch is held, the others wait for it
+	if got := srv.fetches.Load(); got != 2 {
+		t.Fatalf("%d fetches in flight or done, want the first and one held", got)
+	}
 	close(hold)
 	wg.Wait()
 	close(errs)

@@ -13,10 +13,8 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -38,14 +36,6 @@ type App struct {
 	// CodeDigest is the digest of this version's code (32 bytes); the SDK
 	// measures it against each nonce. A real SDK computes it from the code.
 	CodeDigest []byte
-}
-
-// Integrity are the SDK's own integrity findings.
-type Integrity struct {
-	Rooted   bool `json:"rooted"`
-	Debugger bool `json:"debugger"`
-	Hooked   bool `json:"hooked"`
-	Emulator bool `json:"emulator"`
 }
 
 // Config configures a Client.
@@ -87,9 +77,9 @@ type Config struct {
 
 // Client attests and caches the resulting token.
 type Client struct {
-	cfg    Config
-	key    *ecdsa.PrivateKey
-	keyEnc []byte // device.key as sent (decoded)
+	cfg Config
+	key *ecdsa.PrivateKey
+	att *Attester
 
 	// tokens holds, as its one entry "", the latest attestation, whoever
 	// asked for it.
@@ -104,9 +94,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("client: BaseURL is required")
 	}
-	if len(cfg.App.Signer) != 32 || len(cfg.App.CodeDigest) != 32 {
-		return nil, errors.New("client: App.Signer and App.CodeDigest must be 32 bytes")
-	}
 	if cfg.Enroll != nil && cfg.PlayIntegrity != nil {
 		return nil, errors.New("client: set Enroll or PlayIntegrity, not both")
 	}
@@ -120,31 +107,19 @@ func New(cfg Config) (*Client, error) {
 		cfg.Now = time.Now
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	c := &Client{cfg: cfg, key: cfg.DeviceKey, tokens: newTokenCache(cfg.Now, cfg.RefreshBefore, 0)}
-	if c.key == nil {
+	key := cfg.DeviceKey
+	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, fmt.Errorf("client: device key: %w", err)
 		}
-		c.key = k
+		key = k
 	}
-	switch cfg.KeyEncoding {
-	case "", "spki":
-		der, err := x509.MarshalPKIXPublicKey(&c.key.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("client: device key: %w", err)
-		}
-		c.keyEnc = der
-	case "raw":
-		pub, err := c.key.PublicKey.ECDH()
-		if err != nil {
-			return nil, fmt.Errorf("client: device key: %w", err)
-		}
-		c.keyEnc = pub.Bytes()
-	default:
-		return nil, fmt.Errorf("client: KeyEncoding %q: want spki or raw", cfg.KeyEncoding)
+	att, err := NewAttester(AttesterConfig{App: cfg.App, Key: key, KeyEncoding: cfg.KeyEncoding, DebugToken: cfg.DebugToken})
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	return &Client{cfg: cfg, key: key, att: att, tokens: newTokenCache(cfg.Now, cfg.RefreshBefore, 0)}, nil
 }
 
 // DeviceKey returns the device's private key.
@@ -170,33 +145,6 @@ func (c *Client) Challenge(ctx context.Context) (nonce string, expiresAt int64, 
 	return ch.Nonce, ch.ExpiresAt, nil
 }
 
-// Measure returns b64u HMAC-SHA256(key = code digest, message = nonce).
-func Measure(codeDigest []byte, nonce string) string {
-	m := hmac.New(sha256.New, codeDigest)
-	m.Write([]byte(nonce))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// Evidence is what one attest sends beyond the app and the device key.
-type Evidence struct {
-	Integrity Integrity
-	// Binding is a value the token is bound to (e.g. an Authorization
-	// header); sent as b64u SHA-256 of it.
-	Binding []byte
-	// WantSecrets asks for the runtime secrets (JWE).
-	WantSecrets bool
-	// PlatformAttestation is the raw platform_attestation object; nil
-	// sends the stored receipt, if any.
-	PlatformAttestation json.RawMessage
-	// PoP asks for a token bound to the device key (PROTOCOL.md §12): its
-	// cnf is the device key, and requests that carry it must be signed
-	// with it (SignRequest; the Transport does it with
-	// TransportConfig.ProofOfPossession).
-	PoP bool
-	// Mutate, for tests, edits the body before it is signed.
-	Mutate func(body map[string]any)
-}
-
 // Result is an attest answer.
 type Result struct {
 	Token               string              `json:"token"`
@@ -207,62 +155,36 @@ type Result struct {
 	PlatformAttestation string              `json:"platform_attestation,omitempty"`
 }
 
-// Body builds the attest body for nonce (exported for the end-to-end tests
-// and benchmarks, which sign and send it themselves).
+// Body builds the attest body for nonce and ev (Attester.AppendBody), with
+// the client's receipt as platform_attestation when ev has none. It is for
+// the tests and tools that send a body themselves: Attest does all this.
 func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
-	body := map[string]any{
-		"nonce": nonce,
-		"app": map[string]any{
-			"id": c.cfg.App.ID, "version": c.cfg.App.Version, "platform": c.cfg.App.Platform,
-			"signer":      base64.RawURLEncoding.EncodeToString(c.cfg.App.Signer),
-			"measurement": Measure(c.cfg.App.CodeDigest, nonce),
-		},
-		"device": map[string]any{
-			"key": base64.RawURLEncoding.EncodeToString(c.keyEnc),
-			"integrity": map[string]any{
-				"rooted": ev.Integrity.Rooted, "debugger": ev.Integrity.Debugger,
-				"hooked": ev.Integrity.Hooked, "emulator": ev.Integrity.Emulator,
-			},
-		},
-	}
-	if ev.Binding != nil {
-		sum := sha256.Sum256(ev.Binding)
-		body["binding"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	if ev.WantSecrets {
-		body["want_secrets"] = true
-	}
-	if c.cfg.DebugToken != "" {
-		body["debug_token"] = c.cfg.DebugToken
-	}
-	if ev.PoP {
-		body["pop"] = true
-	}
-	pa := ev.PlatformAttestation
-	if pa == nil {
-		c.mu.Lock()
-		if c.receipt != "" {
-			pa, _ = json.Marshal(map[string]string{"format": "receipt", "receipt": c.receipt})
+	if ev.PlatformAttestation == nil {
+		if r := c.Receipt(); r != "" {
+			ev.PlatformAttestation = receiptEvidence(r)
 		}
-		c.mu.Unlock()
+	} else {
+		// As json.Marshal would carry it: checked, compacted, HTML-safe.
+		pa, err := json.Marshal(ev.PlatformAttestation)
+		if err != nil {
+			return nil, fmt.Errorf("client: platform_attestation: %w", err)
+		}
+		ev.PlatformAttestation = pa
 	}
-	if pa != nil {
-		body["platform_attestation"] = pa
-	}
-	if ev.Mutate != nil {
-		ev.Mutate(body)
-	}
-	return json.Marshal(body)
+	return c.att.AppendBody(make([]byte, 0, 512+len(ev.PlatformAttestation)), nonce, &ev), nil
+}
+
+// receiptEvidence is the platform_attestation that stands for a receipt
+// (PROTOCOL.md §7).
+func receiptEvidence(receipt string) json.RawMessage {
+	b := appendString([]byte(`{"format":"receipt","receipt":`), receipt)
+	return append(b, '}')
 }
 
 // Sign returns the Attest-Signature of body: b64u DER ECDSA over SHA-256.
 func (c *Client) Sign(body []byte) (string, error) {
-	sum := sha256.Sum256(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, c.key, sum[:])
-	if err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(sig), nil
+	sig, err := c.att.AppendSignature(nil, body, nil)
+	return string(sig), err
 }
 
 // Attest runs one challenge and attest, whatever the cache holds, and
@@ -282,17 +204,8 @@ func (c *Client) attest(ctx context.Context, ev Evidence) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ev.PlatformAttestation == nil && c.Receipt() == "" {
-		switch {
-		case c.cfg.Enroll != nil:
-			if ev.PlatformAttestation, err = c.cfg.Enroll(ctx, nonce); err != nil {
-				return nil, fmt.Errorf("client: enrol: %w", err)
-			}
-		case c.cfg.PlayIntegrity != nil:
-			if ev.PlatformAttestation, err = c.playEvidence(ctx, nonce); err != nil {
-				return nil, err
-			}
-		}
+	if err := c.platformAttestation(ctx, nonce, &ev); err != nil {
+		return nil, err
 	}
 	body, err := c.Body(nonce, ev)
 	if err != nil {
@@ -315,6 +228,27 @@ func (c *Client) attest(ctx context.Context, ev Evidence) (*Result, error) {
 	}
 	c.mu.Unlock()
 	return &res, nil
+}
+
+// platformAttestation fills in ev.PlatformAttestation, when the caller left
+// it nil, with the platform's evidence for nonce (Config.Enroll, or a Play
+// Integrity token from Config.PlayIntegrity)
+// if the client holds no receipt; with a receipt, Body sends it. This is
+// where a platform's evidence provider plugs in.
+func (c *Client) platformAttestation(ctx context.Context, nonce string, ev *Evidence) error {
+	if ev.PlatformAttestation != nil || c.Receipt() != "" {
+		return nil
+	}
+	var err error
+	switch {
+	case c.cfg.Enroll != nil:
+		if ev.PlatformAttestation, err = c.cfg.Enroll(ctx, nonce); err != nil {
+			return fmt.Errorf("client: enrol: %w", err)
+		}
+	case c.cfg.PlayIntegrity != nil:
+		ev.PlatformAttestation, err = c.playEvidence(ctx, nonce)
+	}
+	return err
 }
 
 // Receipt returns the platform attestation receipt the client keeps.

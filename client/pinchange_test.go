@@ -82,12 +82,13 @@ type pinRig struct {
 	stream *streamServer
 	tr     *client.Transport
 	hc     *http.Client
+	rev    int64 // the store revision of the last pin change
 }
 
 func newPinRig(t *testing.T, h2 bool) *pinRig {
 	r := newRig(t, nil)
 	pr := &pinRig{rig: r, stream: newStreamServer(t, r.pki, h2)}
-	r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	pr.rev = r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.caPin, r.pki.leafPin}, false)
 	})
 	base := &http.Transport{
@@ -106,21 +107,18 @@ func newPinRig(t *testing.T, h2 bool) *pinRig {
 	return pr
 }
 
-// waitPins makes the Transport attest again (through a request to
-// other.test, which is not pinned) until the pins of api.test satisfy ok:
-// the node applies a store change within a poll interval.
+// waitPins waits for the node to serve the last pin change, makes the
+// Transport attest again (through a request to other.test, which is not
+// pinned), and checks that the pins of api.test it got satisfy ok.
 func (pr *pinRig) waitPins(t *testing.T, ok func([]string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !ok(pr.tr.Pins()["api.test"]) {
-		if time.Now().After(deadline) {
-			t.Fatalf("pins of api.test not delivered within 5 s: %v", pr.tr.Pins())
-		}
-		time.Sleep(50 * time.Millisecond)
-		pr.tr.Invalidate()
-		if _, err := get(t, pr.hc, "https://other.test/v", nil); err != nil {
-			t.Fatal(err)
-		}
+	pr.node.AwaitRevision(t, pr.rev, 5*time.Second)
+	pr.tr.Invalidate()
+	if _, err := get(t, pr.hc, "https://other.test/v", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := pr.tr.Pins()["api.test"]; !ok(p) {
+		t.Fatalf("pins of api.test not delivered: %v", p)
 	}
 }
 
@@ -150,12 +148,12 @@ func (pr *pinRig) startStream(t *testing.T) (*http.Response, string) {
 // changePins makes api.test pinned to pins only.
 func (pr *pinRig) changePins(t *testing.T, pins []string) {
 	t.Helper()
-	pr.store.Update(t, func(seal state.Sealer) state.Mutation {
+	pr.rev = pr.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", pins, true)
 	})
 	for _, old := range []string{pr.pki.caPin, pr.pki.leafPin} {
 		if !slices.Contains(pins, old) {
-			pr.store.Update(t, func(seal state.Sealer) state.Mutation {
+			pr.rev = pr.store.Update(t, func(seal state.Sealer) state.Mutation {
 				return state.RemovePin(seal, testenv.Account, "api.test", old, true)
 			})
 		}

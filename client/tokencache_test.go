@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -67,22 +68,16 @@ func newCacheRig(maxBound int) (*tokenCache, *fakeClock, *fetcher) {
 	return newTokenCache(clock.Now, 30*time.Second, maxBound), clock, &fetcher{clock: clock, life: 300 * time.Second}
 }
 
-// waitFlight waits until key has a fetch in progress.
+// waitFlight waits until every goroutine of the test's synctest bubble is
+// blocked (callers in a fetch or waiting for one), and returns key's fetch
+// in progress; there must be one.
 func waitFlight(t *testing.T, c *tokenCache, key string) *flight {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		e := c.entries[key]
-		var f *flight
-		if e != nil {
-			f = e.flight
-		}
-		c.mu.Unlock()
-		if f != nil {
-			return f
-		}
-		time.Sleep(time.Millisecond)
+	synctest.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entries[key]; e != nil && e.flight != nil {
+		return e.flight
 	}
 	t.Fatalf("no fetch in progress for %q", key)
 	return nil
@@ -91,6 +86,10 @@ func waitFlight(t *testing.T, c *tokenCache, key string) *flight {
 // TestTokenCacheConcurrentCallersShareOneFetch: callers that come while a
 // fetch runs wait for it and get its result; nothing fetches twice.
 func TestTokenCacheConcurrentCallersShareOneFetch(t *testing.T) {
+	synctest.Test(t, concurrentCallersShareOneFetch)
+}
+
+func concurrentCallersShareOneFetch(t *testing.T) {
 	c, _, f := newCacheRig(0)
 	f.gate = make(chan struct{})
 	const callers = 32
@@ -104,8 +103,7 @@ func TestTokenCacheConcurrentCallersShareOneFetch(t *testing.T) {
 			got[i], errs[i] = c.get(context.Background(), "", f.fetch)
 		}()
 	}
-	waitFlight(t, c, "")
-	time.Sleep(20 * time.Millisecond) // let the others reach the flight
+	waitFlight(t, c, "") // and all the others wait for it
 	close(f.gate)
 	wg.Wait()
 	if n := f.n.Load(); n != 1 {
@@ -154,25 +152,25 @@ func TestTokenCacheRefreshesBeforeExpiry(t *testing.T) {
 
 // TestTokenCacheErrorIsNotCached: a failed fetch reaches every caller that
 // waited for it; the next call fetches again.
-func TestTokenCacheErrorIsNotCached(t *testing.T) {
+func TestTokenCacheErrorIsNotCached(t *testing.T) { synctest.Test(t, errorIsNotCached) }
+
+func errorIsNotCached(t *testing.T) {
 	c, _, f := newCacheRig(0)
 	boom := errors.New("edge down")
 	f.err, f.gate = boom, make(chan struct{})
-	waiterErr := make(chan error, 1)
-	go func() {
-		_, err := c.get(context.Background(), "", f.fetch)
-		waiterErr <- err
-	}()
-	waitFlight(t, c, "")
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		close(f.gate)
-	}()
-	if _, err := c.get(context.Background(), "", f.fetch); !errors.Is(err, boom) {
-		t.Fatalf("first: %v", err)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := c.get(context.Background(), "", f.fetch)
+			errs <- err
+		}()
 	}
-	if err := <-waiterErr; !errors.Is(err, boom) {
-		t.Fatalf("the other caller: %v", err)
+	waitFlight(t, c, "") // one caller fetches, the other waits for it
+	close(f.gate)
+	for i := range 2 {
+		if err := <-errs; !errors.Is(err, boom) {
+			t.Fatalf("caller %d: %v", i, err)
+		}
 	}
 	if n := f.n.Load(); n != 1 {
 		t.Fatalf("%d fetches for two concurrent callers", n)
@@ -185,7 +183,9 @@ func TestTokenCacheErrorIsNotCached(t *testing.T) {
 
 // TestTokenCacheWaiterCancelled: a waiter whose context ends returns at
 // once; the fetch goes on and the others get its result.
-func TestTokenCacheWaiterCancelled(t *testing.T) {
+func TestTokenCacheWaiterCancelled(t *testing.T) { synctest.Test(t, waiterCancelled) }
+
+func waiterCancelled(t *testing.T) {
 	c, _, f := newCacheRig(0)
 	f.gate = make(chan struct{})
 	leader := make(chan *Result, 1)
@@ -205,7 +205,7 @@ func TestTokenCacheWaiterCancelled(t *testing.T) {
 		r, _ := c.get(context.Background(), "", f.fetch)
 		other <- r
 	}()
-	time.Sleep(20 * time.Millisecond)
+	synctest.Wait() // both wait for the fetch
 	cancel()
 	if err := <-cancelled; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled waiter: %v", err)
@@ -220,7 +220,9 @@ func TestTokenCacheWaiterCancelled(t *testing.T) {
 // TestTokenCacheStarterCancelled: when the caller that started the fetch
 // gives up and the fetch fails for it, a waiter with a live context fetches
 // again instead of returning the other caller's cancellation.
-func TestTokenCacheStarterCancelled(t *testing.T) {
+func TestTokenCacheStarterCancelled(t *testing.T) { synctest.Test(t, starterCancelled) }
+
+func starterCancelled(t *testing.T) {
 	c, _, f := newCacheRig(0)
 	f.gate = make(chan struct{})
 	f.began = make(chan struct{}, 2)
@@ -238,7 +240,7 @@ func TestTokenCacheStarterCancelled(t *testing.T) {
 		got, err = c.get(context.Background(), "", f.fetch)
 		waiter <- err
 	}()
-	time.Sleep(20 * time.Millisecond) // the waiter joins the flight
+	synctest.Wait() // the waiter joins the flight
 	cancel()
 	if err := <-starter; !errors.Is(err, context.Canceled) {
 		t.Fatalf("starter: %v", err)
@@ -259,7 +261,9 @@ func TestTokenCacheStarterCancelled(t *testing.T) {
 
 // TestTokenCacheDrop: a dropped result is fetched again; a fetch in
 // progress survives a drop and its result is cached.
-func TestTokenCacheDrop(t *testing.T) {
+func TestTokenCacheDrop(t *testing.T) { synctest.Test(t, cacheDrop) }
+
+func cacheDrop(t *testing.T) {
 	c, _, f := newCacheRig(4)
 	first, _ := c.get(context.Background(), "k", f.fetch)
 	c.drop("k")
@@ -286,7 +290,9 @@ func TestTokenCacheDrop(t *testing.T) {
 
 // TestTokenCacheBoundEntries: at most max bound entries are kept besides the
 // unbound one; an entry with a fetch in progress is not evicted.
-func TestTokenCacheBoundEntries(t *testing.T) {
+func TestTokenCacheBoundEntries(t *testing.T) { synctest.Test(t, boundEntries) }
+
+func boundEntries(t *testing.T) {
 	c, _, f := newCacheRig(2)
 	ctx := context.Background()
 	for _, k := range []string{"", "a", "b", "c", "d"} {

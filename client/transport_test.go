@@ -299,20 +299,13 @@ func TestRoundTripperPins(t *testing.T) {
 	}
 
 	// The operator pins the test CA and the leaf (a backup pin).
-	r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	rev := r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.caPin, r.pki.leafPin}, false)
 	})
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tr.Invalidate() // the next request attests again
-		_, err := get(t, hc, "https://api.test/v", nil)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, client.ErrPinMismatch) || time.Now().After(deadline) {
-			t.Fatalf("after the pin update: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	r.node.AwaitRevision(t, rev, 5*time.Second)
+	tr.Invalidate() // the next request attests again
+	if _, err := get(t, hc, "https://api.test/v", nil); err != nil {
+		t.Fatalf("after the pin update: %v", err)
 	}
 
 	// Now only the leaf is pinned, and the server presents another key:
@@ -323,20 +316,13 @@ func TestRoundTripperPins(t *testing.T) {
 	r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.RemovePin(seal, testenv.Account, "api.test", r.pki.leafPin, true)
 	})
-	r.store.Update(t, func(seal state.Sealer) state.Mutation {
+	rev = r.store.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.AddPins(seal, testenv.Account, "api.test", []string{r.pki.otherPin}, true)
 	})
-	deadline = time.Now().Add(5 * time.Second)
-	for {
-		tr.Invalidate()
-		_, err := get(t, hc, "https://api.test/v", nil)
-		if errors.Is(err, client.ErrPinMismatch) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pins changed to a foreign key, still connecting: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	r.node.AwaitRevision(t, rev, 5*time.Second)
+	tr.Invalidate()
+	if _, err := get(t, hc, "https://api.test/v", nil); !errors.Is(err, client.ErrPinMismatch) {
+		t.Fatalf("pins changed to a foreign key, still connecting: %v", err)
 	}
 }
 
@@ -386,19 +372,13 @@ func TestRoundTripperPinsFromPEMFiles(t *testing.T) {
 		t.Fatalf("unpinned host: %v", err)
 	}
 	runCtl(t, r.store, "pin", "add", testenv.Account, "api.test", ca, leaf)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		tr.Invalidate()
-		if _, err := get(t, hc, "https://api.test/v", nil); err != nil {
-			t.Fatalf("pinned to its own CA and leaf: %v", err)
-		}
-		if len(tr.Pins()["api.test"]) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pins from attestctl not delivered within 5 s")
-		}
-		time.Sleep(50 * time.Millisecond)
+	r.node.AwaitRevision(t, r.store.Revision(t), 5*time.Second)
+	tr.Invalidate()
+	if _, err := get(t, hc, "https://api.test/v", nil); err != nil {
+		t.Fatalf("pinned to its own CA and leaf: %v", err)
+	}
+	if len(tr.Pins()["api.test"]) != 2 {
+		t.Fatalf("pins from attestctl not delivered: %v", tr.Pins())
 	}
 	want := map[string]bool{r.pki.caPin: true, r.pki.leafPin: true}
 	for _, p := range tr.Pins()["api.test"] {

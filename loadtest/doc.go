@@ -12,6 +12,8 @@
 // Every run is bounded by a duration or a count, and targets only loopback
 // addresses unless told otherwise (Config.AllowRemote).
 //
-// The generator's registry (WriteBundle) has fixed digests that the
-// generator knows; only the account's token key is random.
+// The generator's registry (Bundle, WriteBundle) has fixed digests that the
+// generator knows; only the account's token key is random. Its attest
+// bodies and signatures are made by client.Attester, byte for byte those
+// of the reference SDK.
 package loadtest

@@ -3,16 +3,14 @@ package loadtest
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/attestd/attestd/client"
 )
 
 // Kind is one sort of evidence the generator sends, and what the edge must
@@ -112,11 +110,10 @@ func (m Mix) total() int {
 	return t
 }
 
-// Device is one pre-generated device: its key and the parts of its attest
-// bodies that do not change.
+// Device is one pre-generated device: its key, as the client.Attester of
+// each app that some kind of evidence claims to be.
 type Device struct {
-	key    *ecdsa.PrivateKey
-	keyB64 string // device.key: b64u SPKI DER
+	attesters [numKinds]*client.Attester
 }
 
 // NewDevices generates n P-256 device keys.
@@ -130,62 +127,56 @@ func NewDevices(n int, rnd io.Reader) ([]*Device, error) {
 		if err != nil {
 			return nil, err
 		}
-		der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-		if err != nil {
+		if ds[i], err = newDevice(k); err != nil {
 			return nil, err
 		}
-		ds[i] = &Device{key: k, keyB64: b64u(der)}
 	}
 	return ds, nil
 }
 
-// AppendBody appends the attest body of kind k for nonce (PROTOCOL.md §2).
-func (d *Device) AppendBody(dst []byte, nonce string, k Kind) []byte {
-	app, ver, digest, rooted := App, Version, codeDigest, false
-	switch k {
-	case KindRooted:
-		rooted = true
-	case KindMeasurement:
-		digest = wrongDigest
-	case KindVersion:
-		ver = UnknownVersion
-	case KindUnknownApp:
-		app = UnknownApp
+func newDevice(key *ecdsa.PrivateKey) (*Device, error) {
+	d := &Device{}
+	for k := range numKinds {
+		a, err := client.NewAttester(client.AttesterConfig{App: k.claims(), Key: key})
+		if err != nil {
+			return nil, err
+		}
+		d.attesters[k] = a
 	}
-	dst = append(dst, `{"nonce":"`...)
-	dst = append(dst, nonce...) // printable ASCII without quotes (PROTOCOL §1)
-	dst = append(dst, `","app":{"id":"`...)
-	dst = append(dst, app...)
-	dst = append(dst, `","version":"`...)
-	dst = append(dst, ver...)
-	dst = append(dst, `","platform":"`+Platform+`","signer":"`...)
-	dst = base64.RawURLEncoding.AppendEncode(dst, signerDigest[:])
-	dst = append(dst, `","measurement":"`...)
-	m := hmac.New(sha256.New, digest[:])
-	m.Write([]byte(nonce))
-	var mac [32]byte
-	dst = base64.RawURLEncoding.AppendEncode(dst, m.Sum(mac[:0]))
-	dst = append(dst, `"},"device":{"key":"`...)
-	dst = append(dst, d.keyB64...)
-	dst = append(dst, `","integrity":{"rooted":`...)
-	dst = strconv.AppendBool(dst, rooted)
-	dst = append(dst, `}}}`...)
-	return dst
+	return d, nil
 }
 
-// Sign returns the Attest-Signature of body (b64u DER ECDSA over SHA-256);
-// for KindBadSignature, a valid signature of other bytes.
+// claims is the app that evidence of kind k claims to be.
+func (k Kind) claims() client.App {
+	app := client.App{ID: App, Version: Version, Platform: Platform, Signer: signerDigest[:], CodeDigest: codeDigest[:]}
+	switch k {
+	case KindMeasurement:
+		app.CodeDigest = wrongDigest[:]
+	case KindVersion:
+		app.Version = UnknownVersion
+	case KindUnknownApp:
+		app.ID = UnknownApp
+	}
+	return app
+}
+
+// evidence is what evidence of kind k sends beyond its app.
+func (k Kind) evidence() client.Evidence {
+	return client.Evidence{Integrity: client.Integrity{Rooted: k == KindRooted}}
+}
+
+// AppendBody appends the attest body of kind k for nonce (PROTOCOL.md §2),
+// as client.Attester builds it.
+func (d *Device) AppendBody(dst []byte, nonce string, k Kind) []byte {
+	ev := k.evidence()
+	return d.attesters[k].AppendBody(dst, nonce, &ev)
+}
+
+// Sign appends the Attest-Signature of body to dst; for KindBadSignature, a
+// valid signature of other bytes (body without its last byte).
 func (d *Device) Sign(dst, body []byte, k Kind, rnd io.Reader) ([]byte, error) {
-	if rnd == nil {
-		rnd = rand.Reader
-	}
-	sum := sha256.Sum256(body)
 	if k == KindBadSignature {
-		sum[0] ^= 1
+		body = body[:len(body)-1]
 	}
-	sig, err := ecdsa.SignASN1(rnd, d.key, sum[:])
-	if err != nil {
-		return dst, err
-	}
-	return base64.RawURLEncoding.AppendEncode(dst, sig), nil
+	return d.attesters[k].AppendSignature(dst, body, rnd)
 }

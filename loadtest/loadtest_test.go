@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/attestd/attestd/internal/h3e2e"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 	"github.com/attestd/attestd/loadtest"
 )
 
@@ -90,8 +90,8 @@ func TestClosedLoopHTTP1(t *testing.T) {
 }
 
 func TestOpenLoopHTTP3(t *testing.T) {
-	c := h3e2e.NewCert(t, t.TempDir(), "node")
-	n := node(t, h3e2e.TLSOptions(c, testenv.Options{}))
+	c := h3test.NewCert(t, t.TempDir(), "node")
+	n := node(t, h3test.TLSOptions(c, testenv.Options{}))
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	pem, err := os.ReadFile(c.CertFile)
 	if err != nil {
@@ -101,7 +101,7 @@ func TestOpenLoopHTTP3(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := loadtest.Run(context.Background(), loadtest.Config{
-		Target: h3e2e.H3Base(n), Transport: loadtest.TransportHTTP3, TLS: loadtest.TLSOptions{CAFile: caFile},
+		Target: h3test.H3Base(n), Transport: loadtest.TransportHTTP3, TLS: loadtest.TLSOptions{CAFile: caFile},
 		Mode: loadtest.ModeOpen, Rate: 300, Duration: 2 * time.Second, Workers: 32, Devices: 20, Mix: mustMix(t, everyKind),
 	})
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/state"
 )
 
 // The registry the load generator attests against. Its digests are fixed,
@@ -30,8 +32,8 @@ const (
 
 func labelDigest(label string) [32]byte { return sha256.Sum256([]byte("attestload " + label)) }
 
-// Signer is the app's signing certificate digest; CodeDigest its code
-// digest for Version; WrongDigest a digest that is neither.
+// signerDigest is the app's signing certificate digest; codeDigest its code
+// digest for Version; wrongDigest a digest that is neither.
 var (
 	signerDigest = labelDigest("signer")
 	codeDigest   = labelDigest("code")
@@ -39,62 +41,40 @@ var (
 )
 
 // Bundle is the store bundle of PROTOCOL.md §8 that registers the load
-// test's account and app; import it with `attestctl --store URL import`.
-type bundle struct {
-	Accounts []bundleAccount `json:"accounts"`
-	Apps     []bundleApp     `json:"apps"`
-}
-
-type bundleAccount struct {
-	ID    string `json:"id"`
-	Token struct {
-		TTL      int  `json:"ttl"`
-		Annotate bool `json:"annotate"`
-	} `json:"token"`
-	Keys []bundleKey `json:"keys"`
-}
-
-type bundleKey struct {
-	KID    string `json:"kid"`
-	Alg    string `json:"alg"`
-	Secret string `json:"secret"`
-	Status string `json:"status"`
-}
-
-type bundleApp struct {
-	ID       string            `json:"id"`
-	Account  string            `json:"account"`
-	Platform string            `json:"platform"`
-	Signers  []string          `json:"signers"`
-	Versions map[string]string `json:"versions"`
-	Policy   map[string]any    `json:"policy"`
-}
-
-// WriteBundle writes the bundle to w, with a fresh HS256 key from rnd (nil:
+// test's account and app, with a fresh HS256 key from rnd (nil:
 // crypto/rand).
-func WriteBundle(w io.Writer, rnd io.Reader) error {
+func Bundle(rnd io.Reader) (*model.Bundle, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(rnd, key); err != nil {
-		return fmt.Errorf("loadtest: token key: %w", err)
+	key, err := state.GenerateKey(model.AlgHS256, "load1", rnd)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: token key: %w", err)
 	}
-	acct := bundleAccount{ID: Account, Keys: []bundleKey{{KID: "load1", Alg: "HS256", Secret: base64.StdEncoding.EncodeToString(key), Status: "active"}}}
-	acct.Token.TTL = 300
-	acct.Token.Annotate = true
-	b := bundle{
-		Accounts: []bundleAccount{acct},
-		Apps: []bundleApp{{
+	key.Status = model.StatusActive
+	return &model.Bundle{
+		Accounts: []model.Account{{ID: Account, Token: model.TokenPolicy{TTL: 300, Annotate: true}, Keys: []model.Key{key}}},
+		Apps: []model.App{{
 			ID: App, Account: Account, Platform: Platform,
 			Signers:  []string{b64u(signerDigest[:])},
 			Versions: map[string]string{Version: b64u(codeDigest[:])},
-			Policy:   map[string]any{},
 		}},
+	}, nil
+}
+
+// WriteBundle writes Bundle(rnd) to w, its key revealed, for
+// `attestctl --store URL import`.
+func WriteBundle(w io.Writer, rnd io.Reader) error {
+	b, err := Bundle(rnd)
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(b)
+	out, err := state.MarshalRevealed(b)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(out, '\n'))
+	return err
 }
 
 func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

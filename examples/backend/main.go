@@ -47,6 +47,7 @@ type options struct {
 	jwksMinRefresh                        time.Duration
 	key                                   secret.Value
 	bind, mint                            bool
+	now                                   func() time.Time // nil: time.Now (tests set a clock)
 }
 
 // DefaultListen is the example's address: beside the edge's 8080.
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // verifier builds the token verifier of o: the HS256 key, the JWKS, or both.
 func verifier(o options) (*backend.Verifier, error) {
-	cfg := backend.Config{Audience: o.account, Issuer: o.issuer, JWKSURL: o.jwksURL, JWKSMinRefresh: o.jwksMinRefresh}
+	cfg := backend.Config{Audience: o.account, Issuer: o.issuer, JWKSURL: o.jwksURL, JWKSMinRefresh: o.jwksMinRefresh, Now: o.now}
 	if !o.key.IsZero() {
 		k, err := token.NewHMACKey(o.kid, o.key)
 		if err != nil {

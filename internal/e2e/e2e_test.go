@@ -15,11 +15,11 @@ func http1() Transport {
 func TestProtocolErrorsHTTP1(t *testing.T) {
 	f := testenv.NewFixture(t)
 	node := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
-	RunProtocolErrors(t, http1(), f, node)
+	runProtocolErrors(t, http1(), f, node)
 }
 
 func TestVerdictsHTTP1(t *testing.T) {
 	f := testenv.NewFixture(t)
 	node := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
-	RunVerdicts(t, http1(), f, node)
+	runVerdicts(t, http1(), f, node)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // lifecycleCtl runs attestctl against the store and returns its stdout.
@@ -32,16 +33,11 @@ func lifecycleCtl(t *testing.T, s *testenv.Store, stdin string, args ...string) 
 	return out.String()
 }
 
-// eventually polls cond every 50 ms for at most 5 s (nodes apply a store
-// change within 2 s).
+// eventually waits, polling, for at most 5 s until cond holds (nodes apply
+// a store change within 2 s).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("not within 5s: %s", what)
+	poll.Until(t, 5*time.Second, what, cond)
 }
 
 // isUnknown reports whether the verdict for app on e's node is the
@@ -271,13 +267,13 @@ func TestMasterKeyOneShotRotationKeepsServing(t *testing.T) {
 	if err := os.WriteFile(stale, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	node := testenv.StartNode(t, s, testenv.Options{Log: &logs, Edit: func(c *daemon.Config) { c.MasterKey = stale }})
+	logs := &testenv.SyncBuffer{}
+	node := testenv.StartNode(t, s, testenv.Options{Log: logs, Edit: func(c *daemon.Config) { c.MasterKey = stale }})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	loop := startSecretLoop(t, e, testenv.SecretValue)
 	loop.waitRounds(t, 5)
 	lifecycleCtl(t, s, "", "master-key", "rotate")
-	time.Sleep(2500 * time.Millisecond) // past the 2 s in which a node applies a change
+	logs.WaitFor(t, 10*time.Second, "store change not applied") // the node met the change it cannot open
 	loop.waitRounds(t, 20)
 	loop.finish(t)
 	node.Stop(t)

@@ -15,6 +15,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/try"
 )
 
@@ -51,13 +52,7 @@ func verifyMon(t *testing.T, tok string, key []byte) (real bool, c monClaims) {
 // looking.
 func within(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not applied within 2 s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, 2*time.Second, what+" applied", ok)
 }
 
 // ctlOut runs attestctl on s and returns stdout; it fails the test unless
@@ -127,28 +122,23 @@ func TestMonitorModeRolloutHTTP3(t *testing.T) {
 	runMonitorRollout(t, tr, o)
 }
 
-// debugBuild is a debug build of app on an emulator: another signer and
-// code than the registered ones. Its evidence (emulatorWith) has every
-// integrity flag the SDK has, no platform attestation, and the debug
-// token. (The body member is set by hand, not with client.Config's
-// DebugToken, so that this file also builds on a tree without it; the
-// client option is what attestctl try uses below.)
-func debugBuild(t *testing.T, e *env, app string) *client.Client {
+// debugBuild is a debug build of app on an emulator, configured with the
+// debug token tok: another signer and code than the registered ones. Its
+// evidence (onEmulator) has every integrity flag the SDK has and no
+// platform attestation.
+func debugBuild(t *testing.T, e *env, app, tok string) *client.Client {
 	t.Helper()
 	other := sha256.Sum256([]byte("debug keystore"))
 	a := e.f.ClientApp(app)
 	a.Signer, a.CodeDigest = other[:], other[:]
-	c, err := client.New(client.Config{BaseURL: e.base(), App: a, HTTP: e.tr.HTTP, Now: e.node.Clock.Now})
+	c, err := client.New(client.Config{BaseURL: e.base(), App: a, HTTP: e.tr.HTTP, Now: e.node.Clock.Now, DebugToken: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func emulatorWith(tok string) client.Evidence {
-	return client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Debugger: true, Hooked: true, Emulator: true},
-		Mutate: func(b map[string]any) { b["debug_token"] = tok }}
-}
+var onEmulator = client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Debugger: true, Hooked: true, Emulator: true}}
 
 // TestDebugTokensAcrossNodes: over two nodes of one store, a debug token
 // made with attestctl lets a build with the wrong signer and measurement
@@ -168,8 +158,8 @@ func TestDebugTokensAcrossNodes(t *testing.T) {
 	short := strings.TrimSpace(ctlOut(t, s, "debug-token", "add", testenv.Account, testenv.App, "short", "--ttl", "1m"))
 
 	verdictOn := func(e *env, app, tok string) (bool, monClaims, verdict) {
-		c := debugBuild(t, e, app)
-		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), emulatorWith(tok))))
+		c := debugBuild(t, e, app, tok)
+		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), onEmulator)))
 		real, cl := verifyMon(t, v.Token, f.HSKey)
 		return real, cl, v
 	}

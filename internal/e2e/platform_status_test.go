@@ -25,7 +25,7 @@ func TestAndroidStatusListFollowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &testenv.SyncBuffer{}
-	n := testenv.StartNode(t, p.s, testenv.Options{Log: logs, Edit: func(c *daemon.Config) {
+	n := testenv.StartNode(t, p.s, testenv.Options{Log: logs, LogLevel: "info", Edit: func(c *daemon.Config) {
 		p.edit(c)
 		c.AndroidStatus = status
 	}})
@@ -48,27 +48,15 @@ func TestAndroidStatusListFollowed(t *testing.T) {
 	refused := func(arc string) bool {
 		return strings.HasPrefix(arc, "platform_attestation_invalid") && strings.Contains(arc, "android_revoked")
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for arc := enrol(); !refused(arc); arc = enrol() {
-		if arc != "" {
-			t.Fatalf("enrolment while the list is reloaded: arc %q", arc)
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the revoked intermediate still enrols 15 s after the list named it")
-		}
-		time.Sleep(100 * time.Millisecond)
+	logs.WaitFor(t, 15*time.Second, "android status list reloaded")
+	if arc := enrol(); !refused(arc) {
+		t.Fatalf("the revoked intermediate enrols once the list naming it is reloaded: arc %q", arc)
 	}
 
 	if err := os.WriteFile(status, []byte(`{"entries":`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(15 * time.Second)
-	for !strings.Contains(logs.String(), "android status list does not parse") {
-		if time.Now().After(deadline) {
-			t.Fatal("a list that does not parse was not reported within 15 s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	logs.WaitFor(t, 15*time.Second, "android status list does not parse")
 	if arc := enrol(); !refused(arc) {
 		t.Fatalf("after a list that does not parse: arc %q, want the previous list kept", arc)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/verify/platformtest"
 )
 
@@ -164,22 +165,18 @@ func TestPlatformEnrolmentAndReceipts(t *testing.T) {
 			}
 		}
 		p.s.Import(t, b)
-		deadline := time.Now().Add(2 * time.Second)
-		for {
-			r, err := onB.Attest(ctx, client.Evidence{PlatformAttestation: receiptBody(first.Receipt)})
-			if err != nil {
+		var r *client.Result
+		if !poll.For(2*time.Second, func() bool {
+			var err error
+			if r, err = onB.Attest(ctx, client.Evidence{PlatformAttestation: receiptBody(first.Receipt)}); err != nil {
 				t.Fatal(err)
 			}
-			if arc := arcOf(t, r); arc != "" {
-				if !strings.HasPrefix(arc, "platform_attestation_invalid") || r.PlatformAttestation != "required" {
-					t.Fatalf("arc %q pa %q", arc, r.PlatformAttestation)
-				}
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("a TEE receipt still passes a strongbox policy after 2 s")
-			}
-			time.Sleep(50 * time.Millisecond)
+			return arcOf(t, r) != ""
+		}) {
+			t.Fatal("a TEE receipt still passes a strongbox policy after 2 s")
+		}
+		if arc := arcOf(t, r); !strings.HasPrefix(arc, "platform_attestation_invalid") || r.PlatformAttestation != "required" {
+			t.Fatalf("arc %q pa %q", arc, r.PlatformAttestation)
 		}
 	})
 }

@@ -21,8 +21,7 @@ func TestPoPTokenIsBoundToTheDeviceKey(t *testing.T) {
 	n := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
 	e := &env{t: t, f: f, node: n, tr: http1()}
 	c := e.client(testenv.App)
-	pop := func(b map[string]any) { b["pop"] = true }
-	for name, ev := range map[string]client.Evidence{"pop": {Mutate: pop}, "bearer": {}} {
+	for name, ev := range map[string]client.Evidence{"pop": {PoP: true}, "bearer": {}} {
 		t.Run(name, func(t *testing.T) {
 			res, err := c.Attest(context.Background(), ev)
 			if err != nil {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/client"
-	"github.com/attestd/attestd/internal/h3e2e"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // proxyListener sends one proxied GET to a node over one of its listeners,
@@ -32,11 +32,11 @@ func newAttackRig(t *testing.T) (*proxyRig, []proxyListener) {
 	r := &proxyRig{up: newProxyUpstream(t), clock: &testenv.Clock{}}
 	r.f = proxyFixture(t, r.up.srv.URL)
 	r.store = testenv.NewStore(t, r.f)
-	cert := h3e2e.NewCert(t, t.TempDir(), "node")
-	r.node = testenv.StartNode(t, r.store, h3e2e.TLSOptions(cert, testenv.Options{}))
+	cert := h3test.NewCert(t, t.TempDir(), "node")
+	r.node = testenv.StartNode(t, r.store, h3test.TLSOptions(cert, testenv.Options{}))
 	r.e = &env{t: t, f: r.f, node: r.node, tr: http1()}
-	h3 := h3e2e.H3Client(t, cert.Pool)
-	h3base := h3e2e.H3Base(r.node)
+	h3 := h3test.H3Client(t, cert.Pool)
+	h3base := h3test.H3Base(r.node)
 	return r, []proxyListener{
 		{"http1", func(t *testing.T, target string, hdr map[string]string) (int, http.Header, []byte) {
 			return rawHTTP1(t, r.node.Base, target, hdr)

@@ -10,6 +10,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // TestProxyServedByTheDaemon: the daemon's own listener routes /v1/proxy/…
@@ -46,17 +47,14 @@ func TestProxiedAPIsManagedWithAttestctl(t *testing.T) {
 	if !strings.Contains(list, `"weather"`) || strings.Contains(list, testenv.SecretValue) {
 		t.Fatalf("api list: %s", list)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	var st int
+	if !poll.For(2*time.Second, func() bool {
 		r.up.take()
-		st, _, _ := proxyDo(t, "GET", r.node.Base+"/v1/proxy/weather/today", map[string]string{"Attest-Token": pass})
-		if hits := r.up.take(); st == 200 && len(hits) == 1 && hits[0].uri == "/weather/today?appid="+testenv.SecretValue {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("new API not proxied within 2 s (status %d)", st)
-		}
-		time.Sleep(50 * time.Millisecond)
+		st, _, _ = proxyDo(t, "GET", r.node.Base+"/v1/proxy/weather/today", map[string]string{"Attest-Token": pass})
+		hits := r.up.take()
+		return st == 200 && len(hits) == 1 && hits[0].uri == "/weather/today?appid="+testenv.SecretValue
+	}) {
+		t.Fatalf("new API not proxied within 2 s (status %d)", st)
 	}
 	var out, errb bytes.Buffer
 	code := (&ctl.Config{}).Main(context.Background(), []string{"--store", r.store.URL, "api", "put", testenv.Account, "bad",
@@ -65,15 +63,11 @@ func TestProxiedAPIsManagedWithAttestctl(t *testing.T) {
 		t.Fatalf("bad upstream: exit %d, %s", code, errb.String())
 	}
 	runCtl(t, r.store, "", "api", "remove", testenv.Account, "weather")
-	deadline = time.Now().Add(2 * time.Second)
-	for {
-		st, _, body := proxyDo(t, "GET", r.node.Base+"/v1/proxy/weather/today", map[string]string{"Attest-Token": pass})
-		if st == 404 && proxyErrCode(t, body) == "not_found" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("removed API still proxied after 2 s (status %d)", st)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll.For(2*time.Second, func() bool {
+		var body []byte
+		st, _, body = proxyDo(t, "GET", r.node.Base+"/v1/proxy/weather/today", map[string]string{"Attest-Token": pass})
+		return st == 404 && proxyErrCode(t, body) == "not_found"
+	}) {
+		t.Fatalf("removed API still proxied after 2 s (status %d)", st)
 	}
 }

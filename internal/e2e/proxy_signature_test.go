@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/client"
-	"github.com/attestd/attestd/internal/h3e2e"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // PROTOCOL.md §12 on a real node, over its HTTP/1.1 and HTTP/3 listeners:
@@ -35,12 +35,12 @@ func newSignatureRig(t *testing.T) (*proxyRig, []sigListener) {
 	r.f.Bundle.Accounts[0].APIs = append(r.f.Bundle.Accounts[0].APIs, model.API{Name: "signed", Upstream: r.up.srv.URL + "/signed",
 		RequireSignature: true, Inject: model.Inject{Header: "X-Api-Key", Secret: testenv.SecretName}})
 	r.store = testenv.NewStore(t, r.f)
-	cert := h3e2e.NewCert(t, t.TempDir(), "node")
-	r.node = testenv.StartNode(t, r.store, h3e2e.TLSOptions(cert, testenv.Options{}))
+	cert := h3test.NewCert(t, t.TempDir(), "node")
+	r.node = testenv.StartNode(t, r.store, h3test.TLSOptions(cert, testenv.Options{}))
 	r.e = &env{t: t, f: r.f, node: r.node, tr: http1()}
 	return r, []sigListener{
 		{"http1", r.node.Base, &http.Client{Timeout: 10 * time.Second}},
-		{"http3", h3e2e.H3Base(r.node), h3e2e.H3Client(t, cert.Pool)},
+		{"http3", h3test.H3Base(r.node), h3test.H3Client(t, cert.Pool)},
 	}
 }
 

@@ -93,15 +93,7 @@ func editJSON(t *testing.T, v json.RawMessage, edit func(map[string]any)) json.R
 	if i := bytes.LastIndex(v, []byte(`,"_auth":`)); i >= 0 {
 		body, tag = append(append([]byte{}, v[:i]...), '}'), v[i:]
 	}
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := edited(t, body, edit)
 	return append(out[:len(out)-1], tag...)
 }
 

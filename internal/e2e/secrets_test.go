@@ -21,6 +21,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 const (
@@ -167,9 +168,9 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 	samples := make([][]sample, workers)
 	errs := make(chan error, workers)
 	// lateFrom, once set, is 2 s after the last change; late counts the
-	// attestations begun after it that have completed.
+	// attestations begun after it that have completed, done all of them.
 	var lateFrom atomic.Pointer[time.Time]
-	var late atomic.Int64
+	var late, done atomic.Int64
 	for w := range workers {
 		c := e.client(testenv.App)
 		wg.Go(func() {
@@ -182,6 +183,7 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 					var m map[string]string
 					if m, err = c.OpenSecrets(r); err == nil {
 						samples[w] = append(samples[w], sample{start, m})
+						done.Add(1)
 						if lf := lateFrom.Load(); lf != nil && start.After(*lf) {
 							late.Add(1)
 						}
@@ -193,11 +195,13 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	// Each change is made while the loop runs; its time is when attestctl
-	// returned.
+	// Each change is made while the loop runs, once every worker's worth of
+	// attestations completed under the state before it; its time is when
+	// attestctl returned.
 	var changes []time.Time
 	change := func(stdin string, args ...string) {
-		time.Sleep(500 * time.Millisecond)
+		n := done.Load() + workers
+		poll.Until(t, 30*time.Second, "attestations before a change", func() bool { return done.Load() >= n })
 		runCtl(t, s, stdin, args...)
 		changes = append(changes, time.Now())
 	}
@@ -207,10 +211,7 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 	// completed (one attestation may take long on a loaded machine).
 	lf := changes[len(changes)-1].Add(2 * time.Second)
 	lateFrom.Store(&lf)
-	time.Sleep(2500 * time.Millisecond)
-	for deadline := time.Now().Add(30 * time.Second); late.Load() < workers && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.For(32500*time.Millisecond, func() bool { return late.Load() >= workers }) // judged below
 	stop()
 	wg.Wait()
 	close(errs)
@@ -263,20 +264,15 @@ func TestSecretRotationUnderLoad(t *testing.T) {
 	// Deleting a secret: gone from every new JWE within 2 s.
 	runCtl(t, s, "", "secret", "delete", testenv.Account, lenientName)
 	c := e.client(testenv.AppLenient)
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	if !poll.For(2*time.Second, func() bool {
 		r, err := c.Attest(context.Background(), client.Evidence{WantSecrets: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := openJWE(t, c, r.Secrets)
-		if _, ok := m[lenientName]; !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("deleted secret still released after 2 s")
-		}
-		time.Sleep(50 * time.Millisecond)
+		_, released := openJWE(t, c, r.Secrets)[lenientName]
+		return !released
+	}) {
+		t.Fatal("deleted secret still released after 2 s")
 	}
 }
 

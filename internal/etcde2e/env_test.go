@@ -24,6 +24,7 @@ import (
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -83,9 +84,27 @@ func (d *deployment) ctlRetry(t testing.TB, within time.Duration, stdin string, 
 		if !strings.Contains(errs, "unavailable") || time.Now().After(deadline) {
 			t.Fatalf("attestctl %v: exit %d: %s", args, code, errs)
 		}
-		t.Logf("attestctl %v: exit %d, again: %s", args, code, strings.TrimSpace(errs))
-		time.Sleep(200 * time.Millisecond)
+		t.Logf("attestctl %v: exit %d, again once etcd has a leader: %s", args, code, strings.TrimSpace(errs))
+		d.awaitLeader(t, time.Until(deadline))
 	}
+}
+
+// awaitLeader waits, for at most within, until a member of the cluster
+// knows its leader (an election is over).
+func (d *deployment) awaitLeader(t testing.TB, within time.Duration) {
+	t.Helper()
+	cli := d.c.Client(t)
+	poll.Until(t, within, "an etcd leader", func() bool {
+		for _, ep := range d.c.Endpoints() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			st, err := cli.Status(ctx, ep)
+			cancel()
+			if err == nil && st.Leader != 0 {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func (d *deployment) runCtl(stdin string, args ...string) (stdout, stderr string, code int) {
@@ -209,16 +228,4 @@ func readyzErr(n *testenv.Node) (int, string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
-}
-
-// eventually polls ok every 20 ms until it holds or within passes.
-func eventually(t testing.TB, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // leader returns the index of the cluster's leader.
@@ -29,6 +30,20 @@ func (d *deployment) leader(t testing.TB) int {
 	}
 	t.Fatal("no leader")
 	return -1
+}
+
+// awaitMember waits, for at most within, until member i answers and knows
+// its leader: it has rejoined the cluster.
+func (d *deployment) awaitMember(t testing.TB, i int, within time.Duration) {
+	t.Helper()
+	cli := d.c.Client(t)
+	ep := d.c.Endpoints()[i]
+	poll.Until(t, within, "member "+d.c.Members()[i].Name()+" rejoined", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		st, err := cli.Status(ctx, ep)
+		return err == nil && st.Leader != 0
+	})
 }
 
 // loop runs attestations against every node until stop closes, and counts
@@ -118,7 +133,7 @@ func TestMemberKilledDuringTraffic(t *testing.T) {
 		nodes = append(nodes, d.startNode(t, d.url, filepath.Join(t.TempDir(), "snapshot.json")))
 	}
 	l := startLoop(t, d, nodes)
-	time.Sleep(500 * time.Millisecond)
+	poll.Until(t, 10*time.Second, "traffic on every node", func() bool { return l.passed.Load() > 2*int64(len(nodes)) })
 
 	victim := d.leader(t)
 	m := d.c.Members()[victim]
@@ -131,7 +146,7 @@ func TestMemberKilledDuringTraffic(t *testing.T) {
 	d.ctlRetry(t, 30*time.Second, "", "ban", "add", "--", did) // "--": a did may begin with "-"
 	for i, n := range nodes {
 		c := newClient(t, d, n, testenv.App, banned)
-		eventually(t, 30*time.Second, fmt.Sprintf("node %d applies the ban written with a member down", i), func() bool {
+		poll.Until(t, 30*time.Second, fmt.Sprintf("node %d applies the ban written with a member down", i), func() bool {
 			v, err := attest(context.Background(), c)
 			return err == nil && v.Arc == "device_banned"
 		})
@@ -139,9 +154,9 @@ func TestMemberKilledDuringTraffic(t *testing.T) {
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second) // traffic and readiness keep being checked while the member rejoins
+	d.awaitMember(t, victim, 30*time.Second) // traffic and readiness keep being checked while it rejoins
 	passedBefore := l.passed.Load()
-	eventually(t, 10*time.Second, "attestations pass after the restart", func() bool {
+	poll.Until(t, 10*time.Second, "attestations pass after the restart", func() bool {
 		return l.passed.Load() > passedBefore+int64(len(nodes))
 	})
 	l.end(t)

@@ -18,6 +18,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // TestEtcdFirstRun is an etcd deployment's first hour, by the commands a
@@ -105,7 +106,7 @@ func TestEtcdFirstRun(t *testing.T) {
 	d, stop := start()
 	demoPasses(t, d, hsKey, "first node")
 	snap := filepath.Join(stateDir, daemon.SnapshotFileName)
-	eventually(t, 30*time.Second, "snapshot file written", func() bool { _, err := os.Stat(snap); return err == nil })
+	poll.Until(t, 30*time.Second, "snapshot file written", func() bool { _, err := os.Stat(snap); return err == nil })
 	stop()
 
 	c.KillAll()

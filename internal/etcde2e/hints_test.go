@@ -16,6 +16,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/try"
 	"github.com/attestd/attestd/store/open"
 )
@@ -134,10 +135,10 @@ func TestEtcdHintsRunAsPrinted(t *testing.T) {
 	}
 
 	c.KillAll()
-	eventually(t, 30*time.Second, "store degraded logged", func() bool { return strings.Contains(logs.String(), "store degraded") })
+	poll.Until(t, 30*time.Second, "store degraded logged", func() bool { return strings.Contains(logs.String(), "store degraded") })
 	if err := c.StartAll(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "store resumed logged", func() bool { return strings.Contains(logs.String(), "store resumed") })
+	poll.Until(t, 30*time.Second, "store resumed logged", func() bool { return strings.Contains(logs.String(), "store resumed") })
 	t.Logf("node log:\n%s", logs.String())
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // passes runs one attestation on n and checks the token verifies under the
@@ -61,7 +62,7 @@ func TestEtcdOutage(t *testing.T) {
 		d.passes(t, n, fmt.Sprintf("node %d with etcd stopped", i))
 	}
 	for i, n := range nodes {
-		eventually(t, 15*time.Second, fmt.Sprintf("node %d says degraded", i), func() bool {
+		poll.Until(t, 15*time.Second, fmt.Sprintf("node %d says degraded", i), func() bool {
 			code, body := readyz(t, n)
 			return code == 200 && strings.Contains(body, "degraded")
 		})
@@ -99,12 +100,12 @@ func TestEtcdOutage(t *testing.T) {
 	back := time.Now()
 	for i, n := range nodes {
 		probe, victim := newClient(t, d, n, testenv.App, nil), newClient(t, d, n, testenv.App, banned)
-		eventually(t, 20*time.Second, fmt.Sprintf("node %d catches up", i), func() bool {
+		poll.Until(t, 20*time.Second, fmt.Sprintf("node %d catches up", i), func() bool {
 			v, err := attest(context.Background(), probe)
 			b, berr := attest(context.Background(), victim)
 			return err == nil && berr == nil && v.Secrets[testenv.SecretName] == "after-the-outage" && b.Arc == "device_banned"
 		})
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d ready, not degraded", i), func() bool {
+		poll.Until(t, 10*time.Second, fmt.Sprintf("node %d ready, not degraded", i), func() bool {
 			code, body := readyz(t, n)
 			return code == 200 && !strings.Contains(body, "degraded")
 		})

@@ -18,6 +18,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store/snapshotfile"
 )
 
@@ -72,23 +73,21 @@ func TestImportReachesEveryNode(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			probe, banned := newClient(t, d, n, testenv.App, nil), newClient(t, d, n, testenv.App, victim)
-			for {
-				v, err := attest(ctx, probe)
-				b, berr := attest(ctx, banned)
-				if err == nil && berr == nil && v.KID == "k2" && v.Secrets["fresh_key"] == fresh && b.Arc == "device_banned" {
-					seen[i] = time.Since(start)
-					if _, err := jwt.Parse(v.Token, func(*jwt.Token) (any, error) { return k2, nil },
-						jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(testenv.Account)); err != nil {
-						errs[i] = fmt.Errorf("token under k2 does not verify: %w", err)
-					}
-					return
-				}
-				if time.Since(start) > 2*time.Second {
-					errs[i] = fmt.Errorf("not all applied within 2 s of the import: kid %q, fresh secret %v, victim arc %q (%v, %v)",
-						v.KID, v.Secrets["fresh_key"] == fresh, b.Arc, err, berr)
-					return
-				}
-				time.Sleep(10 * time.Millisecond)
+			var v, b verdict
+			var err, berr error
+			if !poll.For(time.Until(start.Add(2*time.Second)), func() bool {
+				v, err = attest(ctx, probe)
+				b, berr = attest(ctx, banned)
+				return err == nil && berr == nil && v.KID == "k2" && v.Secrets["fresh_key"] == fresh && b.Arc == "device_banned"
+			}) {
+				errs[i] = fmt.Errorf("not all applied within 2 s of the import: kid %q, fresh secret %v, victim arc %q (%v, %v)",
+					v.KID, v.Secrets["fresh_key"] == fresh, b.Arc, err, berr)
+				return
+			}
+			seen[i] = time.Since(start)
+			if _, err := jwt.Parse(v.Token, func(*jwt.Token) (any, error) { return k2, nil },
+				jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(testenv.Account)); err != nil {
+				errs[i] = fmt.Errorf("token under k2 does not verify: %w", err)
 			}
 		}()
 	}
@@ -130,7 +129,7 @@ func TestImportReachesEveryNode(t *testing.T) {
 	// The snapshot files follow, sealed as at rest: no secret in clear.
 	needles := []string{fresh, k2b64, testenv.SecretValue, base64.StdEncoding.EncodeToString(d.f.HSKey)}
 	for i, p := range snaps {
-		eventually(t, 10*time.Second, fmt.Sprintf("node %d snapshot at revision %d", i, rev), func() bool {
+		poll.Until(t, 10*time.Second, fmt.Sprintf("node %d snapshot at revision %d", i, rev), func() bool {
 			f, err := snapshotfile.Read(p, "etcd prefix "+prefix)
 			return err == nil && f.Snapshot.Revision >= rev
 		})

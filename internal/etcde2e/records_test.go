@@ -25,6 +25,7 @@ import (
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store/open"
 )
 
@@ -161,7 +162,7 @@ func sample(t *testing.T, n *testenv.Node, series string) float64 {
 // says so while staying ready.
 func refusing(t *testing.T, n *testenv.Node, reason string) {
 	t.Helper()
-	eventually(t, 5*time.Second, "state refused ("+reason+")", func() bool {
+	poll.Until(t, 5*time.Second, "state refused ("+reason+")", func() bool {
 		return sample(t, n, `attestd_store_refused_total{reason="`+reason+`"}`) >= 1
 	})
 	if code, body := admin(t, n, "/readyz"); code != http.StatusOK || !strings.Contains(body, "degraded") || !strings.Contains(body, "refused ("+reason+")") {
@@ -176,7 +177,7 @@ func refusing(t *testing.T, n *testenv.Node, reason string) {
 // refused a state since refusedBefore.
 func seen(t *testing.T, n *testenv.Node, rev int64, refusedBefore float64) {
 	t.Helper()
-	eventually(t, 5*time.Second, "revision seen", func() bool {
+	poll.Until(t, 5*time.Second, "revision seen", func() bool {
 		return sample(t, n, "attestd_store_revision") >= float64(rev) || refusedSum(t, n) > refusedBefore
 	})
 }
@@ -192,7 +193,7 @@ func refusedSum(t *testing.T, n *testenv.Node) float64 {
 // healthy waits until n serves the newest state again.
 func healthy(t *testing.T, n *testenv.Node) {
 	t.Helper()
-	eventually(t, 5*time.Second, "newest state served", func() bool {
+	poll.Until(t, 5*time.Second, "newest state served", func() bool {
 		code, body := admin(t, n, "/readyz")
 		return code == http.StatusOK && !strings.Contains(body, "refused") && sample(t, n, "attestd_store_refusing") == 0
 	})
@@ -267,7 +268,7 @@ func TestRecordRollbackRefused(t *testing.T) {
 	lenient := d.f.ClientApp(testenv.AppLenient)
 	old := a.revision()
 	d.ctl(t, "", "secret", "assign", testenv.Account, testenv.SecretName, "--apps", testenv.App)
-	eventually(t, 5*time.Second, "secret taken off the lenient app", func() bool {
+	poll.Until(t, 5*time.Second, "secret taken off the lenient app", func() bool {
 		return !hasSecret(t, n, lenient)
 	})
 	seen(t, n, a.txn(map[string][]byte{"accounts/" + testenv.Account: a.get("accounts/"+testenv.Account, old)}), 0)
@@ -332,7 +333,7 @@ func TestRecordRemovalRefused(t *testing.T) {
 	victim := deviceKey(t)
 	pub, _ := victim.PublicKey.ECDH()
 	d.ctl(t, "", "ban", "add", b64u(digest(string(pub.Bytes()))))
-	eventually(t, 5*time.Second, "a ban made with attestctl applies", func() bool {
+	poll.Until(t, 5*time.Second, "a ban made with attestctl applies", func() bool {
 		c, _ := client.New(client.Config{BaseURL: n.Base, App: d.f.ClientApp(testenv.App), DeviceKey: victim, Now: n.Clock.Now})
 		res, err := c.Attest(context.Background(), client.Evidence{})
 		if err != nil {

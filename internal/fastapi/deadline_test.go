@@ -23,6 +23,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/attestd/attestd/internal/api"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // The timeout tests run the server on real loopback TCP (and TLS) with
@@ -192,6 +193,9 @@ func TestSlowRequestOnKeptAliveConn(t *testing.T) {
 				ts := startServer(t, Config{ReadTimeout: r, IdleTimeout: 10 * time.Second}, mode)
 				c := ts.dial(t)
 				br := bufio.NewReader(c)
+				// The client paces itself on purpose (real sockets, real
+				// deadlines: no fake clock reaches them): idle pauses
+				// shorter than ReadTimeout between its requests.
 				roundTrip(t, c, br, "/nope")
 				time.Sleep(r * 2 / 3)
 				roundTrip(t, c, br, "/nope") // idle longer than what was left of the first deadline
@@ -232,7 +236,7 @@ func TestIdleTimeout(t *testing.T) {
 			br := bufio.NewReader(c)
 			for range 3 {
 				roundTrip(t, c, br, "/nope")
-				time.Sleep(2 * r)
+				time.Sleep(2 * r) // idle on purpose, past ReadTimeout (real sockets: no fake clock)
 			}
 			roundTrip(t, c, br, "/nope")
 			start := time.Now()
@@ -260,13 +264,10 @@ func TestSlowReaderCutOff(t *testing.T) {
 			if _, err := io.WriteString(c, strings.Repeat("GET /big HTTP/1.1\r\nHost: attestd.test\r\n\r\n", 32)); err != nil {
 				t.Fatal(err)
 			}
-			deadline := start.Add(r + w + slack)
-			for ts.s.srv.GetOpenConnectionsCount() > 0 {
-				if time.Now().After(deadline) {
-					t.Fatalf("a client that reads nothing still connected after %v", time.Since(start))
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			poll.Until(t, r, "the connection served", func() bool { return ts.s.srv.GetOpenConnectionsCount() > 0 })
+			poll.Until(t, time.Until(start.Add(r+w+slack)), "a client that reads nothing cut off", func() bool {
+				return ts.s.srv.GetOpenConnectionsCount() == 0
+			})
 			d := time.Since(start)
 			t.Logf("slow reader: cut off after %v (bound %v)", d.Round(time.Millisecond), r+w)
 		})
@@ -280,7 +281,8 @@ func TestDeadlineResume(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	c := &conn{Conn: a}
+	sc := signalingConn{Conn: a, rd: make(chan struct{}, 16), wr: make(chan struct{}, 16)}
+	c := &conn{Conn: sc}
 	extend := func(d *deadline, t int64, set func(time.Time) error) error {
 		if d.lazy(t) {
 			return nil
@@ -297,13 +299,14 @@ func TestDeadlineResume(t *testing.T) {
 	if got := c.wr.armed.Load(); got != n+int64(50*time.Millisecond) {
 		t.Fatalf("a later deadline in force moved the connection's: armed %d", got)
 	}
+	<-sc.wr // the early deadline, armed
 	msg := make([]byte, 64<<10)
 	for i := range msg {
 		msg[i] = byte(i)
 	}
 	got := make(chan []byte, 1)
 	go func() {
-		time.Sleep(150 * time.Millisecond) // past the armed deadline, within the one in force
+		<-sc.wr // the write resumed: past the armed deadline, within the one in force
 		buf, _ := io.ReadAll(io.LimitReader(b, int64(len(msg))))
 		got <- buf
 	}()
@@ -319,8 +322,9 @@ func TestDeadlineResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = extend(&c.rd, n+int64(300*time.Millisecond), c.Conn.SetReadDeadline)
+	<-sc.rd // the early deadline, armed
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		<-sc.rd // the read resumed: past the armed deadline, within the one in force
 		_, _ = b.Write([]byte("x"))
 	}()
 	p := make([]byte, 1)
@@ -368,6 +372,24 @@ func testTLS(t *testing.T) (srv, cli *tls.Config) {
 	pool.AddCert(leaf)
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}},
 		&tls.Config{RootCAs: pool, ServerName: "attestd.test"}
+}
+
+// signalingConn announces each read or write deadline set on it (on
+// buffered channels): a test waits for conn to resume after a deadline,
+// which sets the next one, instead of for a while.
+type signalingConn struct {
+	net.Conn
+	rd, wr chan struct{}
+}
+
+func (c signalingConn) SetReadDeadline(t time.Time) error {
+	defer func() { c.rd <- struct{}{} }()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c signalingConn) SetWriteDeadline(t time.Time) error {
+	defer func() { c.wr <- struct{}{} }()
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // countingConn counts the deadline changes made on a connection.

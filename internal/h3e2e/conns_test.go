@@ -14,6 +14,7 @@ import (
 
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // TestHTTP3ConnectionsPastThePerIPBoundAreRefused: one client address
@@ -23,12 +24,12 @@ import (
 func TestHTTP3ConnectionsPastThePerIPBoundAreRefused(t *testing.T) {
 	const bound = 3
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, func(cfg *daemon.Config) { connsPerIP(cfg, bound) })
 	addr := n.D.HTTP3Addr().String()
-	var held []*RawConn
+	var held []*h3test.RawConn
 	for i := range bound {
-		rc, err := DialRaw(t, c.Pool, addr)
+		rc, err := h3test.DialRaw(t, c.Pool, addr)
 		if err != nil {
 			t.Fatalf("connection %d of %d: %v", i+1, bound, err)
 		}
@@ -37,7 +38,7 @@ func TestHTTP3ConnectionsPastThePerIPBoundAreRefused(t *testing.T) {
 		}
 		held = append(held, rc)
 	}
-	rc, err := DialRaw(t, c.Pool, addr)
+	rc, err := h3test.DialRaw(t, c.Pool, addr)
 	if why := refusal(rc, err); why == "" {
 		t.Fatalf("connection %d from one address was served (bound %d)", bound+1, bound)
 	} else {
@@ -49,7 +50,7 @@ func TestHTTP3ConnectionsPastThePerIPBoundAreRefused(t *testing.T) {
 
 	_ = held[0].QC.CloseWithError(0, "")
 	waitMetric(t, n.Admin, "attestd_http3_connections", bound-1, 5*time.Second)
-	rc, err = DialRaw(t, c.Pool, addr)
+	rc, err = h3test.DialRaw(t, c.Pool, addr)
 	if err == nil {
 		err = served(rc, addr)
 	}
@@ -64,10 +65,10 @@ func TestHTTP3ConnectionsPastThePerIPBoundAreRefused(t *testing.T) {
 	var ok atomic.Int32
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var conns []*RawConn
+	var conns []*h3test.RawConn
 	for range 3 * bound {
 		wg.Go(func() {
-			rc, err := DialRaw(t, c.Pool, addr)
+			rc, err := h3test.DialRaw(t, c.Pool, addr)
 			if err != nil {
 				return
 			}
@@ -87,7 +88,7 @@ func TestHTTP3ConnectionsPastThePerIPBoundAreRefused(t *testing.T) {
 }
 
 // served makes a request on rc and checks it is answered.
-func served(rc *RawConn, addr string) error {
+func served(rc *h3test.RawConn, addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/v1/accounts/none/jwks.json", nil)
@@ -105,7 +106,7 @@ func served(rc *RawConn, addr string) error {
 // refusal says how a connection was refused, "" if it was not: the
 // handshake refused (CONNECTION_REFUSED), or the connection closed by the
 // node with H3_EXCESSIVE_LOAD once open (a wait of at most 10 s).
-func refusal(rc *RawConn, err error) string {
+func refusal(rc *h3test.RawConn, err error) string {
 	if err != nil {
 		var te *quic.TransportError
 		if errors.As(err, &te) && te.Remote && te.ErrorCode == quic.ConnectionRefused {

@@ -13,6 +13,7 @@ import (
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // TestDashboardMetricsExist: every attestd_* series the Grafana dashboard
@@ -36,19 +37,22 @@ func TestDashboardMetricsExist(t *testing.T) {
 		t.Fatalf("dashboard is not JSON: %v", err)
 	}
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	s := testenv.NewStore(t, f)
 	s.Update(t, func(seal state.Sealer) state.Mutation {
 		return state.SetEnforcement(seal, testenv.AppLenient, model.EnforcementMonitor, nil)
 	})
-	n := testenv.StartNode(t, s, TLSOptions(c, testenv.Options{}))
+	n := testenv.StartNode(t, s, h3test.TLSOptions(c, testenv.Options{}))
 	// Failed verdicts of both modes, and a debug token, so that every
 	// labelled series exists.
 	if _, err := n.Client(t, f, testenv.App, nil).Attest(t.Context(), client.Evidence{Integrity: client.Integrity{Rooted: true}}); err != nil {
 		t.Fatal(err)
 	}
-	monitored := n.Client(t, f, testenv.AppLenient, nil)
-	if _, err := monitored.Attest(t.Context(), client.Evidence{Mutate: func(b map[string]any) { b["debug_token"] = "adt_unknown" }}); err != nil {
+	monitored, err := client.New(client.Config{BaseURL: n.Base, App: f.ClientApp(testenv.AppLenient), Now: n.Clock.Now, DebugToken: "adt_unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := monitored.Attest(t.Context(), client.Evidence{}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(n.Admin + "/metrics")

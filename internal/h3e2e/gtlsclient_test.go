@@ -20,6 +20,7 @@ import (
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // gtls runs Debian's ngtcp2 example client, gtlsclient (GnuTLS, ngtcp2,
@@ -172,10 +173,10 @@ func wantError(t *testing.T, what string, r gtlsResponse, status int, code strin
 func TestGtlsclientHTTP3(t *testing.T) {
 	bin := needBinary(t, "gtlsclient", "ngtcp2-client")
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
-	node := testenv.StartNode(t, testenv.NewStore(t, f), TLSOptions(c, testenv.Options{}))
+	c := h3test.NewCert(t, t.TempDir(), "node")
+	node := testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{}))
 	host, port, _ := strings.Cut(node.D.HTTP3Addr().String(), ":")
-	g := &gtls{bin: bin, host: host, port: port, base: H3Base(node)}
+	g := &gtls{bin: bin, host: host, port: port, base: h3test.H3Base(node)}
 
 	challenge := func(t *testing.T) string {
 		t.Helper()

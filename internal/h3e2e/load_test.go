@@ -60,7 +60,7 @@ func loop(ctx context.Context, name string, c *client.Client, o *outcome, notRea
 			return
 		case after:
 			o.refused.Add(1)
-			time.Sleep(20 * time.Millisecond) // a refused client backs off
+			time.Sleep(20 * time.Millisecond) // a refused client backs off, on purpose: a retrying client's pace, not a wait
 		default:
 			o.fail(name + " (before /readyz 503): " + err.Error())
 		}

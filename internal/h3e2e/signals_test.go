@@ -18,9 +18,11 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
-func nodeArgs(s *testenv.Store, c *Cert, extra ...string) []string {
+func nodeArgs(s *testenv.Store, c *h3test.Cert, extra ...string) []string {
 	return append([]string{"--store", s.URL, "--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0",
 		"--admin-listen", "127.0.0.1:0", "--http3-listen", "127.0.0.1:0",
 		"--tls-cert", c.CertFile, "--tls-key", c.KeyFile,
@@ -46,9 +48,13 @@ func (r *readyWatch) at() time.Time {
 	return time.Time{}
 }
 
+// It looks every 5 ms until ctx ends (the process has no other way to
+// say when it turned).
 func (r *readyWatch) run(ctx context.Context, admin string) {
 	hc := &http.Client{Timeout: time.Second}
-	for ctx.Err() == nil {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
 		resp, err := hc.Get("http://" + admin + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -56,7 +62,11 @@ func (r *readyWatch) run(ctx context.Context, admin string) {
 				r.first.Store(time.Now().UnixNano())
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -68,7 +78,7 @@ func (r *readyWatch) run(ctx context.Context, admin string) {
 func TestSIGTERMDrain(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	// The drain delay leaves each loop, on a loaded machine too, time to
 	// see /readyz turn 503 and then complete requests before the
 	// listeners close.
@@ -94,7 +104,16 @@ func TestSIGTERMDrain(t *testing.T) {
 	}
 	p.waitNote(t, "STOPPING=1", 5*time.Second)
 	code := p.wait(t, 15*time.Second)
-	time.Sleep(200 * time.Millisecond) // let the loops see the closed listeners
+	// Let every loop meet the closed listeners (each counts a refusal); the
+	// counts are only logged.
+	poll.For(5*time.Second, func() bool {
+		for _, o := range outcomes {
+			if o.refused.Load() == 0 {
+				return false
+			}
+		}
+		return true
+	})
 	cancel()
 	wg.Wait()
 	if code != 0 {
@@ -132,7 +151,7 @@ func TestSIGHUPReload(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
 	dir := t.TempDir()
-	a, b := NewCert(t, dir, "node-a"), NewCert(t, dir, "node-b")
+	a, b := h3test.NewCert(t, dir, "node-a"), h3test.NewCert(t, dir, "node-b")
 	pool := x509.NewCertPool()
 	pool.AddCert(a.Leaf)
 	pool.AddCert(b.Leaf)
@@ -206,41 +225,33 @@ func TestSIGHUPReload(t *testing.T) {
 // request succeed.
 func waitAllOK(t *testing.T, outcomes map[string]*outcome, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		var missing []string
+	var missing []string
+	if poll.For(d, func() bool {
+		missing = missing[:0]
 		for name, o := range outcomes {
 			if o.ok.Load() == 0 {
 				missing = append(missing, name)
 			}
 		}
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for name, o := range outcomes {
-				o.mu.Lock()
-				t.Logf("%s: %d ok, failures %q", name, o.ok.Load(), o.failures)
-				o.mu.Unlock()
-			}
-			t.Fatalf("no request succeeded within %v over %v", d, missing)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(missing) == 0
+	}) {
+		return
 	}
+	for name, o := range outcomes {
+		o.mu.Lock()
+		t.Logf("%s: %d ok, failures %q", name, o.ok.Load(), o.failures)
+		o.mu.Unlock()
+	}
+	t.Fatalf("no request succeeded within %v over %v", d, missing)
 }
 
 // waitCN polls servedCN, at most d, until both transports present the
 // certificate named cn; it returns the last answer.
 func waitCN(t *testing.T, p *proc, pool *x509.CertPool, cn string, d time.Duration) map[string]string {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		got := servedCN(t, p, pool)
-		if (got["https"] == cn && got["http3"] == cn) || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var got map[string]string
+	poll.For(d, func() bool { got = servedCN(t, p, pool); return got["https"] == cn && got["http3"] == cn })
+	return got
 }
 
 // servedCN makes a new TLS connection and a new QUIC connection and

@@ -18,6 +18,8 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // The stall tests run a node in the test's process, so that its goroutines
@@ -34,9 +36,9 @@ const (
 
 // stallNode starts a node serving HTTP/3 with the stall tests' bounds and
 // a bound on requests in flight (so that attestd_limit_in_flight counts).
-func stallNode(t *testing.T, f *testenv.Fixture, c *Cert, edit func(*daemon.Config)) *testenv.Node {
+func stallNode(t *testing.T, f *testenv.Fixture, c *h3test.Cert, edit func(*daemon.Config)) *testenv.Node {
 	t.Helper()
-	return testenv.StartNode(t, testenv.NewStore(t, f), TLSOptions(c, testenv.Options{Edit: func(cfg *daemon.Config) {
+	return testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{Edit: func(cfg *daemon.Config) {
 		cfg.Limits.MaxInFlight = 4096
 		stallBounds(cfg)
 		if edit != nil {
@@ -55,17 +57,17 @@ func stallNode(t *testing.T, f *testenv.Fixture, c *Cert, edit func(*daemon.Conf
 // the heap has not kept what the stalls held.
 func TestHTTP3StalledBodiesAreCut(t *testing.T) {
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, nil)
 	addr := n.D.HTTP3Addr().String()
 	url := "https://" + addr + attestPath
 	g0, h0 := settled()
 
 	perConn := stallStreams()
-	var stalls []*Stall
-	var conns []*RawConn
+	var stalls []*h3test.Stall
+	var conns []*h3test.RawConn
 	for range stallConns {
-		rc, err := DialRaw(t, c.Pool, addr)
+		rc, err := h3test.DialRaw(t, c.Pool, addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +92,7 @@ func TestHTTP3StalledBodiesAreCut(t *testing.T) {
 	// Genuine attests over HTTP/3 pass while the stalls are held.
 	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: c.Pool}}
 	defer tr.Close()
-	genuine, err := client.New(client.Config{BaseURL: H3Base(n), App: f.ClientApp(testenv.App),
+	genuine, err := client.New(client.Config{BaseURL: h3test.H3Base(n), App: f.ClientApp(testenv.App),
 		HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}, Now: n.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -138,14 +140,14 @@ func TestHTTP3StalledBodiesAreCut(t *testing.T) {
 func TestHTTP3StalledBodiesAreShedPastMaxInFlight(t *testing.T) {
 	const bound = 8
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, func(cfg *daemon.Config) { cfg.Limits.MaxInFlight = bound })
 	addr := n.D.HTTP3Addr().String()
-	rc, err := DialRaw(t, c.Pool, addr)
+	rc, err := h3test.DialRaw(t, c.Pool, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stalls []*Stall
+	var stalls []*h3test.Stall
 	for range bound {
 		s, err := rc.Stall("https://"+addr+attestPath, http.Header{"Content-Type": {"application/json"}}, declaredBody, sentBody)
 		if err != nil {
@@ -159,7 +161,7 @@ func TestHTTP3StalledBodiesAreShedPastMaxInFlight(t *testing.T) {
 		}
 	})
 	waitMetric(t, n.Admin, "attestd_limit_in_flight", bound, stallRead)
-	other, err := DialRaw(t, c.Pool, addr)
+	other, err := h3test.DialRaw(t, c.Pool, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +182,7 @@ func TestHTTP3StalledBodiesAreShedPastMaxInFlight(t *testing.T) {
 }
 
 // status is the status of GET /v1/accounts/none/jwks.json on rc.
-func status(t *testing.T, rc *RawConn, addr string) int {
+func status(t *testing.T, rc *h3test.RawConn, addr string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -222,32 +224,18 @@ func settled() (int, uint64) {
 
 // settleTo waits, at most d, for the goroutines to fall to want plus the
 // slack; it returns the last count and the heap in use then.
-func settleTo(want int, d time.Duration) (int, uint64) {
-	deadline := time.Now().Add(d)
-	for {
-		g, h := settled()
-		if g <= want+goroutineSlack || time.Now().After(deadline) {
-			return g, h
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+func settleTo(want int, d time.Duration) (g int, h uint64) {
+	poll.For(d, func() bool { g, h = settled(); return g <= want+goroutineSlack })
+	return g, h
 }
 
 // waitMetric waits, at most d, until the admin listener's /metrics has
 // name (without labels) at want; it fails the test otherwise.
 func waitMetric(t *testing.T, admin, name string, want float64, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
 	var got float64
-	for {
-		got = metric(t, admin, name)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is %v after %v, want %v", name, got, d, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.For(d, func() bool { got = metric(t, admin, name); return got == want }) {
+		t.Fatalf("%s is %v after %v, want %v", name, got, d, want)
 	}
 }
 
@@ -279,7 +267,7 @@ func metric(t *testing.T, admin, name string) float64 {
 }
 
 // closeAll closes connections in parallel (a helper of the tests below).
-func closeAll(cs []*RawConn) {
+func closeAll(cs []*h3test.RawConn) {
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		wg.Go(func() { _ = c.QC.CloseWithError(0, "") })

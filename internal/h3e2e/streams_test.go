@@ -10,6 +10,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // TestHTTP3StreamsPastTheBoundWait: a connection that holds as many
@@ -18,14 +19,14 @@ import (
 // is answered once the stalled ones are cut.
 func TestHTTP3StreamsPastTheBoundWait(t *testing.T) {
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, nil)
 	addr := n.D.HTTP3Addr().String()
-	rc, err := DialRaw(t, c.Pool, addr)
+	rc, err := h3test.DialRaw(t, c.Pool, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stalls []*Stall
+	var stalls []*h3test.Stall
 	for range stallStreams() {
 		s, err := rc.Stall("https://"+addr+attestPath, http.Header{"Content-Type": {"application/json"}}, declaredBody, sentBody)
 		if err != nil {
@@ -84,9 +85,9 @@ func TestHTTP3StreamsPastTheBoundWait(t *testing.T) {
 // deadline; before, quic-go's HTTP/3 server read them without one.
 func TestHTTP3StalledHeadersAreCut(t *testing.T) {
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
+	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, nil)
-	rc, err := DialRaw(t, c.Pool, n.D.HTTP3Addr().String())
+	rc, err := h3test.DialRaw(t, c.Pool, n.D.HTTP3Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}

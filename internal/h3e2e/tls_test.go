@@ -15,6 +15,7 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/h3test"
 )
 
 // TestSessionResumptionAcrossNodes: a TLS session ticket issued by one
@@ -25,17 +26,17 @@ import (
 func TestSessionResumptionAcrossNodes(t *testing.T) {
 	f := testenv.NewFixture(t)
 	st := testenv.NewStore(t, f)
-	c := NewCert(t, t.TempDir(), "node")
-	a := testenv.StartNode(t, st, TLSOptions(c, testenv.Options{}))
-	b := testenv.StartNode(t, st, TLSOptions(c, testenv.Options{}))
-	other := testenv.StartNode(t, testenv.NewStore(t, f), TLSOptions(c, testenv.Options{}))
+	c := h3test.NewCert(t, t.TempDir(), "node")
+	a := testenv.StartNode(t, st, h3test.TLSOptions(c, testenv.Options{}))
+	b := testenv.StartNode(t, st, h3test.TLSOptions(c, testenv.Options{}))
+	other := testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{}))
 
 	t.Run("tcp", func(t *testing.T) {
 		cache := tls.NewLRUClientSessionCache(8)
 		get := func(n *testenv.Node) *tls.ConnectionState {
 			tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.Pool, ServerName: "localhost", ClientSessionCache: cache}, DisableKeepAlives: true}
 			defer tr.CloseIdleConnections()
-			resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(TLSBase(n) + "/v1/accounts/none/jwks.json")
+			resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get(h3test.TLSBase(n) + "/v1/accounts/none/jwks.json")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,8 +118,8 @@ func (c *signalingCache) Put(key string, cs *tls.ClientSessionState) {
 // listener under its transport label.
 func TestTransportMetricsAndAltSvc(t *testing.T) {
 	f := testenv.NewFixture(t)
-	c := NewCert(t, t.TempDir(), "node")
-	n := testenv.StartNode(t, testenv.NewStore(t, f), TLSOptions(c, testenv.Options{}))
+	c := h3test.NewCert(t, t.TempDir(), "node")
+	n := testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{}))
 	resp, err := http.Post(n.Base+"/v1/challenge", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -131,8 +132,8 @@ func TestTransportMetricsAndAltSvc(t *testing.T) {
 	if got, want := resp.Header.Get("Alt-Svc"), fmt.Sprintf(`h3=":%d"; ma=86400`, port); got != want {
 		t.Errorf("Alt-Svc %q, want %q", got, want)
 	}
-	h3 := H3Client(t, c.Pool)
-	resp, err = h3.Post(H3Base(n)+"/v1/challenge", "application/json", nil)
+	h3 := h3test.H3Client(t, c.Pool)
+	resp, err = h3.Post(h3test.H3Base(n)+"/v1/challenge", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/limit"
@@ -148,16 +149,33 @@ func NewStore(t testing.TB, f *Fixture) *Store {
 	return s
 }
 
-// Import applies a bundle, as `attestctl import` does.
-func (s *Store) Import(t testing.TB, b *model.Bundle) {
+// Import applies a bundle, as `attestctl import` does, and returns the
+// store revision it wrote.
+func (s *Store) Import(t testing.TB, b *model.Bundle) int64 {
 	t.Helper()
-	s.Update(t, func(st state.Sealer) state.Mutation {
+	return s.Update(t, func(st state.Sealer) state.Mutation {
 		return func(snap *store.Snapshot) (store.Changes, error) { return state.Apply(snap, b, st, rand.Reader) }
 	})
 }
 
-// Update runs one mutation against the store.
-func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) {
+// Update runs one mutation against the store and returns the store
+// revision it wrote (Node.AwaitRevision waits for a node to serve it).
+func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) (rev int64) {
+	t.Helper()
+	s.with(t, func(ctx context.Context, st store.Store, seal *envelope.Keyring) {
+		if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if rev, err = st.Update(ctx, mut(seal)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return rev
+}
+
+// with opens the store for f, and closes it after.
+func (s *Store) with(t testing.TB, f func(ctx context.Context, st store.Store, seal *envelope.Keyring)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -166,12 +184,29 @@ func (s *Store) Update(t testing.TB, mut func(state.Sealer) state.Mutation) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.Update(ctx, state.EnsureDeployment(seal, rand.Reader)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Update(ctx, mut(seal)); err != nil {
-		t.Fatal(err)
-	}
+	f(ctx, st, seal)
+}
+
+// Load reads the store's current snapshot, and returns it with the
+// store's keyring (which opens what is sealed in it).
+func (s *Store) Load(t testing.TB) (snap *store.Snapshot, seal *envelope.Keyring) {
+	t.Helper()
+	s.with(t, func(ctx context.Context, st store.Store, k *envelope.Keyring) {
+		var err error
+		if snap, err = st.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		seal = k
+	})
+	return snap, seal
+}
+
+// Revision is the store's current revision (after attestctl wrote to it,
+// say).
+func (s *Store) Revision(t testing.TB) int64 {
+	t.Helper()
+	snap, _ := s.Load(t)
+	return snap.Revision
 }
 
 // Clock is a settable test clock: real time plus an offset.
@@ -262,17 +297,47 @@ func (n *Node) Client(t testing.TB, f *Fixture, app string, hc *http.Client) *cl
 
 type testWriter struct{ t testing.TB }
 
-// SyncBuffer is a log sink a test may read (String) while a node writes
-// to it.
+// SyncBuffer is a log sink a test may read (String), or wait on (WaitFor),
+// while a node writes to it. The zero value is empty and ready.
 type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	grew chan struct{} // closed by the next Write, when a waiter made it
 }
 
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.grew != nil {
+		close(s.grew)
+		s.grew = nil
+	}
 	return s.b.Write(p)
+}
+
+// WaitFor waits until the buffer holds want, woken by each write, for at
+// most within; it returns what the buffer holds then, or fails the test.
+func (s *SyncBuffer) WaitFor(t testing.TB, within time.Duration, want string) string {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		held := s.b.String()
+		if s.grew == nil {
+			s.grew = make(chan struct{})
+		}
+		grew := s.grew
+		s.mu.Unlock()
+		if strings.Contains(held, want) {
+			return held
+		}
+		select {
+		case <-grew:
+		case <-deadline.C:
+			t.Fatalf("%q not written within %v; got:\n%s", want, within, s.String())
+		}
+	}
 }
 
 func (s *SyncBuffer) String() string {
@@ -310,17 +375,7 @@ func SecretNeedles(t testing.TB, f *Fixture, s *Store) []string {
 			needles = append(needles, key)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, seal, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap, seal := s.Load(t)
 	e, _ := snap.Get(state.DeploymentKey)
 	dep, err := state.DecodeDeployment(e.Value, seal)
 	if err != nil {

@@ -5,21 +5,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/attestd/attestd/daemon"
+	"github.com/attestd/attestd/internal/testenv"
 )
-
-// syncBuf is a buffer a node writes while the test reads it.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestDaemonBannerHintsRunAsPrinted: the commands attestd prints when it
 // seeds the demo (run from a source tree: "go run ./cmd/attestctl ...")
@@ -34,7 +25,7 @@ func TestDaemonBannerHintsRunAsPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuf{}
+	out := &testenv.SyncBuffer{}
 	d, err := daemon.New(ctx, cfg, daemon.Options{Stdout: out})
 	if err != nil {
 		cancel()
@@ -43,13 +34,7 @@ func TestDaemonBannerHintsRunAsPrinted(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "curl -s") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner: %q", out.String())
-		}
-		time.Sleep(5 * time.Millisecond) // Run prints it as it starts
-	}
+	out.WaitFor(t, 10*time.Second, "curl -s") // Run prints the banner as it starts
 	const prog = "go run ./cmd/attestctl "
 	var ran []string
 	for _, line := range strings.Split(out.String(), "\n") {

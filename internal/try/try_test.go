@@ -11,11 +11,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
-	"fmt"
-	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -26,7 +23,6 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/store/open"
 )
 
 // deployment is a file store made with attestctl, served by a real node.
@@ -80,30 +76,7 @@ func (d *deployment) node(edit func(*daemon.Config)) *testenv.Node {
 // apply changes within 2 s).
 func (d *deployment) synced(n *testenv.Node) {
 	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, _, err := open.Open(ctx, d.url, open.Options{})
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	snap, err := st.Load(ctx)
-	st.Close()
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	want := fmt.Sprintf("revision=%d\n", snap.Revision)
-	for ctx.Err() == nil {
-		resp, err := http.Get(n.Admin + "/readyz")
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if strings.HasSuffix(string(body), want) {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond) // polling a node's readiness: its watch applies on its own clock
-	}
-	d.t.Fatalf("node did not reach store revision %d", snap.Revision)
+	n.AwaitRevision(d.t, (&testenv.Store{URL: d.url}).Revision(d.t), 10*time.Second)
 }
 
 // pasted runs a printed hint as a user who pastes it would (the shell

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/snapshotfile"
 )
@@ -50,19 +51,19 @@ func TestSnapshotFileKeepsOnlyAcceptedState(t *testing.T) {
 		t.Fatalf("Load did not write the accepted state")
 	}
 	bad := mustUpdate(t, writer, puts("forged", `1`))
-	eventually(t, 10*time.Second, "refused state published to apply", has(&rec, "forged", `1`))
+	poll.Until(t, 10*time.Second, "refused state published to apply", has(&rec, "forged", `1`))
 	// Wait until etcd has confirmed the data several snapshot intervals
 	// after the refused state was published: a snapshot offered to the
 	// writer would be on disk by then.
 	t0 := time.Now()
-	eventually(t, 10*time.Second, "confirmations after the refused state", func() bool {
+	poll.Until(t, 10*time.Second, "confirmations after the refused state", func() bool {
 		return node.Health().LastContact.After(t0.Add(300 * time.Millisecond))
 	})
 	if got := onFile(); got != good {
 		t.Fatalf("snapshot file holds revision %d, a refused state (last accepted %d)", got, good)
 	}
 	allowForged.Store(true)
-	eventually(t, 10*time.Second, "state accepted later is written", func() bool { return onFile() == bad })
+	poll.Until(t, 10*time.Second, "state accepted later is written", func() bool { return onFile() == bad })
 	allowForged.Store(false)
 
 	lkg, err := node.LastKnownGood()

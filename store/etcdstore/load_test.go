@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/snapshotfile"
 )
@@ -35,7 +36,7 @@ func TestLoadFallsBackToTheSnapshot(t *testing.T) {
 		t.Fatalf("snapshot after Load: %+v %v", f.Snapshot, err)
 	}
 	rev := mustUpdate(t, writer, puts("b", `2`))
-	eventually(t, 10*time.Second, "snapshot file follows the change", func() bool {
+	poll.Until(t, 10*time.Second, "snapshot file follows the change", func() bool {
 		f, err := snapshotfile.Read(path, node.Source())
 		return err == nil && f.Snapshot.Revision == rev
 	})
@@ -88,7 +89,7 @@ func TestLoadFallsBackToTheSnapshot(t *testing.T) {
 	if err := c.StartAll(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "healthy after etcd is back", func() bool { return restarted.Health().Degraded == "" })
+	poll.Until(t, 10*time.Second, "healthy after etcd is back", func() bool { return restarted.Health().Degraded == "" })
 	rrec.mu.Lock()
 	n := len(rrec.snaps)
 	rrec.mu.Unlock()
@@ -96,5 +97,5 @@ func TestLoadFallsBackToTheSnapshot(t *testing.T) {
 		t.Errorf("published %d snapshots though nothing changed", n-1)
 	}
 	mustUpdate(t, writer, puts("c", `3`))
-	eventually(t, 10*time.Second, "change after reconnection", has(&rrec, "c", `3`))
+	poll.Until(t, 10*time.Second, "change after reconnection", has(&rrec, "c", `3`))
 }

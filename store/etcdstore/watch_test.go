@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 
 	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/store"
 )
 
@@ -77,17 +78,6 @@ func watch(t *testing.T, s *Store, r *watchRec) {
 	})
 }
 
-func eventually(t *testing.T, within time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func has(r *watchRec, key, val string) func() bool {
 	return func() bool {
 		snap := r.last()
@@ -119,13 +109,13 @@ func TestWatchCatchesUpAfterPartitionAndCompaction(t *testing.T) {
 
 	mustUpdate(t, writer, puts("b", `2`))
 	for _, r := range []*watchRec{&patient, &alert} {
-		eventually(t, 10*time.Second, "change seen", has(r, "b", `2`))
+		poll.Until(t, 10*time.Second, "change seen", has(r, "b", `2`))
 	}
-	eventually(t, 10*time.Second, "healthy", func() bool { return sA.Health().Degraded == "" })
+	poll.Until(t, 10*time.Second, "healthy", func() bool { return sA.Health().Degraded == "" })
 
 	ptP.Cut()
 	ptA.Cut()
-	eventually(t, 5*time.Second, "degraded while cut off", func() bool { return sA.Health().Degraded != "" })
+	poll.Until(t, 5*time.Second, "degraded while cut off", func() bool { return sA.Health().Degraded != "" })
 	lastContact := sA.Health().LastContact
 
 	mustUpdate(t, writer, puts("c", `3`))
@@ -136,11 +126,11 @@ func TestWatchCatchesUpAfterPartitionAndCompaction(t *testing.T) {
 	ptP.Restore()
 	ptA.Restore()
 	for name, r := range map[string]*watchRec{"patient": &patient, "alert": &alert} {
-		eventually(t, 10*time.Second, name+" caught up", func() bool {
+		poll.Until(t, 10*time.Second, name+" caught up", func() bool {
 			return has(r, "c", `3`)() && has(r, "a", "")() && has(r, "b", `3`)()
 		})
 	}
-	eventually(t, 5*time.Second, "healthy again", func() bool { return sA.Health().Degraded == "" })
+	poll.Until(t, 5*time.Second, "healthy again", func() bool { return sA.Health().Degraded == "" })
 	if !sA.Health().LastContact.After(lastContact) {
 		t.Error("LastContact did not move on reconnection")
 	}
@@ -154,9 +144,8 @@ func TestWatchCatchesUpAfterPartitionAndCompaction(t *testing.T) {
 	n := len(patient.snaps)
 	patient.mu.Unlock()
 	idleFrom := sP.Health().LastContact
-	time.Sleep(600 * time.Millisecond)
-	eventually(t, 5*time.Second, "contact refreshed while idle", func() bool {
-		return sP.Health().LastContact.After(idleFrom)
+	poll.Until(t, 6*time.Second, "contact refreshed 600 ms into the idle time", func() bool {
+		return sP.Health().LastContact.After(idleFrom.Add(600 * time.Millisecond))
 	})
 	patient.mu.Lock()
 	if len(patient.snaps) != n {
@@ -186,9 +175,8 @@ func TestIdleStoreStaysHealthy(t *testing.T) {
 	watch(t, s, &r)
 	for i := 0; i < 3; i++ {
 		before := s.Health().LastContact
-		time.Sleep(stale + 100*time.Millisecond)
-		eventually(t, 5*time.Second, "contact confirmed while idle", func() bool {
-			return s.Health().LastContact.After(before)
+		poll.Until(t, stale+5*time.Second, "contact confirmed past StaleAfter of idle time", func() bool {
+			return s.Health().LastContact.After(before.Add(stale + 100*time.Millisecond))
 		})
 	}
 	if st := s.Health(); st.Degraded != "" {
@@ -216,8 +204,21 @@ func TestWatchEndsOnClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.Watch(context.Background(), from, func(*store.Snapshot) {}) }()
-	time.Sleep(200 * time.Millisecond)
+	published := make(chan struct{}, 1)
+	go func() {
+		done <- s.Watch(context.Background(), from, func(*store.Snapshot) {
+			select {
+			case published <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	mustUpdate(t, s, puts("k", `1`))
+	select {
+	case <-published: // Watch runs
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not publish a change within 10 s")
+	}
 	s.Close()
 	select {
 	case err := <-done:

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/attestd/attestd/store"
@@ -98,42 +99,53 @@ func TestTouchMovesConfirmedAt(t *testing.T) {
 	}
 }
 
-func TestWriterCoalesces(t *testing.T) {
+// TestWriterCoalesces, on the fake clock of a synctest bubble: the first
+// offer is written at once; offers within the interval after a write are
+// coalesced into one write at its end; and what is pending when the writer
+// stops is written.
+func TestWriterCoalesces(t *testing.T) { synctest.Test(t, writerCoalesces) }
+
+func writerCoalesces(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snap.json")
-	w := NewWriter(WriterConfig{Path: path, Source: "s", Interval: 300 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
+	const interval = 300 * time.Millisecond
+	w := NewWriter(WriterConfig{Path: path, Source: "s", Interval: interval})
+	holds := func(wantRev, wantWrites int64) {
+		t.Helper()
+		f, err := Read(path, "s")
+		if err != nil || f.Snapshot.Revision != wantRev || w.Writes() != wantWrites {
+			t.Fatalf("file holds %v (%v) after %d writes, want revision %d after %d", f.Snapshot, err, w.Writes(), wantRev, wantWrites)
+		}
+	}
+	// A run that stops after 1 s: its 50 offers come within one interval.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	start := time.Now()
-	for rev := int64(2); rev <= 51; rev++ {
+	w.Offer(sample(2))
+	synctest.Wait()
+	holds(2, 1)
+	for rev := int64(3); rev <= 51; rev++ {
 		w.Offer(sample(rev))
-		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
 	}
-	// The offers take about a third of an interval, longer on a loaded
-	// machine: one write at the first offer, at most one per interval
-	// while they last, and one for what is pending at the end.
-	maxWrites := max(3, 2+int64(time.Since(start)/(300*time.Millisecond)))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		f, err := Read(path, "s")
-		if err == nil && f.Snapshot.Revision == 51 && w.Writes() >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("file holds %v (%v) 10 s after the last offer, want revision 51", f.Snapshot, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := w.Writes(); n < 1 || n > maxWrites {
-		t.Errorf("%d writes for 50 offers over %v, want 1 to %d", n, time.Since(start), maxWrites)
-	}
-	// What is pending when the writer stops is written.
+	holds(2, 1)
+	<-done // the interval ends, then the run
+	holds(51, 2)
+
+	// Another run: an offer past the interval is written at once, the next
+	// waits for the interval, and is written when the run stops.
+	ctx, cancel = context.WithCancel(t.Context())
+	done = make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
 	w.Offer(sample(60))
+	synctest.Wait()
+	holds(60, 3)
+	w.Offer(sample(61))
+	synctest.Wait()
+	holds(60, 3)
 	cancel()
 	<-done
-	if f, err := Read(path, "s"); err != nil || f.Snapshot.Revision != 60 {
-		t.Fatalf("after stop: %v (%v), want revision 60", f.Snapshot, err)
-	}
+	holds(61, 4)
 }
 
 func TestWriterRetriesAndTouches(t *testing.T) {

@@ -23,7 +23,11 @@ type protocolCase struct {
 func protocolCases() []protocolCase {
 	good := func(e *env, mutate func(map[string]any)) (*client.Client, []byte) {
 		c := e.client(testenv.App)
-		return c, e.body(c, e.nonce(c), client.Evidence{Mutate: mutate})
+		b := e.body(c, e.nonce(c), client.Evidence{})
+		if mutate != nil {
+			b = edited(e.t, b, mutate)
+		}
+		return c, b
 	}
 	field := func(path string, v any) func(map[string]any) {
 		return func(b map[string]any) {
@@ -145,8 +149,8 @@ func protocolCases() []protocolCase {
 	}
 }
 
-// RunProtocolErrors runs every protocol error case against node over tr.
-func RunProtocolErrors(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
+// runProtocolErrors runs every protocol error case against node over tr.
+func runProtocolErrors(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
 	for _, tc := range protocolCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &env{t: t, f: f, node: node, tr: tr}

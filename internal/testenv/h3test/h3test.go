@@ -1,8 +1,8 @@
-// Package h3e2e holds the end-to-end tests of the operator's surface
-// (HTTP/3, TLS, signals, systemd) and the helpers other test packages use
-// to reach a node over HTTP/3: a test certificate made on the spot and a
-// node started with it. Only tests import it.
-package h3e2e
+// Package h3test gives tests a node over TLS and HTTP/3: a test
+// certificate made on the spot, the options that start a node with it,
+// HTTP/3 clients that trust it, and raw HTTP/3 connections on which a test
+// stalls request bodies. Only tests import it.
+package h3test
 
 import (
 	"crypto/ecdsa"
@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -92,8 +93,8 @@ func TLSOptions(c *Cert, o testenv.Options) testenv.Options {
 	edit := o.Edit
 	o.Edit = func(cfg *daemon.Config) {
 		cfg.TLSCert, cfg.TLSKey = c.CertFile, c.KeyFile
-		cfg.HTTP3Listen = mustAddrPort("127.0.0.1:0")
-		cfg.TLSListen = mustAddrPort("127.0.0.1:0")
+		cfg.HTTP3Listen = netip.MustParseAddrPort("127.0.0.1:0")
+		cfg.TLSListen = netip.MustParseAddrPort("127.0.0.1:0")
 		if edit != nil {
 			edit(cfg)
 		}

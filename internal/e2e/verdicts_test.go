@@ -66,9 +66,9 @@ func b64uDigest(s string) string {
 	return base64.RawURLEncoding.EncodeToString(d[:])
 }
 
-// RunVerdicts runs every verdict case against node over tr and checks the
+// runVerdicts runs every verdict case against node over tr and checks the
 // tokens with golang-jwt (algorithm pinned).
-func RunVerdicts(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
+func runVerdicts(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.Node) {
 	e0 := &env{t: t, f: f, node: node, tr: tr}
 	passHeader := header(t, mustPass(e0).Token)
 	for _, tc := range verdictCases() {
@@ -81,11 +81,11 @@ func RunVerdicts(t *testing.T, tr Transport, f *testenv.Fixture, node *testenv.N
 					t.Fatal(err)
 				}
 			}
-			ev := tc.ev
+			body := e.body(c, e.nonce(c), tc.ev)
 			if tc.mutate != nil {
-				ev.Mutate = func(b map[string]any) { tc.mutate(e, b) }
+				body = edited(t, body, func(b map[string]any) { tc.mutate(e, b) })
 			}
-			v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), ev)))
+			v := decodeVerdict(t, e.attest(c, body))
 			cl, err := verifyHS(v.Token, f.HSKey, testenv.Account)
 			if tc.arc == "" {
 				if err != nil {

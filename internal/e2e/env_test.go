@@ -128,6 +128,22 @@ func (e *env) body(c *client.Client, nonce string, ev client.Evidence) []byte {
 	return b
 }
 
+// edited is body with edit applied to its decoded JSON object: how tests
+// make the malformed and forged bodies that no SDK sends.
+func edited(t testing.TB, body []byte, edit func(map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // verdict is a decoded 200 attest answer.
 type verdict struct {
 	Token               string              `json:"token"`

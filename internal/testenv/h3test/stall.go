@@ -1,4 +1,4 @@
-package h3e2e
+package h3test
 
 import (
 	"context"
