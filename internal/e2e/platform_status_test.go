@@ -48,7 +48,7 @@ func TestAndroidStatusListFollowed(t *testing.T) {
 	refused := func(arc string) bool {
 		return strings.HasPrefix(arc, "platform_attestation_invalid") && strings.Contains(arc, "android_revoked")
 	}
-	logs.WaitFor(t, 15*time.Second, "android status list reloaded")
+	logs.WaitFor(t, 15*time.Second, "entries=1 fetched=") // "android status list installed", the revoking list
 	if arc := enrol(); !refused(arc) {
 		t.Fatalf("the revoked intermediate enrols once the list naming it is reloaded: arc %q", arc)
 	}
