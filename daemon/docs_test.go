@@ -416,3 +416,45 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
 }
+
+// citedTest is a test, fuzz target or benchmark a doc names in backticks
+// (a subtest path is cited by its top-level name).
+var citedTest = regexp.MustCompile("`((?:Test|Fuzz|Benchmark)[A-Z][A-Za-z0-9_]*)[/`]")
+
+// TestDocsCiteTestsThatExist: every test a doc cites as proof (the threat
+// model's last column, the benchmarks' names) is a function of some
+// _test.go file of the module.
+func TestDocsCiteTestsThatExist(t *testing.T) {
+	defined := map[string]bool{}
+	def := regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9_]*)\(`)
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && path != repoRoot:
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, "_test.go"):
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		for _, m := range def.FindAllSubmatch(b, -1) {
+			defined[string(m[1])] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cited := 0
+	for _, path := range docFiles(t) {
+		for _, m := range citedTest.FindAllStringSubmatch(readDoc(t, path), -1) {
+			cited++
+			if !defined[m[1]] {
+				t.Errorf("%s cites %s, which no _test.go file defines", path, m[1])
+			}
+		}
+	}
+	if cited < 100 || len(defined) < 500 {
+		t.Fatalf("%d citations of %d tests found: the scan is broken", cited, len(defined))
+	}
+}
