@@ -1,5 +1,5 @@
 // Package backend is what an API owner imports to accept attestd tokens
-// (PROTOCOL.md §3): a Verifier that checks a token's signature with the
+// (docs/protocol.md §3): a Verifier that checks a token's signature with the
 // account's keys (given, or fetched from the edge's JWKS and cached), its
 // times, audience, issuer and binding; and net/http and fasthttp middleware
 // built on it.
@@ -8,7 +8,7 @@
 // imports crypto/token, crypto/httpsig and crypto/secret from this module, fasthttp and
 // golang.org/x/sync; nothing of the edge.
 //
-// Monitor mode (PROTOCOL.md §11): an app in monitor mode gets tokens signed
+// Monitor mode (docs/protocol.md §9): an app in monitor mode gets tokens signed
 // with the account's key for failed verdicts too, so that its backends
 // keep working while its owner watches what enforcement would refuse.
 // Such a token carries mon (token.Claims.Monitor) and its reasons in arc
@@ -17,7 +17,7 @@
 // Config.RefuseMonitorFailures is set, which refuses them
 // (ErrMonitorFailure) while still accepting monitor-mode passes. A token
 // made with a debug token names it in dbg (Claims.Debug).
-// Request signatures (PROTOCOL.md §12), with WithRequestSignatures: a
+// Request signatures (docs/protocol.md §10), with WithRequestSignatures: a
 // token bound to the device key (cnf) and, on each request, an RFC 9421
 // signature by that key over the method, authority, path, query, token and
 // Content-Digest, fresh (SignatureConfig.Window) and never seen before

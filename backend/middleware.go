@@ -16,7 +16,7 @@ type MiddlewareOption func(*middleware)
 
 // WithTokenHeader reads the token from the named header instead of
 // Attest-Token. The token is never read from Authorization as a bearer
-// token: Authorization is what tokens are bound to (PROTOCOL.md §6), and
+// token: Authorization is what tokens are bound to (docs/protocol.md §6), and
 // one header cannot be both.
 func WithTokenHeader(name string) MiddlewareOption {
 	return func(m *middleware) { m.tokenHeader = textproto.CanonicalMIMEHeaderKey(name) }
@@ -38,7 +38,7 @@ func WithRejectHook(f func(error)) MiddlewareOption {
 }
 
 // WithRequestSignatures requires, beside the token, a request signature by
-// the token's device key (PROTOCOL.md §12): a token without cnf, and a
+// the token's device key (docs/protocol.md §10): a token without cnf, and a
 // request whose signature does not check out, are answered 401
 // {"error":"request_signature_invalid",…}; a body over s's MaxBodyBytes
 // 413 body_too_large; a full replay cache 503 overloaded. The body is read

@@ -11,7 +11,7 @@ import (
 )
 
 // ReplayCache remembers the request signatures a verifier accepted
-// (PROTOCOL.md §12: a signature is accepted once within its window).
+// (docs/protocol.md §10: a signature is accepted once within its window).
 // MemoryReplayCache is the one of a single process; a store shared by
 // several processes (a key-value store's set-if-absent with an expiry)
 // refuses replays across them.

@@ -11,7 +11,7 @@ import (
 	"github.com/attestd/attestd/crypto/token"
 )
 
-// Request signatures (PROTOCOL.md §12): a token with cnf is bound to the
+// Request signatures (docs/protocol.md §10): a token with cnf is bound to the
 // device key, and each request carrying it is signed with that key (RFC
 // 9421, label att). A verifier that requires them refuses a token without
 // cnf, a request whose signature is missing, malformed, stale, replayed,

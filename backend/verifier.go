@@ -112,7 +112,7 @@ func (v *Verifier) VerifyInto(ctx context.Context, tok, bindingValue []byte, out
 }
 
 // MonitorFailure reports whether c stands for a failed verdict of an app in
-// monitor mode (PROTOCOL.md §11): mon is true and arc names reasons (or, a
+// monitor mode (docs/protocol.md §9): mon is true and arc names reasons (or, a
 // token attestd never mints, is absent). Its reasons are then
 // strings.Split(*c.Annotation, ",").
 func MonitorFailure(c token.Claims) bool {

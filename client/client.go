@@ -57,20 +57,20 @@ type Config struct {
 	Now func() time.Time
 	// Enroll, when set, produces the platform's hardware evidence (Android
 	// Key Attestation, Apple App Attest) for a nonce: the
-	// platform_attestation object of PROTOCOL.md §7. The client enrols when
+	// platform_attestation object of docs/protocol.md §7. The client enrols when
 	// it holds no receipt, keeps the receipt of a passing enrolment, and
 	// sends it instead from then on until the edge answers
 	// "platform_attestation": "required".
 	Enroll func(ctx context.Context, nonce string) (json.RawMessage, error)
 	// DebugToken, when set, is sent as debug_token with every attest
-	// (PROTOCOL.md §11): for emulators, CI runners and debug builds, which
+	// (docs/protocol.md §9): for emulators, CI runners and debug builds, which
 	// no genuine-app check passes. It is a bearer credential: read it from
 	// the environment or a CI secret, never build it into an app, and
 	// never log it (the client never does).
 	DebugToken string
 	// PlayIntegrity, when set (Android apps that use Play Integrity, in
 	// place of Enroll), is called with the nonce to pass to Play and
-	// returns Play's token (PROTOCOL.md §10); the client enrols with it as
+	// returns Play's token (docs/protocol.md §7); the client enrols with it as
 	// with Enroll, and then uses the receipt.
 	PlayIntegrity PlayIntegrityToken
 }
@@ -175,7 +175,7 @@ func (c *Client) Body(nonce string, ev Evidence) ([]byte, error) {
 }
 
 // receiptEvidence is the platform_attestation that stands for a receipt
-// (PROTOCOL.md §7).
+// (docs/protocol.md §7).
 func receiptEvidence(receipt string) json.RawMessage {
 	b := appendString([]byte(`{"format":"receipt","receipt":`), receipt)
 	return append(b, '}')

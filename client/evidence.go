@@ -14,7 +14,7 @@ import (
 	"strconv"
 )
 
-// The attest body (PROTOCOL.md §2) is built in one place: Attester. The
+// The attest body (docs/protocol.md §2) is built in one place: Attester. The
 // Client, the load generator and the tests all send what it appends.
 
 // Integrity are the SDK's own integrity findings.
@@ -34,11 +34,11 @@ type Evidence struct {
 	Binding []byte
 	// WantSecrets asks for the runtime secrets (JWE).
 	WantSecrets bool
-	// PlatformAttestation is the raw platform_attestation object (PROTOCOL.md
+	// PlatformAttestation is the raw platform_attestation object (docs/protocol.md
 	// §7). Left nil, Client.Attest fills it in: from Config.Enroll when the
 	// client holds no receipt, else with the receipt.
 	PlatformAttestation json.RawMessage
-	// PoP asks for a token bound to the device key (PROTOCOL.md §12): its
+	// PoP asks for a token bound to the device key (docs/protocol.md §10): its
 	// cnf is the device key, and requests that carry it must be signed
 	// with it (SignRequest; the Transport does it with
 	// TransportConfig.ProofOfPossession).
@@ -53,12 +53,12 @@ type AttesterConfig struct {
 	// KeyEncoding of device.key: "spki" (default) or "raw" (65-byte point).
 	KeyEncoding string
 	// DebugToken, when set, is sent as debug_token in every body
-	// (PROTOCOL.md §11).
+	// (docs/protocol.md §9).
 	DebugToken string
 }
 
 // An Attester is one app on one device as the SDK holds them: it builds the
-// attest bodies of PROTOCOL.md §2 and signs them, and does no I/O. It is
+// attest bodies of docs/protocol.md §2 and signs them, and does no I/O. It is
 // immutable and safe for concurrent use. A Client has one; the load
 // generator keeps one per device and app it claims to be.
 type Attester struct {
@@ -102,11 +102,11 @@ func NewAttester(cfg AttesterConfig) (*Attester, error) {
 }
 
 // AppendBody appends the attest body for nonce and ev to dst and returns the
-// extended slice. Members come in the order of PROTOCOL.md §2 (nonce, app,
+// extended slice. Members come in the order of docs/protocol.md §2 (nonce, app,
 // device, then the optional ones, each only when set); strings are escaped
 // as encoding/json escapes them. ev.PlatformAttestation is copied as it is
 // and must be valid JSON (Client.Body checks it). With room in dst and a
-// nonce of at most 128 bytes (every nonce PROTOCOL.md §1 allows),
+// nonce of at most 128 bytes (every nonce docs/protocol.md §1 allows),
 // AppendBody allocates nothing.
 func (a *Attester) AppendBody(dst []byte, nonce string, ev *Evidence) []byte {
 	dst = append(dst, `{"nonce":`...)
@@ -176,7 +176,7 @@ func (in Integrity) appendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-// maxNonce is the longest nonce PROTOCOL.md §1 allows.
+// maxNonce is the longest nonce docs/protocol.md §1 allows.
 const maxNonce = 128
 
 // Measure returns b64u HMAC-SHA256(key = code digest, message = nonce).

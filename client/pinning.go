@@ -19,7 +19,7 @@ import (
 	"time"
 )
 
-// pinner holds the pins of the latest attestation (PROTOCOL.md §5) and
+// pinner holds the pins of the latest attestation (docs/protocol.md §5) and
 // checks TLS connections against them: at the handshake, and again, for
 // every connection it dialled and that is still open, whenever the pins
 // change. It is safe for concurrent use.

@@ -12,7 +12,7 @@ import (
 )
 
 // PlayIntegrityToken is the hook an Android app gives the SDK to enrol
-// with Play Integrity (PROTOCOL.md §10), set as Config.PlayIntegrity. The
+// with Play Integrity (docs/protocol.md §7), set as Config.PlayIntegrity. The
 // SDK cannot ask Play itself: it calls the hook with the nonce to pass to
 // Play, and the hook returns the token Play gave for it. In Kotlin:
 //

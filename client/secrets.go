@@ -9,7 +9,7 @@ import (
 )
 
 // OpenSecrets decrypts the `secrets` JWE of a result with the device key
-// (PROTOCOL.md §4: ECDH-ES, A256GCM) and returns the name → value map.
+// (docs/protocol.md §4: ECDH-ES, A256GCM) and returns the name → value map.
 func (c *Client) OpenSecrets(r *Result) (map[string]string, error) {
 	if r.Secrets == "" {
 		return nil, errors.New("client: the answer carries no secrets")

@@ -16,7 +16,7 @@ import (
 	"github.com/attestd/attestd/crypto/httpsig"
 )
 
-// Request signatures (PROTOCOL.md §12): a token attested with pop carries
+// Request signatures (docs/protocol.md §10): a token attested with pop carries
 // cnf, the device key, and every request that carries it is signed with
 // that key, so that the token is of no use to whoever copies it.
 
@@ -28,7 +28,7 @@ const DefaultMaxSignedBody = 10 << 20
 // the limit. The request is not sent.
 var ErrBodyTooLarge = errors.New("client: request body over the signing limit")
 
-// SignRequest signs req with the device key key at now as PROTOCOL.md §12
+// SignRequest signs req with the device key key at now as docs/protocol.md §10
 // asks: it sets Content-Digest (sha-256 of the body) when req has a body,
 // then Signature-Input and Signature with label att over @method,
 // @authority, @path, @query (when req has a query), attest-token and
@@ -103,8 +103,8 @@ func digestBody(req *http.Request, maxBody int64) (bool, error) {
 	return true, nil
 }
 
-// tokenBound reports whether the token's claims carry cnf (PROTOCOL.md
-// §12). The token is the edge's answer, read without verifying it: only a
+// tokenBound reports whether the token's claims carry cnf (docs/protocol.md
+// §10). The token is the edge's answer, read without verifying it: only a
 // backend can tell a pass from a failure, and a token without cnf is sent
 // unsigned either way.
 func tokenBound(tok string) bool {

@@ -55,7 +55,7 @@ type TransportConfig struct {
 	// "https://host[:port]" or "http://host[:port]" (that scheme, that port
 	// or the scheme's own; plain http only when written so). No wildcards. A secret listed with no host is filled in
 	// nowhere. A secret not listed is filled in only in https requests to a
-	// host the latest attestation pins (PROTOCOL.md §5), whose connection
+	// host the latest attestation pins (docs/protocol.md §5), whose connection
 	// is checked against those pins. A placeholder anywhere else fails the
 	// request with ErrSecretNotAllowed before anything is sent.
 	SecretHosts map[string][]string
@@ -70,7 +70,7 @@ type TransportConfig struct {
 	MaxBound int
 	// ProofOfPossession attests with "pop": true, and signs every request
 	// that carries the token (those to the token hosts) with the device
-	// key when the token has cnf (PROTOCOL.md §12, SignRequest), so that a
+	// key when the token has cnf (docs/protocol.md §10, SignRequest), so that a
 	// copied token is of no use without the device.
 	ProofOfPossession bool
 	// Now is the clock of request signatures' created (default: the
@@ -87,7 +87,7 @@ type TransportConfig struct {
 // placeholders in header and query values with the released secrets (only
 // for the hosts each secret is allowed for, never in a request that follows
 // a redirect), and refuses TLS connections to a pinned host whose chain
-// matches none of its pins (PROTOCOL.md §4-5). Pins and secrets come from
+// matches none of its pins (docs/protocol.md §4-5). Pins and secrets come from
 // the latest attestation of the Client, whoever made it.
 //
 // A secret goes only where it is meant to: the answer to a request it was
@@ -108,7 +108,7 @@ type TransportConfig struct {
 //
 // With ProofOfPossession, the token is bound to the device key (cnf) and
 // every request that carries it is signed with that key (RFC 9421,
-// PROTOCOL.md §12; see SignRequest), after placeholders are filled in and
+// docs/protocol.md §10; see SignRequest), after placeholders are filled in and
 // the token set, so that the signature covers what is sent.
 //
 // Every request waits for a first attestation (so pins apply from the first

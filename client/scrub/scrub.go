@@ -1,7 +1,7 @@
 // Package scrub removes a secret from HTTP answer headers, so that a secret
 // added to a request reaches the host it was meant for and nobody else.
 // The edge's secrets proxy scrubs each upstream answer of the secret it
-// injected (PROTOCOL.md §6, 1.1), and the SDK's client.Transport scrubs the
+// injected (docs/protocol.md §6, 1.1), and the SDK's client.Transport scrubs the
 // answer to each request it filled a secret in: a redirect whose Location
 // echoes the request's query, a Set-Cookie or a debug header that repeats
 // it, never reach the app.

@@ -1,9 +1,9 @@
 // Package httpsig implements the parts of HTTP Message Signatures (RFC 9421)
 // and Digest Fields (RFC 9530) that attestd's request signatures use
-// (PROTOCOL.md §12): a bounded parser of the Structured Field Values of
+// (docs/protocol.md §10): a bounded parser of the Structured Field Values of
 // RFC 8941 that Signature-Input, Signature and Content-Digest are written
 // in, the signature base, ecdsa-p256-sha256 signing and verification, the
-// Content-Digest field (sha-256, and sha-512 when present), and the §12
+// Content-Digest field (sha-256, and sha-512 when present), and the §10
 // profile: label att over @method, @authority, @path, @query (when the
 // request has a query), attest-token and content-digest (when it has a
 // body), keyid = the did of the key, created within a window.
@@ -69,7 +69,7 @@ var (
 	ErrKey = errors.New("httpsig: unusable key")
 )
 
-// Limits. Genuine §12 fields are a few hundred bytes; the limits leave room
+// Limits. Genuine §10 fields are a few hundred bytes; the limits leave room
 // for other signatures of the same message and nothing more.
 const (
 	// MaxFieldSize bounds the combined value of Signature-Input, Signature
@@ -91,7 +91,7 @@ const (
 	MaxBaseSize = 16 << 10
 )
 
-// Label is the signature label of PROTOCOL.md §12.
+// Label is the signature label of docs/protocol.md §10.
 const Label = "att"
 
 // Alg is the one algorithm this package signs and verifies with (RFC 9421

@@ -31,7 +31,7 @@ func PublicKey(point []byte) (*ecdsa.PublicKey, error) {
 }
 
 // DID returns the did of the key with uncompressed point point: b64u
-// SHA-256 of the point (PROTOCOL.md §3), appended to dst.
+// SHA-256 of the point (docs/protocol.md §3), appended to dst.
 func DID(dst, point []byte) []byte {
 	sum := sha256.Sum256(point)
 	return base64.RawURLEncoding.AppendEncode(dst, sum[:])

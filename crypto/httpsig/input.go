@@ -145,7 +145,7 @@ type Params struct {
 }
 
 // appendSigParams appends the serialised inner list of components with
-// params p, in the order created, keyid, alg (PROTOCOL.md §12). Component
+// params p, in the order created, keyid, alg (docs/protocol.md §10). Component
 // identifiers and string values must be printable ASCII without '"' or
 // '\' (checked by the caller).
 func appendSigParams(dst []byte, components []string, p Params) []byte {

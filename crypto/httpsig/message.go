@@ -55,7 +55,7 @@ func (r *Request) AppendComponent(dst, id []byte) ([]byte, bool) {
 	return AppendHeader(dst, r.Header, id)
 }
 
-// HasQuery reports whether the request has a query (PROTOCOL.md §12: then
+// HasQuery reports whether the request has a query (docs/protocol.md §10: then
 // @query must be covered).
 func (r *Request) HasQuery() bool { return r.Query != "" }
 
@@ -194,7 +194,7 @@ func trimOWSBytes(s []byte) []byte {
 }
 
 // Response is a Message over an HTTP response: @status and its fields
-// (for RFC 9421's examples, which sign responses; PROTOCOL.md §12 signs
+// (for RFC 9421's examples, which sign responses; docs/protocol.md §10 signs
 // requests only).
 type Response struct {
 	Status int

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// DefaultWindow is how far created may be from now, either way (PROTOCOL.md
-// §12).
+// DefaultWindow is how far created may be from now, either way (docs/protocol.md
+// §10).
 const DefaultWindow = 60 * time.Second
 
 // TokenField is the field that carries the attestation token.
@@ -32,7 +32,7 @@ type Checked struct {
 	Until   time.Time
 }
 
-// RequiredComponents returns the components PROTOCOL.md §12 requires a
+// RequiredComponents returns the components docs/protocol.md §10 requires a
 // request signature to cover, in the order the client signs them.
 func RequiredComponents(hasQuery, hasBody bool) []string {
 	c := make([]string, 0, 6)
@@ -47,7 +47,7 @@ func RequiredComponents(hasQuery, hasBody bool) []string {
 	return c
 }
 
-// VerifyRequest checks the request signature of PROTOCOL.md §12 on req,
+// VerifyRequest checks the request signature of docs/protocol.md §10 on req,
 // whose whole body is body (empty when it has none), with the device key
 // whose uncompressed point is point (the token's cnf.jwk), at now, with
 // created allowed within window of now either way (0: DefaultWindow).
@@ -109,7 +109,7 @@ func (sc *Scratch) VerifyRequest(req RequestMessage, point, body []byte, now tim
 	return Checked{ID: SignatureID(&sc.sig), Created: in.Created, Until: time.Unix(in.Created+w+1, 0)}, nil
 }
 
-// checkCovered checks the components §12 requires.
+// checkCovered checks the components §10 requires.
 func checkCovered(in *Input, hasQuery, hasBody bool) error {
 	for _, c := range [...]string{"@method", "@authority", "@path", TokenField} {
 		if !in.Covers(c) {
@@ -192,7 +192,7 @@ func Sign(msg Message, components []string, p Params, key *ecdsa.PrivateKey) (in
 	return string(params), string(append(enc, ':')), nil
 }
 
-// SignRequest signs req as PROTOCOL.md §12 asks, at created, with the
+// SignRequest signs req as docs/protocol.md §10 asks, at created, with the
 // device key key: RequiredComponents(req.HasQuery(), hasBody), created,
 // keyid = the did of key, alg ecdsa-p256-sha256. A request with a body
 // must carry its Content-Digest (AppendContentDigest) before it is signed.

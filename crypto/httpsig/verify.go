@@ -43,7 +43,7 @@ type Scratch struct {
 // and verifies the signature. It applies no policy of its own beyond the
 // algorithm (an alg parameter other than ecdsa-p256-sha256 is
 // ErrAlgorithm): which components, created, keyid and the rest are the
-// caller's to check in sc.Input (VerifyRequest checks PROTOCOL.md §12's).
+// caller's to check in sc.Input (VerifyRequest checks docs/protocol.md §10's).
 func (sc *Scratch) Verify(msg Message, label string, key *ecdsa.PublicKey) error {
 	if err := sc.parse(msg, label); err != nil {
 		return err

@@ -4,7 +4,7 @@ package token
 // exist for this package; anything else is refused.
 type Alg string
 
-// The algorithms of PROTOCOL.md §3.
+// The algorithms of docs/protocol.md §3.
 const (
 	HS256 Alg = "HS256" // HMAC-SHA256; the key is a secret of at least 32 bytes
 	ES256 Alg = "ES256" // ECDSA P-256 with SHA-256; raw r‖s signature (64 bytes)

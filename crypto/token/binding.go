@@ -10,7 +10,7 @@ import (
 const bindingLen = 43
 
 // BindingHash returns b64u(SHA-256(value)): the pay claim of a token bound to
-// value (PROTOCOL.md §3).
+// value (docs/protocol.md §3).
 func BindingHash(value []byte) string {
 	var enc [bindingLen]byte
 	return string(appendBinding(enc[:0], value))

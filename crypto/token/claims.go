@@ -3,7 +3,7 @@ package token
 // ConfirmationSize is the size of a cnf key: an uncompressed P-256 point.
 const ConfirmationSize = 65
 
-// Claims are the claims of an attestation token (PROTOCOL.md §3), as minted.
+// Claims are the claims of an attestation token (docs/protocol.md §3), as minted.
 // The zero value is not mintable: ExpiresAt is required.
 type Claims struct {
 	Issuer    string // iss: the deployment's issuer name
@@ -17,16 +17,16 @@ type Claims struct {
 	// Annotation is arc: comma-separated failure reasons. Omitted when nil;
 	// present as "" when it points at "" (a pass, where annotation is on).
 	Annotation *string
-	// Monitor is mon (PROTOCOL.md §11): the app is in monitor mode, so a
+	// Monitor is mon (docs/protocol.md §9): the app is in monitor mode, so a
 	// token signed with the account's key may stand for a failed verdict
 	// (arc then names its reasons). Present as true only; omitted when
 	// false.
 	Monitor bool
-	// Debug is dbg (§11): the name of the debug token the verdict was made
+	// Debug is dbg (§9): the name of the debug token the verdict was made
 	// with; omitted when empty.
 	Debug string
 	// Confirmation is the device key the token is bound to (cnf.jwk, RFC
-	// 7800; PROTOCOL.md §12): the uncompressed point 0x04‖x‖y of a P-256
+	// 7800; docs/protocol.md §10): the uncompressed point 0x04‖x‖y of a P-256
 	// key. The zero value: no cnf.
 	Confirmation [ConfirmationSize]byte
 }

@@ -1,7 +1,7 @@
-// Package token mints and verifies attestd's attestation tokens (PROTOCOL.md
+// Package token mints and verifies attestd's attestation tokens (docs/protocol.md
 // §3): compact JWTs (RFC 7519) signed with HS256, ES256 (P-256) or EdDSA
 // (Ed25519), with the header {"alg":ALG,"typ":"JWT","kid":KID}. A token may
-// be bound to the device key by a cnf claim (RFC 7800, PROTOCOL.md §12),
+// be bound to the device key by a cnf claim (RFC 7800, docs/protocol.md §10),
 // {"jwk":{"kty":"EC","crv":"P-256","x":…,"y":…}}; a cnf of any other form
 // is refused as malformed, never read as no cnf.
 //

@@ -130,7 +130,7 @@ func (s *Signer) PublicKey() (VerifyKey, bool) {
 // Decoy returns a signer with s's kid and algorithm and a fresh random key
 // that exists only in the returned signer's memory. Its tokens have the same
 // header as s's and signatures of the same form, and no backend accepts them:
-// they are for failed verdicts (PROTOCOL.md §3). Make one per key and keep it.
+// they are for failed verdicts (docs/protocol.md §3). Make one per key and keep it.
 func (s *Signer) Decoy() (*Signer, error) {
 	var key []byte
 	switch s.alg {

@@ -74,7 +74,7 @@ Which app (APP FLAGS):
                         apps, --version when the app has several versions)
   --app ID --debug-token TOKEN
                         any registered app, with a debug token of it
-                        (PROTOCOL §11: it waives signer, version and code, so
+                        (docs/protocol.md §9: it waives signer, version and code, so
                         the demo's are sent); the token may also come from
                         $ATTESTD_DEBUG_TOKEN, which keeps it out of ps
 
