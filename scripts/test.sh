@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what the tests need
-# (Debian packages, the npm package `jose`), then runs `go test -race ./...`.
-# Every test runs against loopback only. Takes well under 15 minutes on 2 cores.
+# (Debian packages, the npm packages of interop/node), then runs
+# `go test -race ./...`.
+# Every test runs against loopback only. Takes well under 15 minutes on 2 cores;
+# then the systemd units and the .deb are checked (make check-units check-deb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,7 @@ command -v gtlsclient >/dev/null 2>&1 || need+=(ngtcp2-client)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+command -v make >/dev/null 2>&1 || need+=(make)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
@@ -32,4 +35,9 @@ if [ -f interop/node/package.json ] && { [ ! -f interop/node/node_modules/.packa
     echo "scripts/test.sh: npm ci failed; the Node interop test will say so" >&2
 fi
 
-exec go test -race -timeout 30m -count=1 ./...
+go test -race -timeout 30m -count=1 ./...
+
+# The package as an operator installs it: the units as systemd reads them
+# (verify, security rating, the shipped config, sysusers/tmpfiles modes)
+# and the .deb's docs, links and copyright.
+make check-units check-deb
