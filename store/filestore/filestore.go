@@ -7,8 +7,10 @@
 // at once without losing an update. Readers need no lock.
 //
 // The directory also holds the master key file (master.key, mode 0600,
-// created on first use unless another key file is given); this package
-// reads and creates it, crypto/envelope gives it meaning.
+// created on the first use of a new store, one without records, unless
+// another key file is given; never for a store whose records need the key
+// that is missing); this package reads and creates it, crypto/envelope
+// gives it meaning.
 //
 // A *Store is safe for concurrent use.
 package filestore
@@ -62,7 +64,9 @@ type Options struct {
 	// <dir>/master.key; it must exist and be mode 0600 (or stricter).
 	MasterKeyFile string
 	// NewMasterKey returns the contents of a new master key file, for the
-	// first use of a directory without one. Nil: a missing key is an error.
+	// first use of a directory without one whose store holds no record.
+	// Nil: a missing key is an error. It is never called for a store with
+	// records: their key is missing, not new (*MissingKeyError).
 	NewMasterKey func() ([]byte, error)
 	// PollInterval is how often Watch stats the state file.
 	PollInterval time.Duration
@@ -87,7 +91,8 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens the store in dir, creating the directory (mode 0700) and, when
-// allowed, the master key file (mode 0600) if missing.
+// allowed and the store holds no record, the master key file (mode 0600)
+// if missing.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty directory", store.ErrBadURL)
