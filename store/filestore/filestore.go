@@ -38,6 +38,11 @@ const (
 	tempPrefix = StateFileName + ".tmp-"
 )
 
+// MaxStateFileBytes bounds the state file (store.MaxFileBytes, the bound
+// of a node's snapshot file too): a larger one is refused before it is
+// read, and an update that would make one is refused.
+const MaxStateFileBytes = store.MaxFileBytes
+
 // DefaultPollInterval is how often Watch looks at the state file.
 const DefaultPollInterval = 200 * time.Millisecond
 
@@ -50,6 +55,9 @@ var (
 	ErrNoMasterKey = errors.New("filestore: master key file missing")
 	// ErrCorrupt: the state file does not decode.
 	ErrCorrupt = errors.New("filestore: state file is corrupt")
+	// ErrTooLarge: the state file, as read or as a change would write
+	// it, is larger than MaxStateFileBytes.
+	ErrTooLarge = errors.New("filestore: state file too large")
 	// ErrBadChanges: Update's fn returned changes that cannot be applied
 	// (a key both put and deleted, an empty key, a value that is not JSON).
 	ErrBadChanges = errors.New("filestore: bad changes")
@@ -83,6 +91,8 @@ type Store struct {
 	masterKey secret.Value
 	closed    atomic.Bool
 	health    health
+	// maxState bounds the state file: MaxStateFileBytes (tests lower it).
+	maxState int64
 	// beforeRename, when set (tests), runs between writing the temporary
 	// file and renaming it over the state file.
 	beforeRename func() error
@@ -106,7 +116,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: create %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, opts: opts, health: health{now: opts.Now}}
+	s := &Store{dir: dir, opts: opts, health: health{now: opts.Now}, maxState: MaxStateFileBytes}
 	mk, err := s.loadMasterKey(ctx)
 	if err != nil {
 		return nil, err
