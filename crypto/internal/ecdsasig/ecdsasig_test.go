@@ -11,6 +11,21 @@ import (
 	"testing"
 )
 
+// roundTrip checks der, AppendDER's form of raw: encoding/asn1 reads it as
+// raw's two halves, and ToRaw turns it back into raw.
+func roundTrip(t *testing.T, raw, der []byte) {
+	t.Helper()
+	var std struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &std); err != nil || len(rest) != 0 ||
+		std.R.Cmp(new(big.Int).SetBytes(raw[:32])) != 0 || std.S.Cmp(new(big.Int).SetBytes(raw[32:])) != 0 {
+		t.Fatalf("DER %x of %x does not read back with encoding/asn1: %v", der, raw, err)
+	}
+	got := make([]byte, RawSize)
+	if !ToRaw(got, der) || !bytes.Equal(got, raw) {
+		t.Fatalf("raw %x → DER %x → %x", raw, der, got)
+	}
+}
+
 // TestRoundTrip: r‖s → DER → r‖s, at the edges of the encoding (a zero
 // half, a half with its high bit set, leading zero bytes).
 func TestRoundTrip(t *testing.T) {
@@ -24,15 +39,7 @@ func TestRoundTrip(t *testing.T) {
 		if len(der) > MaxDERSize {
 			t.Fatalf("DER of %x is %d bytes, over MaxDERSize", raw, len(der))
 		}
-		var std struct{ R, S *big.Int }
-		if rest, err := asn1.Unmarshal(der, &std); err != nil || len(rest) != 0 ||
-			std.R.Cmp(new(big.Int).SetBytes(raw[:32])) != 0 || std.S.Cmp(new(big.Int).SetBytes(raw[32:])) != 0 {
-			t.Fatalf("DER %x of %x does not read back with encoding/asn1: %v", der, raw, err)
-		}
-		got := make([]byte, RawSize)
-		if !ToRaw(got, der) || !bytes.Equal(got, raw) {
-			t.Fatalf("raw %x → DER %x → %x", raw, der, got)
-		}
+		roundTrip(t, raw, der)
 	}
 	if got := AppendDER([]byte("x"), make([]byte, 63)); string(got) != "x" {
 		t.Fatalf("a 63-byte signature has a DER form: %x", got)
@@ -168,14 +175,6 @@ func FuzzAppendDER(f *testing.F) {
 			}
 			return
 		}
-		var std struct{ R, S *big.Int }
-		if rest, err := asn1.Unmarshal(der, &std); err != nil || len(rest) != 0 ||
-			std.R.Cmp(new(big.Int).SetBytes(raw[:32])) != 0 || std.S.Cmp(new(big.Int).SetBytes(raw[32:])) != 0 {
-			t.Fatalf("DER %x of %x: %v", der, raw, err)
-		}
-		got := make([]byte, RawSize)
-		if !ToRaw(got, der) || !bytes.Equal(got, raw) {
-			t.Fatalf("%x → %x → %x", raw, der, got)
-		}
+		roundTrip(t, raw, der)
 	})
 }
