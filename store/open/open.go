@@ -55,7 +55,9 @@ var (
 // Options configure Open. The zero value is fine for a file store.
 type Options struct {
 	// MasterKeyFile is the master key file; empty means the store's own
-	// (a file store's <dir>/master.key, created on first use).
+	// (a file store's <dir>/master.key, created on the first use of a
+	// store without records; missing for a store with records, it is an
+	// error naming the key IDs they need).
 	MasterKeyFile string
 	// PollInterval is how often a file store's Watch looks for changes
 	// (0: filestore.DefaultPollInterval).
@@ -180,7 +182,10 @@ func ReadKeySet(path string) (secret.Value, *envelope.KeySet, error) {
 }
 
 // Open opens the store at rawURL and its keyring. Close the store when
-// done. A file store creates its directory and master key on first use.
+// done. A file store creates its directory on first use, and its master
+// key when it holds no record yet; a file store with records and no master
+// key file is refused (ErrMasterKey and filestore.ErrNoMasterKey), and
+// nothing is created.
 // The store is a *recordauth.Store tagging under the keyring.
 func Open(ctx context.Context, rawURL string, opts Options) (store.Store, *envelope.Keyring, error) {
 	loc, err := ParseURL(rawURL)
