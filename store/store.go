@@ -29,6 +29,13 @@ var (
 	ErrBadURL = errors.New("store: bad URL")
 )
 
+// MaxFileBytes bounds a whole store kept in one file: the file store's
+// state file and a node's snapshot file (store/snapshotfile) hold the same
+// records. A larger file is refused before it is read (a wrong path such
+// as a device or a log, or a store grown past what a node should hold in
+// memory), and a writer refuses to make one.
+const MaxFileBytes = 1 << 30
+
 // Entry is one key's value and the revision that last changed it.
 type Entry struct {
 	Value       []byte

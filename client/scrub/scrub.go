@@ -19,8 +19,8 @@
 // joins with the secret's first characters into an escape: what precedes
 // an injected secret in an echo is a parameter name and '=', or nothing.
 //
-// It imports only the standard library, so that both the SDK and the edge
-// use it.
+// It imports only the standard library and client/percent, so that both
+// the SDK and the edge use it.
 package scrub
 
 import (
@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/attestd/attestd/client/percent"
 )
 
 // MaxRounds bounds how many times a header is percent-decoded while it is
@@ -168,30 +170,6 @@ func decode(b []byte) ([]byte, bool) {
 	if bytes.IndexByte(b, '%') < 0 {
 		return b, false
 	}
-	out := make([]byte, 0, len(b))
-	changed := false
-	for i := 0; i < len(b); i++ {
-		if b[i] == '%' && i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
-			out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
-			i += 2
-			changed = true
-			continue
-		}
-		out = append(out, b[i])
-	}
+	out, changed, _ := percent.AppendDecoded(make([]byte, 0, len(b)), b, false)
 	return out, changed
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }

@@ -9,11 +9,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+
+	"github.com/attestd/attestd/crypto/internal/ecdsasig"
 )
 
 // SigSize is the size of an ecdsa-p256-sha256 signature: r‖s, each 32
 // bytes big-endian (RFC 9421 §3.3.4).
-const SigSize = 64
+const SigSize = ecdsasig.RawSize
 
 // ID is the identity of a signature for replay detection: SHA-256 of r
 // and the lower of s and n-s, so that a signature and its malleated twin
@@ -44,7 +46,7 @@ func signRaw(sig *[SigSize]byte, key *ecdsa.PrivateKey, msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("httpsig: sign: %w", err)
 	}
-	if !derToRaw(sig, der) {
+	if !ecdsasig.ToRaw(sig[:], der) {
 		return fmt.Errorf("httpsig: sign: unexpected signature encoding")
 	}
 	return nil
@@ -53,68 +55,8 @@ func signRaw(sig *[SigSize]byte, key *ecdsa.PrivateKey, msg []byte) error {
 // verifyRaw reports whether sig (r‖s) signs SHA-256(msg) under key.
 func verifyRaw(key *ecdsa.PublicKey, msg []byte, sig *[SigSize]byte) bool {
 	digest := sha256.Sum256(msg)
-	var der [maxDERSig]byte
-	return ecdsa.VerifyASN1(key, digest[:], rawToDER(der[:0], sig[:]))
-}
-
-// maxDERSig is the longest DER encoding of a P-256 signature.
-const maxDERSig = 2 + 2*(2+33)
-
-// rawToDER appends the DER form of the 64-byte raw signature sig.
-func rawToDER(dst, sig []byte) []byte {
-	r, s := derInt(sig[:32]), derInt(sig[32:])
-	n := 2 + len(r) + 2 + len(s)
-	if r[0]&0x80 != 0 {
-		n++
-	}
-	if s[0]&0x80 != 0 {
-		n++
-	}
-	dst = append(dst, 0x30, byte(n))
-	dst = appendDERInt(dst, r)
-	return appendDERInt(dst, s)
-}
-
-func derInt(b []byte) []byte {
-	for len(b) > 1 && b[0] == 0 {
-		b = b[1:]
-	}
-	return b
-}
-
-func appendDERInt(dst, b []byte) []byte {
-	if b[0]&0x80 != 0 {
-		dst = append(dst, 0x02, byte(len(b)+1), 0)
-	} else {
-		dst = append(dst, 0x02, byte(len(b)))
-	}
-	return append(dst, b...)
-}
-
-// derToRaw writes the DER signature der, as crypto/ecdsa makes it, into
-// raw as r‖s, and reports whether der had that form.
-func derToRaw(raw *[SigSize]byte, der []byte) bool {
-	if len(der) < 2 || der[0] != 0x30 || int(der[1]) != len(der)-2 {
-		return false
-	}
-	rest := der[2:]
-	for i := range 2 {
-		if len(rest) < 2 || rest[0] != 0x02 || len(rest) < 2+int(rest[1]) {
-			return false
-		}
-		v := rest[2 : 2+int(rest[1])]
-		rest = rest[2+int(rest[1]):]
-		for len(v) > 0 && v[0] == 0 {
-			v = v[1:]
-		}
-		if len(v) > 32 {
-			return false
-		}
-		dst := raw[i*32 : (i+1)*32]
-		clear(dst[:32-len(v)])
-		copy(dst[32-len(v):], v)
-	}
-	return len(rest) == 0
+	var der [ecdsasig.MaxDERSize]byte
+	return ecdsa.VerifyASN1(key, digest[:], ecdsasig.AppendDER(der[:0], sig[:]))
 }
 
 // p256N is the order n of P-256, as four big-endian 64-bit limbs.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/attestd/attestd/crypto/internal/ecdsasig"
 	"github.com/attestd/attestd/crypto/secret"
 )
 
@@ -153,8 +154,8 @@ func (k *VerifyKey) verify(msg, sig []byte) bool {
 		return hmac.Equal(sum[:], sig)
 	case ES256:
 		digest := sha256.Sum256(msg)
-		var der [maxDERSig]byte
-		return ecdsa.VerifyASN1(k.ec, digest[:], rawToDER(der[:0], sig))
+		var der [ecdsasig.MaxDERSize]byte
+		return ecdsa.VerifyASN1(k.ec, digest[:], ecdsasig.AppendDER(der[:0], sig))
 	case EdDSA:
 		return ed25519.Verify(k.ed, msg, sig)
 	}

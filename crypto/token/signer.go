@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/attestd/attestd/crypto/internal/ecdsasig"
 	"github.com/attestd/attestd/crypto/secret"
 )
 
@@ -197,7 +198,7 @@ func (s *Signer) sign(sig, msg []byte) error {
 		if err != nil {
 			return fmt.Errorf("token: ES256 sign: %w", err)
 		}
-		if !derToRaw(sig, der) {
+		if !ecdsasig.ToRaw(sig, der) {
 			return errors.New("token: ES256 sign: unexpected signature encoding")
 		}
 	case EdDSA:

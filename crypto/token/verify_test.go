@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -407,23 +406,5 @@ func TestNewPublicKeyRefuses(t *testing.T) {
 				t.Fatalf("err = %v, want ErrKey", err)
 			}
 		})
-	}
-}
-
-func TestDERRaw(t *testing.T) {
-	for _, raw := range [][]byte{
-		append(make([]byte, 32), bytes.Repeat([]byte{0xff}, 32)...), // r = 0 (one zero byte), s high bit set
-		append(append([]byte{0, 0, 1}, make([]byte, 29)...), append([]byte{0x7f}, make([]byte, 31)...)...),
-	} {
-		der := rawToDER(nil, raw)
-		got := make([]byte, 64)
-		if !derToRaw(got, der) || !bytes.Equal(got, raw) {
-			t.Fatalf("raw %x → DER %x → %x", raw, der, got)
-		}
-	}
-	for _, bad := range []string{"", "\x30\x00", "\x30\x03\x02\x01\x01", "\x31\x06\x02\x01\x01\x02\x01\x01", "\x30\x07\x02\x01\x01\x02\x01\x01\x00"} {
-		if derToRaw(make([]byte, 64), []byte(bad)) {
-			t.Errorf("derToRaw accepted %x", bad)
-		}
 	}
 }

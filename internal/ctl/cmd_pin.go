@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -100,10 +101,24 @@ func pinArg(arg string) (string, error) {
 	return pinFromFile(arg)
 }
 
+// maxPEMFile bounds a PEM file of pin add and pin remove: one certificate
+// (a few KiB, under 16 KiB even with an RSA-8192 key) or public key, and
+// room for comments. A larger file, or a device that never ends, is
+// refused after maxPEMFile+1 bytes.
+const maxPEMFile = 64 << 10
+
 func pinFromFile(name string) (string, error) {
-	data, err := os.ReadFile(name)
+	f, err := os.Open(name)
 	if err != nil {
 		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxPEMFile {
+		return "", fmt.Errorf("%s: larger than %d bytes: give one PEM certificate or public key", name, maxPEMFile)
 	}
 	p, err := PinFromPEM(data)
 	if err != nil {

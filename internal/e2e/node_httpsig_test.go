@@ -1,18 +1,13 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -21,31 +16,8 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/nodeinterop"
 )
-
-// nodeHTTPSig finds node and the installed npm package
-// http-message-signatures. Without them the test skips, unless CI is set:
-// there it fails.
-func nodeHTTPSig(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not on PATH"
-	default:
-		if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "http-message-signatures", "package.json")); err != nil {
-			missing = "interop/node/node_modules/http-message-signatures is missing (run npm ci in interop/node)"
-		}
-	}
-	if missing != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s", missing)
-		}
-		t.Skip(missing)
-	}
-	return node
-}
 
 type nodeRequest struct {
 	Method  string            `json:"method"`
@@ -64,26 +36,10 @@ type httpsigInput struct {
 }
 
 // runHTTPSig runs httpsig.mjs on in; ok is whether it exited 0.
-func runHTTPSig(t *testing.T, node string, in httpsigInput) (out map[string]json.RawMessage, stderr string, ok bool) {
+func runHTTPSig(t *testing.T, node nodeinterop.Node, in httpsigInput) (out map[string]json.RawMessage, stderr string, ok bool) {
 	t.Helper()
-	b, _ := json.Marshal(in)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "httpsig.mjs")
-	cmd.Dir = interopDir
-	cmd.Stdin = bytes.NewReader(b)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Run(); err != nil {
-		if _, exited := err.(*exec.ExitError); !exited {
-			t.Fatalf("node: %v", err)
-		}
-		return nil, se.String(), false
-	}
-	if err := json.Unmarshal(so.Bytes(), &out); err != nil {
-		t.Fatalf("node printed %q: %v", so.String(), err)
-	}
-	return out, se.String(), true
+	stderr, ok = node.Run(t, "httpsig.mjs", in, &out)
+	return out, stderr, ok
 }
 
 // headerMap is h as the npm package takes it: lower-case names, lines
@@ -103,7 +59,7 @@ func headerMap(h http.Header) map[string]string {
 // requests that package signs with the device key verify with package
 // backend's middleware, once.
 func TestNodeHTTPSigInterop(t *testing.T) {
-	node := nodeHTTPSig(t)
+	node := nodeinterop.Find(t, "http-message-signatures")
 	f := testenv.NewFixture(t)
 	n := testenv.StartNode(t, testenv.NewStore(t, f), testenv.Options{})
 	e := &env{t: t, f: f, node: n, tr: http1()}

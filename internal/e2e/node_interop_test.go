@@ -1,15 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -17,33 +12,8 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/nodeinterop"
 )
-
-// interopDir is interop/node from this package's directory.
-var interopDir = filepath.Join("..", "..", "interop", "node")
-
-// nodeInterop finds node and the installed npm package jose. Without them
-// the test skips, unless CI is set: there it fails.
-func nodeInterop(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not on PATH"
-	default:
-		if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "jose", "package.json")); err != nil {
-			missing = "interop/node/node_modules/jose is missing (run npm ci in interop/node)"
-		}
-	}
-	if missing != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s", missing)
-		}
-		t.Skip(missing)
-	}
-	return node
-}
 
 type interopInput struct {
 	JWE      string          `json:"jwe,omitempty"`
@@ -62,26 +32,10 @@ type interopOutput struct {
 }
 
 // runInterop runs interop.mjs on in; ok is whether it exited 0.
-func runInterop(t *testing.T, node string, in interopInput) (out interopOutput, stderr string, ok bool) {
+func runInterop(t *testing.T, node nodeinterop.Node, in interopInput) (out interopOutput, stderr string, ok bool) {
 	t.Helper()
-	b, _ := json.Marshal(in)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "interop.mjs")
-	cmd.Dir = interopDir
-	cmd.Stdin = bytes.NewReader(b)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Run(); err != nil {
-		if _, exited := err.(*exec.ExitError); !exited {
-			t.Fatalf("node: %v", err)
-		}
-		return out, se.String(), false
-	}
-	if err := json.Unmarshal(so.Bytes(), &out); err != nil {
-		t.Fatalf("node printed %q: %v", so.String(), err)
-	}
-	return out, se.String(), true
+	stderr, ok = node.Run(t, "interop.mjs", in, &out)
+	return out, stderr, ok
 }
 
 // TestNodeJoseInterop: Node.js with the npm package jose, a second JOSE
@@ -89,7 +43,7 @@ func runInterop(t *testing.T, node string, in interopInput) (out interopOutput, 
 // device's private key and verifies its ES256 token against the published
 // JWKS; it refuses a failed verdict's token and a tampered JWE.
 func TestNodeJoseInterop(t *testing.T) {
-	node := nodeInterop(t)
+	node := nodeinterop.Find(t, "jose")
 	const value = "sk_node_interop_51d2"
 	f := testenv.NewFixture(t)
 	es := &f.Bundle.Accounts[1]

@@ -36,7 +36,6 @@ type Metrics struct {
 	failed       [numModes]prometheus.Counter
 	debugFixed   [attest.NumDebugOutcomes]prometheus.Counter
 	storeRev     prometheus.Gauge
-	storeSync    prometheus.Gauge
 	storeErrs    prometheus.Counter
 	ready        prometheus.Gauge
 	panics       *prometheus.CounterVec
@@ -111,7 +110,6 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 	}, []string{"outcome"})
 	m.challenges = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_challenges_total", Help: "Nonces issued."})
 	m.storeRev = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_revision", Help: "Revision of the store snapshot being served."})
-	m.storeSync = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_store_last_sync_timestamp_seconds", Help: "Unix time of the last confirmed contact with the store."})
 	m.storeErrs = prometheus.NewCounter(prometheus.CounterOpts{Name: "attestd_store_errors_total", Help: "Failed store reads, watches and snapshot installs."})
 	m.ready = prometheus.NewGauge(prometheus.GaugeOpts{Name: "attestd_ready", Help: "1 when the node serves (store loaded, not draining)."})
 	m.panics = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -125,22 +123,13 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 		m.debugFixed[o] = m.debugUses.WithLabelValues(o.String())
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges, m.debugUses,
-		m.storeRev, m.storeSync, m.storeErrs, m.ready, m.panics,
+		m.storeRev, m.storeErrs, m.ready, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
-	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "attestd_store_sync_age_seconds", Help: "Seconds since the last confirmed contact with the store (age of the data served).",
-	}, func() float64 {
-		last := m.storeSyncTime()
-		if src := m.contact.Load(); src != nil {
-			last = (*src)()
-		}
-		if last.IsZero() {
-			return 0
-		}
-		return m.now().Sub(last).Seconds()
-	}))
+	for _, c := range m.storeTimes() {
+		f(c)
+	}
 	if caches != nil {
 		f(&cacheCollector{src: caches, desc: prometheus.NewDesc("attestd_cache_lookups_total",
 			"Registry cache lookups, by cache and result (hit, miss).", []string{"cache", "result"}, nil)})
@@ -148,16 +137,44 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 	return m
 }
 
-func (m *Metrics) storeSyncTime() time.Time {
+// storeTimes are the two gauges of when the store last confirmed the data
+// served current (LastSync): its time, and its age. Both read the same
+// clock at scrape time, so they always agree.
+func (m *Metrics) storeTimes() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "attestd_store_last_sync_timestamp_seconds",
+			Help: "Unix time the store last confirmed the data served current: a file store's last poll that read the state file or found it unchanged, etcd's last event or progress notification; a snapshot installed counts only where the store reports no confirmations of its own (0: not yet).",
+		}, func() float64 {
+			if last := m.LastSync(); !last.IsZero() {
+				return float64(last.UnixNano()) / 1e9
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "attestd_store_sync_age_seconds",
+			Help: "Seconds since the store last confirmed the data served current (age of the data served; see attestd_store_last_sync_timestamp_seconds).",
+		}, func() float64 {
+			if last := m.LastSync(); !last.IsZero() {
+				return m.now().Sub(last).Seconds()
+			}
+			return 0
+		}),
+	}
+}
+
+// LastSync is when the store last confirmed the data served current: the
+// store's own word when it reports one (SetContactSource), else the last
+// snapshot installed (StoreSynced). Zero before the first.
+func (m *Metrics) LastSync() time.Time {
+	if src := m.contact.Load(); src != nil {
+		return (*src)()
+	}
 	if ns := m.lastSync.Load(); ns != 0 {
 		return time.Unix(0, ns)
 	}
 	return time.Time{}
 }
-
-// LastSync is the time of the last confirmed contact with the store (zero
-// before the first).
-func (m *Metrics) LastSync() time.Time { return m.storeSyncTime() }
 
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
@@ -275,16 +292,18 @@ func (m *Metrics) Verdict(o attest.Outcome) {
 // Challenge implements attest.Observer.
 func (m *Metrics) Challenge() { m.challenges.Inc() }
 
-// StoreSynced records a confirmed contact with the store at revision rev.
+// StoreSynced records that the snapshot at revision rev is installed
+// now: the data is current as of now, unless the store reports its own
+// confirmations (SetContactSource).
 func (m *Metrics) StoreSynced(rev int64) {
-	now := m.now()
-	m.lastSync.Store(now.UnixNano())
+	m.lastSync.Store(m.now().UnixNano())
 	m.storeRev.Set(float64(rev))
-	m.storeSync.Set(float64(now.UnixNano()) / 1e9)
 }
 
-// SetContactSource makes the sync age follow a store's own notion of its
-// last confirmed contact (remote stores), instead of the last change.
+// SetContactSource makes LastSync (both gauges) follow a store's own
+// record of when it last confirmed the data current (store.Health's
+// LastContact: each file store poll, each etcd event or progress
+// notification), instead of the last snapshot installed.
 func (m *Metrics) SetContactSource(f func() time.Time) { m.contact.Store(&f) }
 
 // Panics is the counter of request handlers that panicked on transport;

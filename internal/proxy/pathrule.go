@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 
+	"github.com/attestd/attestd/client/percent"
 	"github.com/attestd/attestd/internal/apierr"
 )
 
@@ -167,7 +168,7 @@ func overlongUTF8(s string) bool {
 func hasPercentU(s string) bool {
 	for i := 0; i+5 < len(s); i++ {
 		if s[i] == '%' && (s[i+1] == 'u' || s[i+1] == 'U') &&
-			isHex(s[i+2]) && isHex(s[i+3]) && isHex(s[i+4]) && isHex(s[i+5]) {
+			percent.IsHex(s[i+2]) && percent.IsHex(s[i+3]) && percent.IsHex(s[i+4]) && percent.IsHex(s[i+5]) {
 			return true
 		}
 	}
@@ -178,40 +179,12 @@ func hasPercentU(s string) bool {
 // '%' that does not begin two hex digits (ok false); otherwise such a '%'
 // is kept, as lenient servers do. changed says something was decoded.
 func decodeOnce(s string, strict bool) (out string, changed, ok bool) {
-	i := strings.IndexByte(s, '%')
-	if i < 0 {
+	if strings.IndexByte(s, '%') < 0 {
 		return s, false, true
 	}
-	b := make([]byte, 0, len(s))
-	b = append(b, s[:i]...)
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
-				b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
-				i += 2
-				changed = true
-				continue
-			}
-			if strict {
-				return "", false, false
-			}
-		}
-		b = append(b, c)
+	b, changed, ok := percent.AppendDecoded(make([]byte, 0, len(s)), s, strict)
+	if !ok {
+		return "", false, false
 	}
 	return string(b), changed, true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
-	}
-	return c - 'a' + 10
 }

@@ -122,7 +122,7 @@ func TestRemoveAccountTakesEverythingUnderIt(t *testing.T) {
 	// The freed API name can be used by another account now.
 	api := model.API{Name: "maps", Upstream: "https://maps.example.org", Inject: model.Inject{Header: "X-K", Secret: "s"}}
 	snap = run(t, snap, PutSecret(seal, "other", "s", secret.FromString("v"), nil))
-	run(t, snap, PutAPI(seal, "other", api))
+	run(t, snap, PutAPI(seal, "other", api, APIStated{}))
 }
 
 func TestRemoveNotFound(t *testing.T) {

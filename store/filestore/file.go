@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -26,16 +27,50 @@ type fileEntry struct {
 	ModRevision int64           `json:"mod_revision"`
 }
 
-// read loads the state file; a missing file is the empty store.
+// read loads the state file; a missing file is the empty store. A file
+// that is not a regular file, or larger than s.maxState, is refused
+// (ErrTooLarge) before it is read.
 func (s *Store) read() (*store.Snapshot, error) {
-	data, err := os.ReadFile(s.path(StateFileName))
+	data, err := readBounded(s.path(StateFileName), s.maxState)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &store.Snapshot{Entries: map[string]store.Entry{}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: read state: %w", store.ErrUnavailable, err)
+		return nil, err
 	}
 	return decodeState(data)
+}
+
+// readBounded reads the regular file path, of at most limit bytes. Its
+// error for a missing file wraps fs.ErrNotExist.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: read state: %w", store.ErrUnavailable, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read state: %w", store.ErrUnavailable, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrCorrupt, path)
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("%w: %s is %d bytes, at most %d", ErrTooLarge, path, fi.Size(), limit)
+	}
+	// The file may have grown since: read one byte more than the bound.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read state: %w", store.ErrUnavailable, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s is more than %d bytes", ErrTooLarge, path, limit)
+	}
+	return data, nil
 }
 
 func decodeState(data []byte) (*store.Snapshot, error) {

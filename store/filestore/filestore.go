@@ -7,8 +7,10 @@
 // at once without losing an update. Readers need no lock.
 //
 // The directory also holds the master key file (master.key, mode 0600,
-// created on first use unless another key file is given); this package
-// reads and creates it, crypto/envelope gives it meaning.
+// created on the first use of a new store, one without records, unless
+// another key file is given; never for a store whose records need the key
+// that is missing); this package reads and creates it, crypto/envelope
+// gives it meaning.
 //
 // A *Store is safe for concurrent use.
 package filestore
@@ -36,6 +38,11 @@ const (
 	tempPrefix = StateFileName + ".tmp-"
 )
 
+// MaxStateFileBytes bounds the state file (store.MaxFileBytes, the bound
+// of a node's snapshot file too): a larger one is refused before it is
+// read, and an update that would make one is refused.
+const MaxStateFileBytes = store.MaxFileBytes
+
 // DefaultPollInterval is how often Watch looks at the state file.
 const DefaultPollInterval = 200 * time.Millisecond
 
@@ -48,6 +55,9 @@ var (
 	ErrNoMasterKey = errors.New("filestore: master key file missing")
 	// ErrCorrupt: the state file does not decode.
 	ErrCorrupt = errors.New("filestore: state file is corrupt")
+	// ErrTooLarge: the state file, as read or as a change would write
+	// it, is larger than MaxStateFileBytes.
+	ErrTooLarge = errors.New("filestore: state file too large")
 	// ErrBadChanges: Update's fn returned changes that cannot be applied
 	// (a key both put and deleted, an empty key, a value that is not JSON).
 	ErrBadChanges = errors.New("filestore: bad changes")
@@ -62,7 +72,9 @@ type Options struct {
 	// <dir>/master.key; it must exist and be mode 0600 (or stricter).
 	MasterKeyFile string
 	// NewMasterKey returns the contents of a new master key file, for the
-	// first use of a directory without one. Nil: a missing key is an error.
+	// first use of a directory without one whose store holds no record.
+	// Nil: a missing key is an error. It is never called for a store with
+	// records: their key is missing, not new (*MissingKeyError).
 	NewMasterKey func() ([]byte, error)
 	// PollInterval is how often Watch stats the state file.
 	PollInterval time.Duration
@@ -79,6 +91,8 @@ type Store struct {
 	masterKey secret.Value
 	closed    atomic.Bool
 	health    health
+	// maxState bounds the state file: MaxStateFileBytes (tests lower it).
+	maxState int64
 	// beforeRename, when set (tests), runs between writing the temporary
 	// file and renaming it over the state file.
 	beforeRename func() error
@@ -87,7 +101,8 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // Open opens the store in dir, creating the directory (mode 0700) and, when
-// allowed, the master key file (mode 0600) if missing.
+// allowed and the store holds no record, the master key file (mode 0600)
+// if missing.
 func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty directory", store.ErrBadURL)
@@ -101,7 +116,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: create %s: %w", dir, err)
 	}
-	s := &Store{dir: dir, opts: opts, health: health{now: opts.Now}}
+	s := &Store{dir: dir, opts: opts, health: health{now: opts.Now}, maxState: MaxStateFileBytes}
 	mk, err := s.loadMasterKey(ctx)
 	if err != nil {
 		return nil, err

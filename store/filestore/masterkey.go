@@ -8,13 +8,33 @@ import (
 	"os"
 
 	"github.com/attestd/attestd/crypto/secret"
+	"github.com/attestd/attestd/store"
 )
 
 // MaxMasterKeyFileBytes bounds a master key file read.
 const MaxMasterKeyFileBytes = 64 << 10
 
+// MissingKeyError is the refusal to create <dir>/master.key for a store
+// that already holds records: they were sealed and tagged under the key
+// that is missing, and a new key would open none of them. It matches
+// ErrNoMasterKey. State is the store as read (records as stored), for the
+// caller to say which keys the records need.
+type MissingKeyError struct {
+	Path  string
+	State *store.Snapshot
+}
+
+func (e *MissingKeyError) Error() string {
+	return fmt.Sprintf("%v: %s; the store holds %d records sealed under it (restore the file; a new key would open none of them)",
+		ErrNoMasterKey, e.Path, len(e.State.Entries))
+}
+
+func (e *MissingKeyError) Is(target error) bool { return target == ErrNoMasterKey }
+
 // loadMasterKey reads the master key file, creating <dir>/master.key first
-// when it is missing and Options.NewMasterKey allows.
+// when it is missing, Options.NewMasterKey allows, and the store holds no
+// record yet (a new store). A store with records and no key file is
+// refused (*MissingKeyError) before anything is created.
 func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 	if s.opts.MasterKeyFile != "" {
 		return readMasterKey(s.opts.MasterKeyFile)
@@ -27,6 +47,11 @@ func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 	if s.opts.NewMasterKey == nil {
 		return secret.Value{}, fmt.Errorf("%w: %s", ErrNoMasterKey, path)
 	}
+	// Refuse a store with records before taking the lock (which would
+	// create the lock file), and again under it.
+	if err := s.mayCreateKey(path); err != nil {
+		return secret.Value{}, err
+	}
 	// Create under the write lock, so two first users agree on one key.
 	unlock, err := s.lock(ctx)
 	if err != nil {
@@ -35,6 +60,9 @@ func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 	defer unlock()
 	if v, err := readMasterKey(path); !errors.Is(err, fs.ErrNotExist) {
 		return v, err
+	}
+	if err := s.mayCreateKey(path); err != nil {
+		return secret.Value{}, err
 	}
 	content, err := s.opts.NewMasterKey()
 	if err != nil {
@@ -45,6 +73,21 @@ func (s *Store) loadMasterKey(ctx context.Context) (secret.Value, error) {
 		return secret.Value{}, err
 	}
 	return readMasterKey(path)
+}
+
+// mayCreateKey returns nil when the store holds no record (no state file,
+// or one without entries): a new key then seals nothing that exists. A
+// state file that cannot be read is an error too: what it holds is not
+// known.
+func (s *Store) mayCreateKey(path string) error {
+	snap, err := s.read()
+	if err != nil {
+		return fmt.Errorf("%w: %s, and the state file does not read: %w", ErrNoMasterKey, path, err)
+	}
+	if len(snap.Entries) > 0 {
+		return &MissingKeyError{Path: path, State: snap}
+	}
+	return nil
 }
 
 // readMasterKey is ReadMasterKeyFile with its errors said to be the file

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,5 +103,76 @@ func TestMasterKeyRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir2, MasterKeyFileName)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal("master.key created although a key file was given")
+	}
+}
+
+// dirNames lists the names in dir.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestMissingMasterKeyOfAStoreWithRecordsIsNotReplaced: a store whose
+// master.key was lost (deleted, not restored from backup) is refused: a
+// new key would seal nothing that exists and make every record fail
+// authentication, and the new file would hide what happened. Nothing is
+// created, not even the lock file.
+func TestMissingMasterKeyOfAStoreWithRecordsIsNotReplaced(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	if _, err := s.Update(ctxT(t), put("accounts/a", `{"id":"a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{MasterKeyFileName, LockFileName} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := dirNames(t, dir)
+	calls := 0
+	_, err := Open(ctxT(t), dir, Options{NewMasterKey: func() ([]byte, error) { calls++; return testKey() }})
+	var mk *MissingKeyError
+	if !errors.Is(err, ErrNoMasterKey) || !errors.As(err, &mk) || mk.Path != filepath.Join(dir, MasterKeyFileName) ||
+		len(mk.State.Entries) != 1 {
+		t.Fatalf("Open of a store with records and no key: %v", err)
+	}
+	if calls != 0 {
+		t.Fatal("a new master key was made")
+	}
+	if after := dirNames(t, dir); !slices.Equal(before, after) {
+		t.Fatalf("the refused open left files: %v, was %v", after, before)
+	}
+	// A state file that does not read is refused too: what it holds is
+	// not known.
+	if err := os.WriteFile(filepath.Join(dir, StateFileName), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctxT(t), dir, Options{NewMasterKey: testKey}); !errors.Is(err, ErrNoMasterKey) || !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open of a corrupt store with no key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, MasterKeyFileName)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("a master key was created")
+	}
+}
+
+// TestMasterKeyCreatedForAStoreWithoutRecords: a state file without
+// records (a store emptied, or written by a crashed first start) is still
+// a new store: its key is created.
+func TestMasterKeyCreatedForAStoreWithoutRecords(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, StateFileName), []byte(`{"revision": 3, "entries": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir)
+	if want, _ := testKey(); !bytes.Equal(s.MasterKey().Reveal(), want) {
+		t.Fatal("no key created for a store without records")
 	}
 }

@@ -43,6 +43,9 @@ func (s *Store) Update(ctx context.Context, fn func(*store.Snapshot) (store.Chan
 	if err != nil {
 		return 0, err
 	}
+	if int64(len(data)) > s.maxState {
+		return 0, fmt.Errorf("%w: the change would make it %d bytes, at most %d", ErrTooLarge, len(data), s.maxState)
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("filestore: update: %w", err)
 	}

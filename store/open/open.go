@@ -23,14 +23,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/recordauth"
+	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/filestore"
 )
@@ -52,7 +55,9 @@ var (
 // Options configure Open. The zero value is fine for a file store.
 type Options struct {
 	// MasterKeyFile is the master key file; empty means the store's own
-	// (a file store's <dir>/master.key, created on first use).
+	// (a file store's <dir>/master.key, created on the first use of a
+	// store without records; missing for a store with records, it is an
+	// error naming the key IDs they need).
 	MasterKeyFile string
 	// PollInterval is how often a file store's Watch looks for changes
 	// (0: filestore.DefaultPollInterval).
@@ -177,7 +182,10 @@ func ReadKeySet(path string) (secret.Value, *envelope.KeySet, error) {
 }
 
 // Open opens the store at rawURL and its keyring. Close the store when
-// done. A file store creates its directory and master key on first use.
+// done. A file store creates its directory on first use, and its master
+// key when it holds no record yet; a file store with records and no master
+// key file is refused (ErrMasterKey and filestore.ErrNoMasterKey), and
+// nothing is created.
 // The store is a *recordauth.Store tagging under the keyring.
 func Open(ctx context.Context, rawURL string, opts Options) (store.Store, *envelope.Keyring, error) {
 	loc, err := ParseURL(rawURL)
@@ -212,6 +220,9 @@ func openFile(ctx context.Context, loc Location, opts Options) (store.Store, *en
 		OnError:       opts.OnError,
 		Now:           opts.Now,
 	})
+	if mk := (*filestore.MissingKeyError)(nil); errors.As(err, &mk) {
+		return nil, nil, missingKey(mk)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -222,3 +233,35 @@ func openFile(ctx context.Context, loc Location, opts Options) (store.Store, *en
 	}
 	return fs, kr, nil
 }
+
+// missingKey is the refusal of a file store whose records need the master
+// key file that is missing: it names the keys they are sealed and tagged
+// under, so that the operator restores the right file. It wraps
+// ErrMasterKey and filestore.ErrNoMasterKey.
+func missingKey(mk *filestore.MissingKeyError) error {
+	ids := state.SealedKeyIDs(mk.State)
+	for kid, n := range recordauth.KeyIDs(mk.State) {
+		ids[kid] += n
+	}
+	var which string
+	switch kids := slices.Sorted(maps.Keys(ids)); len(kids) {
+	case 0:
+		which = "name no key ID: restore the file they were sealed under"
+	case 1:
+		which = "are sealed under key ID " + kids[0] + ": restore that file"
+	default:
+		which = "are sealed under key IDs " + strings.Join(kids, ", ") + ": restore that file"
+	}
+	return &keyMissingError{cause: mk, msg: fmt.Sprintf("%v file missing: %s; the store's %d records %s "+
+		"(or give it with --master-key FILE); no new key was created: it would open none of them",
+		ErrMasterKey, mk.Path, len(mk.State.Entries), which)}
+}
+
+// keyMissingError is missingKey's error.
+type keyMissingError struct {
+	msg   string
+	cause *filestore.MissingKeyError
+}
+
+func (e *keyMissingError) Error() string   { return e.msg }
+func (e *keyMissingError) Unwrap() []error { return []error{ErrMasterKey, e.cause} }

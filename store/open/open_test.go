@@ -2,15 +2,19 @@ package open
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/store"
+	"github.com/attestd/attestd/store/filestore"
 )
 
 // The keyring is what internal/state seals with.
@@ -96,5 +100,38 @@ func TestMasterKeyPath(t *testing.T) {
 	}
 	if _, err := MasterKeyPath("ftp://x", ""); !errors.Is(err, store.ErrBadURL) {
 		t.Fatalf("bad URL: %v", err)
+	}
+}
+
+// TestLostMasterKeyIsRefusedNotReplaced: opening a file store whose
+// master.key is gone, but whose records were sealed under it, fails with
+// the key ID the records need, and leaves no new key behind (which would
+// make the store look forged to every later reader).
+func TestLostMasterKeyIsRefusedNotReplaced(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "data")
+	st, kr, err := Open(ctx, "file://"+dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, state.EnsureDeployment(kr, rand.Reader)); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	keyPath := filepath.Join(dir, filestore.MasterKeyFileName)
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Open(ctx, "file://"+dir, Options{})
+	if !errors.Is(err, ErrMasterKey) || !errors.Is(err, filestore.ErrNoMasterKey) {
+		t.Fatalf("Open without the key = %v, want ErrMasterKey and filestore.ErrNoMasterKey", err)
+	}
+	for _, want := range []string{"master key file missing: " + keyPath, "sealed under key ID " + MasterKeyID, "--master-key FILE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if _, err := os.Stat(keyPath); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal("a new master key was created")
 	}
 }

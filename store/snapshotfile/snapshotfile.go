@@ -38,8 +38,9 @@ import (
 const Format = "attestd-snapshot/1"
 
 // MaxFileBytes bounds a snapshot file read (a guard against reading a wrong
-// path such as a device or a huge log file).
-const MaxFileBytes = 1 << 30
+// path such as a device or a huge log file): store.MaxFileBytes, the bound
+// of the file store's state file too.
+const MaxFileBytes = store.MaxFileBytes
 
 // Sentinel errors of this package.
 var (

@@ -2,7 +2,10 @@ package androidkey_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,21 +54,62 @@ func within(s, b []byte) bool {
 }
 
 // FuzzStatusList feeds the status list parser arbitrary bytes; the committed
-// corpus (testdata/fuzz/FuzzStatusList) holds lists in Google's format.
+// corpus (testdata/fuzz/FuzzStatusList) holds lists in Google's format and
+// the attacker's inputs (too many entries for a small bound, data after
+// the list, "entries" twice or null). What it accepts, encoding/json
+// accepts into {"entries": map} with as many certificates, and what that
+// accepts within the bound, it accepts.
 func FuzzStatusList(f *testing.F) {
 	f.Add([]byte(`{"entries":{"2c8cdddfd5e03bfc":{"status":"REVOKED","reason":"KEY_COMPROMISE"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := androidkey.ParseStatusList(b)
+		want, refErr := referenceStatusCount(b)
 		if err != nil {
 			if !errors.Is(err, androidkey.ErrMalformed) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)
+			}
+			if refErr == nil && len(b) <= androidkey.MaxStatusListSize && want <= androidkey.MaxStatusListEntries {
+				t.Fatalf("refused (%v) a list encoding/json reads", err)
 			}
 			return
 		}
 		if l.Len() > androidkey.MaxStatusListEntries {
 			t.Fatalf("%d entries", l.Len())
 		}
+		if refErr != nil || want != l.Len() {
+			t.Fatalf("accepted %d certificates; encoding/json reads %d, %v", l.Len(), want, refErr)
+		}
+		// A small bound is kept as well.
+		if _, err := androidkey.ParseStatusListMax(b, 1); l.Len() > 1 && err == nil {
+			t.Fatal("a bound of 1 accepted more")
+		}
 	})
+}
+
+// referenceStatusCount reads b as the parser once did (encoding/json into
+// a map, then serials normalised) and counts the certificates named.
+func referenceStatusCount(b []byte) (int, error) {
+	var doc struct {
+		Entries map[string]androidkey.StatusEntry `json:"entries"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return 0, err
+	}
+	if doc.Entries == nil {
+		return 0, errors.New("no entries")
+	}
+	serials := map[string]bool{}
+	for k := range doc.Entries {
+		if k == "" || len(k) > 128 {
+			return 0, errors.New("bad serial")
+		}
+		v, ok := new(big.Int).SetString(k, 16)
+		if !ok || v.Sign() < 0 || strings.ContainsAny(k, "+-_xX") {
+			return 0, errors.New("bad serial")
+		}
+		serials[string(v.Bytes())] = true
+	}
+	return len(serials), nil
 }
 
 // FuzzPatchDate: a patch level PatchDate reads is a real day of 2000-9999.

@@ -1,15 +1,20 @@
 package androidkey
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 )
 
 // Bounds on a status list file. Google's list is well under a megabyte.
+// The entry count is checked while the list is decoded, before each entry.
 const (
 	MaxStatusListSize    = 16 << 20
 	MaxStatusListEntries = 1 << 20
@@ -46,35 +51,139 @@ type StatusList struct {
 const StatusRevoked = "REVOKED"
 
 // ParseStatusList parses a status list in Google's JSON format. Unknown
-// members are ignored. An error wraps ErrMalformed.
+// members are ignored; member names match as encoding/json matches them
+// (any letter case). An error wraps ErrMalformed.
+//
+// The list is decoded one entry at a time, and the entry count is checked
+// before each entry is decoded: a list never holds more than
+// MaxStatusListEntries entries in memory, however many it names. A serial
+// named twice (in any spelling) keeps REVOKED if either entry has it.
 func ParseStatusList(b []byte) (*StatusList, error) {
+	return parseStatusList(b, MaxStatusListEntries)
+}
+
+func parseStatusList(b []byte, maxEntries int) (*StatusList, error) {
 	if len(b) > MaxStatusListSize {
 		return nil, fmt.Errorf("%w: status list is %d bytes, at most %d", ErrMalformed, len(b), MaxStatusListSize)
 	}
-	var doc struct {
-		Entries map[string]StatusEntry `json:"entries"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
+	p := statusParser{dec: json.NewDecoder(bytes.NewReader(b)), max: maxEntries,
+		list: &StatusList{entries: map[string]StatusEntry{}}}
+	if err := p.document(); err != nil {
 		return nil, fmt.Errorf("%w: status list: %w", ErrMalformed, err)
 	}
-	if doc.Entries == nil {
-		return nil, fmt.Errorf("%w: status list has no \"entries\" object", ErrMalformed)
+	return p.list, nil
+}
+
+// statusParser decodes a status list token by token.
+type statusParser struct {
+	dec     *json.Decoder
+	max, n  int // the bound on entries, and the entries decoded so far
+	entries bool
+	list    *StatusList
+}
+
+// document reads the top-level object and nothing after it.
+func (p *statusParser) document() error {
+	if err := p.delim('{'); err != nil {
+		return err
 	}
-	if len(doc.Entries) > MaxStatusListEntries {
-		return nil, fmt.Errorf("%w: status list has %d entries, at most %d", ErrMalformed, len(doc.Entries), MaxStatusListEntries)
+	for p.dec.More() {
+		name, err := p.name()
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(name, "entries") {
+			var skip json.RawMessage
+			if err := p.dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.entriesObject(); err != nil {
+			return err
+		}
 	}
-	l := &StatusList{entries: make(map[string]StatusEntry, len(doc.Entries))}
-	for k, e := range doc.Entries {
+	if err := p.delim('}'); err != nil {
+		return err
+	}
+	if _, err := p.dec.Token(); err != io.EOF {
+		return errors.New("data after the top-level object")
+	}
+	if !p.entries {
+		return errors.New(`no "entries" object`)
+	}
+	return nil
+}
+
+// entriesObject reads the "entries" object, counting each entry before
+// decoding it.
+func (p *statusParser) entriesObject() error {
+	if err := p.delim('{'); err != nil {
+		return fmt.Errorf(`"entries": %w`, err)
+	}
+	p.entries = true
+	for p.dec.More() {
+		if p.n++; p.n > p.max {
+			return fmt.Errorf("more than %d entries", p.max)
+		}
+		k, err := p.name()
+		if err != nil {
+			return err
+		}
 		serial, ok := serialBytes(k)
 		if !ok {
-			return nil, fmt.Errorf("%w: status list: serial %q is not hexadecimal", ErrMalformed, k)
+			return fmt.Errorf("serial %.130q is not hexadecimal", k)
 		}
-		if prev, dup := l.entries[serial]; dup && isRevoked(prev) {
+		var e StatusEntry
+		if err := p.dec.Decode(&e); err != nil {
+			return fmt.Errorf("entry %q: %w", k, err)
+		}
+		if prev, dup := p.list.entries[serial]; dup && isRevoked(prev) {
 			continue // "0a" and "a" name one certificate: REVOKED wins
 		}
-		l.entries[serial] = e
+		p.list.entries[serial] = e
 	}
-	return l, nil
+	return p.delim('}')
+}
+
+// delim reads the delimiter want.
+func (p *statusParser) delim(want json.Delim) error {
+	t, err := p.dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, found %s", want, tokenKind(t))
+	}
+	return nil
+}
+
+// name reads an object member's name.
+func (p *statusParser) name() (string, error) {
+	t, err := p.dec.Token()
+	if err != nil {
+		return "", err
+	}
+	s, ok := t.(string)
+	if !ok {
+		return "", fmt.Errorf("member name is %s", tokenKind(t))
+	}
+	return s, nil
+}
+
+// tokenKind names what t is, without its content (an error never quotes
+// the list).
+func tokenKind(t json.Token) string {
+	switch t := t.(type) {
+	case json.Delim:
+		return strconv.Quote(string(t))
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprintf("a %T", t)
+	}
 }
 
 func isRevoked(e StatusEntry) bool { return strings.EqualFold(e.Status, StatusRevoked) }

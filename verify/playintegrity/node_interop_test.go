@@ -1,45 +1,13 @@
 package playintegrity_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/attestd/attestd/internal/testenv/nodeinterop"
 	"github.com/attestd/attestd/verify/playintegrity"
 )
-
-// interopDir is interop/node from this package's directory.
-var interopDir = filepath.Join("..", "..", "interop", "node")
-
-// nodeJose finds node and the installed npm package jose. Without them the
-// test skips, unless CI is set: there it fails.
-func nodeJose(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "node is not on PATH"
-	default:
-		if _, err := os.Stat(filepath.Join(interopDir, "node_modules", "jose", "package.json")); err != nil {
-			missing = "interop/node/node_modules/jose is missing (run npm ci in interop/node)"
-		}
-	}
-	if missing != "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set and %s", missing)
-		}
-		t.Skip(missing)
-	}
-	return node
-}
 
 type nodeCase struct {
 	Name    string            `json:"name"`
@@ -53,7 +21,7 @@ type nodeCase struct {
 // make them fails with its reason, so the decoder is not checked only
 // against the library it is built on.
 func TestTokensOfAnIndependentEncoder(t *testing.T) {
-	node := nodeJose(t)
+	node := nodeinterop.Find(t, "jose")
 	r := newRig(t)
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(r.iss.SigningKey)
 	if err != nil {
@@ -76,22 +44,12 @@ func TestTokensOfAnIndependentEncoder(t *testing.T) {
 	for _, k := range []string{"dir", "a128gcm", "es384", "hs256", "none", "bare-jws", "jwe-json", "other-key"} {
 		cases = append(cases, nodeCase{Name: k, Payload: payload, Kind: k})
 	}
-	in, _ := json.Marshal(map[string]any{
+	in := map[string]any{
 		"decryptionKey": r.iss.DecryptionKeyB64(), "signingKeyPKCS8": base64.StdEncoding.EncodeToString(pkcs8), "cases": cases,
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "playintegrity.mjs")
-	cmd.Dir = interopDir
-	cmd.Stdin = bytes.NewReader(in)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("node: %v: %s", err, se.String())
 	}
 	var out struct{ Tokens map[string]string }
-	if err := json.Unmarshal(so.Bytes(), &out); err != nil {
-		t.Fatal(err)
+	if stderr, ok := node.Run(t, "playintegrity.mjs", in, &out); !ok {
+		t.Fatalf("node: %s", stderr)
 	}
 	if len(out.Tokens) != len(want) {
 		t.Fatalf("node made %d tokens, want %d", len(out.Tokens), len(want))
