@@ -2,11 +2,14 @@ package bench
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -62,12 +65,8 @@ func (p *platformBench) hostileShapes(tb testing.TB) []hostileShape {
 		out = append(out, hostileShape{name: h.Name, arc: attest.ReasonPAInvalid + "," + arc,
 			evidence: func(*client.Client, string) json.RawMessage { return raw }})
 	}
-	// Not a chain: the floor of any request as large as the largest chain,
-	// a receipt object padded to the body limit, which every attest of
-	// that size costs (the body's SHA-256 and JSON scans).
-	floor := json.RawMessage(`{"format":"receipt","receipt":"x","pad":"` + strings.Repeat("A", 61_000) + `"}`)
-	out = append(out, hostileShape{name: "body-floor-no-chain", arc: attest.ReasonPAInvalid + ",receipt_malformed",
-		evidence: func(*client.Client, string) json.RawMessage { return floor }})
+	out = append(out, escapedShape(hs))
+	out = append(out, floorShapes()...)
 	var signer [32]byte
 	copy(signer[:], p.f.Signer)
 	replayed := map[*client.Client]json.RawMessage{}
@@ -85,6 +84,54 @@ func (p *platformBench) hostileShapes(tb testing.TB) []hostileShape {
 		}})
 }
 
+// escapedShape is eight-max-size-anchored with the first character of
+// each certificate written as a JSON escape (\u00XX): the same chain, so
+// the same verdict, but every string takes the scanners' slow path and is
+// unescaped before it is decoded.
+func escapedShape(hs []platformtest.Hostile) hostileShape {
+	var chain [][]byte
+	for _, h := range hs {
+		if h.Name == "eight-max-size-anchored" {
+			chain = h.Chain
+		}
+	}
+	b := []byte(`{"format":"android-key","chain":[`)
+	for i, c := range chain {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		enc := base64.RawURLEncoding.EncodeToString(c)
+		b = fmt.Appendf(b, `"\u%04x%s"`, enc[0], enc[1:])
+	}
+	raw := json.RawMessage(append(b, "]}"...))
+	return hostileShape{name: "eight-max-size-anchored-escaped", arc: attest.ReasonPAInvalid + ",android_chain",
+		evidence: func(*client.Client, string) json.RawMessage { return raw }}
+}
+
+// floorShapes are not chains: receipt objects padded to the body limit
+// (what any request of that size costs: the body's SHA-256 and JSON
+// scans), the padding plain ASCII, two-byte UTF-8, escapes (\n, and
+// \u00e9), 10,000 unknown members, or arrays nested 30 deep a thousand
+// times over: the JSON each scanner reads slowest.
+func floorShapes() []hostileShape {
+	const pad = 61_000
+	pads := []struct{ name, value string }{
+		{"body-floor-no-chain", `"` + strings.Repeat("A", pad) + `"`},
+		{"body-floor-utf8", `"` + strings.Repeat("é", pad/2) + `"`},
+		{"body-floor-escapes", `"` + strings.Repeat(`\n`, pad/2) + `"`},
+		{"body-floor-unicode-escapes", `"` + strings.Repeat(`\u00e9`, pad/6) + `"`},
+		{"body-floor-members", `0,` + strings.Repeat(`"a":0,`, pad/6) + `"b":0`},
+		{"body-floor-nesting", `[` + strings.Repeat(strings.Repeat("[", 30)+strings.Repeat("]", 30)+",", pad/61) + `0]`},
+	}
+	out := make([]hostileShape, len(pads))
+	for i, p := range pads {
+		raw := json.RawMessage(`{"format":"receipt","receipt":"x","pad":` + p.value + `}`)
+		out[i] = hostileShape{name: p.name, arc: attest.ReasonPAInvalid + ",receipt_malformed",
+			evidence: func(*client.Client, string) json.RawMessage { return raw }}
+	}
+	return out
+}
+
 func chainJSON(chain [][]byte) json.RawMessage {
 	enc := make([]string, len(chain))
 	for i, c := range chain {
@@ -93,6 +140,14 @@ func chainJSON(chain [][]byte) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"format": "android-key", "chain": enc})
 	return b
 }
+
+// genuineLabel marks the genuine enrolments of BenchmarkHostileChain and
+// BenchmarkAttestEnrolAndroid in a CPU profile, and phase=hostile (with
+// shape=NAME) the hostile requests alone: with -cpuprofile,
+// `go tool pprof -tagfocus=phase=hostile` (or shape=...) shows where a
+// hostile request's time goes, without the requests built and signed
+// before the timer starts nor the genuine ones run with it stopped.
+var genuineLabel = pprof.Labels("phase", "genuine")
 
 // BenchmarkHostileChain is a whole attest carrying an attacker's
 // android-key chain, on the node of BenchmarkAttestEnrolAndroid (the same
@@ -110,20 +165,26 @@ func BenchmarkHostileChain(b *testing.B) {
 			hostile := p.requests(b, b.N, s.evidence)
 			genuine := p.requests(b, b.N, p.androidEvidence(b))
 			dst := make([]byte, 0, 4096)
+			ctx := context.Background()
+			hostileLabel := pprof.Labels("phase", "hostile", "shape", s.name)
 			var th, tg time.Duration
 			b.ReportAllocs()
 			b.ResetTimer()
 			for done := 0; done < b.N; done += pairBatch {
 				k := min(pairBatch, b.N-done)
 				t0 := time.Now()
-				for i := done; i < done+k; i++ {
-					dst = p.attest(b, hostile[i], dst)
-				}
+				pprof.Do(ctx, hostileLabel, func(context.Context) {
+					for i := done; i < done+k; i++ {
+						dst = p.attest(b, hostile[i], dst)
+					}
+				})
 				t1 := time.Now()
 				b.StopTimer()
-				for i := done; i < done+k; i++ {
-					dst = p.attest(b, genuine[i], dst)
-				}
+				pprof.Do(ctx, genuineLabel, func(context.Context) {
+					for i := done; i < done+k; i++ {
+						dst = p.attest(b, genuine[i], dst)
+					}
+				})
 				tg += time.Since(t1)
 				th += t1.Sub(t0)
 				b.StartTimer()
