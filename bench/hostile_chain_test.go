@@ -18,6 +18,7 @@ import (
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/verify/platformtest"
+	"github.com/attestd/attestd/verify/x509chain"
 )
 
 // hostileShape is one attacker's android-key evidence and the arc of the
@@ -26,6 +27,9 @@ type hostileShape struct {
 	name     string
 	evidence func(c *client.Client, nonce string) json.RawMessage
 	arc      string
+	// pad, when set, is a JSON value put in the body's own unknown
+	// member "pad", outside platform_attestation.
+	pad string
 }
 
 // hostileShapes are the chains of platformtest.HostileChains against the
@@ -50,18 +54,12 @@ func (p *platformBench) hostileShapes(tb testing.TB) []hostileShape {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	arcs := map[string]string{
-		"nine-certificates":     "platform_malformed",
-		"oversized-certificate": "platform_malformed",
-		"forged-under-root":     "android_root",
-	}
+	arcs := map[error]string{x509chain.ErrMalformed: "platform_malformed", x509chain.ErrRoot: "android_root",
+		x509chain.ErrKey: "android_chain", x509chain.ErrSignature: "android_chain"}
 	var out []hostileShape
 	for _, h := range hs {
 		raw := chainJSON(h.Chain)
-		arc, ok := arcs[h.Name]
-		if !ok {
-			arc = "android_chain"
-		}
+		arc := arcs[h.Want]
 		out = append(out, hostileShape{name: h.Name, arc: attest.ReasonPAInvalid + "," + arc,
 			evidence: func(*client.Client, string) json.RawMessage { return raw }})
 	}
@@ -110,9 +108,12 @@ func escapedShape(hs []platformtest.Hostile) hostileShape {
 
 // floorShapes are not chains: receipt objects padded to the body limit
 // (what any request of that size costs: the body's SHA-256 and JSON
-// scans), the padding plain ASCII, two-byte UTF-8, escapes (\n, and
-// \u00e9), 10,000 unknown members, or arrays nested 30 deep a thousand
-// times over: the JSON each scanner reads slowest.
+// scans), the padding inside platform_attestation or (-outside) in the
+// body's own unknown member, plain ASCII, two-byte UTF-8, escapes (\n,
+// and \u00e9), 10,000 unknown members of the object (of the body), or
+// arrays nested 30 deep (as deep
+// as the body's bound allows) a thousand times over: the JSON each
+// reader reads slowest.
 func floorShapes() []hostileShape {
 	const pad = 61_000
 	pads := []struct{ name, value string }{
@@ -120,16 +121,37 @@ func floorShapes() []hostileShape {
 		{"body-floor-utf8", `"` + strings.Repeat("é", pad/2) + `"`},
 		{"body-floor-escapes", `"` + strings.Repeat(`\n`, pad/2) + `"`},
 		{"body-floor-unicode-escapes", `"` + strings.Repeat(`\u00e9`, pad/6) + `"`},
-		{"body-floor-members", `0,` + strings.Repeat(`"a":0,`, pad/6) + `"b":0`},
-		{"body-floor-nesting", `[` + strings.Repeat(strings.Repeat("[", 30)+strings.Repeat("]", 30)+",", pad/61) + `0]`},
+		{"body-floor-members", `0,` + strings.Repeat(`"a":0,`, pad/6) + `"b":0`}, // members of the object itself
+		{"body-floor-numbers", `[` + strings.Repeat(`0,`, pad/2) + `0]`},
+		{"body-floor-strings", `[` + strings.Repeat(`"",`, pad/3) + `""]`},
+		{"body-floor-empty-arrays", `[` + strings.Repeat(`[],`, pad/3) + `[]]`},
+		{"body-floor-empty-objects", `[` + strings.Repeat(`{},`, pad/3) + `{}]`},
+		{"body-floor-nesting", `[` + strings.Repeat(strings.Repeat("[", 29)+strings.Repeat("]", 29)+",", pad/59) + `0]`},
 	}
-	out := make([]hostileShape, len(pads))
-	for i, p := range pads {
+	receipt := json.RawMessage(`{"format":"receipt","receipt":"x"}`)
+	var out []hostileShape
+	for _, p := range pads {
 		raw := json.RawMessage(`{"format":"receipt","receipt":"x","pad":` + p.value + `}`)
-		out[i] = hostileShape{name: p.name, arc: attest.ReasonPAInvalid + ",receipt_malformed",
-			evidence: func(*client.Client, string) json.RawMessage { return raw }}
+		out = append(out, hostileShape{name: p.name, arc: attest.ReasonPAInvalid + ",receipt_malformed",
+			evidence: func(*client.Client, string) json.RawMessage { return raw }})
+		if p.name != "body-floor-no-chain" {
+			out = append(out, hostileShape{name: p.name + "-outside", arc: attest.ReasonPAInvalid + ",receipt_malformed", pad: p.value,
+				evidence: func(*client.Client, string) json.RawMessage { return receipt }})
+		}
 	}
 	return out
+}
+
+// requests builds n requests carrying s, signed on fresh nonces.
+func (s hostileShape) requests(tb testing.TB, p *platformBench, n int) []request {
+	tb.Helper()
+	var edit func([]byte) []byte
+	if s.pad != "" {
+		edit = func(body []byte) []byte {
+			return append([]byte(`{"pad":`+s.pad+`,`), body[1:]...)
+		}
+	}
+	return p.requestsEdited(tb, testenv.App, n, s.evidence, edit)
 }
 
 func chainJSON(chain [][]byte) json.RawMessage {
@@ -162,7 +184,7 @@ func BenchmarkHostileChain(b *testing.B) {
 	p := newPlatformBench(b)
 	for _, s := range p.hostileShapes(b) {
 		b.Run(s.name, func(b *testing.B) {
-			hostile := p.requests(b, b.N, s.evidence)
+			hostile := s.requests(b, p, b.N)
 			genuine := p.requests(b, b.N, p.androidEvidence(b))
 			dst := make([]byte, 0, 4096)
 			ctx := context.Background()
@@ -201,7 +223,7 @@ func TestHostileChainAttestRefused(t *testing.T) {
 	p := newPlatformBench(t)
 	for _, s := range p.hostileShapes(t) {
 		t.Run(s.name, func(t *testing.T) {
-			r := p.requests(t, 1, s.evidence)[0]
+			r := s.requests(t, p, 1)[0]
 			if len(r.body) > attest.MaxBodyBytes {
 				t.Fatalf("body of %d bytes, over the limit", len(r.body))
 			}

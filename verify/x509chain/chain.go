@@ -18,10 +18,23 @@ const (
 	// about twice the time of a P-256 one); what a key costs to use is
 	// bounded by CheckAlgorithms, not by this size.
 	MaxCertSize = 16 << 10
+	// MaxChainSize is the largest total of a chain's DER certificates, in
+	// bytes. The largest real chains are under 4 KiB: a remotely
+	// provisioned Android chain of five certificates is 3.9 KiB (the
+	// largest, Google's RSA-4096 root, 1.3 KiB; a leaf with device ID
+	// attestation 0.8 KiB), a Keymaster 4 chain of four 3.9 KiB, App
+	// Attest's x5c of two about 1.6 KiB. A chain six times that size still
+	// passes; one larger, which only an attacker sends, is refused before
+	// it is decoded (verify/platform checks it on the base64 lengths) or
+	// parsed: what a chain costs to decode and parse grows with its size,
+	// and a full 64 KiB request of certificates cost more than a genuine
+	// enrolment.
+	MaxChainSize = 24 << 10
 )
 
 // Parse checks the bounds (1 to MaxCerts certificates of at most MaxCertSize
-// bytes each) and then parses each DER certificate, leaf first. It checks
+// bytes each, MaxChainSize in all) and then parses each DER certificate,
+// leaf first. It checks
 // no key and no signature. The certificates returned keep references to
 // ders; the caller must not modify them while the certificates are in use.
 func Parse(ders [][]byte) ([]*x509.Certificate, error) {
@@ -31,10 +44,15 @@ func Parse(ders [][]byte) ([]*x509.Certificate, error) {
 	if len(ders) > MaxCerts {
 		return nil, fmt.Errorf("%w: %d certificates, at most %d", ErrMalformed, len(ders), MaxCerts)
 	}
+	total := 0
 	for i, d := range ders {
 		if len(d) == 0 || len(d) > MaxCertSize {
 			return nil, fmt.Errorf("%w: certificate %d is %d bytes, at most %d", ErrMalformed, i, len(d), MaxCertSize)
 		}
+		total += len(d)
+	}
+	if total > MaxChainSize {
+		return nil, fmt.Errorf("%w: %d certificates of %d bytes in all, at most %d", ErrMalformed, len(ders), total, MaxChainSize)
 	}
 	certs := make([]*x509.Certificate, len(ders))
 	for i, d := range ders {
