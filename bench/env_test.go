@@ -126,6 +126,13 @@ func (e *env) requests(tb testing.TB, app string, n int) []request {
 // same registry, as on any node of a deployment.
 func (e *env) requestsWith(tb testing.TB, app string, n int, evidence func(c *client.Client, nonce string) json.RawMessage) []request {
 	tb.Helper()
+	return e.requestsEdited(tb, app, n, evidence, nil)
+}
+
+// requestsEdited is requestsWith with each body passed through edit (nil:
+// as built) before it is signed.
+func (e *env) requestsEdited(tb testing.TB, app string, n int, evidence func(c *client.Client, nonce string) json.RawMessage, edit func([]byte) []byte) []request {
+	tb.Helper()
 	devs := e.apps[app]
 	out := make([]request, n)
 	var buf []byte
@@ -146,6 +153,9 @@ func (e *env) requestsWith(tb testing.TB, app string, n int, evidence func(c *cl
 		body, err := c.Body(ch.Nonce, ev)
 		if err != nil {
 			tb.Fatal(err)
+		}
+		if edit != nil {
+			body = edit(body)
 		}
 		sig, err := c.Sign(body)
 		if err != nil {

@@ -136,7 +136,7 @@ func (e *Edge) genuineReasons(ctx context.Context, d *Decision, reasons []string
 	reasons = appReasons(reasons, r, app)
 	if r.PlatformAttestation != nil {
 		d.Platform = e.cfg.Platform.Check(ctx, PlatformInput{
-			Raw: r.PlatformAttestation, App: app, Nonce: r.Nonce,
+			Raw: r.PlatformAttestation, Evidence: &r.Evidence, App: app, Nonce: r.Nonce,
 			DeviceKey: r.DeviceKey, Device: key, Signer: r.Signer, Version: r.Version, Now: now,
 		})
 		if !d.Platform.Verified {

@@ -1,14 +1,21 @@
 package attest
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf8"
+
+	"github.com/attestd/attestd/verify/jsonscan"
 )
 
-// A small, bounded, allocation-free JSON scanner for the attest request.
+// A small, bounded, allocation-free JSON reader for the attest request.
 // encoding/json would cost a dozen allocations and several microseconds per
 // request on the hot path; this reads the one shape we accept and skips the
-// rest (unknown members are ignored, PROTOCOL.md conventions).
+// rest (unknown members are ignored, PROTOCOL.md conventions). Strings and
+// skipped values are read by verify/jsonscan, whose cost per byte is
+// bounded whatever the JSON (a long string eight bytes at a time, no
+// recursion); the platform_attestation object by verify/platform's
+// ScanEvidence, once.
 
 var errSyntax = errors.New("json: syntax error")
 
@@ -28,47 +35,15 @@ func skipWS(b []byte, i int) int {
 
 // scanString reads the JSON string starting at b[i] == '"'. It returns the
 // raw contents (between the quotes, escapes undecoded), whether it holds
-// escapes, and the index after the closing quote.
+// escapes, and the index after the closing quote. verify/jsonscan reads
+// it (strict UTF-8), plain runs eight bytes at a time.
 func scanString(b []byte, i int) (raw []byte, escaped bool, next int, err error) {
-	if i >= len(b) || b[i] != '"' {
+	end, plain, ok := jsonscan.ReadString(b, i, true)
+	if !ok {
 		return nil, false, 0, errSyntax
 	}
-	start := i + 1
-	for j := start; j < len(b); j++ {
-		c := b[j]
-		switch {
-		case c == '"':
-			raw = b[start:j]
-			if !utf8.Valid(raw) {
-				return nil, false, 0, errSyntax
-			}
-			return raw, escaped, j + 1, nil
-		case c == '\\':
-			escaped = true
-			j++
-			if j >= len(b) {
-				return nil, false, 0, errSyntax
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return nil, false, 0, errSyntax
-				}
-				for k := j + 1; k <= j+4; k++ {
-					if hexVal(b[k]) < 0 {
-						return nil, false, 0, errSyntax
-					}
-				}
-				j += 4
-			default:
-				return nil, false, 0, errSyntax
-			}
-		case c < 0x20:
-			return nil, false, 0, errSyntax
-		}
-	}
-	return nil, false, 0, errSyntax
+	raw = b[i+1 : end-1]
+	return raw, !plain && bytes.IndexByte(raw, '\\') >= 0, end, nil
 }
 
 func hexVal(c byte) int {
@@ -130,100 +105,18 @@ func unescape(dst, raw []byte) ([]byte, error) {
 	return dst, nil
 }
 
-// skipValue skips one JSON value starting at b[i] and returns the index
-// after it.
+// skipValue skips one JSON value starting at b[i] (after whitespace), at
+// depth depth, and returns the index after it: verify/jsonscan's reader,
+// without recursion, a container at depth maxDepth or deeper refused.
 func skipValue(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return 0, errSyntax
 	}
-	i = skipWS(b, i)
-	if i >= len(b) {
+	end, ok := jsonscan.SkipValue(b, i, depth, maxDepth, true)
+	if !ok {
 		return 0, errSyntax
 	}
-	switch c := b[i]; {
-	case c == '"':
-		_, _, next, err := scanString(b, i)
-		return next, err
-	case c == '{':
-		return scanObject(b, i, depth+1, func([]byte, int) (int, error) { return 0, nil })
-	case c == '[':
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == ']' {
-			return i + 1, nil
-		}
-		for {
-			next, err := skipValue(b, i, depth+1)
-			if err != nil {
-				return 0, err
-			}
-			i = skipWS(b, next)
-			if i >= len(b) {
-				return 0, errSyntax
-			}
-			if b[i] == ']' {
-				return i + 1, nil
-			}
-			if b[i] != ',' {
-				return 0, errSyntax
-			}
-			i++
-		}
-	case c == 't':
-		return literal(b, i, "true")
-	case c == 'f':
-		return literal(b, i, "false")
-	case c == 'n':
-		return literal(b, i, "null")
-	default:
-		return scanNumber(b, i)
-	}
-}
-
-func literal(b []byte, i int, lit string) (int, error) {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return 0, errSyntax
-	}
-	return i + len(lit), nil
-}
-
-// scanNumber checks RFC 8259 number syntax.
-func scanNumber(b []byte, i int) (int, error) {
-	digits := func(j int) int {
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j
-	}
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(i)
-	default:
-		return 0, errSyntax
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return 0, errSyntax
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return 0, errSyntax
-		}
-		i = j
-	}
-	return i, nil
+	return end, nil
 }
 
 // scanObject walks the object at b[i] == '{'. For each member it calls

@@ -6,6 +6,7 @@ import (
 
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/verify/devicekey"
+	"github.com/attestd/attestd/verify/platform"
 )
 
 // Platform checks platform attestation evidence or a receipt (§7).
@@ -16,9 +17,12 @@ type Platform interface {
 // PlatformInput is what a platform check needs. Slices are only read
 // during the call.
 type PlatformInput struct {
-	// Raw is the platform_attestation JSON object as sent.
-	Raw []byte
-	App *registry.App
+	// Raw is the platform_attestation JSON object as sent, and Evidence
+	// the same as the core read it (nil: read Raw), so that a checker
+	// need not read those bytes again.
+	Raw      []byte
+	Evidence *platform.Wire
+	App      *registry.App
 	// Nonce is the request's nonce (ASCII).
 	Nonce []byte
 	// DeviceKey is device.key decoded, in the encoding that was sent.

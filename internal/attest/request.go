@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/verify/platform"
 )
 
 // MaxBodyBytes is the request body limit of PROTOCOL.md (64 KiB).
@@ -23,8 +24,12 @@ type Request struct {
 	// DeviceKey is the decoded device.key (SPKI DER or 65-byte point).
 	DeviceKey []byte
 	Integrity Integrity
-	// PlatformAttestation is the raw JSON object, nil when absent.
+	// PlatformAttestation is the raw JSON object, nil when absent, and
+	// Evidence the same as ParseRequest read it (verify/platform's
+	// ScanEvidence, the one pass over those bytes), valid when
+	// PlatformAttestation is not nil.
 	PlatformAttestation []byte
+	Evidence            platform.Wire
 	// Binding is the b64u text of the binding hash as sent, nil when absent.
 	Binding     []byte
 	WantSecrets bool
@@ -81,6 +86,11 @@ const (
 	fPoP
 )
 
+// evidenceDepth is how deep the values of platform_attestation's members
+// may nest: the body is one level, the object another, and the body's
+// bound is maxDepth.
+const evidenceDepth = maxDepth - 2
+
 // MaxDebugTokenBytes bounds debug_token: a token is 47 bytes; anything
 // longer than this is a bad request rather than an unknown token.
 const MaxDebugTokenBytes = 128
@@ -133,9 +143,9 @@ func ParseRequest(body []byte, r *Request) error {
 			if body[at] != '{' {
 				return 0, badField("platform_attestation", "must be an object")
 			}
-			next, err := skipValue(body, at, 1)
+			next, err := platform.ScanEvidence(body, at, platform.ScanLimits{Depth: evidenceDepth, UTF8: true}, &r.Evidence)
 			if err != nil {
-				return 0, err
+				return 0, errSyntax
 			}
 			r.PlatformAttestation = body[at:next]
 			return next, nil

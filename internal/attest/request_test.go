@@ -4,11 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/verify/platform"
 )
 
 func b64u(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -150,11 +152,15 @@ func FuzzParseRequest(f *testing.F) {
 	f.Add([]byte(`{"a":[1e5,-0.5,true,false,null,{"b":[]}]}`))
 	f.Add([]byte(withDebugToken(`"adt_` + strings.Repeat("Q", 43) + `"`)))
 	f.Add([]byte(withDebugToken(`"\ud800adt_"`)))
+	f.Add([]byte(`{"platform_attestation":{"format":"android-key","chain":["MAA",null],"x":[[[]]],"k\u0065y_id":"\u0041"}}`))
+	f.Add([]byte(`{"platform_attestation":{"format":"receipt","receipt":"r","format":1,"chain":{}}}`))
+	f.Add([]byte("{\"platform_attestation\":{\"x\":\"\xff\"}}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r Request
 		if err := ParseRequest(body, &r); err != nil {
 			return
 		}
+		checkEvidenceAsParsed(t, &r)
 		if !json.Valid(body) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
@@ -187,5 +193,46 @@ func TestIsJSON(t *testing.T) {
 		if got := IsJSON([]byte(ct)); got != want {
 			t.Errorf("IsJSON(%q) = %v, want %v", ct, got, want)
 		}
+	}
+}
+
+// FuzzEvidenceScanAgrees: ParseRequest reads the platform_attestation
+// object with verify/platform's ScanEvidence (so that those bytes are read
+// once) and skips other values with skipValue; the two refuse the same
+// bytes as syntax, with the same bound on nesting.
+func FuzzEvidenceScanAgrees(f *testing.F) {
+	for _, s := range []string{
+		`{"format":"android-key","chain":["MAA",null],"x":[[[]]],"k\u0065y_id":"\u0041"}`,
+		`{"format":"receipt","receipt":"r","format":1,"chain":{}}`, "{\"x\":\"\xff\"}", `{"a":"\ud800"}`,
+		`{"a":[1e5,-0.5,true,false,null,{"b":[]}]} `, `{"a":01}`, `{"a" 1}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}",
+		`{"x":` + strings.Repeat("[", 30) + strings.Repeat("]", 30) + `}`, `{"x":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '{' {
+			return
+		}
+		end, err := skipValue(b, 0, 1)
+		old := err == nil
+		var w platform.Wire
+		n, err := platform.ScanEvidence(b, 0, platform.ScanLimits{Depth: evidenceDepth, UTF8: true}, &w)
+		if now := err == nil; now != old || now && n != end {
+			t.Fatalf("%q: ScanEvidence %v (%d), the body's scanner %v (%d)", b, err, n, old, end)
+		}
+	})
+}
+
+// checkEvidenceAsParsed: the evidence the core read with the body decodes
+// as verify/platform.ParseEvidence decodes the object alone.
+func checkEvidenceAsParsed(t *testing.T, r *Request) {
+	t.Helper()
+	if r.PlatformAttestation == nil {
+		return
+	}
+	got, err := r.Evidence.Evidence()
+	want, wantErr := platform.ParseEvidence(r.PlatformAttestation)
+	if platform.Reason(err) != platform.Reason(wantErr) || !reflect.DeepEqual(got, want) {
+		t.Fatalf("evidence read with the body: %+v (%v); alone: %+v (%v)", got, err, want, wantErr)
 	}
 }

@@ -155,7 +155,7 @@ func invalid(precise string) attest.PlatformResult {
 
 // Check implements attest.Platform.
 func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.PlatformResult {
-	ev, err := vp.ParseEvidence(in.Raw)
+	ev, err := evidenceOf(in)
 	if err != nil {
 		return invalid(vp.Reason(err))
 	}
@@ -186,6 +186,15 @@ func (c *Checker) Check(_ context.Context, in attest.PlatformInput) attest.Platf
 		return invalid(vp.Reason(err))
 	}
 	return c.issue(app, in, found)
+}
+
+// evidenceOf decodes the request's evidence, from what the core read when
+// it gives it (the bytes are read once), else from the raw object.
+func evidenceOf(in attest.PlatformInput) (vp.Evidence, error) {
+	if in.Evidence != nil {
+		return in.Evidence.Evidence()
+	}
+	return vp.ParseEvidence(in.Raw)
 }
 
 // issue makes the receipt of a hardware enrolment: what was found and,

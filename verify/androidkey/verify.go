@@ -82,10 +82,11 @@ type Result struct {
 const MaxSerialLen = 20
 
 // Verify checks Android Key Attestation evidence against PROTOCOL.md §7, in
-// its order: the chain as x509chain.Verify does (every key and signature
-// algorithm on the allow-list before any signature, anchored at one of
-// roots by key or by a root's signature, signatures from the anchor towards
-// the leaf, the dates of the certificates between them at now); the leaf
+// its order: the chain as x509chain.VerifyDER does (every key and signature
+// algorithm on the allow-list before any signature or parse, anchored at
+// one of roots by key or by a root's signature, signatures from the anchor
+// towards the leaf, each certificate parsed when it is reached, the dates
+// of the certificates between them at now); the serial numbers; the leaf
 // key is the device key; the key description's attestationChallenge is
 // SHA-256(Nonce), attestationApplicationId names AppID and Signer (and the
 // version code, when the policy has one), both security levels meet the
@@ -114,16 +115,13 @@ func verify(in Input, challenge []byte, p Policy, roots []*x509.Certificate, sta
 	if err := p.Validate(); err != nil {
 		return Result{}, err
 	}
-	certs, err := x509chain.Parse(in.Chain)
+	certs, err := x509chain.VerifyDER(in.Chain, roots, now)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return Result{}, chainError(err)
 	}
 	serials, err := serialsOf(certs)
 	if err != nil {
 		return Result{}, err
-	}
-	if err := x509chain.Verify(certs, roots, now); err != nil {
-		return Result{}, chainError(err)
 	}
 	leaf := certs[0]
 	ext, err := keyDescriptionExtension(certs)

@@ -50,7 +50,7 @@ type Result struct {
 
 // Verify checks an App Attest attestation object as PROTOCOL.md §7 and
 // Apple's documentation ask, in Apple's order: the x5c chain to one of roots
-// at now, by x509chain.Verify as for android-key (allow-list first, anchor,
+// at now, by x509chain.VerifyDER as for android-key (allow-list first, anchor,
 // signatures from the anchor down, dates between anchor and credential
 // certificate), the nonce, the key id against the credential key, rpIdHash,
 // counter, aaguid, credential id. The first failing check answers, with an
@@ -60,11 +60,8 @@ func Verify(in Input, p Policy, roots []*x509.Certificate, now time.Time) (Resul
 	if err != nil {
 		return Result{}, err
 	}
-	certs, err := x509chain.Parse(obj.X5C)
+	certs, err := x509chain.VerifyDER(obj.X5C, roots, now)
 	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if err := x509chain.Verify(certs, roots, now); err != nil {
 		return Result{}, chainError(err)
 	}
 	cred := certs[0]

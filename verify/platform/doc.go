@@ -11,7 +11,7 @@
 // caller with crypto/receipt (which also refuses a receipt whose format is
 // not of the app's platform, §7 1.1).
 //
-// ParseEvidence is a one-pass JSON reader (verify/internal/jsonscan) with its bounds
+// ParseEvidence is a one-pass JSON reader (verify/jsonscan) with its bounds
 // checked first: the object at most MaxEvidenceSize (64 KiB), unknown
 // members nested at most 32 deep, at most 8 certificates of 16 KiB, a key
 // id of 64 bytes, an attestation object of 32 KiB, a receipt of 4096

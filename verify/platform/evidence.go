@@ -6,7 +6,7 @@ import (
 
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
-	"github.com/attestd/attestd/verify/internal/jsonscan"
+	"github.com/attestd/attestd/verify/jsonscan"
 	"github.com/attestd/attestd/verify/playintegrity"
 	"github.com/attestd/attestd/verify/x509chain"
 )
@@ -49,39 +49,49 @@ type Evidence struct {
 //	{"format": "receipt", "receipt": "..."}
 //	{"format": "play-integrity", "token": "compact JWE"}           at most playintegrity.MaxToken characters
 //
-// It reads the object in one pass (verify/internal/jsonscan) and base64-decodes the
-// fields of its format straight from the input, so that its cost is linear
-// in the size and a quarter of encoding/json's, which read a 62 KiB object
-// three times (validation, scanning, unquoting) in about 0.3 ms, more than
-// the rest of the attest. Unknown members are skipped (and validated, nested
-// at most 32 deep); a known member (format, chain, key_id, attestation,
-// receipt, token) must have its type, or be null, whatever the format. Member
-// names are compared exactly, after JSON escapes, not case-insensitively
-// as encoding/json does, and a known member given twice is refused. An
-// unknown format is ErrFormat; anything else that is not as above (not a
-// JSON object, a missing, mistyped, oversized or badly encoded field) is
-// ErrMalformed; a play-integrity object without a token, or with one over
-// playintegrity.MaxToken characters, also wraps playintegrity.ErrMalformed
-// (its reason is play_malformed).
+// It reads the object in one pass (ScanEvidence) and base64-decodes the
+// fields of its format straight from the input (Wire.Evidence), so that
+// its cost is linear in the size and a fraction of encoding/json's, which
+// reads a 62 KiB object three times (validation, scanning, unquoting).
+// Unknown members are skipped (and validated, nested at most 32 deep); a
+// known member (format, chain, key_id, attestation, receipt, token) must
+// have its type, or be null, whatever the format. Member names are
+// compared exactly, after JSON escapes, not case-insensitively as
+// encoding/json does, and a known member given twice is refused. An
+// android-key chain is refused before anything of it is decoded when a
+// certificate would be over x509chain.MaxCertSize or all of them over
+// x509chain.MaxChainSize. An unknown format is ErrFormat; anything else
+// that is not as above (not a JSON object, a missing, mistyped, oversized
+// or badly encoded field) is ErrMalformed; a play-integrity object without
+// a token, or with one over playintegrity.MaxToken characters, also wraps
+// playintegrity.ErrMalformed (its reason is play_malformed).
 func ParseEvidence(raw []byte) (Evidence, error) {
 	if len(raw) > MaxEvidenceSize {
 		return Evidence{}, fmt.Errorf("%w: %d bytes, at most %d", ErrMalformed, len(raw), MaxEvidenceSize)
 	}
-	w, err := scanEvidence(raw)
+	var w Wire
+	n, err := ScanEvidence(raw, 0, ScanLimits{}, &w)
 	if err != nil {
 		return Evidence{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	if jsonscan.SkipSpace(raw, n) != len(raw) {
+		return Evidence{}, fmt.Errorf("%w: data after the object", ErrMalformed)
+	}
+	return w.Evidence()
+}
+
+// Evidence decodes the object ScanEvidence read, with ParseEvidence's
+// bounds and errors. The byte slices it returns are its own.
+func (w *Wire) Evidence() (Evidence, error) {
+	if w.bad != nil {
+		return Evidence{}, fmt.Errorf("%w: %w", ErrMalformed, w.bad)
+	}
 	ev := Evidence{Format: w.format.text()}
+	var err error
 	switch ev.Format {
 	case FormatAndroidKey:
-		if w.chainLen == 0 || w.chainLen > x509chain.MaxCerts {
-			return Evidence{}, fmt.Errorf("%w: chain of %d certificates, 1 to %d", ErrMalformed, w.chainLen, x509chain.MaxCerts)
-		}
-		ev.Chain = make([][]byte, w.chainLen)
-		for i := range ev.Chain {
-			if ev.Chain[i], err = w.chain[i].b64u(x509chain.MaxCertSize, "chain"); err != nil {
-				return Evidence{}, err
-			}
+		if ev.Chain, err = w.decodeChain(); err != nil {
+			return Evidence{}, err
 		}
 	case FormatAppleAppAttest:
 		if ev.KeyID, err = w.keyID.b64u(maxKeyID, "key_id"); err != nil {
@@ -108,6 +118,48 @@ func ParseEvidence(raw []byte) (Evidence, error) {
 	return ev, nil
 }
 
+// decodeChain checks the chain's bounds on the lengths as sent, 1 to
+// MaxCerts certificates of 1 to MaxCertSize bytes and at most MaxChainSize
+// in all (x509chain's), then decodes them into one buffer: nothing of a
+// chain out of bounds is decoded, and escaped strings are unescaped only
+// as far as the bounds allow.
+func (w *Wire) decodeChain() ([][]byte, error) {
+	if w.chainLen == 0 || w.chainLen > x509chain.MaxCerts {
+		return nil, fmt.Errorf("%w: chain of %d certificates, 1 to %d", ErrMalformed, w.chainLen, x509chain.MaxCerts)
+	}
+	// budget is more characters than a chain of MaxChainSize bytes can
+	// have, so that a chain that runs over it is over MaxChainSize.
+	budget := base64.RawURLEncoding.EncodedLen(x509chain.MaxChainSize) + 2*x509chain.MaxCerts
+	var values [x509chain.MaxCerts][]byte
+	total := 0
+	for i, c := range w.chain[:w.chainLen] {
+		v, ok := c.value(min(maxChars(x509chain.MaxCertSize), budget))
+		if !ok || len(v) == 0 || base64.RawURLEncoding.DecodedLen(len(v)) > x509chain.MaxCertSize {
+			return nil, fmt.Errorf("%w: chain: certificate %d of %d characters or more, 1 to %d bytes", ErrMalformed, i, len(v), x509chain.MaxCertSize)
+		}
+		budget -= len(v)
+		values[i] = v
+		total += base64.RawURLEncoding.DecodedLen(len(v))
+	}
+	if total > x509chain.MaxChainSize {
+		return nil, fmt.Errorf("%w: chain: %d certificates of up to %d bytes in all, at most %d", ErrMalformed, w.chainLen, total, x509chain.MaxChainSize)
+	}
+	buf := make([]byte, total)
+	chain := make([][]byte, w.chainLen)
+	for i, v := range values[:w.chainLen] {
+		n, err := base64.RawURLEncoding.Decode(buf, v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: chain: %w", ErrMalformed, err)
+		}
+		chain[i], buf = buf[:n:n], buf[n:]
+	}
+	return chain, nil
+}
+
+// maxChars is one more character than a base64url field of at most max
+// bytes can have.
+func maxChars(max int) int { return base64.RawURLEncoding.EncodedLen(max) + 2 }
+
 // jsonString is a string member as sent: its raw bytes between the quotes
 // (aliasing the input) and whether they are its value (printable ASCII, no
 // escapes). The zero value is an absent member or null.
@@ -124,14 +176,21 @@ func (j jsonString) text() string {
 	return string(jsonscan.DecodeString(j.raw))
 }
 
+// value is the string's value as bytes (the raw bytes when plain), or
+// false when it is longer than limit bytes (what fitted is then
+// returned): an escaped string is unescaped no further than that.
+func (j jsonString) value(limit int) ([]byte, bool) {
+	if j.plain {
+		return j.raw, len(j.raw) <= limit
+	}
+	return jsonscan.AppendDecoded(make([]byte, 0, min(len(j.raw), limit)), j.raw, limit)
+}
+
 // b64u decodes a non-empty unpadded base64url field of at most max bytes.
 func (j jsonString) b64u(max int, field string) ([]byte, error) {
-	s := j.raw
-	if !j.plain {
-		s = jsonscan.DecodeString(s)
-	}
-	if len(s) == 0 || base64.RawURLEncoding.DecodedLen(len(s)) > max {
-		return nil, fmt.Errorf("%w: %s: %d characters, 1 to %d bytes", ErrMalformed, field, len(s), max)
+	s, ok := j.value(maxChars(max))
+	if !ok || len(s) == 0 || base64.RawURLEncoding.DecodedLen(len(s)) > max {
+		return nil, fmt.Errorf("%w: %s: %d characters or more, 1 to %d bytes", ErrMalformed, field, len(s), max)
 	}
 	b := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
 	n, err := base64.RawURLEncoding.Decode(b, s)
@@ -139,131 +198,4 @@ func (j jsonString) b64u(max int, field string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrMalformed, field, err)
 	}
 	return b[:n], nil
-}
-
-// wireEvidence holds the known members of the object as sent.
-type wireEvidence struct {
-	format, keyID, attestation, receipt, token jsonString
-	// chain holds the first MaxCerts+1 elements; chainLen counts them all.
-	chain    [x509chain.MaxCerts + 1]jsonString
-	chainLen int
-}
-
-// scanEvidence reads the object: known members into w, others skipped.
-func scanEvidence(raw []byte) (*wireEvidence, error) {
-	s := &jsonscan.Scanner{B: raw}
-	w := &wireEvidence{}
-	if !s.Eat('{') {
-		return nil, fmt.Errorf("not a JSON object")
-	}
-	var seen uint
-	for first := true; !s.Eat('}'); first = false {
-		if !first && !s.Eat(',') {
-			return nil, jsonscan.ErrJSON
-		}
-		k, plain, err := s.Str()
-		if err != nil {
-			return nil, err
-		}
-		if !s.Eat(':') {
-			return nil, jsonscan.ErrJSON
-		}
-		name := jsonString{k, plain}.text()
-		if err := w.member(s, name); err != nil {
-			return nil, err
-		}
-		if bit := knownBit(name); bit != 0 {
-			if seen&bit != 0 {
-				return nil, fmt.Errorf("member %q repeated", name)
-			}
-			seen |= bit
-		}
-	}
-	if !s.End() {
-		return nil, fmt.Errorf("data after the object")
-	}
-	return w, nil
-}
-
-// knownBit is a distinct bit for each known member, 0 for others.
-func knownBit(name string) uint {
-	switch name {
-	case "format":
-		return 1
-	case "chain":
-		return 2
-	case "key_id":
-		return 4
-	case "attestation":
-		return 8
-	case "receipt":
-		return 16
-	case "token":
-		return 32
-	}
-	return 0
-}
-
-// member reads the value of the member name.
-func (w *wireEvidence) member(s *jsonscan.Scanner, name string) error {
-	var dst *jsonString
-	switch name {
-	case "format":
-		dst = &w.format
-	case "key_id":
-		dst = &w.keyID
-	case "attestation":
-		dst = &w.attestation
-	case "receipt":
-		dst = &w.receipt
-	case "token":
-		dst = &w.token
-	case "chain":
-		return w.readChain(s)
-	default:
-		return s.Skip(0)
-	}
-	if s.Literal("null") {
-		return nil
-	}
-	raw, plain, err := s.Str()
-	if err != nil {
-		return fmt.Errorf("%s is not a string", name)
-	}
-	*dst = jsonString{raw, plain}
-	return nil
-}
-
-// readChain reads null or an array of strings (null elements read as
-// empty strings, as encoding/json reads them).
-func (w *wireEvidence) readChain(s *jsonscan.Scanner) error {
-	if s.Literal("null") {
-		return nil
-	}
-	if !s.Eat('[') {
-		return fmt.Errorf("chain is not an array")
-	}
-	if s.Eat(']') {
-		return nil
-	}
-	for {
-		var elem jsonString
-		if !s.Literal("null") {
-			raw, plain, err := s.Str()
-			if err != nil {
-				return fmt.Errorf("chain holds a value that is not a string")
-			}
-			elem = jsonString{raw, plain}
-		}
-		if w.chainLen < len(w.chain) {
-			w.chain[w.chainLen] = elem
-		}
-		w.chainLen++
-		if s.Eat(']') {
-			return nil
-		}
-		if !s.Eat(',') {
-			return jsonscan.ErrJSON
-		}
-	}
 }

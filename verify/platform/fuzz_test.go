@@ -103,6 +103,13 @@ func parseStd(raw []byte) (platform.Evidence, error) {
 		if len(w.Chain) == 0 || len(w.Chain) > x509chain.MaxCerts {
 			return platform.Evidence{}, platform.ErrMalformed
 		}
+		total := 0
+		for _, c := range w.Chain {
+			total += base64.RawURLEncoding.DecodedLen(len(c))
+		}
+		if total > x509chain.MaxChainSize {
+			return platform.Evidence{}, platform.ErrMalformed
+		}
 		ev.Chain = make([][]byte, len(w.Chain))
 		for i, c := range w.Chain {
 			if ev.Chain[i], err = stdB64u(c, x509chain.MaxCertSize); err != nil {

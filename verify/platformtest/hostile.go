@@ -34,17 +34,27 @@ const HostileChainsBodyLimit = 46 << 10
 
 // HostileChains builds the attacker's chains against a trusted root (P-256
 // or RSA) and its key: the chains the §7 allow-list refuses before any
-// signature (a 120,000-bit RSA key with e = 2^31-1 under a leaf with a
-// 15,000-byte signature, e = 2^31-1 on 2048 bits, a 16,384-bit key, SHA-1
-// signatures made by the root itself, Ed25519 and P-521 keys), the longest
-// chain of the largest certificates that fits a request anchored at a copy
-// of the root, a forged certificate naming the root, and chains out of
-// bounds (nine certificates, one over MaxCertSize). leaf is the leaf's key.
+// signature (the largest RSA key a chain of x509chain.MaxChainSize holds,
+// 88,000 bits with e = 2^31-1 under a leaf with an 11,000-byte signature,
+// e = 2^31-1 on 2048 bits, a 16,384-bit key, SHA-1 signatures made by the
+// root itself, Ed25519 and P-521 keys), the most work a chain within the
+// bounds asks (eight certificates, MaxChainSize bytes in all, anchored at
+// a copy of the root, the forged one under it of MaxCertSize), a forged
+// certificate naming the root, and chains out of bounds, refused before
+// they are parsed: nine certificates, one over MaxCertSize, the
+// 120,000-bit key of the original finding under a 15,000-byte signature
+// and eight certificates filling a request (HostileChainsBodyLimit), both
+// over MaxChainSize. leaf is the leaf's key.
 func HostileChains(root *x509.Certificate, rootKey crypto.Signer, leaf crypto.PublicKey) ([]Hostile, error) {
 	var out []Hostile
 	for _, b := range []func(*x509.Certificate, crypto.Signer, crypto.PublicKey) (Hostile, error){
 		func(r *x509.Certificate, _ crypto.Signer, l crypto.PublicKey) (Hostile, error) {
-			return hugeRSA("huge-rsa-120000-e31", 120_000, 1<<31-1, 15_000, r, l)
+			h, err := hugeRSA("huge-rsa-120000-e31", 120_000, 1<<31-1, 15_000, r, l)
+			h.Want = x509chain.ErrMalformed // over MaxChainSize
+			return h, err
+		},
+		func(r *x509.Certificate, _ crypto.Signer, l crypto.PublicKey) (Hostile, error) {
+			return hugeRSA("huge-rsa-88000-e31", 88_000, 1<<31-1, 11_000, r, l)
 		},
 		func(r *x509.Certificate, _ crypto.Signer, l crypto.PublicKey) (Hostile, error) {
 			return hugeRSA("rsa-2048-e31", 2048, 1<<31-1, 256, r, l)
@@ -53,7 +63,7 @@ func HostileChains(root *x509.Certificate, rootKey crypto.Signer, leaf crypto.Pu
 			return hugeRSA("rsa-16384", 16384, 65537, 2048, r, l)
 		},
 		sha1Chain, curveChain("ed25519-intermediate"), curveChain("p521-intermediate"),
-		eightAnchored, forgedUnderRoot, outOfBounds("nine-certificates"), outOfBounds("oversized-certificate"),
+		eightAnchored, eightBodySize, forgedUnderRoot, outOfBounds("nine-certificates"), outOfBounds("oversized-certificate"),
 	} {
 		h, err := b(root, rootKey, leaf)
 		if err != nil {
@@ -157,36 +167,65 @@ func curveChain(name string) func(*x509.Certificate, crypto.Signer, crypto.Publi
 	}
 }
 
-// eightAnchored: MaxCerts certificates of the largest size that fits a
-// request, the last a copy of the root; the one under it is forged, so a
-// verifier checks one signature (with the root's key) and refuses.
+// eightAnchored: the most work a chain within x509chain's bounds asks:
+// MaxCerts certificates (as many parses), MaxChainSize bytes in all (as
+// much to decode), the last a copy of the root and the one under it forged
+// and of MaxCertSize (the largest signed part to hash), so a verifier
+// checks one signature with the root's key and refuses.
 func eightAnchored(root *x509.Certificate, _ crypto.Signer, leaf crypto.PublicKey) (Hostile, error) {
 	n := x509chain.MaxCerts
-	size := (HostileChainsBodyLimit - len(root.Raw)) / (n - 1)
+	sizes := make([]int, n-1)
+	sizes[n-2] = x509chain.MaxCertSize
+	for i := range n - 2 {
+		sizes[i] = (x509chain.MaxChainSize - x509chain.MaxCertSize - len(root.Raw)) / (n - 2)
+	}
+	chain, err := paddedChain(root, leaf, sizes)
+	return Hostile{Name: "eight-max-size-anchored", Chain: chain, Want: x509chain.ErrSignature, Signatures: 1}, err
+}
+
+// eightBodySize: eightAnchored as large as a request holds
+// (HostileChainsBodyLimit), the certificates of one size: over
+// MaxChainSize, refused before it is parsed.
+func eightBodySize(root *x509.Certificate, _ crypto.Signer, leaf crypto.PublicKey) (Hostile, error) {
+	n := x509chain.MaxCerts
+	sizes := make([]int, n-1)
+	for i := range sizes {
+		sizes[i] = (HostileChainsBodyLimit - len(root.Raw)) / (n - 1)
+	}
+	chain, err := paddedChain(root, leaf, sizes)
+	return Hostile{Name: "eight-body-size-anchored", Chain: chain, Want: x509chain.ErrMalformed}, err
+}
+
+// paddedChain is a chain of len(sizes)+1 certificates ending in root, the
+// others forged (each names the one after it as its issuer but is signed
+// by a throwaway key), certificate i padded to at most sizes[i] bytes, the
+// leaf's key leaf.
+func paddedChain(root *x509.Certificate, leaf crypto.PublicKey, sizes []int) ([][]byte, error) {
+	n := len(sizes) + 1
 	chain := make([][]byte, n)
 	chain[n-1] = root.Raw
 	issuer := root
 	for i := n - 2; i >= 0; i-- {
 		k, err := throwaway()
 		if err != nil {
-			return Hostile{}, err
+			return nil, err
 		}
 		forger, err := throwaway()
 		if err != nil {
-			return Hostile{}, err
+			return nil, err
 		}
-		spec := CertSpec{Subject: fmt.Sprintf("padded %d", i), Key: &k.PublicKey, Issuer: issuer, Signer: forger, CA: i > 0, PadTo: size}
+		spec := CertSpec{Subject: fmt.Sprintf("padded %d", i), Key: &k.PublicKey, Issuer: issuer, Signer: forger, CA: i > 0, PadTo: sizes[i]}
 		if i == 0 {
 			spec.Key = leaf
 		}
 		if chain[i], err = spec.DER(); err != nil {
-			return Hostile{}, err
+			return nil, err
 		}
 		if issuer, err = x509.ParseCertificate(chain[i]); err != nil {
-			return Hostile{}, err
+			return nil, err
 		}
 	}
-	return Hostile{Name: "eight-max-size-anchored", Chain: chain, Want: x509chain.ErrSignature, Signatures: 1}, nil
+	return chain, nil
 }
 
 // forgedUnderRoot: an intermediate that names the root as its issuer but

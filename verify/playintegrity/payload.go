@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/attestd/attestd/verify/internal/jsonscan"
+	"github.com/attestd/attestd/verify/jsonscan"
 )
 
 // MaxPayloadDepth bounds the nesting of the payload's objects and arrays
@@ -71,7 +71,7 @@ func parseMillis(b []byte) (Millis, error) {
 }
 
 // ParsePayload reads the JWS payload of a verified token in one pass
-// (verify/internal/jsonscan): a JSON object nested at most MaxPayloadDepth
+// (verify/jsonscan): a JSON object nested at most MaxPayloadDepth
 // deep, with a requestDetails object holding timestampMillis. The members
 // §10 reads must have their types (strings; arrays of strings for
 // certificateSha256Digest and deviceRecognitionVerdict; objects for the

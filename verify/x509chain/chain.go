@@ -18,23 +18,29 @@ const (
 	// about twice the time of a P-256 one); what a key costs to use is
 	// bounded by CheckAlgorithms, not by this size.
 	MaxCertSize = 16 << 10
+	// MaxChainSize is the largest total of a chain's DER certificates, in
+	// bytes. The largest real chains are under 4 KiB: a remotely
+	// provisioned Android chain of five certificates is 3.9 KiB (the
+	// largest, Google's RSA-4096 root, 1.3 KiB; a leaf with device ID
+	// attestation 0.8 KiB), a Keymaster 4 chain of four 3.9 KiB, App
+	// Attest's x5c of two 1.3 KiB (TestRealChainsWellUnderMaxChainSize).
+	// A chain six times that size still passes; one larger, which only an
+	// attacker sends, is refused before it is decoded (verify/platform
+	// checks it on the base64 lengths) or parsed: what a chain costs to
+	// decode and parse grows with its size, and 46 KiB of certificates,
+	// as much as an attest request holds, cost 1.4 times a genuine
+	// enrolment.
+	MaxChainSize = 24 << 10
 )
 
 // Parse checks the bounds (1 to MaxCerts certificates of at most MaxCertSize
-// bytes each) and then parses each DER certificate, leaf first. It checks
-// no key and no signature. The certificates returned keep references to
-// ders; the caller must not modify them while the certificates are in use.
+// bytes each, MaxChainSize in all) and then parses each DER certificate,
+// leaf first. It checks no key and no signature. The certificates returned
+// keep references to ders; the caller must not modify them while the
+// certificates are in use. VerifyDER parses only what its verdict needs.
 func Parse(ders [][]byte) ([]*x509.Certificate, error) {
-	if len(ders) == 0 {
-		return nil, fmt.Errorf("%w: no certificates", ErrMalformed)
-	}
-	if len(ders) > MaxCerts {
-		return nil, fmt.Errorf("%w: %d certificates, at most %d", ErrMalformed, len(ders), MaxCerts)
-	}
-	for i, d := range ders {
-		if len(d) == 0 || len(d) > MaxCertSize {
-			return nil, fmt.Errorf("%w: certificate %d is %d bytes, at most %d", ErrMalformed, i, len(d), MaxCertSize)
-		}
+	if err := checkBounds(ders); err != nil {
+		return nil, err
 	}
 	certs := make([]*x509.Certificate, len(ders))
 	for i, d := range ders {
@@ -43,6 +49,70 @@ func Parse(ders [][]byte) ([]*x509.Certificate, error) {
 			return nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, i, err)
 		}
 		certs[i] = c
+	}
+	return certs, nil
+}
+
+// checkBounds checks 1 to MaxCerts certificates of 1 to MaxCertSize bytes
+// each, MaxChainSize in all.
+func checkBounds(ders [][]byte) error {
+	if len(ders) == 0 {
+		return fmt.Errorf("%w: no certificates", ErrMalformed)
+	}
+	if len(ders) > MaxCerts {
+		return fmt.Errorf("%w: %d certificates, at most %d", ErrMalformed, len(ders), MaxCerts)
+	}
+	total := 0
+	for i, d := range ders {
+		if len(d) == 0 || len(d) > MaxCertSize {
+			return fmt.Errorf("%w: certificate %d is %d bytes, at most %d", ErrMalformed, i, len(d), MaxCertSize)
+		}
+		total += len(d)
+	}
+	if total > MaxChainSize {
+		return fmt.Errorf("%w: %d certificates of %d bytes in all, at most %d", ErrMalformed, len(ders), total, MaxChainSize)
+	}
+	return nil
+}
+
+// VerifyDER is Parse and Verify in one, parsing no certificate the
+// verdict does not read: the bounds; every certificate's key and signature
+// algorithm on the allow-list, read from its DER without parsing it
+// (preread, which answers as CheckAlgorithms does), and every root's;
+// then, parsing each certificate as it comes to it (and checking its
+// algorithms again, parsed), the anchor, the signatures from the anchor
+// towards the leaf and the dates, as Verify does. So a chain refused at
+// its anchor or at a signature costs the parse of the certificates down to
+// there, not of all of them. On success it returns the certificates,
+// parsed, leaf first; they keep references to ders. A certificate that
+// does not parse is ErrMalformed when the walk reaches it.
+func VerifyDER(ders [][]byte, roots []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
+	return verifyDER(ders, roots, now, checkSignedBy)
+}
+
+func verifyDER(ders [][]byte, roots []*x509.Certificate, now time.Time, check sigCheck) ([]*x509.Certificate, error) {
+	if err := checkBounds(ders); err != nil {
+		return nil, err
+	}
+	for i, d := range ders {
+		if err := preread(d); err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", i, err)
+		}
+	}
+	certs := make([]*x509.Certificate, len(ders))
+	err := walk(len(ders), func(i int) (*x509.Certificate, error) {
+		c, err := x509.ParseCertificate(ders[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, i, err)
+		}
+		if err := CheckAlgorithms(c); err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", i, err)
+		}
+		certs[i] = c
+		return c, nil
+	}, roots, now, check)
+	if err != nil {
+		return nil, err
 	}
 	return certs, nil
 }
@@ -90,6 +160,13 @@ func verify(chain, roots []*x509.Certificate, now time.Time, check sigCheck) err
 			return fmt.Errorf("certificate %d: %w", i, err)
 		}
 	}
+	return walk(len(chain), func(i int) (*x509.Certificate, error) { return chain[i], nil }, roots, now, check)
+}
+
+// walk is Verify's steps 2 (for the roots) to 5 on a chain of n
+// certificates whose every key and signature algorithm passed the
+// allow-list, each got by cert(i), once, from the last to the leaf.
+func walk(n int, cert func(int) (*x509.Certificate, error), roots []*x509.Certificate, now time.Time, check sigCheck) error {
 	for i, r := range roots {
 		if r == nil {
 			continue
@@ -98,27 +175,37 @@ func verify(chain, roots []*x509.Certificate, now time.Time, check sigCheck) err
 			return fmt.Errorf("configured root %d (%s): %w", i, r.Subject, err)
 		}
 	}
-	last := len(chain) - 1
-	root, err := anchor(chain[last], roots, check)
+	last := n - 1
+	lastCert, err := cert(last)
 	if err != nil {
-		return fmt.Errorf("certificate %d (%s): %w", last, chain[last].Subject, err)
+		return err
+	}
+	root, err := anchor(lastCert, roots, check)
+	if err != nil {
+		return fmt.Errorf("certificate %d (%s): %w", last, lastCert.Subject, err)
 	}
 	// top is the trusted certificate whose key checks the one before it:
-	// the root chain[last] stands for, or chain[last] once a root's key
-	// verified it; chain[last] is then between the anchor and the leaf,
-	// and its dates are checked (end is one past the last dated index).
+	// the root the last certificate stands for, or the last certificate
+	// once a root's key verified it; it is then between the anchor and
+	// the leaf, and its dates are checked (end is one past the last dated
+	// index).
 	top, end := root, last
 	if root == nil {
-		top, end = chain[last], last+1
+		top, end = lastCert, last+1
 	}
+	got := make([]*x509.Certificate, n)
+	got[last] = lastCert
 	for i := last - 1; i >= 0; i-- {
-		if err := signs(top, chain[i], check); err != nil {
+		if got[i], err = cert(i); err != nil {
+			return err
+		}
+		if err := signs(top, got[i], check); err != nil {
 			return fmt.Errorf("%w: certificate %d by the one after it: %w", ErrSignature, i, err)
 		}
-		top = chain[i]
+		top = got[i]
 	}
 	for i := 1; i < end; i++ {
-		if c := chain[i]; now.Before(c.NotBefore) || now.After(c.NotAfter) {
+		if c := got[i]; now.Before(c.NotBefore) || now.After(c.NotAfter) {
 			return fmt.Errorf("%w: certificate %d valid %s to %s, checked at %s", ErrValidity, i,
 				c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}

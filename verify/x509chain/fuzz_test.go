@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestd/attestd/verify/platformtest"
 	"github.com/attestd/attestd/verify/x509chain"
 )
 
@@ -52,9 +53,10 @@ func splitDER(b []byte) [][]byte {
 	return out
 }
 
-// FuzzVerifyChain runs Parse and Verify over arbitrary DER lists (the input
-// is the certificates concatenated) against fixed roots, counting the
-// signatures checked. It holds that: every error wraps exactly one
+// FuzzVerifyChain runs Parse and Verify, and VerifyDER, over arbitrary DER
+// lists (the input is the certificates concatenated) against fixed roots,
+// counting the signatures checked. VerifyDER passes what Parse and Verify
+// pass, and no more, after no more signatures. It holds that: every error wraps exactly one
 // sentinel; a key or algorithm outside the allow-list anywhere is ErrKey
 // and no signature was checked; at most len(chain)-1 signatures plus one
 // per root are checked; and a chain that passes is one crypto/x509 agrees
@@ -67,13 +69,25 @@ func FuzzVerifyChain(f *testing.F) {
 		f.Add(r.Raw)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		certs, err := x509chain.Parse(splitDER(b))
+		ders := splitDER(b)
+		var nDER int
+		_, errDER := x509chain.VerifyDERCounting(ders, roots, fuzzNow, &nDER)
+		if errDER != nil {
+			checkOneClass(t, errDER)
+		}
+		certs, err := x509chain.Parse(ders)
 		if err != nil {
 			checkClass(t, err, x509chain.ErrMalformed)
+			if errDER == nil {
+				t.Fatalf("VerifyDER passed a chain Parse refuses: %v", err)
+			}
 			return
 		}
 		var n int
 		err = x509chain.VerifyCounting(certs, roots, fuzzNow, &n)
+		if (err == nil) != (errDER == nil) || nDER > n || errors.Is(err, x509chain.ErrKey) && (!errors.Is(errDER, x509chain.ErrKey) || nDER != 0) {
+			t.Fatalf("VerifyDER %v after %d signatures; Parse and Verify %v after %d", errDER, nDER, err, n)
+		}
 		if err != nil {
 			checkOneClass(t, err)
 		}
@@ -191,4 +205,39 @@ func TestFuzzCorpusMeaning(t *testing.T) {
 			t.Errorf("%s: %v", e.Name(), err)
 		}
 	}
+}
+
+// FuzzPrereadAgrees: for any DER that crypto/x509 parses, preread answers
+// as CheckAlgorithms does on the parsed certificate (nil, or ErrKey), so
+// that VerifyDER applies §7's allow-list to every certificate before it
+// parses any; for DER that does not parse, its error wraps one sentinel.
+// The committed corpus (testdata/fuzz/FuzzPrereadAgrees) holds a
+// certificate of each key and signature algorithm, allowed or not (RSA-PSS
+// with each hash included); the shared real vectors are added when
+// present.
+func FuzzPrereadAgrees(f *testing.F) {
+	var s recordSkip
+	if dir := platformtest.Vectors(&s); !s.skipped {
+		for _, p := range []string{"google-android-key-attestation/algorithm_EC_SecurityLevel_TEE", "google-android-key-attestation/algorithm_EC_SecurityLevel_StrongBox"} {
+			for i := 0; i < 4; i++ {
+				if b, err := os.ReadFile(filepath.Join(dir, "android", p, "cert"+strconv.Itoa(i)+".der")); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		got := x509chain.Preread(der)
+		if got != nil {
+			checkOneClass(t, got)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return
+		}
+		want := x509chain.CheckAlgorithms(c)
+		if (got == nil) != (want == nil) || errors.Is(got, x509chain.ErrKey) != errors.Is(want, x509chain.ErrKey) {
+			t.Fatalf("preread: %v; CheckAlgorithms on the parsed certificate: %v", got, want)
+		}
+	})
 }

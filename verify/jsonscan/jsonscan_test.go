@@ -1,0 +1,141 @@
+package jsonscan
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzScanner compares the scanner with encoding/json: a value Skip
+// accepts (with nothing after it) is valid JSON, valid JSON nested at most
+// Max deep is accepted, and a string Str reads decodes as encoding/json
+// decodes it.
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[1,-0.5e+3,true,false,null,{"b":"c\u0041\ud83d\ude00\ud800"}]}`,
+		`"\"\\\/\b\f\n\r\t"`, `[[[[1]]]]`, `01`, `"\x"`, `{"a" 1}`, `[1,]`, "\"\xff\"",
+	} {
+		f.Add([]byte(s), 3)
+	}
+	f.Fuzz(func(t *testing.T, b []byte, max int) {
+		if max < 0 || max > 40 {
+			return
+		}
+		s := &Scanner{B: b, Max: max}
+		err := s.Skip(0)
+		ok := err == nil && s.End()
+		limit := max
+		if limit == 0 {
+			limit = MaxDepth
+		}
+		valid := json.Valid(b)
+		s = &Scanner{B: b, Max: max, UTF8: true}
+		err = s.Skip(0)
+		if okUTF8 := err == nil && s.End(); okUTF8 != (ok && utf8.Valid(b)) {
+			t.Fatalf("with UTF8 %q: accepted %v; without: %v, valid UTF-8: %v", b, okUTF8, ok, utf8.Valid(b))
+		}
+		switch {
+		case ok && !valid:
+			t.Fatalf("accepted %q, encoding/json refuses it", b)
+		case !ok && valid && depth(b) <= limit:
+			t.Fatalf("refused %q (%v), valid and %d deep", b, err, depth(b))
+		}
+		s = &Scanner{B: b}
+		raw, plain, err := s.Str()
+		if err != nil || !s.End() {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("read string %q, encoding/json refuses: %v", b, err)
+		}
+		got := string(raw)
+		if !plain {
+			got = string(DecodeString(raw))
+		}
+		if full, ok := AppendDecoded([]byte("x"), raw, len(got)+1); !ok || string(full[1:]) != got {
+			t.Fatalf("AppendDecoded(%q) = %q, %v", raw, full, ok)
+		}
+		if max := len(got); max > 0 { // one byte short, after "x"
+			if part, ok := AppendDecoded([]byte("x"), raw, max); ok || len(part) > max || !strings.HasPrefix(got, string(part[1:])) {
+				t.Fatalf("AppendDecoded(%q, max %d) = %q, %v", raw, max, part, ok)
+			}
+		}
+		if got != want {
+			t.Fatalf("string %q decodes to %q, encoding/json to %q", b, got, want)
+		}
+	})
+}
+
+func depth(b []byte) int {
+	d := json.NewDecoder(bytes.NewReader(b))
+	cur, most := 0, 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return most
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			cur++
+			most = max(most, cur)
+		case json.Delim('}'), json.Delim(']'):
+			cur--
+		}
+	}
+}
+
+// TestSkipPlainEveryByteInEveryLane: skipPlain, eight bytes at a time,
+// finds what a byte-by-byte search finds, for each byte value in each
+// position of spans of 0 to 40 bytes (the eight-byte words, the tail),
+// alone or before a second byte that is not plain (whose borrow must not
+// hide the first).
+func TestSkipPlainEveryByteInEveryLane(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		for at := 0; at < n; at++ {
+			for c := 0; c < 256; c++ {
+				for _, fill := range []byte{'A', ' ', 0x7f} {
+					for _, second := range []byte{fill, 0, '"', 0xff} {
+						b := bytes.Repeat([]byte{fill}, n)
+						b[at] = byte(c)
+						want := n
+						if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+							want = at
+						}
+						if at+1 < n {
+							b[n-1] = second
+							if want == n && second != fill {
+								want = n - 1
+							}
+						}
+						if got := skipPlain(b, 0); got != want {
+							t.Fatalf("skipPlain(%q) = %d, want %d", b, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestStrUTF8: with UTF8 set, a string of invalid UTF-8 is refused, and
+// valid UTF-8 read as it is; without, both are read.
+func TestStrUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{{`"é"`, true}, {"\"\xff\"", false}, {"\"\xc3\"", false}, {"\"\\u00e9\xed\xa0\x80\"", false}, {`"a\"b"`, true}} {
+		for _, strict := range []bool{false, true} {
+			s := &Scanner{B: []byte(tc.in), UTF8: strict}
+			raw, _, err := s.Str()
+			if want := tc.ok || !strict; (err == nil) != want {
+				t.Fatalf("%q UTF8=%v: err %v, want ok=%v", tc.in, strict, err, want)
+			}
+			if err == nil && string(raw) != tc.in[1:len(tc.in)-1] {
+				t.Fatalf("%q: raw %q", tc.in, raw)
+			}
+		}
+	}
+}

@@ -1,0 +1,319 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf8"
+)
+
+// The reader itself: functions of the input and an index, which keep the
+// index in a register, so that a structural byte, an escape or a byte of
+// UTF-8 costs a few instructions. Each returns the index after what it
+// read, and false for input that is not JSON. Readers that keep their own
+// index (the attest core's, verify/platform's) call the exported ones;
+// Scanner wraps them.
+
+// SkipSpace returns the index of the first byte of b from i on that is
+// not JSON whitespace.
+func SkipSpace(b []byte, i int) int { return ws(b, i) }
+
+// ReadString reads the string whose opening quote is at b[i]: it returns
+// the index after its closing quote (its contents are b[i+1:end-1]) and
+// whether it is plain (printable ASCII without escapes, its raw bytes its
+// value); ok is false when b[i] is not a quote or the string is not valid
+// JSON, or, with strict, not valid UTF-8.
+func ReadString(b []byte, i int, strict bool) (end int, plain, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false, false
+	}
+	return str(b, i+1, strict)
+}
+
+// SkipValue reads the value at b[i] (after whitespace) and all it holds,
+// and returns the index after it: a container opened at depth depth (the
+// value's own) or deeper must be under limit (at most 64); with strict,
+// its strings must be valid UTF-8.
+func SkipValue(b []byte, i, depth, limit int, strict bool) (end int, ok bool) {
+	return skipValue(b, i, depth, min(limit, 64), strict)
+}
+
+// ws returns the index of the first byte from i on that is not JSON
+// whitespace.
+func ws(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// hasWord reports whether b holds word at i.
+func hasWord(b []byte, i int, word string) bool {
+	return len(b)-i >= len(word) && string(b[i:i+len(word)]) == word
+}
+
+// str reads the rest of a string whose contents begin at i, up to and
+// including its closing quote, and reports whether it is plain (printable
+// ASCII without escapes). Runs of plain bytes are skipped eight at a time;
+// with strict, a string that is not valid UTF-8 is refused.
+func str(b []byte, i int, strict bool) (end int, plain, ok bool) {
+	start := i
+	// A short string (a member name) is read byte by byte: cheaper than a
+	// call for eight bytes at a time.
+	for n := min(len(b), i+8); i < n; i++ {
+		if c := b[i]; c == '"' {
+			return i + 1, true, true
+		} else if c < 0x20 || c >= utf8.RuneSelf || c == '\\' {
+			break
+		}
+	}
+	i = skipPlain(b, i)
+	if i < len(b) && b[i] == '"' {
+		return i + 1, true, true
+	}
+	ascii := true
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			if strict && !ascii && !utf8.Valid(b[start:i]) {
+				return 0, false, false
+			}
+			return i + 1, false, true
+		case c == '\\':
+			n, ok := escapeLen(b[i:])
+			if !ok {
+				return 0, false, false
+			}
+			i += n
+		case c >= utf8.RuneSelf:
+			ascii = false
+			for i++; i < len(b) && b[i] >= utf8.RuneSelf; i++ {
+			}
+		case c < 0x20:
+			return 0, false, false
+		default:
+			i = skipPlain(b, i+1)
+		}
+	}
+	return 0, false, false
+}
+
+// Eight-byte lanes for skipPlain.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// skipPlain returns the index of the first byte of b from i on that is not
+// plain (a quote, a backslash, a control character or a byte over 0x7f),
+// len(b) when there is none. Eight bytes at a time, without a branch per
+// byte: in each lane, the top bit of x-0x20|x is set when its byte is
+// under 0x20 or over 0x7f, that of (y-1)&^y, y = x^0x2222…, when it is a
+// quote, and the same with 0x5c… for the backslash. A borrow from a lane
+// that is set can set the lanes above it, never those below, so the
+// lowest lane set is the first byte that is not plain.
+func skipPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ ('"' * lanes01)
+		e := x ^ ('\\' * lanes01)
+		if m := ((x - 0x20*lanes01) | x | (q-lanes01)&^q | (e-lanes01)&^e) & lanes80; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
+}
+
+// escapeLen is the length of the valid escape at the start of b.
+func escapeLen(b []byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch b[1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		return 6, len(b) >= 6 && isHex4(b[2:6])
+	}
+	return 0, false
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if hexVal(c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func hexVal(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// number reads the number at i (RFC 8259 §6).
+func number(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// skipValue reads the value at i (after whitespace) and all it holds
+// without recursion: bit k of objects says whether the k-th open container
+// is an object. A container opened at depth depth or deeper must be under
+// limit (at most 64).
+func skipValue(b []byte, i, depth, limit int, strict bool) (int, bool) {
+	// A number, the commonest value of an unknown member, without the
+	// loop's set-up.
+	if i < len(b) && ('0' <= b[i] && b[i] <= '9' || b[i] == '-') {
+		return number(b, i)
+	}
+	var objects uint64
+	open := 0
+	ok := true
+value:
+	for {
+		// A value is next.
+		i = ws(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch c := b[i]; c {
+		case '[', '{':
+			if depth+open >= limit {
+				return 0, false
+			}
+			bit := uint64(1) << open
+			open++
+			i = ws(b, i+1)
+			if c == '[' {
+				objects &^= bit
+				if i < len(b) && b[i] == ']' {
+					i++
+					open--
+					break
+				}
+				continue
+			}
+			objects |= bit
+			if i < len(b) && b[i] == '}' {
+				i++
+				open--
+				break
+			}
+			if i, ok = key(b, i, strict); !ok {
+				return 0, false
+			}
+			continue
+		case '"':
+			if i, _, ok = str(b, i+1, strict); !ok {
+				return 0, false
+			}
+		case 't':
+			if !hasWord(b, i, "true") {
+				return 0, false
+			}
+			i += 4
+		case 'f':
+			if !hasWord(b, i, "false") {
+				return 0, false
+			}
+			i += 5
+		case 'n':
+			if !hasWord(b, i, "null") {
+				return 0, false
+			}
+			i += 4
+		default:
+			if i, ok = number(b, i); !ok {
+				return 0, false
+			}
+		}
+		// A value was read: close containers until one goes on.
+		for ; open > 0; open-- {
+			i = ws(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			obj := objects>>(open-1)&1 == 1
+			c := b[i]
+			i++
+			if c == ',' {
+				if obj {
+					if i, ok = key(b, i, strict); !ok {
+						return 0, false
+					}
+				}
+				continue value
+			}
+			if obj && c != '}' || !obj && c != ']' {
+				return 0, false
+			}
+		}
+		return i, true
+	}
+}
+
+// key reads an object member's name (at i, after whitespace) and its
+// colon.
+func key(b []byte, i int, strict bool) (int, bool) {
+	i = ws(b, i)
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	i, _, ok := str(b, i+1, strict)
+	if !ok {
+		return 0, false
+	}
+	i = ws(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return i + 1, true
+}
