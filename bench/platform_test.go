@@ -13,7 +13,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/attest"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/verify/androidkey"
@@ -26,7 +26,7 @@ type platformBench struct {
 	*env
 	edge *attest.Edge
 	ca   *platformtest.AndroidCA
-	chk  *platform.Checker
+	chk  *platformcheck.Checker
 }
 
 func newPlatformBench(tb testing.TB) *platformBench {
@@ -36,8 +36,8 @@ func newPlatformBench(tb testing.TB) *platformBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	chk, err := platform.New(platform.Config{AndroidRoots: ca.Roots(), ReceiptTTL: time.Hour, Keys: e.reg,
-		Status: platform.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour, FailClosed: true}})
+	chk, err := platformcheck.New(platformcheck.Config{AndroidRoots: ca.Roots(), ReceiptTTL: time.Hour, Keys: e.reg,
+		Status: platformcheck.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour, FailClosed: true}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/model"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/replay"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/verify/playintegrity/playtest"
@@ -47,7 +47,7 @@ func newPlayBench(tb testing.TB) *playBench {
 			}
 		}
 	})
-	chk, err := platform.New(platform.Config{ReceiptTTL: time.Hour, Keys: e.reg, NonceTTL: attest.MaxNonceTTL})
+	chk, err := platformcheck.New(platformcheck.Config{ReceiptTTL: time.Hour, Keys: e.reg, NonceTTL: attest.MaxNonceTTL})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -42,7 +42,7 @@ import (
 	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/masterkeys"
 	"github.com/attestd/attestd/internal/metrics"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/proxy"
 	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/registry"
@@ -107,7 +107,7 @@ type Daemon struct {
 	verdicts *verdictLog
 	edge     *attest.Edge
 	replay   *replay.Set
-	platform *platform.Checker
+	platform *platformcheck.Checker
 	status   *androidstatus.Keeper // nil without --android-status
 	limits   *limit.Limiter
 	proxy    *proxy.Proxy

@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attestd/attestd/internal/androidstatus"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/appleattest"
@@ -20,7 +20,7 @@ import (
 // newPlatform builds the platform attestation checker (PROTOCOL.md §7):
 // the built-in roots unless --android-roots / --apple-roots replace them,
 // and the status list's fail mode (§9).
-func (d *Daemon) newPlatform(cfg Config, reg *registry.Registry) (*platform.Checker, error) {
+func (d *Daemon) newPlatform(cfg Config, reg *registry.Registry) (*platformcheck.Checker, error) {
 	android, err := roots(cfg.AndroidRoots, androidkey.DefaultRoots, androidkey.ParseRootsPEM)
 	if err != nil {
 		return nil, fmt.Errorf("--android-roots: %w", err)
@@ -29,8 +29,8 @@ func (d *Daemon) newPlatform(cfg Config, reg *registry.Registry) (*platform.Chec
 	if err != nil {
 		return nil, fmt.Errorf("--apple-roots: %w", err)
 	}
-	return platform.New(platform.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg, Log: d.log, NonceTTL: cfg.NonceTTL,
-		Status: platform.StatusPolicy{Configured: cfg.AndroidStatus != "", MaxAge: cfg.AndroidStatusMaxAge, FailClosed: cfg.AndroidStatusFailClosed}})
+	return platformcheck.New(platformcheck.Config{AndroidRoots: android, AppleRoots: apple, ReceiptTTL: cfg.ReceiptTTL, Keys: reg, Log: d.log, NonceTTL: cfg.NonceTTL,
+		Status: platformcheck.StatusPolicy{Configured: cfg.AndroidStatus != "", MaxAge: cfg.AndroidStatusMaxAge, FailClosed: cfg.AndroidStatusFailClosed}})
 }
 
 func roots(file string, builtin func() ([]*x509.Certificate, error), parse func([]byte) ([]*x509.Certificate, error)) ([]*x509.Certificate, error) {

@@ -19,7 +19,7 @@
 // encoding/json's (BenchmarkParseEvidence beside BenchmarkParseEvidenceStd).
 //
 // The package is pure: roots, the status list and the time are passed in.
-// internal/platform (the Checker the daemon gives the attest core)
+// internal/platformcheck (the Checker the daemon gives the attest core)
 // imports it. It imports the standard library and verify/androidkey,
 // verify/appleattest, verify/playintegrity and verify/devicekey.
 package platform

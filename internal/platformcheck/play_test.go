@@ -1,4 +1,4 @@
-package platform_test
+package platformcheck_test
 
 import (
 	"encoding/json"

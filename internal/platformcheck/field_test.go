@@ -1,4 +1,4 @@
-package platform_test
+package platformcheck_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/attestd/attestd/crypto/receipt"
 	"github.com/attestd/attestd/internal/attest"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/verify/androidkey"
@@ -21,9 +21,9 @@ var fieldNow = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 
 // withStatus is a checker over n's registry and roots with the given
 // status policy.
-func (n *node) withStatus(t *testing.T, sp platform.StatusPolicy) *platform.Checker {
+func (n *node) withStatus(t *testing.T, sp platformcheck.StatusPolicy) *platformcheck.Checker {
 	t.Helper()
-	c, err := platform.New(platform.Config{AndroidRoots: n.android.Roots(), AppleRoots: n.apple.Roots(), ReceiptTTL: 30 * 24 * time.Hour, Keys: n.reg, Status: sp})
+	c, err := platformcheck.New(platformcheck.Config{AndroidRoots: n.android.Roots(), AppleRoots: n.apple.Roots(), ReceiptTTL: 30 * 24 * time.Hour, Keys: n.reg, Status: sp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func (n *node) fieldLeaf(d device, nonce string) platformtest.AndroidLeaf {
 		Signer: signer, OSVersion: 150000, OSPatchLevel: 202611, VendorPatchLevel: 20261105, BootPatchLevel: 20261105, VersionCode: 421}
 }
 
-func (n *node) run(t *testing.T, c *platform.Checker, app *registry.App, d device, nonce string, raw []byte, version string, now time.Time) attest.PlatformResult {
+func (n *node) run(t *testing.T, c *platformcheck.Checker, app *registry.App, d device, nonce string, raw []byte, version string, now time.Time) attest.PlatformResult {
 	t.Helper()
 	in := attest.PlatformInput{Raw: raw, App: app, Nonce: []byte(nonce), Device: d.dk, Version: []byte(version), Now: now}
 	copy(in.Signer[:], n.f.Signer)
@@ -97,7 +97,7 @@ func (h hexSerial) String() string { return fmt.Sprintf("%x", h.b) }
 // refused with android_revoked, as new evidence through it is.
 func TestReceiptRefusedAfterChainRevoked(t *testing.T) {
 	n := newNode(t)
-	c := n.withStatus(t, platform.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour})
+	c := n.withStatus(t, platformcheck.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour})
 	c.SetStatus(statusList(t), fieldNow)
 	app, d := n.fieldApp(t, nil), newDevice(t)
 	res := n.run(t, c, app, d, "v1.n1", n.leafEvidence(t, n.fieldLeaf(d, "v1.n1")), testenv.Version, fieldNow)
@@ -124,14 +124,14 @@ func TestReceiptRefusedAfterChainRevoked(t *testing.T) {
 func TestStaleStatusList(t *testing.T) {
 	n := newNode(t)
 	app, d := n.fieldApp(t, nil), newDevice(t)
-	open := n.withStatus(t, platform.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour})
+	open := n.withStatus(t, platformcheck.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour})
 	open.SetStatus(statusList(t), fieldNow)
 	enrol := n.run(t, open, app, d, "v1.n1", n.leafEvidence(t, n.fieldLeaf(d, "v1.n1")), testenv.Version, fieldNow)
 	if !enrol.Verified {
 		t.Fatal(enrol)
 	}
 	late := fieldNow.Add(24*time.Hour + time.Second)
-	closed := n.withStatus(t, platform.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour, FailClosed: true})
+	closed := n.withStatus(t, platformcheck.StatusPolicy{Configured: true, MaxAge: 24 * time.Hour, FailClosed: true})
 	closed.SetStatus(statusList(t), fieldNow)
 	if r := n.run(t, closed, app, d, "v1.n2", receiptJSON(enrol.Receipt), testenv.Version, fieldNow.Add(24*time.Hour)); !r.Verified {
 		t.Fatalf("at exactly the maximum age: %+v", r)
@@ -153,13 +153,13 @@ func TestStaleStatusList(t *testing.T) {
 		t.Fatalf("after a fresh list: %+v", r)
 	}
 	// Never loaded: stale from the start.
-	never := n.withStatus(t, platform.StatusPolicy{Configured: true, MaxAge: time.Hour, FailClosed: true})
+	never := n.withStatus(t, platformcheck.StatusPolicy{Configured: true, MaxAge: time.Hour, FailClosed: true})
 	refusedFor(t, n.run(t, never, app, d, "v1.n2", receiptJSON(enrol.Receipt), testenv.Version, fieldNow), androidkey.ReasonStatusStale)
 	if _, loaded := never.StatusAge(fieldNow); loaded {
 		t.Error("a list never loaded has an age")
 	}
 	// Not configured: never stale.
-	none := n.withStatus(t, platform.StatusPolicy{MaxAge: time.Hour, FailClosed: true})
+	none := n.withStatus(t, platformcheck.StatusPolicy{MaxAge: time.Hour, FailClosed: true})
 	if r := n.run(t, none, app, d, "v1.n2", receiptJSON(enrol.Receipt), testenv.Version, late.Add(100*time.Hour)); !r.Verified {
 		t.Fatalf("without a list: %+v", r)
 	}
@@ -177,7 +177,7 @@ func TestStaleStatusList(t *testing.T) {
 // app.version of the request; and a self-signed boot key once delisted.
 func TestReceiptRechecksFieldPolicy(t *testing.T) {
 	n := newNode(t)
-	c := n.withStatus(t, platform.StatusPolicy{})
+	c := n.withStatus(t, platformcheck.StatusPolicy{})
 	days, osv := 60, int64(150000)
 	custom := sha256.Sum256([]byte("grapheneos-like boot key"))
 	app := n.fieldApp(t, func(a *registry.App) {
@@ -221,7 +221,7 @@ func TestReceiptRechecksFieldPolicy(t *testing.T) {
 // the policy of §7, and refused by a §9 policy member it did not record.
 func TestReceiptWithoutSerialsAcceptedUntilExpiry(t *testing.T) {
 	n := newNode(t)
-	c := n.withStatus(t, platform.StatusPolicy{Configured: true, MaxAge: time.Hour})
+	c := n.withStatus(t, platformcheck.StatusPolicy{Configured: true, MaxAge: time.Hour})
 	c.SetStatus(statusList(t, hexSerial{n.android.Intermediate.SerialNumber.Bytes()}), fieldNow)
 	d := newDevice(t)
 	dep, err := n.reg.Deployment()

@@ -1,4 +1,4 @@
-// Package platform is the core's platform attestation check (PROTOCOL.md
+// Package platformcheck is the core's platform attestation check (PROTOCOL.md
 // §7, §9, §10): it decodes the request's platform_attestation, verifies
 // evidence (verify/platform: android-key, apple-appattest, play-integrity
 // with the app's Play keys) or a receipt (crypto/receipt) against the
@@ -11,7 +11,7 @@
 //
 // Only the daemon and the core's tests import it. A *Checker is safe for
 // concurrent use.
-package platform
+package platformcheck
 
 import (
 	"context"

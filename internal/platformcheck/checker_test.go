@@ -1,4 +1,4 @@
-package platform_test
+package platformcheck_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/attestd/attestd/internal/attest"
 	"github.com/attestd/attestd/internal/model"
-	"github.com/attestd/attestd/internal/platform"
+	"github.com/attestd/attestd/internal/platformcheck"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
@@ -28,7 +28,7 @@ type node struct {
 	f       *testenv.Fixture
 	st      *testenv.Store
 	reg     *registry.Registry
-	chk     *platform.Checker
+	chk     *platformcheck.Checker
 	android *platformtest.AndroidCA
 	apple   *platformtest.AppleCA
 }
@@ -50,7 +50,7 @@ func newNode(t testing.TB) *node {
 	if n.apple, err = platformtest.NewAppleCA(); err != nil {
 		t.Fatal(err)
 	}
-	n.chk, err = platform.New(platform.Config{AndroidRoots: n.android.Roots(), AppleRoots: n.apple.Roots(), ReceiptTTL: time.Hour, Keys: reg})
+	n.chk, err = platformcheck.New(platformcheck.Config{AndroidRoots: n.android.Roots(), AppleRoots: n.apple.Roots(), ReceiptTTL: time.Hour, Keys: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

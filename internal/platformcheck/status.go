@@ -1,4 +1,4 @@
-package platform
+package platformcheck
 
 import (
 	"sync/atomic"
