@@ -27,10 +27,11 @@ const MaxDepth = 32
 var ErrJSON = errors.New("invalid JSON")
 
 // Scanner reads B from I. Max bounds the nesting Skip accepts (0:
-// MaxDepth; at most 64). UTF8 also refuses strings that are not valid
-// UTF-8 (RFC 8259 §8.1; encoding/json accepts them and reads each bad byte
-// as U+FFFD). The zero value reads nothing; a Scanner is not safe for
-// concurrent use, and the strings it returns alias B.
+// MaxDepth; at most 64). UTF8 also refuses strings that are not Unicode:
+// not valid UTF-8 (RFC 8259 §8.1), or holding a lone surrogate escape
+// (§8.2); encoding/json accepts both and reads each bad byte or lone
+// surrogate as U+FFFD. The zero value reads nothing; a Scanner is not safe
+// for concurrent use, and the strings it returns alias B.
 type Scanner struct {
 	B    []byte
 	I    int
