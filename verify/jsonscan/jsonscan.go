@@ -1,6 +1,6 @@
 // Package jsonscan is a one-pass reader of JSON (RFC 8259) for untrusted
 // input: the verifiers' (the platform_attestation object, a Play Integrity
-// verdict) and the attest core's request body. It validates what it skips
+// verdict), the attest core's request body and the tokens' JSON. It validates what it skips
 // and returns strings as the raw bytes between their quotes, so that a
 // 64 KiB chain is read once and base64-decoded from the input
 // (encoding/json reads it three times: validation, scanning, unquoting).
@@ -11,8 +11,13 @@
 // byte of UTF-8 costs a few instructions (BenchmarkHostileChain's
 // body-floor shapes in bench/ measure the slowest).
 //
-// The verifiers under verify and the attest core (internal/attest) import
-// it. It imports the standard library.
+// It is the one JSON reader of the edge's hot paths: the verifiers under
+// verify, the attest core (internal/attest: the request body) and
+// crypto/token (JWT headers and claims, JWK Sets) import it. Besides
+// strings, numbers and skipping, it reads integers (Int64), booleans (Bool)
+// and objects and arrays member by member (Members, Elements); a string
+// read strictly can be decoded in place (AppendDecoded). It imports the
+// standard library.
 package jsonscan
 
 import (

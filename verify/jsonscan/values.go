@@ -58,8 +58,9 @@ func (s *Scanner) Bool() (bool, error) {
 // Members reads an object member by member, without allocating:
 //
 //	m := jsonscan.Members{S: s}
+//	var buf [64]byte
 //	for m.Next() {
-//		switch string(m.Name) {
+//		switch string(m.Name(buf[:0])) {
 //		case "a":
 //			m.Err = readA(s) // the value must be read, with S
 //		default:
@@ -73,15 +74,12 @@ func (s *Scanner) Bool() (bool, error) {
 // it consumes) and on an error, which it leaves in Err. A reader that sets
 // Err stops the loop.
 type Members struct {
-	S *Scanner
-	// Name is the member's name, decoded (escapes resolved); it aliases
-	// S.B when it holds no escape, otherwise buf (or, decoded to over 64
-	// bytes, a new slice), and is valid until Next.
-	Name []byte
-	Err  error
+	S   *Scanner
+	Err error
 
-	started bool
-	buf     [64]byte
+	started    bool
+	plain      bool
+	start, end int // the name, as Str read it, is S.B[start:end]
 }
 
 // Next moves to the next member's value.
@@ -90,6 +88,9 @@ func (m *Members) Next() bool {
 		return false
 	}
 	raw, plain, err := m.S.Str()
+	// Indices, not raw: a slice of S.B kept in m would make S.B escape.
+	m.end = m.S.I - 1 // the closing quote
+	m.start, m.plain = m.end-len(raw), plain
 	if err == nil && !m.S.Eat(':') {
 		err = ErrJSON
 	}
@@ -97,11 +98,20 @@ func (m *Members) Next() bool {
 		m.Err = err
 		return false
 	}
-	m.Name = raw
-	if !plain {
-		m.Name, _ = AppendDecoded(m.buf[:0], raw, math.MaxInt)
-	}
 	return true
+}
+
+// Name returns the member's name, decoded (escapes resolved): its bytes in
+// S.B when it is plain, otherwise appended to buf. (The decoded name is not
+// kept in m: a buffer m pointed into would make m, and so S, escape to the
+// heap.)
+func (m *Members) Name(buf []byte) []byte {
+	raw := m.S.B[m.start:m.end]
+	if m.plain {
+		return raw
+	}
+	out, _ := AppendDecoded(buf, raw, math.MaxInt)
+	return out
 }
 
 // Elements reads an array element by element, like Members: Next reads

@@ -77,7 +77,8 @@ func TestMembers(t *testing.T) {
 		m := Members{S: s}
 		var names []string
 		for m.Next() {
-			names = append(names, string(m.Name))
+			var buf [8]byte
+			names = append(names, string(m.Name(buf[:0])))
 			m.Err = s.Skip(1)
 		}
 		got := "ok:"
