@@ -84,20 +84,34 @@ type Members struct {
 
 // Next moves to the next member's value.
 func (m *Members) Next() bool {
-	if !next(m.S, &m.started, &m.Err, '{', '}') {
+	if m.Err != nil {
 		return false
 	}
-	raw, plain, err := m.S.Str()
-	// Indices, not raw: a slice of S.B kept in m would make S.B escape.
-	m.end = m.S.I - 1 // the closing quote
-	m.start, m.plain = m.end-len(raw), plain
-	if err == nil && !m.S.Eat(':') {
-		err = ErrJSON
-	}
-	if err != nil {
-		m.Err = err
+	s := m.S
+	b := s.B
+	i, more, ok := advance(b, s.I, !m.started, '{', '}')
+	m.started = true
+	if ok && !more {
+		s.I = i
 		return false
 	}
+	if ok {
+		// The name, kept as indices: a slice of B kept in m would make B
+		// escape.
+		i = ws(b, i)
+		ok = i < len(b) && b[i] == '"'
+		if ok {
+			m.start = i + 1
+			i, m.plain, ok = str(b, i+1, s.UTF8)
+			m.end = i - 1
+			i = ws(b, i)
+		}
+	}
+	if !ok || i >= len(b) || b[i] != ':' {
+		m.Err = ErrJSON
+		return false
+	}
+	s.I = i + 1
 	return true
 }
 
@@ -106,11 +120,14 @@ func (m *Members) Next() bool {
 // kept in m: a buffer m pointed into would make m, and so S, escape to the
 // heap.)
 func (m *Members) Name(buf []byte) []byte {
-	raw := m.S.B[m.start:m.end]
 	if m.plain {
-		return raw
+		return m.S.B[m.start:m.end]
 	}
-	out, _ := AppendDecoded(buf, raw, math.MaxInt)
+	return m.decodeName(buf)
+}
+
+func (m *Members) decodeName(buf []byte) []byte {
+	out, _ := AppendDecoded(buf, m.S.B[m.start:m.end], math.MaxInt)
 	return out
 }
 
@@ -126,29 +143,40 @@ type Elements struct {
 }
 
 // Next moves to the next element.
-func (e *Elements) Next() bool { return next(e.S, &e.started, &e.Err, '[', ']') }
-
-// next reads, the first time (*started false), the container's opening
-// byte and, after that, the separator: false at the closing byte
-// (consumed) or on an error, left in *err.
-func next(s *Scanner, started *bool, err *error, open, close byte) bool {
-	switch {
-	case *err != nil:
-		return false
-	case !*started:
-		*started = true
-		if !s.Eat(open) {
-			*err = ErrJSON
-			return false
-		}
-		if s.Eat(close) {
-			return false
-		}
-	case s.Eat(close):
-		return false
-	case !s.Eat(','):
-		*err = ErrJSON
+func (e *Elements) Next() bool {
+	if e.Err != nil {
 		return false
 	}
-	return true
+	i, more, ok := advance(e.S.B, e.S.I, !e.started, '[', ']')
+	e.started = true
+	if !ok {
+		e.Err = ErrJSON
+		return false
+	}
+	e.S.I = i
+	return more
+}
+
+// advance reads, after whitespace, a container's opening byte (first) or
+// the separator after one of its members or elements (not first): it
+// returns the index after what it read and whether a member or element
+// follows (false: the closing byte was read); ok is false for anything
+// else.
+func advance(b []byte, i int, first bool, open, close byte) (next int, more, ok bool) {
+	i = ws(b, i)
+	if first {
+		if i >= len(b) || b[i] != open {
+			return 0, false, false
+		}
+		i = ws(b, i+1)
+	}
+	switch {
+	case i < len(b) && b[i] == close:
+		return i + 1, false, true
+	case first:
+		return i, true, true
+	case i < len(b) && b[i] == ',':
+		return i + 1, true, true
+	}
+	return 0, false, false
 }
