@@ -34,9 +34,13 @@ func FuzzScanner(f *testing.F) {
 		valid := json.Valid(b)
 		s = &Scanner{B: b, Max: max, UTF8: true}
 		err = s.Skip(0)
-		if okUTF8 := err == nil && s.End(); okUTF8 != (ok && utf8.Valid(b) && !loneSurrogate(b)) {
+		okUTF8 := err == nil && s.End()
+		if okUTF8 != (ok && utf8.Valid(b) && !loneSurrogate(b)) {
 			t.Fatalf("with UTF8 %q: accepted %v; without: %v, valid UTF-8: %v, lone surrogate: %v",
 				b, okUTF8, ok, utf8.Valid(b), loneSurrogate(b))
+		}
+		if okIter, isContainer := iterate(b, max); isContainer && okIter != okUTF8 {
+			t.Fatalf("Members/Elements %q: accepted %v, Skip %v", b, okIter, okUTF8)
 		}
 		switch {
 		case ok && !valid:
@@ -69,6 +73,31 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("string %q decodes to %q, encoding/json to %q", b, got, want)
 		}
 	})
+}
+
+// iterate reads the object or array b with Members or Elements, skipping
+// each value: whether it is accepted, and whether b is one.
+func iterate(b []byte, max int) (ok, isContainer bool) {
+	s := &Scanner{B: b, Max: max, UTF8: true}
+	var err error
+	switch s.Peek() {
+	case '{':
+		m := Members{S: s}
+		for m.Next() {
+			m.Name(nil)
+			m.Err = s.Skip(1)
+		}
+		err = m.Err
+	case '[':
+		e := Elements{S: s}
+		for e.Next() {
+			e.Err = s.Skip(1)
+		}
+		err = e.Err
+	default:
+		return false, false
+	}
+	return err == nil && s.End(), true
 }
 
 // loneSurrogate reports whether the JSON b (valid, escapes only in its
