@@ -2,9 +2,10 @@ package jsonscan
 
 import "math"
 
-// Int64 reads, after whitespace, a JSON number that is an integer (no
-// fraction, no exponent) in the range of an int64: -9223372036854775808
-// is read, one more digit or a number such as 1.0 or 1e3 is refused.
+// Int64 reads, after whitespace, a JSON number that is an integer from
+// -9223372036854775808 to 9223372036854775807: a number out of that range,
+// with a fraction or an exponent (1.0, 1e3), or whose digits run on past a
+// leading zero (01) is refused.
 func (s *Scanner) Int64() (int64, error) {
 	v, end, ok := readInt64(s.B, ws(s.B, s.I))
 	if !ok {
