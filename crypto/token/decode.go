@@ -3,7 +3,39 @@ package token
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/attestd/attestd/verify/jsonscan"
 )
+
+// maxDepth bounds the nesting of JSON values this package skips over.
+const maxDepth = 32
+
+// newScanner returns a reader of b, a buffer this package owns (never a
+// caller's bytes): strings are decoded in place (str). It is stricter than
+// encoding/json: invalid UTF-8, lone surrogates and nesting deeper than
+// maxDepth are errors.
+func newScanner(b []byte) jsonscan.Scanner {
+	return jsonscan.Scanner{B: b, Max: maxDepth, UTF8: true}
+}
+
+// str reads a string and returns its value, decoded in place: a subslice of
+// s.B valid until the buffer is reused.
+func str(s *jsonscan.Scanner) ([]byte, bool) {
+	raw, plain, err := s.Str()
+	if err != nil {
+		return nil, false
+	}
+	if !plain {
+		raw, _ = jsonscan.AppendDecoded(raw[:0], raw, len(raw)) // read strictly: it fits
+	}
+	return raw, true
+}
+
+// integer reads a JSON integer that fits in an int64 (jsonscan's Int64).
+func integer(s *jsonscan.Scanner) (int64, bool) {
+	v, err := s.Int64()
+	return v, err == nil
+}
 
 // parseHeader reads a decoded JOSE header. It returns alg and kid (subslices
 // of b, which it rewrites). alg and kid are required; typ, when present,
@@ -11,43 +43,39 @@ import (
 // a "crit" member is refused, since this package understands no extension;
 // a duplicate member is refused; other members are ignored.
 func parseHeader(b []byte) (alg, kid []byte, err error) {
-	s := scanner{b: b}
+	s := newScanner(b)
 	var seen uint8
 	const (
 		hasAlg = 1 << iota
 		hasKID
 		hasTyp
 	)
-	if !s.consume('{') {
+	if s.Peek() != '{' {
 		return nil, nil, fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
-	for first := true; ; first = false {
-		if first && s.consume('}') {
-			break
-		}
-		key, ok := s.str()
-		if !ok || !s.consume(':') {
-			return nil, nil, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
-		}
+	m := jsonscan.Members{S: &s}
+	var name [8]byte // the names this package knows are shorter
+	for m.Next() {
 		var bit uint8
 		var v []byte
-		switch string(key) {
+		ok := true
+		switch string(m.Name(name[:0])) {
 		case "alg":
 			bit = hasAlg
-			alg, ok = s.str()
+			alg, ok = str(&s)
 		case "kid":
 			bit = hasKID
-			kid, ok = s.str()
+			kid, ok = str(&s)
 		case "typ":
 			bit = hasTyp
-			v, ok = s.str()
+			v, ok = str(&s)
 			if ok && !bytes.EqualFold(v, []byte("JWT")) {
 				return nil, nil, fmt.Errorf("%w: header typ is not JWT", ErrMalformed)
 			}
 		case "crit":
 			return nil, nil, fmt.Errorf("%w: header has crit", ErrMalformed)
 		default:
-			ok = s.skip(0)
+			ok = s.Skip(0) == nil
 		}
 		if !ok {
 			return nil, nil, fmt.Errorf("%w: header member is not valid JSON or not a string", ErrMalformed)
@@ -56,15 +84,11 @@ func parseHeader(b []byte) (alg, kid []byte, err error) {
 			return nil, nil, fmt.Errorf("%w: duplicate header member", ErrMalformed)
 		}
 		seen |= bit
-		if s.consume(',') {
-			continue
-		}
-		if !s.consume('}') {
-			return nil, nil, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
-		}
-		break
 	}
-	if !s.end() {
+	if m.Err != nil {
+		return nil, nil, fmt.Errorf("%w: header is not valid JSON", ErrMalformed)
+	}
+	if !s.End() {
 		return nil, nil, fmt.Errorf("%w: data after the header object", ErrMalformed)
 	}
 	if seen&hasAlg == 0 || seen&hasKID == 0 {
@@ -97,62 +121,60 @@ const (
 // refused; unknown claims are ignored. It returns
 // nbf and which claims were present (the c* bits).
 func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
-	s := scanner{b: v.buf}
-	if !s.consume('{') {
+	s := newScanner(v.buf)
+	if s.Peek() != '{' {
 		return 0, 0, fmt.Errorf("%w: claims are not a JSON object", ErrMalformed)
 	}
-	for first := true; ; first = false {
-		if first && s.consume('}') {
-			break
-		}
-		key, ok := s.str()
-		if !ok || !s.consume(':') {
-			return 0, 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
-		}
+	m := jsonscan.Members{S: &s}
+	var name [8]byte // the names this package knows are shorter
+	for m.Next() {
 		var bit uint16
-		switch string(key) {
+		ok := true
+		switch string(m.Name(name[:0])) {
 		case "iss":
 			bit = cIss
-			v.Issuer, ok = s.str()
+			v.Issuer, ok = str(&s)
 		case "sub":
 			bit = cSub
-			v.Subject, ok = s.str()
+			v.Subject, ok = str(&s)
 		case "aud":
 			bit = cAud
-			v.Audience, ok = s.str()
+			v.Audience, ok = str(&s)
 		case "iat":
 			bit = cIat
-			v.IssuedAt, ok = s.int64()
+			v.IssuedAt, ok = integer(&s)
 		case "exp":
 			bit = cExp
-			v.ExpiresAt, ok = s.int64()
+			v.ExpiresAt, ok = integer(&s)
 		case "nbf":
 			bit = cNbf
-			nbf, ok = s.int64()
+			nbf, ok = integer(&s)
 		case "jti":
 			bit = cJti
-			v.ID, ok = s.str()
+			v.ID, ok = str(&s)
 		case "did":
 			bit = cDid
-			v.Device, ok = s.str()
+			v.Device, ok = str(&s)
 		case "pay":
 			bit = cPay
-			v.Payload, ok = s.str()
+			v.Payload, ok = str(&s)
 		case "arc":
 			bit = cArc
-			v.Annotation, ok = s.str()
+			v.Annotation, ok = str(&s)
 			v.HasAnnotation = ok
 		case "mon":
 			bit = cMon
-			v.Monitor, ok = s.boolean()
+			var err error
+			v.Monitor, err = s.Bool()
+			ok = err == nil
 		case "dbg":
 			bit = cDbg
-			v.Debug, ok = s.str()
+			v.Debug, ok = str(&s)
 		case "cnf":
 			bit = cCnf
 			ok = decodeCnf(&s, v)
 		default:
-			ok = s.skip(0)
+			ok = s.Skip(0) == nil
 		}
 		if !ok {
 			return 0, 0, fmt.Errorf("%w: claim is not valid JSON or has the wrong type", ErrMalformed)
@@ -161,15 +183,11 @@ func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 			return 0, 0, fmt.Errorf("%w: duplicate claim", ErrMalformed)
 		}
 		seen |= bit
-		if s.consume(',') {
-			continue
-		}
-		if !s.consume('}') {
-			return 0, 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
-		}
-		break
 	}
-	if !s.end() {
+	if m.Err != nil {
+		return 0, 0, fmt.Errorf("%w: claims are not valid JSON", ErrMalformed)
+	}
+	if !s.End() {
 		return 0, 0, fmt.Errorf("%w: data after the claims object", ErrMalformed)
 	}
 	if seen&cExp == 0 {
@@ -184,34 +202,22 @@ func decodeClaims(v *Verified) (nbf int64, seen uint16, err error) {
 // method other than jwk, another key type or curve, a private part (d), or
 // a duplicate member is refused: a token bound to a key this package
 // cannot name must not pass as unbound. Other JWK members are ignored.
-func decodeCnf(s *scanner, v *Verified) bool {
-	if !s.consume('{') {
-		return false
-	}
+func decodeCnf(s *jsonscan.Scanner, v *Verified) bool {
 	jwk := false
-	for first := true; ; first = false {
-		if first && s.consume('}') {
-			break
-		}
-		key, ok := s.str()
-		if !ok || !s.consume(':') || string(key) != "jwk" || jwk || !decodeCnfJWK(s, v) {
+	m := jsonscan.Members{S: s}
+	var name [8]byte
+	for m.Next() {
+		if string(m.Name(name[:0])) != "jwk" || jwk || !decodeCnfJWK(s, v) {
 			return false
 		}
 		jwk = true
-		if s.consume(',') {
-			continue
-		}
-		if !s.consume('}') {
-			return false
-		}
-		break
 	}
-	v.HasConfirmation = jwk
-	return jwk
+	v.HasConfirmation = jwk && m.Err == nil
+	return v.HasConfirmation
 }
 
 // decodeCnfJWK reads the jwk member of cnf into v.Confirmation.
-func decodeCnfJWK(s *scanner, v *Verified) bool {
+func decodeCnfJWK(s *jsonscan.Scanner, v *Verified) bool {
 	const (
 		hasKty = 1 << iota
 		hasCrv
@@ -219,19 +225,11 @@ func decodeCnfJWK(s *scanner, v *Verified) bool {
 		hasY
 	)
 	var seen uint8
-	if !s.consume('{') {
-		return false
-	}
-	for first := true; ; first = false {
-		if first && s.consume('}') {
-			break
-		}
-		key, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
-		}
+	m := jsonscan.Members{S: s}
+	var name [8]byte
+	for m.Next() {
 		var bit uint8
-		switch string(key) {
+		switch string(m.Name(name[:0])) {
 		case "kty":
 			bit = hasKty
 		case "crv":
@@ -248,29 +246,19 @@ func decodeCnfJWK(s *scanner, v *Verified) bool {
 		}
 		seen |= bit
 		if bit == 0 {
-			ok = s.skip(2)
-		} else {
-			ok = decodeJWKMember(s, bit, v)
-		}
-		if !ok {
+			m.Err = s.Skip(2)
+		} else if !decodeJWKMember(s, bit, v) {
 			return false
 		}
-		if s.consume(',') {
-			continue
-		}
-		if !s.consume('}') {
-			return false
-		}
-		break
 	}
 	v.Confirmation[0] = 4
-	return seen == hasKty|hasCrv|hasX|hasY
+	return m.Err == nil && seen == hasKty|hasCrv|hasX|hasY
 }
 
 // decodeJWKMember reads the string value of the jwk member bit (kty 1,
 // crv 2, x 4, y 8 of decodeCnfJWK) and checks it.
-func decodeJWKMember(s *scanner, bit uint8, v *Verified) bool {
-	val, ok := s.str()
+func decodeJWKMember(s *jsonscan.Scanner, bit uint8, v *Verified) bool {
+	val, ok := str(s)
 	if !ok {
 		return false
 	}

@@ -7,8 +7,10 @@
 //
 // Who may import: the edge (the attest core mints with a Signer, the proxy
 // verifies with a KeySet), backend/ (what an API owner imports), attestctl
-// (to check keys it imports), and tests. It imports only the standard library
-// and crypto/secret, and does no I/O.
+// (to check keys it imports), and tests. It imports only the standard library,
+// crypto/secret, crypto/internal/ecdsasig and verify/jsonscan (the one JSON
+// reader of the edge, which reads headers, claims and JWK Sets here), and
+// does no I/O.
 //
 // Rules this package keeps, so that callers need not:
 //   - The algorithm is pinned per key: a token is verified only with the

@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"fmt"
+
+	"github.com/attestd/attestd/verify/jsonscan"
 )
 
 // Limits of ParseJWKS.
@@ -29,42 +31,28 @@ func ParseJWKS(doc []byte) ([]VerifyKey, error) {
 	if len(doc) > MaxJWKSSize {
 		return nil, fmt.Errorf("%w: JWK Set over %d bytes", ErrMalformed, MaxJWKSSize)
 	}
-	s := scanner{b: append([]byte(nil), doc...)} // the scanner rewrites its buffer
+	s := newScanner(append([]byte(nil), doc...)) // strings are decoded in place
 	var (
 		keys   []VerifyKey
 		keyErr error
-		n      int
 	)
-	parseKey := func() bool {
-		if n++; n > MaxJWKSKeys {
-			keyErr = fmt.Errorf("%w: JWK Set has over %d keys", ErrMalformed, MaxJWKSKeys)
-			return false
-		}
-		var j jwk
-		if !s.object(func(name []byte) bool { return j.member(&s, name) }) {
-			return false
-		}
-		k, use, err := j.key()
-		if err != nil {
-			keyErr = err
-			return false
-		}
-		if use {
-			keys = append(keys, k)
-		}
-		return true
-	}
 	seen := false
-	ok := s.object(func(name []byte) bool {
-		if string(name) != "keys" {
-			return s.skip(1)
+	m := jsonscan.Members{S: &s}
+	for m.Next() {
+		switch {
+		case string(m.Name(nil)) != "keys":
+			m.Err = s.Skip(1)
+		case seen:
+			m.Err = jsonscan.ErrJSON
+		default:
+			seen = true
+			keys, keyErr = parseKeys(&s)
+			if keyErr != nil {
+				m.Err = keyErr
+			}
 		}
-		if seen {
-			return false
-		}
-		seen = true
-		return s.array(parseKey)
-	}) && s.end()
+	}
+	ok := m.Err == nil && s.End()
 	switch {
 	case keyErr != nil:
 		return nil, keyErr
@@ -79,6 +67,39 @@ func ParseJWKS(doc []byte) ([]VerifyKey, error) {
 	return keys, nil
 }
 
+// parseKeys reads the keys array: the keys of the allow-list, and
+// ErrMalformed or the error of a key that is refused.
+func parseKeys(s *jsonscan.Scanner) ([]VerifyKey, error) {
+	var keys []VerifyKey
+	e := jsonscan.Elements{S: s}
+	for n := 1; e.Next(); n++ {
+		if n > MaxJWKSKeys {
+			return nil, fmt.Errorf("%w: JWK Set has over %d keys", ErrMalformed, MaxJWKSKeys)
+		}
+		var j jwk
+		m := jsonscan.Members{S: s}
+		for m.Next() {
+			if !j.member(s, m.Name(nil)) {
+				m.Err = jsonscan.ErrJSON
+			}
+		}
+		if m.Err != nil {
+			return nil, fmt.Errorf("%w: not a JWK Set", ErrMalformed)
+		}
+		k, use, err := j.key()
+		if err != nil {
+			return nil, err
+		}
+		if use {
+			keys = append(keys, k)
+		}
+	}
+	if e.Err != nil {
+		return nil, fmt.Errorf("%w: not a JWK Set", ErrMalformed)
+	}
+	return keys, nil
+}
+
 // jwk holds the members of one JWK that ParseJWKS looks at.
 type jwk struct {
 	kty, crv, x, y, kid, alg, use []byte
@@ -87,7 +108,7 @@ type jwk struct {
 }
 
 // member reads the value of member name.
-func (j *jwk) member(s *scanner, name []byte) bool {
+func (j *jwk) member(s *jsonscan.Scanner, name []byte) bool {
 	var dst *[]byte
 	switch string(name) {
 	case "kty":
@@ -106,9 +127,9 @@ func (j *jwk) member(s *scanner, name []byte) bool {
 		dst = &j.use
 	case "d":
 		j.hasD = true
-		return s.skip(2)
+		return s.Skip(2) == nil
 	default:
-		return s.skip(2)
+		return s.Skip(2) == nil
 	}
 	if j.seen == nil {
 		j.seen = make(map[string]bool, 8)
@@ -117,7 +138,7 @@ func (j *jwk) member(s *scanner, name []byte) bool {
 		return false
 	}
 	j.seen[string(name)] = true
-	v, ok := s.str()
+	v, ok := str(s)
 	*dst = v
 	return ok
 }

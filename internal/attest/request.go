@@ -1,10 +1,12 @@
 package attest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 
 	"github.com/attestd/attestd/internal/apierr"
+	"github.com/attestd/attestd/verify/jsonscan"
 	"github.com/attestd/attestd/verify/platform"
 )
 
@@ -109,7 +111,7 @@ func ParseRequest(body []byte, r *Request) error {
 		seen |= bit
 		return nil
 	}
-	i := skipWS(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return badField("body", "must be a JSON object")
 	}
@@ -181,7 +183,7 @@ func ParseRequest(body []byte, r *Request) error {
 	if err != nil {
 		return classify(err)
 	}
-	if skipWS(body, end) != len(body) {
+	if jsonscan.SkipSpace(body, end) != len(body) {
 		return badField("body", "trailing data after the JSON object")
 	}
 	for _, req := range []struct {
@@ -221,17 +223,17 @@ func (r *Request) str(b []byte, at int, name string, dst *[]byte, max int) (int,
 	if b[at] != '"' {
 		return 0, badField(name, "must be a string")
 	}
-	raw, escaped, next, err := scanString(b, at)
-	if err != nil {
-		return 0, err
+	next, plain, ok := jsonscan.ReadString(b, at, true)
+	if !ok {
+		return 0, errSyntax
 	}
+	raw := b[at+1 : next-1]
 	if len(raw) > 6*max {
 		return 0, badField(name, fmt.Sprintf("longer than %d bytes", max))
 	}
-	if escaped {
-		if raw, err = unescape(r.take(len(raw))[:0], raw); err != nil {
-			return 0, err
-		}
+	if !plain && bytes.IndexByte(raw, '\\') >= 0 {
+		// Read strictly, it decodes to at most its own length.
+		raw, _ = jsonscan.AppendDecoded(r.take(len(raw))[:0], raw, len(raw))
 	}
 	if len(raw) > max {
 		return 0, badField(name, fmt.Sprintf("longer than %d bytes", max))
@@ -404,10 +406,10 @@ func isB64u32(s []byte) bool {
 
 // IsJSONObject reports whether body is one well-formed JSON object.
 func IsJSONObject(body []byte) bool {
-	i := skipWS(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return false
 	}
 	end, err := skipValue(body, i, 0)
-	return err == nil && skipWS(body, end) == len(body)
+	return err == nil && jsonscan.SkipSpace(body, end) == len(body)
 }

@@ -71,6 +71,13 @@ func TestParseRequestErrorsNameTheField(t *testing.T) {
 		{"flag-string", strings.Replace(validBody(), `"rooted":true`, `"rooted":"true"`, 1), "device.integrity.rooted"},
 		{"pa-string", strings.Replace(validBody(), `"platform_attestation":{"format":"receipt","receipt":"r"}`, `"platform_attestation":"x"`, 1), "platform_attestation"},
 		{"control-char", strings.Replace(validBody(), `"com.x"`, "\"com.\x01x\"", 1), "malformed JSON"},
+		// A string that is not Unicode is refused wherever it stands, read or
+		// skipped: a lone surrogate escape (which another parser reads as
+		// U+FFFD, or refuses) or a byte of invalid UTF-8.
+		{"lone-surrogate-in-unknown-member", strings.Replace(validBody(), `"extra":[1,`, `"extra":["\ud800x",`, 1), "malformed JSON"},
+		{"lone-surrogate-in-unknown-name", strings.Replace(validBody(), `"extra":`, `"\udc00":`, 1), "malformed JSON"},
+		{"lone-surrogate-in-platform-attestation", strings.Replace(validBody(), `"receipt":"r"`, `"receipt":"r","x":"\ud83d"`, 1), "malformed JSON"},
+		{"invalid-utf8-in-unknown-member", strings.Replace(validBody(), `"extra":[1,`, "\"extra\":[\"\xed\xa0\x80\",", 1), "malformed JSON"},
 		{"deep", `{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, "malformed JSON"},
 		{"debug-token-number", withDebugToken(`47`), "debug_token"},
 		{"debug-token-object", withDebugToken(`{"token":"adt_x"}`), "debug_token"},

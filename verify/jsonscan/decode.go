@@ -16,7 +16,10 @@ func DecodeString(raw []byte) []byte {
 
 // AppendDecoded appends DecodeString(raw) to dst while dst stays at most
 // max bytes long; ok is false when it would not (dst then holds what
-// fitted). Runs of plain bytes are copied whole.
+// fitted). Runs of plain bytes are copied whole. dst may be raw[:0] (with
+// max at most len(raw)) when raw was read strictly (Scanner.UTF8,
+// ReadString's strict): decoding then never writes past what it has read,
+// so a buffer the caller owns is decoded in place.
 func AppendDecoded(dst, raw []byte, max int) (out []byte, ok bool) {
 	for i := 0; i < len(raw); {
 		j := skipPlain(raw, i)

@@ -1,6 +1,6 @@
 // Package jsonscan is a one-pass reader of JSON (RFC 8259) for untrusted
 // input: the verifiers' (the platform_attestation object, a Play Integrity
-// verdict) and the attest core's request body. It validates what it skips
+// verdict), the attest core's request body and the tokens' JSON. It validates what it skips
 // and returns strings as the raw bytes between their quotes, so that a
 // 64 KiB chain is read once and base64-decoded from the input
 // (encoding/json reads it three times: validation, scanning, unquoting).
@@ -11,8 +11,13 @@
 // byte of UTF-8 costs a few instructions (BenchmarkHostileChain's
 // body-floor shapes in bench/ measure the slowest).
 //
-// The verifiers under verify and the attest core (internal/attest) import
-// it. It imports the standard library.
+// It is the one JSON reader of the edge's hot paths: the verifiers under
+// verify, the attest core (internal/attest: the request body) and
+// crypto/token (JWT headers and claims, JWK Sets) import it. Besides
+// strings, numbers and skipping, it reads integers (Int64), booleans (Bool)
+// and objects and arrays member by member (Members, Elements); a string
+// read strictly can be decoded in place (AppendDecoded). It imports the
+// standard library.
 package jsonscan
 
 import (
@@ -27,10 +32,11 @@ const MaxDepth = 32
 var ErrJSON = errors.New("invalid JSON")
 
 // Scanner reads B from I. Max bounds the nesting Skip accepts (0:
-// MaxDepth; at most 64). UTF8 also refuses strings that are not valid
-// UTF-8 (RFC 8259 §8.1; encoding/json accepts them and reads each bad byte
-// as U+FFFD). The zero value reads nothing; a Scanner is not safe for
-// concurrent use, and the strings it returns alias B.
+// MaxDepth; at most 64). UTF8 also refuses strings that are not Unicode:
+// not valid UTF-8 (RFC 8259 §8.1), or holding a lone surrogate escape
+// (§8.2); encoding/json accepts both and reads each bad byte or lone
+// surrogate as U+FFFD. The zero value reads nothing; a Scanner is not safe
+// for concurrent use, and the strings it returns alias B.
 type Scanner struct {
 	B    []byte
 	I    int

@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -33,8 +34,13 @@ func FuzzScanner(f *testing.F) {
 		valid := json.Valid(b)
 		s = &Scanner{B: b, Max: max, UTF8: true}
 		err = s.Skip(0)
-		if okUTF8 := err == nil && s.End(); okUTF8 != (ok && utf8.Valid(b)) {
-			t.Fatalf("with UTF8 %q: accepted %v; without: %v, valid UTF-8: %v", b, okUTF8, ok, utf8.Valid(b))
+		okUTF8 := err == nil && s.End()
+		if okUTF8 != (ok && utf8.Valid(b) && !loneSurrogate(b)) {
+			t.Fatalf("with UTF8 %q: accepted %v; without: %v, valid UTF-8: %v, lone surrogate: %v",
+				b, okUTF8, ok, utf8.Valid(b), loneSurrogate(b))
+		}
+		if okIter, isContainer := iterate(b, max); isContainer && okIter != okUTF8 {
+			t.Fatalf("Members/Elements %q: accepted %v, Skip %v", b, okIter, okUTF8)
 		}
 		switch {
 		case ok && !valid:
@@ -67,6 +73,60 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("string %q decodes to %q, encoding/json to %q", b, got, want)
 		}
 	})
+}
+
+// iterate reads the object or array b with Members or Elements, skipping
+// each value: whether it is accepted, and whether b is one.
+func iterate(b []byte, max int) (ok, isContainer bool) {
+	s := &Scanner{B: b, Max: max, UTF8: true}
+	var err error
+	switch s.Peek() {
+	case '{':
+		m := Members{S: s}
+		for m.Next() {
+			m.Name(nil)
+			m.Err = s.Skip(1)
+		}
+		err = m.Err
+	case '[':
+		e := Elements{S: s}
+		for e.Next() {
+			e.Err = s.Skip(1)
+		}
+		err = e.Err
+	default:
+		return false, false
+	}
+	return err == nil && s.End(), true
+}
+
+// loneSurrogate reports whether the JSON b (valid, escapes only in its
+// strings) has a \u escape of a surrogate that is not a high one followed
+// by an escaped low one.
+func loneSurrogate(b []byte) bool {
+	hex := func(i int) uint64 {
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return 0
+		}
+		v, _ := strconv.ParseUint(string(b[i+2:i+6]), 16, 16)
+		return v
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		switch r := hex(i); {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true
+		case r >= 0xd800 && r <= 0xdbff:
+			if lo := hex(i + 6); lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+		i++ // the escaped byte: a backslash is not the start of another
+	}
+	return false
 }
 
 func depth(b []byte) int {

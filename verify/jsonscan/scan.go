@@ -21,7 +21,8 @@ func SkipSpace(b []byte, i int) int { return ws(b, i) }
 // the index after its closing quote (its contents are b[i+1:end-1]) and
 // whether it is plain (printable ASCII without escapes, its raw bytes its
 // value); ok is false when b[i] is not a quote or the string is not valid
-// JSON, or, with strict, not valid UTF-8.
+// JSON, or, with strict, not Unicode: not valid UTF-8, or holding a lone
+// surrogate escape (a \uD800-\uDFFF not in a high-low pair).
 func ReadString(b []byte, i int, strict bool) (end int, plain, ok bool) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false, false
@@ -54,7 +55,8 @@ func hasWord(b []byte, i int, word string) bool {
 // str reads the rest of a string whose contents begin at i, up to and
 // including its closing quote, and reports whether it is plain (printable
 // ASCII without escapes). Runs of plain bytes are skipped eight at a time;
-// with strict, a string that is not valid UTF-8 is refused.
+// with strict, a string that is not valid UTF-8 or holds a lone surrogate
+// escape is refused.
 func str(b []byte, i int, strict bool) (end int, plain, ok bool) {
 	start := i
 	// A short string (a member name) is read byte by byte: cheaper than a
@@ -80,6 +82,9 @@ func str(b []byte, i int, strict bool) (end int, plain, ok bool) {
 			return i + 1, false, true
 		case c == '\\':
 			n, ok := escapeLen(b[i:])
+			if ok && strict && n == 6 {
+				n, ok = surrogates(b[i:])
+			}
 			if !ok {
 				return 0, false, false
 			}
@@ -140,6 +145,23 @@ func escapeLen(b []byte) (int, bool) {
 		return 6, len(b) >= 6 && isHex4(b[2:6])
 	}
 	return 0, false
+}
+
+// surrogates is the length of the \u escape at the start of b (valid,
+// from escapeLen) with the low surrogate escape after it when it is a high
+// surrogate; false for a lone surrogate, which denotes no character.
+func surrogates(b []byte) (int, bool) {
+	switch r := hex4(b[2:]); {
+	case r < 0xd800 || r > 0xdfff:
+		return 6, true
+	case r >= 0xdc00:
+		return 0, false // a low surrogate first
+	}
+	if len(b) < 12 || b[6] != '\\' || b[7] != 'u' || !isHex4(b[8:12]) {
+		return 0, false
+	}
+	lo := hex4(b[8:])
+	return 12, 0xdc00 <= lo && lo <= 0xdfff
 }
 
 func isHex4(b []byte) bool {
