@@ -12,9 +12,13 @@
 // MaxRounds times over, in any letter case. The letter case is ignored on
 // purpose: an echo of the secret in other case gives most of it away, and
 // matching more can only remove a header that held something close to the
-// secret. Other encodings (base64, JSON or HTML escapes) are not searched,
-// and neither is the body, except that Answer drops the body of a redirect
-// that held the secret: see docs/operator-secrets.md. Nor is a '%' that
+// secret. Other encodings (base64, JSON or HTML escapes) are not searched
+// in headers, and Answer leaves the body alone, except that it drops the
+// body of a redirect that held the secret: see docs/operator-secrets.md.
+// Bodies are masked as they stream with a Masker (mask.go), which looks
+// for a fixed list of forms (Forms: as sent, percent-encoded three common
+// ways in either hex case, JSON-escaped) in the exact letter case, so
+// that the search runs at memory speed. Nor is a '%' that
 // the text right before an encoded secret ends with, and that decoding
 // joins with the secret's first characters into an escape: what precedes
 // an injected secret in an echo is a parameter name and '=', or nothing.
