@@ -12,8 +12,12 @@ import (
 	"github.com/attestd/attestd/internal/api"
 	"github.com/attestd/attestd/internal/fastapi"
 	"github.com/attestd/attestd/internal/h3api"
+	"github.com/attestd/attestd/internal/metrics"
 	"github.com/attestd/attestd/internal/proxy"
 )
+
+// The proxy counts what its body scrubbing does on the edge's metrics.
+var _ proxy.AnswerObserver = (*metrics.Metrics)(nil)
 
 // buildServers builds one api.Handler per transport over the one core
 // (so metrics can tell the transports apart), the HTTP/1.1 server for the

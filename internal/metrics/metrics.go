@@ -39,6 +39,7 @@ type Metrics struct {
 	storeErrs    prometheus.Counter
 	ready        prometheus.Gauge
 	panics       *prometheus.CounterVec
+	proxyBodies  *prometheus.CounterVec
 	lastSync     atomic.Int64 // unix nanoseconds
 	reqSeries    sync.Map     // requestKey → prometheus.Counter, outside the closed sets
 	latSeries    sync.Map     // endpoint → prometheus.Observer, outside the closed sets
@@ -115,6 +116,9 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 	m.panics = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "attestd_panics_total", Help: "Request handlers that panicked, by transport (http1, http3): each was answered 500 internal and logged with its stack; the node kept serving.",
 	}, []string{"transport"})
+	m.proxyBodies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "attestd_proxy_answer_bodies_total", Help: "Proxied answer bodies the secret scrubbing acted on, by outcome: masked (held the API's secret, masked), unsearchable (a Content-Encoding the proxy cannot decode: refused 502), decoded_too_large (decoded past the limit: cut off).",
+	}, []string{"outcome"})
 	for i, mode := range modeNames {
 		m.passed[i] = m.verdicts.WithLabelValues("pass", mode)
 		m.failed[i] = m.verdicts.WithLabelValues("fail", mode)
@@ -123,7 +127,7 @@ func New(now func() time.Time, caches CacheSource) *Metrics {
 		m.debugFixed[o] = m.debugUses.WithLabelValues(o.String())
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.verdicts, m.failures, m.challenges, m.debugUses,
-		m.storeRev, m.storeErrs, m.ready, m.panics,
+		m.storeRev, m.storeErrs, m.ready, m.panics, m.proxyBodies,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -315,6 +319,11 @@ func (m *Metrics) Panics(transport string) prometheus.Counter {
 
 // StoreError counts a failed store operation.
 func (m *Metrics) StoreError() { m.storeErrs.Inc() }
+
+// ProxyAnswer counts what the proxy's body scrubbing did to an answer
+// (proxy.AnswerObserver; outcome is one of the proxy.Answer* constants, a
+// closed set).
+func (m *Metrics) ProxyAnswer(outcome string) { m.proxyBodies.WithLabelValues(outcome).Inc() }
 
 // SetReady records readiness.
 func (m *Metrics) SetReady(ready bool) {

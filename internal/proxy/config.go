@@ -17,6 +17,7 @@ import (
 const (
 	DefaultLeeway          = 30 * time.Second
 	DefaultMaxBodyBytes    = 10 << 20
+	DefaultMaxDecodedBytes = 64 << 20
 	DefaultBodyIdleTimeout = 60 * time.Second
 	DefaultStreamTimeout   = 10 * time.Minute
 	DefaultIssuer          = "attestd"
@@ -72,6 +73,11 @@ type Config struct {
 	// answered 413 body_too_large. The body is streamed, never buffered
 	// whole.
 	MaxBodyBytes int64
+	// MaxDecodedBytes caps the decoded body of an answer the upstream
+	// compressed (gzip or deflate, although asked for identity), which the
+	// proxy decodes to search it for the secret (default 64 MiB): past it
+	// the answer is cut off (a decompression bomb costs no more).
+	MaxDecodedBytes int64
 	// BodyIdleTimeout ends an answer whose upstream sends nothing for this
 	// long (default 60 s).
 	BodyIdleTimeout time.Duration
@@ -124,6 +130,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if c.MaxDecodedBytes <= 0 {
+		c.MaxDecodedBytes = DefaultMaxDecodedBytes
+	}
 	if c.BodyIdleTimeout <= 0 {
 		c.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
@@ -146,7 +155,8 @@ func (c Config) withDefaults() (Config, error) {
 // NewHTTPClient returns the default upstream client: connections reused
 // (up to 64 idle per upstream host), dial and TLS handshake bounded to
 // 5 s, 30 s to the answer's header, HTTP/2 when the upstream offers it, no
-// transparent decompression (the answer passes unchanged), no proxy from
+// transparent decompression (the proxy asks for identity and decodes a
+// gzip or deflate answer itself, to search it), no proxy from
 // the environment, no overall timeout (answers stream).
 func NewHTTPClient() *http.Client {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}

@@ -77,7 +77,7 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	uctx, cancel := context.WithCancel(context.Background())
-	resp, err := p.forward(uctx, in)
+	resp, err := p.forward(uctx, cancel, in)
 	if err != nil {
 		cancel()
 		pub := p.failure(ctx, err)
@@ -103,7 +103,7 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	}
 	// fasthttp reads and closes the body after Fasthttp returns (and
 	// skips it for HEAD); Close cancels the upstream exchange.
-	ctx.SetBodyStream(newAnswerBody(resp.Body, cancel, p.cfg.BodyIdleTimeout), size)
+	ctx.SetBodyStream(resp.Body, size)
 	p.observe(start, resp.StatusCode, "")
 }
 

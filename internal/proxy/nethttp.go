@@ -61,14 +61,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	resp, err := p.forward(ctx, in)
+	resp, err := p.forward(ctx, cancel, in)
 	if err != nil {
 		pub := p.failure(ctx, err)
 		writeErrorHTTP(w, pub)
 		p.observe(start, pub.Status, pub.Code)
 		return
 	}
-	body := newAnswerBody(resp.Body, cancel, p.cfg.BodyIdleTimeout)
+	body := resp.Body
 	defer body.Close()
 	copyHeader(w.Header(), resp.Header)
 	w.WriteHeader(resp.StatusCode)

@@ -22,6 +22,7 @@ type Proxy struct {
 	cfg      Config
 	verified sync.Pool // of *token.Verified
 	scratch  sync.Pool // of *httpsig.Scratch
+	maskBufs sync.Pool // of *[]byte, maskBufSize long
 }
 
 // New returns a Proxy for cfg.
@@ -33,6 +34,7 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{cfg: cfg}
 	p.verified.New = func() any { return new(token.Verified) }
 	p.scratch.New = func() any { return new(httpsig.Scratch) }
+	p.maskBufs.New = newMaskBuf
 	return p, nil
 }
 
@@ -49,17 +51,20 @@ type inbound struct {
 	logCtx    context.Context // what log lines about the request are made with
 }
 
-// forward verifies in and sends it upstream. On success the caller closes
-// the answer's Body. Errors classify with apierr.
+// forward verifies in and sends it upstream. On success the caller streams
+// and closes the answer's Body, which Close (or an upstream idle for
+// BodyIdleTimeout) ends by calling cancel, the CancelFunc of ctx. Errors
+// classify with apierr.
 //
 // The order of the checks: the method, then the path rules (pure and
 // public: they cost no lookup and no signature check, and a refusal says
 // nothing the protocol does not), then the API's name, then the token,
 // then the body's declared length, then, for an API with
 // require_signature, the request signature (signature.go). Whichever
-// refuses, nothing is forwarded. The answer's headers are scrubbed of the API's secret
-// (PROTOCOL.md §6, 1.1) before either adapter sees them; its body is not.
-func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error) {
+// refuses, nothing is forwarded. The answer's headers are scrubbed of the
+// API's secret (PROTOCOL.md §6, 1.1) before either adapter sees them, and
+// its body is masked as it streams (answer.go).
+func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbound) (*http.Response, error) {
 	if in.method == http.MethodConnect || in.method == http.MethodTrace {
 		// TRACE would echo the injected secret back to the client.
 		return nil, apierr.ErrMethodNotAllowed
@@ -103,13 +108,16 @@ func (p *Proxy) forward(ctx context.Context, in *inbound) (*http.Response, error
 		return nil, p.upstreamError(api.Name, err)
 	}
 	p.scrub(in, api, resp)
+	if err := p.scrubBody(in, api, resp, cancel); err != nil {
+		_ = resp.Body.Close()
+		return nil, err
+	}
 	return resp, nil
 }
 
 // scrub removes from the answer every header that holds the API's secret
 // (PROTOCOL.md §6, 1.1); a redirect that held it loses its body too
-// (scrub.Answer). Other bodies pass unchanged, whatever they hold: see the
-// package doc.
+// (scrub.Answer). Other bodies are masked by scrubBody.
 func (p *Proxy) scrub(in *inbound, api *registry.API, resp *http.Response) {
 	if n := scrub.Answer(resp, scrub.New(api.Secret.Reveal())); n > 0 {
 		p.cfg.Log.WarnContext(in.logCtx, "proxy: removed answer headers that held the api's secret", "api", api.Name, "removed", n)
@@ -125,6 +133,9 @@ func (p *Proxy) outbound(ctx context.Context, in *inbound, api *registry.API, u 
 	dropSignature(h)
 	delete(h, "Host")
 	delete(h, "Content-Length")
+	// The answer's body is searched for the secret: it must come as it is
+	// (scrubBody decodes gzip and deflate, and refuses other codings).
+	h["Accept-Encoding"] = []string{"identity"}
 	if api.Header != "" {
 		h.Del(api.Header)
 		h.Set(api.Header, string(api.Secret.Reveal()))
