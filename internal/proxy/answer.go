@@ -136,13 +136,14 @@ func (b *scrubbedBody) Close() error {
 		b.mr.Release()
 		b.p.maskBufs.Put(b.buf)
 		log := b.p.cfg.Log
+		// Logged, then counted.
 		if found > 0 {
-			b.p.answerOutcome(AnswerMasked)
 			log.WarnContext(b.logCtx, "proxy: masked the api's secret in an answer body", "api", b.api, "occurrences", found)
+			b.p.answerOutcome(AnswerMasked)
 		}
 		if errors.Is(b.err, errDecodedTooLarge) {
-			b.p.answerOutcome(AnswerDecodedTooLarge)
 			log.WarnContext(b.logCtx, "proxy: answer cut off", "api", b.api, "err", b.err)
+			b.p.answerOutcome(AnswerDecodedTooLarge)
 		}
 	})
 	return err
