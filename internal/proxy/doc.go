@@ -12,9 +12,16 @@
 // unchanged but for its hop-by-hop headers and any header that holds the
 // API's secret, as injected or percent-encoded (a Location that echoes the
 // query, say: see package client/scrub); a redirect that held it loses its
-// body too. Other answer bodies are not searched: an upstream that echoes
-// the secret in a body (an error page that repeats the request's URL) gives
-// it to the client, which the proxy cannot prevent. A request whose path
+// body too. Every answer body streams through a client/scrub.Masker, which
+// replaces each occurrence of the secret's forms (as injected,
+// percent-encoded, JSON-escaped: scrub.Forms) by a mask of the same length,
+// so that an upstream that echoes the request in a body (an error page that
+// repeats the URL, a page that lists the headers) gives nothing away; the
+// upstream is asked for Accept-Encoding: identity, a gzip or deflate body is
+// decoded (up to Config.MaxDecodedBytes) and passed on decoded, and any
+// other Content-Encoding is refused 502 bad_gateway (answer.go). An echo in
+// a form the masker does not know (base64, another letter case) still
+// passes. A request whose path
 // could leave the upstream's base path on some server is refused 400
 // bad_request (pathrule.go); one whose token does not verify is answered
 // 401 token_invalid; in either case nothing of it is forwarded.
