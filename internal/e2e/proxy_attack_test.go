@@ -209,3 +209,34 @@ func noSecretIn(t *testing.T, h http.Header, body []byte) {
 		}
 	}
 }
+
+// TestProxyBodyEchoOfQuerySecretMasked: on a real node, over both
+// listeners (HTTP/1.1 and real HTTP/3), an upstream error page that echoes
+// the request URL with its query (the injected secret with it) and one
+// that echoes the request's headers are answered with the secret masked in
+// the body, the rest as sent.
+func TestProxyBodyEchoOfQuerySecretMasked(t *testing.T) {
+	r, listeners := newAttackRig(t)
+	tok := map[string]string{"Attest-Token": r.mint(t, testenv.App, client.Evidence{})}
+	r.up.Answer(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `{"error":"invalid request %s","key":%q}`, req.URL.String(), req.Header.Get("X-Api-Key"))
+	})
+	t.Cleanup(func() { r.up.Answer(nil) })
+	for _, l := range listeners {
+		t.Run(l.name, func(t *testing.T) {
+			for _, api := range []string{"geo", "maps"} {
+				r.up.take()
+				st, h, body := l.get(t, "/v1/proxy/"+api+"/nope?q=1", tok)
+				if hits := r.up.take(); len(hits) != 1 {
+					t.Fatalf("%s: %d upstream hits", api, len(hits))
+				}
+				if st != 400 || !strings.Contains(string(body), `{"error":"invalid request /`+api+`/nope?`) || !strings.Contains(string(body), "*****") {
+					t.Fatalf("%s: %d %s, want the upstream's echo, masked", api, st, body)
+				}
+				noSecretIn(t, h, body)
+			}
+		})
+	}
+}
