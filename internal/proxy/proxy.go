@@ -136,6 +136,10 @@ func (p *Proxy) outbound(ctx context.Context, in *inbound, api *registry.API, u 
 	// The answer's body is searched for the secret: it must come as it is
 	// (scrubBody decodes gzip and deflate, and refuses other codings).
 	h["Accept-Encoding"] = []string{"identity"}
+	// Whole answers only: a secret cut across two ranges (bytes=0-99,
+	// then 100-) would be masked in neither.
+	delete(h, "Range")
+	delete(h, "If-Range")
 	if api.Header != "" {
 		h.Del(api.Header)
 		h.Set(api.Header, string(api.Secret.Reveal()))
