@@ -63,7 +63,8 @@ func searchable(h http.Header) (string, error) {
 // scrubBody makes resp's body what an adapter streams: the upstream's
 // bytes (cut off when idle for BodyIdleTimeout; Close cancels the
 // exchange), decoded when gzip or deflate (up to MaxDecodedBytes, passed on
-// without Content-Encoding and Content-Length), every form of the API's
+// without Content-Encoding, Content-Length and the digests of the encoded
+// bytes), every form of the API's
 // secret masked (client/scrub.Masker: same length, so an identity body
 // keeps its Content-Length). An answer in any other coding is refused
 // 502 bad_gateway: its bytes could hold the secret unsearched.
@@ -85,8 +86,12 @@ func (p *Proxy) scrubBody(in *inbound, api *registry.API, resp *http.Response, c
 	var src io.Reader = sb.raw
 	if coding != "" {
 		src = &cappedReader{r: &decoder{coding: coding, src: sb.raw}, left: p.cfg.MaxDecodedBytes, err: errDecodedTooLarge}
-		delete(resp.Header, "Content-Encoding")
-		delete(resp.Header, "Content-Length")
+		// The digests of RFC 9530 (and Content-MD5) are over the
+		// encoded bytes: passed on with decoded ones, they would be
+		// wrong.
+		for _, h := range [...]string{"Content-Encoding", "Content-Length", "Content-Digest", "Repr-Digest", "Content-Md5"} {
+			delete(resp.Header, h)
+		}
 		resp.ContentLength = -1
 	}
 	sb.buf = p.maskBufs.Get().(*[]byte)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -240,6 +242,8 @@ func TestProxyGzipEchoMasked(t *testing.T) {
 				z := gzipped(t, []byte(`{"error":"bad `+r.URL.String()+`"}`))
 				rw.Header().Set("Content-Encoding", "gzip")
 				rw.Header().Set("Content-Length", strconv.Itoa(len(z)))
+				sum := sha256.Sum256(z)
+				rw.Header().Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
 				_, _ = rw.Write(z)
 			})
 			for _, api := range []string{"qry", "odd"} {
@@ -252,6 +256,9 @@ func TestProxyGzipEchoMasked(t *testing.T) {
 				}
 				if cl := a.header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(a.body)) {
 					t.Errorf("%s: Content-Length %s for %d bytes", api, cl, len(a.body))
+				}
+				if cd := a.header.Get("Content-Digest"); cd != "" {
+					t.Errorf("%s: Content-Digest %q of the gzipped bytes on a decoded body", api, cd)
 				}
 				assertBodyHasNoSecret(t, api, a, testSecret, oddSecret)
 			}
