@@ -38,6 +38,43 @@ func SkipValue(b []byte, i, depth, limit int, strict bool) (end int, ok bool) {
 	return skipValue(b, i, depth, min(limit, 64), strict)
 }
 
+// MemberName reads an object member's name at b[i] (after whitespace) and
+// its colon: the name's contents are b[start:end] (escapes as sent), plain
+// as ReadString says, and value is the index of the member's value (after
+// the colon and the whitespace after it). ok is false when there is not a
+// string (with strict, a Unicode one) then a colon. A name of at most
+// eight plain bytes is read without a call.
+func MemberName(b []byte, i int, strict bool) (start, end, value int, plain, ok bool) {
+	if i < len(b) && b[i] <= ' ' {
+		i = ws(b, i)
+	}
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, 0, false, false
+	}
+	start = i + 1
+	j := start
+	for n := min(len(b), j+8); j < n && plainBytes[b[j]]; j++ {
+	}
+	if j < len(b) && b[j] == '"' {
+		end, plain, i = j, true, j+1
+	} else {
+		if i, plain, ok = str(b, start, strict); !ok {
+			return 0, 0, 0, false, false
+		}
+		end = i - 1
+	}
+	if i < len(b) && b[i] != ':' {
+		i = ws(b, i)
+	}
+	if i >= len(b) || b[i] != ':' {
+		return 0, 0, 0, false, false
+	}
+	if i++; i < len(b) && b[i] <= ' ' {
+		i = ws(b, i)
+	}
+	return start, end, i, plain, true
+}
+
 // ws returns the index of the first byte from i on that is not JSON
 // whitespace.
 func ws(b []byte, i int) int {
