@@ -13,6 +13,9 @@ func hostileValues() []struct{ name, value string } {
 	const pad = 61_000
 	return []struct{ name, value string }{
 		{"plain", `"` + strings.Repeat("A", pad) + `"`},
+		{"utf8", `"` + strings.Repeat("é", pad/2) + `"`},
+		{"escapes", `"` + strings.Repeat(`\n`, pad/2) + `"`},
+		{"unicode-escapes", `"` + strings.Repeat(`\u00e9`, pad/6) + `"`},
 		{"members", `{"b":0` + strings.Repeat(`,"a":0`, pad/6) + `}`},
 		{"members-spaced", `{ "b" : 0` + strings.Repeat(` , "a" : 0`, pad/10) + ` }`},
 		{"numbers", `[` + strings.Repeat(`0,`, pad/2) + `0]`},

@@ -118,10 +118,11 @@ func str(b []byte, i int, strict bool) (end int, plain, ok bool) {
 			}
 			return i + 1, false, true
 		case c == '\\':
-			n, ok := escapeLen(b[i:])
-			if ok && strict && n == 6 {
-				n, ok = surrogates(b[i:])
+			if i+1 < len(b) && shortEscapes[b[i+1]] {
+				i += 2
+				break
 			}
+			n, ok := unicodeEscape(b, i, strict)
 			if !ok {
 				return 0, false, false
 			}
@@ -170,44 +171,58 @@ func skipPlain(b []byte, i int) int {
 	return i
 }
 
-// escapeLen is the length of the valid escape at the start of b.
-func escapeLen(b []byte) (int, bool) {
-	if len(b) < 2 {
-		return 0, false
+// shortEscapes[c] says whether \c is a two-byte escape.
+var shortEscapes = func() (t [256]bool) {
+	for _, c := range `"\\/bfnrt` {
+		t[c] = true
 	}
-	switch b[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2, true
-	case 'u':
-		return 6, len(b) >= 6 && isHex4(b[2:6])
-	}
-	return 0, false
-}
+	return t
+}()
 
-// surrogates is the length of the \u escape at the start of b (valid,
-// from escapeLen) with the low surrogate escape after it when it is a high
-// surrogate; false for a lone surrogate, which denotes no character.
-func surrogates(b []byte) (int, bool) {
-	switch r := hex4(b[2:]); {
-	case r < 0xd800 || r > 0xdfff:
-		return 6, true
-	case r >= 0xdc00:
-		return 0, false // a low surrogate first
-	}
-	if len(b) < 12 || b[6] != '\\' || b[7] != 'u' || !isHex4(b[8:12]) {
-		return 0, false
-	}
-	lo := hex4(b[8:])
-	return 12, 0xdc00 <= lo && lo <= 0xdfff
-}
+// hexDigits[c] is the value of the hex digit c, badHex for any other
+// byte: four of them looked up, shifted and or-ed hold a bad digit's bit
+// at 16 or above.
+const badHex = 1 << 16
 
-func isHex4(b []byte) bool {
-	for _, c := range b {
-		if hexVal(c) < 0 {
-			return false
+var hexDigits = func() (t [256]uint32) {
+	for c := range t {
+		if v := hexVal(byte(c)); v >= 0 {
+			t[c] = uint32(v)
+		} else {
+			t[c] = badHex
 		}
 	}
-	return true
+	return t
+}()
+
+// hexAt is the value of the four hex digits at b[i].
+func hexAt(b []byte, i int) (uint32, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	v := hexDigits[b[i]]<<12 | hexDigits[b[i+1]]<<8 | hexDigits[b[i+2]]<<4 | hexDigits[b[i+3]]
+	return v, v < badHex
+}
+
+// unicodeEscape is the length of the valid \u escape at b[i] == '\\';
+// with strict, a surrogate must be a high one with a low one's escape
+// after it (the length covers both): a lone surrogate denotes no
+// character.
+func unicodeEscape(b []byte, i int, strict bool) (int, bool) {
+	if i+1 >= len(b) || b[i+1] != 'u' {
+		return 0, false
+	}
+	r, ok := hexAt(b, i+2)
+	switch {
+	case !ok:
+		return 0, false
+	case !strict || r < 0xd800 || r > 0xdfff:
+		return 6, true
+	case r >= 0xdc00 || i+7 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u':
+		return 0, false // a low surrogate first, or a high one alone
+	}
+	lo, ok := hexAt(b, i+8)
+	return 12, ok && 0xdc00 <= lo && lo <= 0xdfff
 }
 
 func hexVal(c byte) int {

@@ -109,6 +109,10 @@ func skipValue(b []byte, i, depth, limit int, strict bool) (int, bool) {
 			if depth+open >= limit {
 				return 0, false
 			}
+			if i+1 < len(b) && b[i+1] == c+2 {
+				i += 2 // [] or {}, read as one value
+				break
+			}
 			inObj = c == '{'
 			if inObj {
 				objects |= uint64(1) << open
