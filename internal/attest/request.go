@@ -115,7 +115,7 @@ func ParseRequest(body []byte, r *Request) error {
 	if i >= len(body) || body[i] != '{' {
 		return badField("body", "must be a JSON object")
 	}
-	end, err := scanObject(body, i, 1, func(key []byte, at int) (int, error) {
+	end, err := scanObject(body, i, 1, bodyKeys, func(key []byte, at int) (int, error) {
 		switch string(key) {
 		case "nonce":
 			if err := dup(fNonce, "nonce"); err != nil {
@@ -265,7 +265,7 @@ func (r *Request) parseApp(b []byte, at int, dup func(int, string) error) (int, 
 	if b[at] != '{' {
 		return 0, badField("app", "must be an object")
 	}
-	return scanObject(b, at, 2, func(key []byte, at int) (int, error) {
+	return scanObject(b, at, 2, appKeys, func(key []byte, at int) (int, error) {
 		switch string(key) {
 		case "id":
 			if err := dup(fAppID, "app.id"); err != nil {
@@ -324,7 +324,7 @@ func (r *Request) parseDevice(b []byte, at int, dup func(int, string) error) (in
 	if b[at] != '{' {
 		return 0, badField("device", "must be an object")
 	}
-	return scanObject(b, at, 2, func(key []byte, at int) (int, error) {
+	return scanObject(b, at, 2, deviceKeys, func(key []byte, at int) (int, error) {
 		switch string(key) {
 		case "key":
 			if err := dup(fKey, "device.key"); err != nil {
@@ -366,7 +366,7 @@ func (r *Request) parseIntegrity(b []byte, at int) (int, error) {
 		return 0, badField("device.integrity", "must be an object")
 	}
 	var seen int
-	return scanObject(b, at, 3, func(key []byte, at int) (int, error) {
+	return scanObject(b, at, 3, integrityKeys, func(key []byte, at int) (int, error) {
 		var dst *bool
 		var bit int
 		switch string(key) {

@@ -243,3 +243,20 @@ func checkEvidenceAsParsed(t *testing.T, r *Request) {
 		t.Fatalf("evidence read with the body: %+v (%v); alone: %+v (%v)", got, err, want, wantErr)
 	}
 }
+
+// TestParseRequestReadsEveryOptionalField: scanObject skips, without
+// asking its reader, a name of a length no field has (bodyKeys and the
+// others), so every field, optional ones included, must still be read.
+func TestParseRequestReadsEveryOptionalField(t *testing.T) {
+	body := strings.Replace(validBody(), `"integrity":{"rooted":true}`,
+		`"integrity":{"rooted":true,"debugger":true,"hooked":true,"emulator":true}`, 1)
+	body = strings.Replace(body, `"want_secrets":true`, `"want_secrets":true,"pop":true,"debug_token":"adt_x"`, 1)
+	var r Request
+	if err := ParseRequest([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.PoP || !r.HasDebugToken || string(r.DebugToken) != "adt_x" ||
+		r.Integrity != (Integrity{Rooted: true, Debugger: true, Hooked: true, Emulator: true}) {
+		t.Fatalf("parsed %+v", r)
+	}
+}

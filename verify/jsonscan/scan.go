@@ -38,6 +38,43 @@ func SkipValue(b []byte, i, depth, limit int, strict bool) (end int, ok bool) {
 	return skipValue(b, i, depth, min(limit, 64), strict)
 }
 
+// MemberName reads an object member's name at b[i] (after whitespace) and
+// its colon: the name's contents are b[start:end] (escapes as sent), plain
+// as ReadString says, and value is the index of the member's value (after
+// the colon and the whitespace after it). ok is false when there is not a
+// string (with strict, a Unicode one) then a colon. A name of at most
+// eight plain bytes is read without a call.
+func MemberName(b []byte, i int, strict bool) (start, end, value int, plain, ok bool) {
+	if i < len(b) && b[i] <= ' ' {
+		i = ws(b, i)
+	}
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, 0, false, false
+	}
+	start = i + 1
+	j := start
+	for n := min(len(b), j+8); j < n && plainBytes[b[j]]; j++ {
+	}
+	if j < len(b) && b[j] == '"' {
+		end, plain, i = j, true, j+1
+	} else {
+		if i, plain, ok = str(b, start, strict); !ok {
+			return 0, 0, 0, false, false
+		}
+		end = i - 1
+	}
+	if i < len(b) && b[i] != ':' {
+		i = ws(b, i)
+	}
+	if i >= len(b) || b[i] != ':' {
+		return 0, 0, 0, false, false
+	}
+	if i++; i < len(b) && b[i] <= ' ' {
+		i = ws(b, i)
+	}
+	return start, end, i, plain, true
+}
+
 // ws returns the index of the first byte from i on that is not JSON
 // whitespace.
 func ws(b []byte, i int) int {
@@ -81,10 +118,11 @@ func str(b []byte, i int, strict bool) (end int, plain, ok bool) {
 			}
 			return i + 1, false, true
 		case c == '\\':
-			n, ok := escapeLen(b[i:])
-			if ok && strict && n == 6 {
-				n, ok = surrogates(b[i:])
+			if i+1 < len(b) && shortEscapes[b[i+1]] {
+				i += 2
+				break
 			}
+			n, ok := unicodeEscape(b, i, strict)
 			if !ok {
 				return 0, false, false
 			}
@@ -133,44 +171,58 @@ func skipPlain(b []byte, i int) int {
 	return i
 }
 
-// escapeLen is the length of the valid escape at the start of b.
-func escapeLen(b []byte) (int, bool) {
-	if len(b) < 2 {
-		return 0, false
+// shortEscapes[c] says whether \c is a two-byte escape.
+var shortEscapes = func() (t [256]bool) {
+	for _, c := range `"\\/bfnrt` {
+		t[c] = true
 	}
-	switch b[1] {
-	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-		return 2, true
-	case 'u':
-		return 6, len(b) >= 6 && isHex4(b[2:6])
-	}
-	return 0, false
-}
+	return t
+}()
 
-// surrogates is the length of the \u escape at the start of b (valid,
-// from escapeLen) with the low surrogate escape after it when it is a high
-// surrogate; false for a lone surrogate, which denotes no character.
-func surrogates(b []byte) (int, bool) {
-	switch r := hex4(b[2:]); {
-	case r < 0xd800 || r > 0xdfff:
-		return 6, true
-	case r >= 0xdc00:
-		return 0, false // a low surrogate first
-	}
-	if len(b) < 12 || b[6] != '\\' || b[7] != 'u' || !isHex4(b[8:12]) {
-		return 0, false
-	}
-	lo := hex4(b[8:])
-	return 12, 0xdc00 <= lo && lo <= 0xdfff
-}
+// hexDigits[c] is the value of the hex digit c, badHex for any other
+// byte: four of them looked up, shifted and or-ed hold a bad digit's bit
+// at 16 or above.
+const badHex = 1 << 16
 
-func isHex4(b []byte) bool {
-	for _, c := range b {
-		if hexVal(c) < 0 {
-			return false
+var hexDigits = func() (t [256]uint32) {
+	for c := range t {
+		if v := hexVal(byte(c)); v >= 0 {
+			t[c] = uint32(v)
+		} else {
+			t[c] = badHex
 		}
 	}
-	return true
+	return t
+}()
+
+// hexAt is the value of the four hex digits at b[i].
+func hexAt(b []byte, i int) (uint32, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	v := hexDigits[b[i]]<<12 | hexDigits[b[i+1]]<<8 | hexDigits[b[i+2]]<<4 | hexDigits[b[i+3]]
+	return v, v < badHex
+}
+
+// unicodeEscape is the length of the valid \u escape at b[i] == '\\';
+// with strict, a surrogate must be a high one with a low one's escape
+// after it (the length covers both): a lone surrogate denotes no
+// character.
+func unicodeEscape(b []byte, i int, strict bool) (int, bool) {
+	if i+1 >= len(b) || b[i+1] != 'u' {
+		return 0, false
+	}
+	r, ok := hexAt(b, i+2)
+	switch {
+	case !ok:
+		return 0, false
+	case !strict || r < 0xd800 || r > 0xdfff:
+		return 6, true
+	case r >= 0xdc00 || i+7 >= len(b) || b[i+6] != '\\' || b[i+7] != 'u':
+		return 0, false // a low surrogate first, or a high one alone
+	}
+	lo, ok := hexAt(b, i+8)
+	return 12, ok && 0xdc00 <= lo && lo <= 0xdfff
 }
 
 func hexVal(c byte) int {
@@ -224,118 +276,4 @@ func digits(b []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-// skipValue reads the value at i (after whitespace) and all it holds
-// without recursion: bit k of objects says whether the k-th open container
-// is an object. A container opened at depth depth or deeper must be under
-// limit (at most 64).
-func skipValue(b []byte, i, depth, limit int, strict bool) (int, bool) {
-	// A number, the commonest value of an unknown member, without the
-	// loop's set-up.
-	if i < len(b) && ('0' <= b[i] && b[i] <= '9' || b[i] == '-') {
-		return number(b, i)
-	}
-	var objects uint64
-	open := 0
-	ok := true
-value:
-	for {
-		// A value is next.
-		i = ws(b, i)
-		if i >= len(b) {
-			return 0, false
-		}
-		switch c := b[i]; c {
-		case '[', '{':
-			if depth+open >= limit {
-				return 0, false
-			}
-			bit := uint64(1) << open
-			open++
-			i = ws(b, i+1)
-			if c == '[' {
-				objects &^= bit
-				if i < len(b) && b[i] == ']' {
-					i++
-					open--
-					break
-				}
-				continue
-			}
-			objects |= bit
-			if i < len(b) && b[i] == '}' {
-				i++
-				open--
-				break
-			}
-			if i, ok = key(b, i, strict); !ok {
-				return 0, false
-			}
-			continue
-		case '"':
-			if i, _, ok = str(b, i+1, strict); !ok {
-				return 0, false
-			}
-		case 't':
-			if !hasWord(b, i, "true") {
-				return 0, false
-			}
-			i += 4
-		case 'f':
-			if !hasWord(b, i, "false") {
-				return 0, false
-			}
-			i += 5
-		case 'n':
-			if !hasWord(b, i, "null") {
-				return 0, false
-			}
-			i += 4
-		default:
-			if i, ok = number(b, i); !ok {
-				return 0, false
-			}
-		}
-		// A value was read: close containers until one goes on.
-		for ; open > 0; open-- {
-			i = ws(b, i)
-			if i >= len(b) {
-				return 0, false
-			}
-			obj := objects>>(open-1)&1 == 1
-			c := b[i]
-			i++
-			if c == ',' {
-				if obj {
-					if i, ok = key(b, i, strict); !ok {
-						return 0, false
-					}
-				}
-				continue value
-			}
-			if obj && c != '}' || !obj && c != ']' {
-				return 0, false
-			}
-		}
-		return i, true
-	}
-}
-
-// key reads an object member's name (at i, after whitespace) and its
-// colon.
-func key(b []byte, i int, strict bool) (int, bool) {
-	i = ws(b, i)
-	if i >= len(b) || b[i] != '"' {
-		return 0, false
-	}
-	i, _, ok := str(b, i+1, strict)
-	if !ok {
-		return 0, false
-	}
-	i = ws(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return 0, false
-	}
-	return i + 1, true
 }

@@ -90,29 +90,39 @@ func (m *Members) Next() bool {
 	}
 	s := m.S
 	b := s.B
-	i, more, ok := advance(b, s.I, !m.started, '{', '}')
-	m.started = true
-	if ok && !more {
-		s.I = i
-		return false
-	}
-	if ok {
-		// The name, kept as indices: a slice of B kept in m would make B
-		// escape.
+	i := s.I
+	if i < len(b) && b[i] <= ' ' {
 		i = ws(b, i)
-		ok = i < len(b) && b[i] == '"'
-		if ok {
-			m.start = i + 1
-			i, m.plain, ok = str(b, i+1, s.UTF8)
-			m.end = i - 1
-			i = ws(b, i)
-		}
 	}
-	if !ok || i >= len(b) || b[i] != ':' {
+	switch {
+	case !m.started:
+		m.started = true
+		if i >= len(b) || b[i] != '{' {
+			m.Err = ErrJSON
+			return false
+		}
+		if i = ws(b, i+1); i < len(b) && b[i] == '}' {
+			s.I = i + 1
+			return false
+		}
+	case i < len(b) && b[i] == ',':
+		i++
+	case i < len(b) && b[i] == '}':
+		s.I = i + 1
+		return false
+	default:
 		m.Err = ErrJSON
 		return false
 	}
-	s.I = i + 1
+	// The name, kept as indices: a slice of B kept in m would make B
+	// escape.
+	start, end, value, plain, ok := MemberName(b, i, s.UTF8)
+	if !ok {
+		m.Err = ErrJSON
+		return false
+	}
+	m.start, m.end, m.plain = start, end, plain
+	s.I = value
 	return true
 }
 

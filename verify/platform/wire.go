@@ -60,21 +60,29 @@ func ScanEvidence(b []byte, at int, lim ScanLimits, w *Wire) (int, error) {
 		return i + 1, nil
 	}
 	for {
-		k, plain, next, err := r.str(i)
-		if err != nil {
-			return 0, err
-		}
-		if i = jsonscan.SkipSpace(b, next); i >= len(b) || b[i] != ':' {
+		start, end, next, plain, ok := jsonscan.MemberName(b, i, r.strict)
+		if !ok {
 			return 0, jsonscan.ErrJSON
 		}
-		if i, err = w.member(&r, i+1, memberOf(k, plain)); err != nil {
-			return 0, err
+		if m := memberOf(b[start:end], plain); m == mOther {
+			// Skipped here: the commonest member of a hostile object.
+			if i, ok = jsonscan.SkipValue(b, next, 0, r.limit, r.strict); !ok {
+				return 0, jsonscan.ErrJSON
+			}
+		} else {
+			var err error
+			if i, err = w.member(&r, next, m); err != nil {
+				return 0, err
+			}
 		}
-		switch i = jsonscan.SkipSpace(b, i); {
+		if i < len(b) && b[i] <= ' ' {
+			i = jsonscan.SkipSpace(b, i)
+		}
+		switch {
 		case i < len(b) && b[i] == '}':
 			return i + 1, nil
 		case i < len(b) && b[i] == ',':
-			i = jsonscan.SkipSpace(b, i+1)
+			i++
 		default:
 			return 0, jsonscan.ErrJSON
 		}
@@ -130,7 +138,15 @@ const (
 
 // memberOf is the known member the name raw (from Str) is, mOther for any
 // other; it does not allocate, an escaped name being decoded on the stack.
+// A plain name of a length no known member has is answered without a call.
 func memberOf(raw []byte, plain bool) uint {
+	if n := len(raw); plain && (n < len("token") || n > len("attestation")) {
+		return mOther
+	}
+	return knownMember(raw, plain)
+}
+
+func knownMember(raw []byte, plain bool) uint {
 	if !plain {
 		var buf [16]byte
 		var ok bool
