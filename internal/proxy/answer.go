@@ -64,7 +64,7 @@ func searchable(h http.Header) (string, error) {
 // bytes (cut off when idle for BodyIdleTimeout; Close cancels the
 // exchange), decoded when gzip or deflate (up to MaxDecodedBytes, passed on
 // without Content-Encoding, Content-Length and the digests of the encoded
-// bytes), every form of the API's
+// bytes, a strong ETag made weak), every form of the API's
 // secret masked (client/scrub.Masker: same length, so an identity body
 // keeps its Content-Length). An answer in any other coding is refused
 // 502 bad_gateway: its bytes could hold the secret unsearched.
@@ -91,6 +91,11 @@ func (p *Proxy) scrubBody(in *inbound, api *registry.API, resp *http.Response, c
 		// wrong.
 		for _, h := range [...]string{"Content-Encoding", "Content-Length", "Content-Digest", "Repr-Digest", "Content-Md5"} {
 			delete(resp.Header, h)
+		}
+		// A strong validator names the encoded bytes; the decoded ones
+		// are the same resource, not the same bytes (RFC 9110 §8.8.1).
+		if et := resp.Header.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+			resp.Header.Set("Etag", "W/"+et)
 		}
 		resp.ContentLength = -1
 	}

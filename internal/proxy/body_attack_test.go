@@ -227,8 +227,8 @@ func gzipped(t testing.TB, b []byte) []byte {
 // TestProxyGzipEchoMasked: an upstream that compresses its echo whatever
 // the request asked (the proxy asks for identity) would hide the secret
 // from a search of the bytes; the proxy decodes it, masks it, and passes
-// it on decoded (no Content-Encoding, no stale Content-Length), gzip and
-// deflate alike.
+// it on decoded (no Content-Encoding, no stale Content-Length or digest,
+// its ETag weak), gzip and deflate alike.
 func TestProxyGzipEchoMasked(t *testing.T) {
 	for _, tr := range proxytest.Listeners {
 		t.Run(tr.Name, func(t *testing.T) {
@@ -244,6 +244,7 @@ func TestProxyGzipEchoMasked(t *testing.T) {
 				rw.Header().Set("Content-Length", strconv.Itoa(len(z)))
 				sum := sha256.Sum256(z)
 				rw.Header().Set("Content-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+				rw.Header().Set("ETag", `"v1-gzip"`)
 				_, _ = rw.Write(z)
 			})
 			for _, api := range []string{"qry", "odd"} {
@@ -259,6 +260,9 @@ func TestProxyGzipEchoMasked(t *testing.T) {
 				}
 				if cd := a.header.Get("Content-Digest"); cd != "" {
 					t.Errorf("%s: Content-Digest %q of the gzipped bytes on a decoded body", api, cd)
+				}
+				if et := a.header.Get("Etag"); et != `W/"v1-gzip"` {
+					t.Errorf("%s: ETag %q on a decoded body, want the upstream's made weak", api, et)
 				}
 				assertBodyHasNoSecret(t, api, a, testSecret, oddSecret)
 			}
