@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/attestd/attestd/verify/internal/jsontest"
 )
 
 // FuzzScanner compares the scanner with encoding/json: a value Skip
@@ -45,8 +47,8 @@ func FuzzScanner(f *testing.F) {
 		switch {
 		case ok && !valid:
 			t.Fatalf("accepted %q, encoding/json refuses it", b)
-		case !ok && valid && depth(b) <= limit:
-			t.Fatalf("refused %q (%v), valid and %d deep", b, err, depth(b))
+		case !ok && valid && jsontest.Depth(b) <= limit:
+			t.Fatalf("refused %q (%v), valid and %d deep", b, err, jsontest.Depth(b))
 		}
 		s = &Scanner{B: b}
 		raw, plain, err := s.Str()
@@ -127,24 +129,6 @@ func loneSurrogate(b []byte) bool {
 		i++ // the escaped byte: a backslash is not the start of another
 	}
 	return false
-}
-
-func depth(b []byte) int {
-	d := json.NewDecoder(bytes.NewReader(b))
-	cur, most := 0, 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return most
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			cur++
-			most = max(most, cur)
-		case json.Delim('}'), json.Delim(']'):
-			cur--
-		}
-	}
 }
 
 // TestSkipPlainEveryByteInEveryLane: skipPlain, eight bytes at a time,

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/attestd/attestd/verify/internal/jsontest"
 )
 
 // TestSkipFastPathsAgreeWithEncodingJSON: the loops skipValue reads the
@@ -28,7 +30,7 @@ func TestSkipFastPathsAgreeWithEncodingJSON(t *testing.T) {
 		b := []byte(in)
 		end, ok := SkipValue(b, SkipSpace(b, 0), 0, MaxDepth, true)
 		got := ok && SkipSpace(b, end) == len(b)
-		if want := json.Valid(b) && depth(b) <= MaxDepth; got != want {
+		if want := json.Valid(b) && jsontest.Depth(b) <= MaxDepth; got != want {
 			t.Errorf("%q: accepted %v, encoding/json %v", in, got, want)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/attestd/attestd/verify/appleattest"
+	"github.com/attestd/attestd/verify/internal/jsontest"
 	"github.com/attestd/attestd/verify/platform"
 	"github.com/attestd/attestd/verify/playintegrity"
 	"github.com/attestd/attestd/verify/x509chain"
@@ -155,7 +156,7 @@ func stdB64u(s string, max int) ([]byte, error) {
 // known one in another case (encoding/json matches case-insensitively,
 // with Unicode folding), or nesting deeper than 32.
 func strict(b []byte) bool {
-	if depth(b) > 32 {
+	if jsontest.Depth(b) > 32 {
 		return true
 	}
 	d := json.NewDecoder(bytes.NewReader(b))
@@ -188,23 +189,4 @@ func strict(b []byte) bool {
 func foldsTo(k, name string) bool {
 	k = strings.NewReplacer("ſ", "s", "K", "k").Replace(k)
 	return strings.EqualFold(k, name)
-}
-
-// depth is the deepest nesting of arrays and objects in valid JSON b.
-func depth(b []byte) int {
-	d := json.NewDecoder(bytes.NewReader(b))
-	cur, most := 0, 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return most
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			cur++
-			most = max(most, cur)
-		case json.Delim('}'), json.Delim(']'):
-			cur--
-		}
-	}
 }

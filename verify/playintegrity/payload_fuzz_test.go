@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attestd/attestd/verify/internal/jsontest"
 	"github.com/attestd/attestd/verify/playintegrity"
 )
 
@@ -131,7 +132,7 @@ func foldedName(b []byte) bool {
 // member repeated in an object (encoding/json keeps the last), a null in
 // an array of strings (encoding/json reads "").
 func strictPayload(b []byte) bool {
-	return depthOf(b) > playintegrity.MaxPayloadDepth || repeated(b) || bytes.Contains(b, []byte("null"))
+	return jsontest.Depth(b) > playintegrity.MaxPayloadDepth || repeated(b) || bytes.Contains(b, []byte("null"))
 }
 
 // repeated reports whether some object of b names a member twice.
@@ -189,23 +190,4 @@ func walkJSON(b []byte, fn func(name string, depth int)) {
 		}
 	}
 	walk(v, 1)
-}
-
-// depthOf is the deepest nesting of arrays and objects in valid JSON b.
-func depthOf(b []byte) int {
-	d := json.NewDecoder(bytes.NewReader(b))
-	cur, most := 0, 0
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return most
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			cur++
-			most = max(most, cur)
-		case json.Delim('}'), json.Delim(']'):
-			cur--
-		}
-	}
 }
