@@ -9,7 +9,8 @@
 // body), keyid = the did of the key, created within a window.
 //
 // Who may import: the client (signing), backend and the edge's proxy
-// (verifying), and tests. It imports only the standard library and does no
+// (verifying), and tests. It imports only the standard library and
+// crypto/internal/ecdsasig (internal/layering keeps it so), and does no
 // I/O; time comes from the caller.
 //
 // Rules this package keeps, so that callers need not:

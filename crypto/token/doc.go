@@ -10,7 +10,7 @@
 // (to check keys it imports), and tests. It imports only the standard library,
 // crypto/secret, crypto/internal/ecdsasig and verify/jsonscan (the one JSON
 // reader of the edge, which reads headers, claims and JWK Sets here), and
-// does no I/O.
+// does no I/O (internal/layering keeps it so).
 //
 // Rules this package keeps, so that callers need not:
 //   - The algorithm is pinned per key: a token is verified only with the

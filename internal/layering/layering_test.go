@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,11 @@ func under(path, prefix string) bool {
 }
 
 func isStd(imp string) bool { return !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") }
+
+// only allows the standard library and the packages named.
+func only(pkgs ...string) func(string) bool {
+	return func(imp string) bool { return isStd(imp) || slices.Contains(pkgs, imp) }
+}
 
 // rule says which imports a group of packages may not have.
 type rule struct {
@@ -106,6 +112,15 @@ func TestOneWayFlow(t *testing.T) {
 					!under(imp, "internal/registry") && !under(imp, "internal/state") && !under(imp, "internal/masterkeys") &&
 					!under(imp, "crypto")
 			}},
+		{"the token codec imports the standard library, crypto/secret, the ECDSA signature codec and its JSON reader only",
+			func(p string) bool { return p == mod+"/crypto/token" },
+			only(mod+"/crypto/secret", mod+"/crypto/internal/ecdsasig", mod+"/verify/jsonscan")},
+		{"request signatures import the standard library and the ECDSA signature codec only",
+			func(p string) bool { return p == mod+"/crypto/httpsig" },
+			only(mod + "/crypto/internal/ecdsasig")},
+		{"the JSON reader and the ECDSA signature codec import the standard library only",
+			func(p string) bool { return p == mod+"/verify/jsonscan" || p == mod+"/crypto/internal/ecdsasig" },
+			only()},
 		{"stores know nothing of the edge",
 			func(p string) bool { return under(p, "store") },
 			func(imp string) bool {
