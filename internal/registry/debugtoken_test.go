@@ -1,7 +1,6 @@
 package registry_test
 
 import (
-	"context"
 	"crypto/rand"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/store/open"
 )
 
 // TestDebugTokenLookup: a node finds a debug token by its MAC alone, and
@@ -67,24 +65,6 @@ func TestDebugTokenLookup(t *testing.T) {
 
 func swapped(t *testing.T, s *testenv.Store) *registry.Registry {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, seal, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := registry.New(registry.Config{Sealer: seal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
-	if err := r.Swap(snap); err != nil {
-		t.Fatal(err)
-	}
+	r, _ := loadStore(t, s)
 	return r
 }

@@ -1,15 +1,11 @@
 package registry_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
-	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/testenv"
-	"github.com/attestd/attestd/store/open"
 	"github.com/attestd/attestd/verify/playintegrity/playtest"
 )
 
@@ -30,26 +26,7 @@ func TestPlayKeysCompiled(t *testing.T) {
 	f := testenv.NewFixture(t)
 	prevKeys := keys(prev)
 	f.Bundle.Apps[0].PlayIntegrity = &model.PlayIntegrity{PlayKeys: keys(cur), Previous: &prevKeys}
-	s := testenv.NewStore(t, f)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, seal, err := open.Open(ctx, s.URL, open.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	snap, err := st.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := registry.New(registry.Config{Sealer: seal})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Swap(snap); err != nil {
-		t.Fatal(err)
-	}
+	r := swapped(t, testenv.NewStore(t, f))
 	app, ok, err := r.App([]byte(f.Bundle.Apps[0].ID))
 	if err != nil || !ok || app.Play.Len() != 2 {
 		t.Fatalf("App = %+v, %v, %v", app, ok, err)

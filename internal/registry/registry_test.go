@@ -13,8 +13,13 @@ import (
 
 func load(t *testing.T) (*registry.Registry, *store.Snapshot) {
 	t.Helper()
-	f := testenv.NewFixture(t)
-	s := testenv.NewStore(t, f)
+	return loadStore(t, testenv.NewStore(t, testenv.NewFixture(t)))
+}
+
+// loadStore opens s as a node would, and returns a registry that has
+// swapped in its snapshot (and was not ready before), with the snapshot.
+func loadStore(t *testing.T, s *testenv.Store) (*registry.Registry, *store.Snapshot) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, seal, err := open.Open(ctx, s.URL, open.Options{})
