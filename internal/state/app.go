@@ -7,20 +7,21 @@ import (
 	"github.com/attestd/attestd/internal/model"
 )
 
-// storedApp is an app as stored: model.App with its Play Integrity keys
-// replaced by sealed strings (the shallower PlayIntegrity field wins in
-// encoding/json). An app without keys is stored as it always was.
-type storedApp struct {
+// appText is model.App with its Play Integrity keys as strings (the
+// shallower PlayIntegrity field wins in encoding/json): sealed, as an app
+// is stored (an app without keys is stored as it always was), or in the
+// clear, as an export shows it.
+type appText struct {
 	model.App
-	PlayIntegrity *storedPlay `json:"play_integrity,omitempty"`
+	PlayIntegrity *playText `json:"play_integrity,omitempty"`
 }
 
-type storedPlay struct {
-	storedPlayKeys
-	Previous *storedPlayKeys `json:"previous,omitempty"`
+type playText struct {
+	playKeysText
+	Previous *playKeysText `json:"previous,omitempty"`
 }
 
-type storedPlayKeys struct {
+type playKeysText struct {
 	DecryptionKey   string `json:"decryption_key"`
 	VerificationKey string `json:"verification_key"`
 }
@@ -39,11 +40,11 @@ func playField(previous bool, name string) string {
 // sealed with AAD "apps/<id>#play_integrity/<field>".
 func EncodeApp(a *model.App, seal Sealer) (key string, value []byte, err error) {
 	key = AppKey(a.ID)
-	s := storedApp{App: *a}
+	s := appText{App: *a}
 	s.App.PlayIntegrity = nil
 	if pi := a.PlayIntegrity; pi != nil {
-		s.PlayIntegrity = &storedPlay{}
-		if s.PlayIntegrity.storedPlayKeys, err = sealPlayKeys(seal, key, &pi.PlayKeys, false); err != nil {
+		s.PlayIntegrity = &playText{}
+		if s.PlayIntegrity.playKeysText, err = sealPlayKeys(seal, key, &pi.PlayKeys, false); err != nil {
 			return "", nil, err
 		}
 		if pi.Previous != nil {
@@ -61,8 +62,8 @@ func EncodeApp(a *model.App, seal Sealer) (key string, value []byte, err error) 
 	return key, value, nil
 }
 
-func sealPlayKeys(seal Sealer, key string, k *model.PlayKeys, previous bool) (storedPlayKeys, error) {
-	var s storedPlayKeys
+func sealPlayKeys(seal Sealer, key string, k *model.PlayKeys, previous bool) (playKeysText, error) {
+	var s playKeysText
 	var err error
 	if s.DecryptionKey, err = sealOpt(seal, k.DecryptionKey, aad(key, playField(previous, "decryption_key"))); err != nil {
 		return s, err
@@ -80,7 +81,7 @@ func DecodeApp(key string, value []byte, seal Sealer) (*model.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	var s storedApp
+	var s appText
 	if err := decodeRecord(value, &s); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
@@ -91,7 +92,7 @@ func DecodeApp(key string, value []byte, seal Sealer) (*model.App, error) {
 	a.PlayIntegrity = nil
 	if sp := s.PlayIntegrity; sp != nil {
 		a.PlayIntegrity = &model.PlayIntegrity{}
-		if a.PlayIntegrity.PlayKeys, err = openPlayKeys(seal, key, &sp.storedPlayKeys, false); err != nil {
+		if a.PlayIntegrity.PlayKeys, err = openPlayKeys(seal, key, &sp.playKeysText, false); err != nil {
 			return nil, err
 		}
 		if sp.Previous != nil {
@@ -105,7 +106,7 @@ func DecodeApp(key string, value []byte, seal Sealer) (*model.App, error) {
 	return &a, nil
 }
 
-func openPlayKeys(seal Sealer, key string, s *storedPlayKeys, previous bool) (model.PlayKeys, error) {
+func openPlayKeys(seal Sealer, key string, s *playKeysText, previous bool) (model.PlayKeys, error) {
 	var k model.PlayKeys
 	var err error
 	if k.DecryptionKey, err = openOpt(seal, s.DecryptionKey, key, playField(previous, "decryption_key")); err != nil {

@@ -95,31 +95,16 @@ type revealedSecret struct {
 	Apps  []string `json:"apps,omitempty"`
 }
 
-// revealedApp is model.App with its Play Integrity keys as plain strings.
-type revealedApp struct {
-	model.App
-	PlayIntegrity *revealedPlay `json:"play_integrity,omitempty"`
+func revealPlayKeys(k *model.PlayKeys) playKeysText {
+	return playKeysText{DecryptionKey: string(k.DecryptionKey.Reveal()), VerificationKey: string(k.VerificationKey.Reveal())}
 }
 
-type revealedPlay struct {
-	revealedPlayKeys
-	Previous *revealedPlayKeys `json:"previous,omitempty"`
-}
-
-type revealedPlayKeys struct {
-	DecryptionKey   string `json:"decryption_key"`
-	VerificationKey string `json:"verification_key"`
-}
-
-func revealPlayKeys(k *model.PlayKeys) revealedPlayKeys {
-	return revealedPlayKeys{DecryptionKey: string(k.DecryptionKey.Reveal()), VerificationKey: string(k.VerificationKey.Reveal())}
-}
-
-func revealApp(a model.App) revealedApp {
-	ra := revealedApp{App: a}
+// revealApp is a as an export shows it: its Play keys in the clear.
+func revealApp(a model.App) appText {
+	ra := appText{App: a}
 	ra.App.PlayIntegrity = nil
 	if pi := a.PlayIntegrity; pi != nil {
-		ra.PlayIntegrity = &revealedPlay{revealedPlayKeys: revealPlayKeys(&pi.PlayKeys)}
+		ra.PlayIntegrity = &playText{playKeysText: revealPlayKeys(&pi.PlayKeys)}
 		if pi.Previous != nil {
 			prev := revealPlayKeys(pi.Previous)
 			ra.PlayIntegrity.Previous = &prev
@@ -130,7 +115,7 @@ func revealApp(a model.App) revealedApp {
 
 type revealedBundle struct {
 	Accounts []revealedAccount `json:"accounts,omitempty"`
-	Apps     []revealedApp     `json:"apps,omitempty"`
+	Apps     []appText         `json:"apps,omitempty"`
 	Bans     *model.Bans       `json:"bans,omitempty"`
 }
 
