@@ -1,37 +1,18 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/internal/limit"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
-
-// syncBuffer is a log sink safe for the daemon's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func counterValue(t *testing.T, d *Daemon, result string) float64 {
 	t.Helper()
@@ -75,7 +56,7 @@ func TestReloadMasterKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Limits = limit.Config{}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	d, err := New(context.Background(), cfg, Options{Stderr: logs})
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
 
 // TestTwoNodesOneStore: a nonce from one node is accepted by the other,
@@ -180,7 +181,7 @@ func TestStoreChangesApplyWithoutRestart(t *testing.T) {
 func TestNoSecretEscapes(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	logs := &testenv.SyncBuffer{} // read while the node writes
+	logs := &logbuf.Buffer{} // read while the node writes
 	node := testenv.StartNode(t, s, testenv.Options{Log: logs, LogLevel: "debug"})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	var answers bytes.Buffer

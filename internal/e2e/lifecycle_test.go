@@ -17,6 +17,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
@@ -267,7 +268,7 @@ func TestMasterKeyOneShotRotationKeepsServing(t *testing.T) {
 	if err := os.WriteFile(stale, old, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &testenv.SyncBuffer{}
+	logs := &logbuf.Buffer{}
 	node := testenv.StartNode(t, s, testenv.Options{Log: logs, Edit: func(c *daemon.Config) { c.MasterKey = stale }})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	loop := startSecretLoop(t, e, testenv.SecretValue)

@@ -12,6 +12,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
 
 // masterKeyLines returns the base64 keys of a master key file's content.
@@ -119,7 +120,7 @@ func TestMasterKeyStaleFileFailsClosed(t *testing.T) {
 	}
 	nodeKey := filepath.Join(t.TempDir(), "node-master.key")
 	installKeyFile(t, nodeKey, oldKeys)
-	logs := &testenv.SyncBuffer{}
+	logs := &logbuf.Buffer{}
 	node := testenv.StartNode(t, s, testenv.Options{Log: logs, Edit: func(c *daemon.Config) { c.MasterKey = nodeKey }})
 	e := &env{t: t, f: f, node: node, tr: http1()}
 	loop := startSecretLoop(t, e, testenv.SecretValue)

@@ -12,6 +12,7 @@ import (
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
 
 // TestAndroidStatusListFollowed: a node given --android-status re-reads the
@@ -24,7 +25,7 @@ func TestAndroidStatusListFollowed(t *testing.T) {
 	if err := os.WriteFile(status, []byte(`{"entries":{}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &testenv.SyncBuffer{}
+	logs := &logbuf.Buffer{}
 	n := testenv.StartNode(t, p.s, testenv.Options{Log: logs, LogLevel: "info", Edit: func(c *daemon.Config) {
 		p.edit(c)
 		c.AndroidStatus = status

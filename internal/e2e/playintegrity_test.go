@@ -16,6 +16,7 @@ import (
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/attestd/attestd/verify/playintegrity/playtest"
 )
 
@@ -196,7 +197,7 @@ func victimEvidence(ctx context.Context, c *client.Client, p *playEnv, nonce str
 // line (at debug level), no answer and no metric, whether tokens pass or
 // fail.
 func TestPlayIntegrityKeysNeverLeave(t *testing.T) {
-	var logs testenv.SyncBuffer
+	var logs logbuf.Buffer
 	p := newPlayEnvOpts(t, testenv.Options{Log: &logs, LogLevel: "debug"})
 	ctx := context.Background()
 	var seen []string

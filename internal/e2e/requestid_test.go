@@ -9,6 +9,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
 
 // lineWithID returns the JSON log lines that carry request_id id.
@@ -33,7 +34,7 @@ func lineWithID(t *testing.T, logs, id string) []map[string]any {
 // requestIDOptions: JSON logs at info into logs, every failure logged (no
 // sampling), one attest per device key (burst 1), so that the third case
 // of the table is a rate-limit refusal.
-func requestIDOptions(o testenv.Options, logs *testenv.SyncBuffer) testenv.Options {
+func requestIDOptions(o testenv.Options, logs *logbuf.Buffer) testenv.Options {
 	o.Log, o.LogLevel = logs, "info"
 	prev := o.Edit
 	o.Edit = func(c *daemon.Config) {
@@ -49,7 +50,7 @@ func requestIDOptions(o testenv.Options, logs *testenv.SyncBuffer) testenv.Optio
 func TestRequestIDInLogsHTTP1(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	logs := &testenv.SyncBuffer{}
+	logs := &logbuf.Buffer{}
 	node := testenv.StartNode(t, s, requestIDOptions(testenv.Options{}, logs))
 	runRequestIDLogs(t, &env{t: t, f: f, node: node, tr: http1()}, logs, s)
 }
@@ -58,7 +59,7 @@ func TestRequestIDInLogsHTTP3(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
 	tr, o := http3(t)
-	logs := &testenv.SyncBuffer{}
+	logs := &logbuf.Buffer{}
 	node := testenv.StartNode(t, s, requestIDOptions(o, logs))
 	runRequestIDLogs(t, &env{t: t, f: f, node: node, tr: tr}, logs, s)
 }
@@ -69,7 +70,7 @@ func TestRequestIDInLogsHTTP3(t *testing.T) {
 // client's, which the line carries as client_request_id): a failed verdict
 // with its reasons, a protocol error, a rate-limit refusal, a malformed
 // body. No line holds a secret.
-func runRequestIDLogs(t *testing.T, e *env, logs *testenv.SyncBuffer, s *testenv.Store) {
+func runRequestIDLogs(t *testing.T, e *env, logs *logbuf.Buffer, s *testenv.Store) {
 	post := func(id string, c *client.Client, body []byte, sig string) answer {
 		t.Helper()
 		if sig == "" {

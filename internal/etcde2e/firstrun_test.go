@@ -18,6 +18,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/etcdtest"
 	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
@@ -94,7 +95,7 @@ func TestEtcdFirstRun(t *testing.T) {
 			t.Fatalf("snapshot %q, want %q by default", cfg.Snapshot, want)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		d, err := daemon.New(ctx, cfg, daemon.Options{Stderr: &lockedBuf{}})
+		d, err := daemon.New(ctx, cfg, daemon.Options{Stderr: &logbuf.Buffer{}})
 		if err != nil {
 			cancel()
 			t.Fatalf("start: %v", err)

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,22 +15,11 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/ctl"
 	"github.com/attestd/attestd/internal/etcdtest"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/try"
 	"github.com/attestd/attestd/store/open"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // shellWords has /bin/sh split a printed command, as a user's shell would.
 func shellWords(t *testing.T, line string) []string {
@@ -119,7 +107,7 @@ func TestEtcdHintsRunAsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuf{}
+	logs := &logbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := daemon.New(ctx, cfg, daemon.Options{Stderr: logs})
 	if err != nil {

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/valyala/fasthttp"
 
 	"github.com/attestd/attestd/internal/api"
@@ -26,24 +26,6 @@ func (panickingAccounts) Account(string) (*registry.Account, bool, error) {
 	var m map[string]int
 	m["boom"]++ // assignment to entry in nil map
 	return nil, false, nil
-}
-
-// syncLog is a log sink read while the server writes to it.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // ask writes one request on c and reads its answer.
@@ -72,7 +54,7 @@ func ask(t *testing.T, br *bufio.Reader, c io.Writer, method, target string) (*h
 // new connection is answered. Panics in the core (an account lookup) and
 // in Extra (the proxy's slot) alike.
 func TestHandlerPanicCostsOneRequest(t *testing.T) {
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	extra := func(ctx *fasthttp.RequestCtx) bool {
 		if string(ctx.Path()) == "/v1/proxy/boom/x" {
 			var p *struct{ n int }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/valyala/fasthttp"
 
 	"github.com/attestd/attestd/internal/api"
@@ -37,7 +38,7 @@ func TestPanicIsCountedOnce(t *testing.T) {
 // aborts on purpose: the connection closes without an answer, and it is
 // neither logged as a crash nor counted.
 func TestAbortHandlerClosesWithoutAnswer(t *testing.T) {
-	logs := &syncLog{}
+	logs := &logbuf.Buffer{}
 	var n atomic.Int64
 	ts := startServer(t, Config{
 		Extra: func(ctx *fasthttp.RequestCtx) bool {

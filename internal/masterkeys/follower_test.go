@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,27 +17,10 @@ import (
 	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/internal/registry"
 	"github.com/attestd/attestd/internal/state"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 	"github.com/attestd/attestd/store"
 	"github.com/attestd/attestd/store/open"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // keyTest is a node's keys, registry and follower over a real file store
 // whose master key file (as the node reads it) is keyPath, and an
@@ -47,7 +29,7 @@ type keyTest struct {
 	t                  *testing.T
 	storeURL           string
 	keyPath, adminPath string
-	logs               *syncBuffer
+	logs               *logbuf.Buffer
 	now                atomic.Int64 // the follower's clock, unix nanoseconds
 	contents           [][]byte     // every key file written, for the leak check
 	keys               *Keys
@@ -61,7 +43,7 @@ func newKeyTest(t *testing.T) *keyTest {
 	t.Helper()
 	dir := t.TempDir()
 	kt := &keyTest{t: t, storeURL: "file://" + filepath.Join(dir, "store"),
-		keyPath: filepath.Join(dir, "node.key"), adminPath: filepath.Join(dir, "admin.key"), logs: &syncBuffer{}}
+		keyPath: filepath.Join(dir, "node.key"), adminPath: filepath.Join(dir, "admin.key"), logs: &logbuf.Buffer{}}
 	kt.now.Store(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	first, err := envelope.NewKeyFile("m1", nil)
 	if err != nil {

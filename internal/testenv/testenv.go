@@ -5,7 +5,6 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -296,55 +295,6 @@ func (n *Node) Client(t testing.TB, f *Fixture, app string, hc *http.Client) *cl
 }
 
 type testWriter struct{ t testing.TB }
-
-// SyncBuffer is a log sink a test may read (String), or wait on (WaitFor),
-// while a node writes to it. The zero value is empty and ready.
-type SyncBuffer struct {
-	mu   sync.Mutex
-	b    bytes.Buffer
-	grew chan struct{} // closed by the next Write, when a waiter made it
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.grew != nil {
-		close(s.grew)
-		s.grew = nil
-	}
-	return s.b.Write(p)
-}
-
-// WaitFor waits until the buffer holds want, woken by each write, for at
-// most within; it returns what the buffer holds then, or fails the test.
-func (s *SyncBuffer) WaitFor(t testing.TB, within time.Duration, want string) string {
-	t.Helper()
-	deadline := time.NewTimer(within)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		held := s.b.String()
-		if s.grew == nil {
-			s.grew = make(chan struct{})
-		}
-		grew := s.grew
-		s.mu.Unlock()
-		if strings.Contains(held, want) {
-			return held
-		}
-		select {
-		case <-grew:
-		case <-deadline.C:
-			t.Fatalf("%q not written within %v; got:\n%s", want, within, s.String())
-		}
-	}
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type lockedWriter struct {
 	mu sync.Mutex

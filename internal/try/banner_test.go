@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/attestd/attestd/daemon"
-	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
 )
 
 // TestDaemonBannerHintsRunAsPrinted: the commands attestd prints when it
@@ -25,7 +25,7 @@ func TestDaemonBannerHintsRunAsPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &testenv.SyncBuffer{}
+	out := &logbuf.Buffer{}
 	d, err := daemon.New(ctx, cfg, daemon.Options{Stdout: out})
 	if err != nil {
 		cancel()
