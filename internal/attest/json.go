@@ -69,16 +69,11 @@ func scanObject(b []byte, i, depth int, keys uint64, member func(key []byte, at 
 				return 0, errSyntax
 			}
 		}
-		if i = next; i < len(b) && b[i] <= ' ' {
-			i = jsonscan.SkipSpace(b, i)
-		}
-		switch {
-		case i < len(b) && b[i] == '}':
-			return i + 1, nil
-		case i < len(b) && b[i] == ',':
-			i++
-		default:
+		var more bool
+		if i, more, ok = jsonscan.AfterMember(b, next); !ok {
 			return 0, errSyntax
+		} else if !more {
+			return i, nil
 		}
 	}
 }

@@ -30,6 +30,19 @@ func ReadString(b []byte, i int, strict bool) (end int, plain, ok bool) {
 	return str(b, i+1, strict)
 }
 
+// AfterMember reads what follows a member's value, the value ending at
+// b[i]: whitespace, then ',' (more is true: i is after it) or '}' (more is
+// false: i is after the object); ok is false for anything else (and next
+// then means nothing). It is
+// small enough to be inlined in the loops that read many members.
+func AfterMember(b []byte, i int) (next int, more, ok bool) {
+	if i = ws(b, i); i >= len(b) {
+		return 0, false, false
+	}
+	c := b[i]
+	return i + 1, c == ',', c == ',' || c == '}'
+}
+
 // SkipValue reads the value at b[i] (after whitespace) and all it holds,
 // and returns the index after it: a container opened at depth depth (the
 // value's own) or deeper must be under limit (at most 64); with strict,

@@ -168,3 +168,27 @@ func TestStrictRefusesLoneSurrogates(t *testing.T) {
 		}
 	}
 }
+
+// TestAfterMember: after a member's value comes whitespace and then ','
+// (another member) or '}' (the end); anything else, the end of the input
+// included, is not JSON.
+func TestAfterMember(t *testing.T) {
+	for in, want := range map[string]struct {
+		next     int
+		more, ok bool
+	}{
+		`,"b"`:     {1, true, true},
+		" \t\n\r,": {5, true, true},
+		"}":        {1, false, true},
+		"  } ,":    {3, false, true},
+		"]":        {0, false, false},
+		"  ":       {0, false, false},
+		"":         {0, false, false},
+		"x}":       {0, false, false},
+	} {
+		next, more, ok := AfterMember([]byte(in), 0)
+		if ok != want.ok || ok && (next != want.next || more != want.more) {
+			t.Errorf("AfterMember(%q) = %d, %v, %v; want %d, %v, %v", in, next, more, ok, want.next, want.more, want.ok)
+		}
+	}
+}

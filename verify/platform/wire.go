@@ -75,16 +75,11 @@ func ScanEvidence(b []byte, at int, lim ScanLimits, w *Wire) (int, error) {
 				return 0, err
 			}
 		}
-		if i < len(b) && b[i] <= ' ' {
-			i = jsonscan.SkipSpace(b, i)
-		}
-		switch {
-		case i < len(b) && b[i] == '}':
-			return i + 1, nil
-		case i < len(b) && b[i] == ',':
-			i++
-		default:
+		var more bool
+		if i, more, ok = jsonscan.AfterMember(b, i); !ok {
 			return 0, jsonscan.ErrJSON
+		} else if !more {
+			return i, nil
 		}
 	}
 }
