@@ -2,8 +2,10 @@ package x509chain_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -13,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/attestd/attestd/verify/platformtest"
 	"github.com/attestd/attestd/verify/x509chain"
@@ -101,31 +106,67 @@ func TestRealChainsWellUnderMaxChainSize(t *testing.T) {
 	}
 }
 
-// TestVerifyDERDoesNotParseBelowAForgery: the attack of
+// TestVerifyDERParsesOnlyWhatItTrusts: the attack of
 // eight-max-size-anchored (eight certificates, MaxChainSize in all,
-// anchored at a copy of the root, the one under it forged) costs the parse
-// of the two certificates the verdict reads. Below a forged intermediate,
-// a leaf that does not parse (a serial number crypto/x509 refuses) is
-// never parsed: the chain is refused for the forgery; under a genuine
-// intermediate, it is parsed when reached, and refused as malformed.
-func TestVerifyDERDoesNotParseBelowAForgery(t *testing.T) {
+// anchored at a copy of the root, the one under it forged) costs one
+// signature check and no parse. A certificate is parsed only once its
+// signature verified under a trusted key, and a copy of a root (its key
+// byte for byte) only once the chain passed: so a forged certificate, or a
+// root copy above one, that crypto/x509 would refuse (a serial number it
+// refuses) is refused for the forgery, never reached by the parser, while
+// a genuinely signed one that does not parse is refused as malformed.
+func TestVerifyDERParsesOnlyWhatItTrusts(t *testing.T) {
 	root := issue(t, platformtest.CertSpec{Subject: "root", CA: true}, nil, nil)
 	genuine := issue(t, platformtest.CertSpec{Subject: "intermediate", CA: true}, nil, root)
 	forged := issue(t, platformtest.CertSpec{Subject: "intermediate", CA: true, Signer: p256(t)}, nil, root)
-	for name, inter := range map[string]*node{"forged": forged, "genuine": genuine} {
-		leaf := issue(t, platformtest.CertSpec{Subject: "leaf"}, nil, inter)
-		bad := unparsableSerial(t, leaf.cert)
+	leafOf := func(n *node) []byte { return issue(t, platformtest.CertSpec{Subject: "leaf"}, nil, n).cert.Raw }
+	for _, c := range []struct {
+		name  string
+		chain [][]byte
+		want  error
+		sigs  int
+	}{
+		{"unparsable leaf under a forgery", [][]byte{unparsableSerial(t, parse(t, leafOf(forged))), forged.cert.Raw, root.cert.Raw}, x509chain.ErrSignature, 1},
+		{"unparsable forgery", [][]byte{leafOf(forged), unparsableSerial(t, forged.cert), root.cert.Raw}, x509chain.ErrSignature, 1},
+		{"unparsable root copy above a forgery", [][]byte{leafOf(forged), forged.cert.Raw, unparsableSerial(t, root.cert)}, x509chain.ErrSignature, 1},
+		{"unparsable leaf genuinely signed", [][]byte{resign(t, unparsableSerial(t, parse(t, leafOf(genuine))), genuine.key), genuine.cert.Raw, root.cert.Raw}, x509chain.ErrMalformed, 2},
+		{"unparsable root copy above a genuine chain", [][]byte{leafOf(genuine), genuine.cert.Raw, unparsableSerial(t, root.cert)}, x509chain.ErrMalformed, 2},
+		{"genuine", [][]byte{leafOf(genuine), genuine.cert.Raw, root.cert.Raw}, nil, 2},
+	} {
 		var n int
-		_, err := x509chain.VerifyDERCounting([][]byte{bad, inter.cert.Raw, root.cert.Raw}, certs(root), now, &n)
-		want := x509chain.ErrSignature
-		if name == "genuine" {
-			want = x509chain.ErrMalformed
+		_, err := x509chain.VerifyDERCounting(c.chain, certs(root), now, &n)
+		if c.want == nil && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		} else if c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
-		checkClass(t, err, want)
-		if n != 1 {
-			t.Errorf("%s: %d signatures checked, want 1", name, n)
+		if n != c.sigs {
+			t.Errorf("%s: %d signatures checked, want %d", c.name, n, c.sigs)
 		}
 	}
+}
+
+// resign is der's TBSCertificate signed anew by key (ECDSA with SHA-256),
+// as a certificate.
+func resign(t *testing.T, der []byte, key crypto.Signer) []byte {
+	t.Helper()
+	in := cryptobyte.String(der)
+	var cert, tbs, alg cryptobyte.String
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&tbs, cbasn1.SEQUENCE) || !cert.ReadASN1Element(&alg, cbasn1.SEQUENCE) {
+		t.Fatal("not a certificate")
+	}
+	digest := sha256.Sum256(tbs)
+	sig, err := key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(tbs)
+		b.AddBytes(alg)
+		b.AddASN1BitString(sig)
+	})
+	return b.BytesOrPanic()
 }
 
 // unparsableSerial is c's DER with its serial number made a non-minimal

@@ -1,6 +1,7 @@
 package x509chain
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -79,13 +80,16 @@ func checkBounds(ders [][]byte) error {
 // verdict does not read: the bounds; every certificate's key and signature
 // algorithm on the allow-list, read from its DER without parsing it
 // (preread, which answers as CheckAlgorithms does), and every root's;
-// then, parsing each certificate as it comes to it (and checking its
-// algorithms again, parsed), the anchor, the signatures from the anchor
-// towards the leaf and the dates, as Verify does. So a chain refused at
-// its anchor or at a signature costs the parse of the certificates down to
-// there, not of all of them. On success it returns the certificates,
-// parsed, leaf first; they keep references to ders. A certificate that
-// does not parse is ErrMalformed when the walk reaches it.
+// then the anchor, the signatures from the anchor towards the leaf and the
+// dates, as Verify does, with each certificate's signature checked on the
+// bytes it covers before that certificate is parsed (and its algorithms
+// checked again, parsed), and a last certificate whose public key is a
+// root's, byte for byte, not parsed until the chain has passed. So a
+// chain refused at its anchor or at a signature costs the parse of the
+// certificates the walk trusted before, not of the one refused nor of
+// the ones after it. On success it returns the certificates, parsed, leaf
+// first; they keep references to ders. A certificate that does not parse
+// is ErrMalformed when the walk reaches it.
 func VerifyDER(ders [][]byte, roots []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
 	return verifyDER(ders, roots, now, checkSignedBy)
 }
@@ -94,28 +98,71 @@ func verifyDER(ders [][]byte, roots []*x509.Certificate, now time.Time, check si
 	if err := checkBounds(ders); err != nil {
 		return nil, err
 	}
+	src := derSource{ders: ders, raw: make([]rawCert, len(ders)), certs: make([]*x509.Certificate, len(ders))}
 	for i, d := range ders {
-		if err := preread(d); err != nil {
+		var err error
+		if src.raw[i], err = preread(d); err != nil {
 			return nil, fmt.Errorf("certificate %d: %w", i, err)
 		}
 	}
-	certs := make([]*x509.Certificate, len(ders))
-	err := walk(len(ders), func(i int) (*x509.Certificate, error) {
-		c, err := x509.ParseCertificate(ders[i])
-		if err != nil {
-			return nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, i, err)
-		}
-		if err := CheckAlgorithms(c); err != nil {
-			return nil, fmt.Errorf("certificate %d: %w", i, err)
-		}
-		certs[i] = c
-		return c, nil
-	}, roots, now, check)
-	if err != nil {
+	if err := walk(&src, roots, now, check); err != nil {
 		return nil, err
 	}
-	return certs, nil
+	for i := range src.certs {
+		if _, err := src.cert(i); err != nil { // the anchor, when it was skipped
+			return nil, err
+		}
+	}
+	return src.certs, nil
 }
+
+// source is a chain as walk reads it: cheaply, a certificate's public key
+// and what its signature covers; parsed, only when the walk needs it.
+type source interface {
+	len() int
+	// spki is certificate i's SubjectPublicKeyInfo, whole.
+	spki(i int) []byte
+	// signed is what certificate i's signature covers; ok is false when
+	// it can only be read from the parsed certificate.
+	signed(i int) (s signedPart, ok bool)
+	// cert is certificate i parsed, with its algorithms on the allow-list.
+	cert(i int) (*x509.Certificate, error)
+}
+
+// derSource is a chain of DER certificates, each parsed when first asked.
+type derSource struct {
+	ders  [][]byte
+	raw   []rawCert
+	certs []*x509.Certificate
+}
+
+func (s *derSource) len() int          { return len(s.ders) }
+func (s *derSource) spki(i int) []byte { return s.raw[i].spki }
+func (s *derSource) signed(i int) (signedPart, bool) {
+	return s.raw[i].signed, s.raw[i].signed.tbs != nil
+}
+func (s *derSource) cert(i int) (*x509.Certificate, error) {
+	if s.certs[i] != nil {
+		return s.certs[i], nil
+	}
+	c, err := x509.ParseCertificate(s.ders[i])
+	if err != nil {
+		return nil, fmt.Errorf("%w: certificate %d: %w", ErrMalformed, i, err)
+	}
+	if err := CheckAlgorithms(c); err != nil {
+		return nil, fmt.Errorf("certificate %d: %w", i, err)
+	}
+	s.certs[i] = c
+	return c, nil
+}
+
+// parsedSource is a chain already parsed (and its algorithms checked).
+type parsedSource []*x509.Certificate
+
+func (s parsedSource) len() int                              { return len(s) }
+func (s parsedSource) spki(i int) []byte                     { return s[i].RawSubjectPublicKeyInfo }
+func (s parsedSource) signed(i int) (signedPart, bool)       { return signedOf(s[i]), true }
+func (s parsedSource) cert(i int) (*x509.Certificate, error) { return s[i], nil }
 
 // Verify checks chain (leaf first) as PROTOCOL.md §7 asks, from a configured
 // root down, so that no key taken from the chain is used before it is
@@ -146,8 +193,8 @@ func Verify(chain, roots []*x509.Certificate, now time.Time) error {
 	return verify(chain, roots, now, checkSignedBy)
 }
 
-// sigCheck verifies that c is signed by signer's key.
-type sigCheck func(signer, c *x509.Certificate) error
+// sigCheck verifies that signer's key made the signature of s.
+type sigCheck func(signer *x509.Certificate, s signedPart) error
 
 // verify is Verify with the signature check given, so that tests count
 // the signatures checked.
@@ -160,13 +207,13 @@ func verify(chain, roots []*x509.Certificate, now time.Time, check sigCheck) err
 			return fmt.Errorf("certificate %d: %w", i, err)
 		}
 	}
-	return walk(len(chain), func(i int) (*x509.Certificate, error) { return chain[i], nil }, roots, now, check)
+	return walk(parsedSource(chain), roots, now, check)
 }
 
-// walk is Verify's steps 2 (for the roots) to 5 on a chain of n
-// certificates whose every key and signature algorithm passed the
-// allow-list, each got by cert(i), once, from the last to the leaf.
-func walk(n int, cert func(int) (*x509.Certificate, error), roots []*x509.Certificate, now time.Time, check sigCheck) error {
+// walk is Verify's steps 2 (for the roots) to 5 on a chain whose every
+// key and signature algorithm passed the allow-list, reading each
+// certificate's signature before parsing it.
+func walk(src source, roots []*x509.Certificate, now time.Time, check sigCheck) error {
 	for i, r := range roots {
 		if r == nil {
 			continue
@@ -175,32 +222,27 @@ func walk(n int, cert func(int) (*x509.Certificate, error), roots []*x509.Certif
 			return fmt.Errorf("configured root %d (%s): %w", i, r.Subject, err)
 		}
 	}
-	last := n - 1
-	lastCert, err := cert(last)
+	last := src.len() - 1
+	root, err := anchor(src, last, roots, check)
 	if err != nil {
 		return err
-	}
-	root, err := anchor(lastCert, roots, check)
-	if err != nil {
-		return fmt.Errorf("certificate %d (%s): %w", last, lastCert.Subject, err)
 	}
 	// top is the trusted certificate whose key checks the one before it:
 	// the root the last certificate stands for, or the last certificate
 	// once a root's key verified it; it is then between the anchor and
 	// the leaf, and its dates are checked (end is one past the last dated
 	// index).
+	got := make([]*x509.Certificate, src.len())
 	top, end := root, last
 	if root == nil {
-		top, end = lastCert, last+1
-	}
-	got := make([]*x509.Certificate, n)
-	got[last] = lastCert
-	for i := last - 1; i >= 0; i-- {
-		if got[i], err = cert(i); err != nil {
+		if top, err = src.cert(last); err != nil {
 			return err
 		}
-		if err := signs(top, got[i], check); err != nil {
-			return fmt.Errorf("%w: certificate %d by the one after it: %w", ErrSignature, i, err)
+		got[last], end = top, last+1
+	}
+	for i := last - 1; i >= 0; i-- {
+		if got[i], err = signedBy(src, i, top, check); err != nil {
+			return err
 		}
 		top = got[i]
 	}
@@ -213,11 +255,39 @@ func walk(n int, cert func(int) (*x509.Certificate, error), roots []*x509.Certif
 	return nil
 }
 
-// anchor returns the root whose key last has (nil, nil when a root's key
-// verified last's signature instead), or an error wrapping ErrRoot.
-func anchor(last *x509.Certificate, roots []*x509.Certificate, check sigCheck) (*x509.Certificate, error) {
+// signedBy checks that top signed certificate i, on the bytes its
+// signature covers when src has them, and only then parses it.
+func signedBy(src source, i int, top *x509.Certificate, check sigCheck) (*x509.Certificate, error) {
+	s, ok := src.signed(i)
+	if !ok {
+		c, err := src.cert(i)
+		if err != nil {
+			return nil, err
+		}
+		s = signedOf(c)
+	}
+	if err := signs(top, s, check); err != nil {
+		return nil, fmt.Errorf("%w: certificate %d by the one after it: %w", ErrSignature, i, err)
+	}
+	return src.cert(i)
+}
+
+// anchor returns the root whose key the last certificate has (nil, nil
+// when a root's key verified its signature instead), or an error wrapping
+// ErrRoot. A key that is a root's byte for byte needs no parse.
+func anchor(src source, last int, roots []*x509.Certificate, check sigCheck) (*x509.Certificate, error) {
+	spki := src.spki(last)
 	for _, r := range roots {
-		if r != nil && sameKey(r.PublicKey, last.PublicKey) {
+		if r != nil && bytes.Equal(r.RawSubjectPublicKeyInfo, spki) {
+			return r, nil
+		}
+	}
+	c, err := src.cert(last)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roots {
+		if r != nil && sameKey(r.PublicKey, c.PublicKey) {
 			return r, nil
 		}
 	}
@@ -225,26 +295,26 @@ func anchor(last *x509.Certificate, roots []*x509.Certificate, check sigCheck) (
 		if r == nil || seenKey(roots[:i], r.PublicKey) {
 			continue
 		}
-		if signs(r, last, check) == nil {
+		if signs(r, signedOf(c), check) == nil {
 			return nil, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: neither a configured root's key nor signed by one", ErrRoot)
+	return nil, fmt.Errorf("certificate %d (%s): %w: neither a configured root's key nor signed by one", last, c.Subject, ErrRoot)
 }
 
 // signs checks that signer may sign (it does not say it is not a CA) and
-// that its key verifies c.
-func signs(signer, c *x509.Certificate, check sigCheck) error {
+// that its key made the signature of s.
+func signs(signer *x509.Certificate, s signedPart, check sigCheck) error {
 	if signer.BasicConstraintsValid && !signer.IsCA {
 		return fmt.Errorf("the signer says it is not a CA")
 	}
-	return check(signer, c)
+	return check(signer, s)
 }
 
-// checkSignedBy verifies c's signature with signer's key. Both passed
-// CheckAlgorithms, so the cost is bounded.
-func checkSignedBy(signer, c *x509.Certificate) error {
-	return signer.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
+// checkSignedBy verifies the signature of s with signer's key. Both passed
+// the allow-list, so the cost is bounded.
+func checkSignedBy(signer *x509.Certificate, s signedPart) error {
+	return signer.CheckSignature(s.alg, s.tbs, s.sig)
 }
 
 // sameKey reports whether a and b are the same public key (the types

@@ -1,6 +1,7 @@
 package x509chain_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/x509"
 	"encoding/asn1"
@@ -210,7 +211,10 @@ func TestFuzzCorpusMeaning(t *testing.T) {
 // FuzzPrereadAgrees: for any DER that crypto/x509 parses, preread answers
 // as CheckAlgorithms does on the parsed certificate (nil, or ErrKey), so
 // that VerifyDER applies §7's allow-list to every certificate before it
-// parses any; for DER that does not parse, its error wraps one sentinel.
+// parses any, and reads the public key, the signature algorithm, the
+// signed bytes and the signature as the parser does (VerifyDER checks a
+// signature before parsing its certificate); for DER that does not parse,
+// its error wraps one sentinel.
 // The committed corpus (testdata/fuzz/FuzzPrereadAgrees) holds a
 // certificate of each key and signature algorithm, allowed or not (RSA-PSS
 // with each hash included); the shared real vectors are added when
@@ -238,6 +242,16 @@ func FuzzPrereadAgrees(f *testing.F) {
 		want := x509chain.CheckAlgorithms(c)
 		if (got == nil) != (want == nil) || errors.Is(got, x509chain.ErrKey) != errors.Is(want, x509chain.ErrKey) {
 			t.Fatalf("preread: %v; CheckAlgorithms on the parsed certificate: %v", got, want)
+		}
+		if got != nil {
+			return
+		}
+		spki, alg, tbs, sig, ok, _ := x509chain.PrereadParts(der)
+		if !bytes.Equal(spki, c.RawSubjectPublicKeyInfo) {
+			t.Fatalf("preread's public key %x, parsed %x", spki, c.RawSubjectPublicKeyInfo)
+		}
+		if ok && (alg != c.SignatureAlgorithm || !bytes.Equal(tbs, c.RawTBSCertificate) || !bytes.Equal(sig, c.Signature)) {
+			t.Fatalf("preread's signed part %v %x %x, parsed %v %x %x", alg, tbs, sig, c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package x509chain
 
 import (
 	"bytes"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
@@ -18,25 +19,32 @@ import (
 // parse is refused when it is parsed. So a chain's every key and signature
 // algorithm is checked before any certificate is parsed, and VerifyDER
 // parses only the certificates its verdict reads.
-func preread(der []byte) error {
+//
+// It returns what VerifyDER reads before parsing: the certificate's
+// subject public key and, when its signature is a whole number of bytes
+// (as every RSA and ECDSA signature is), what its signature covers; for
+// any der that parses they are the parsed certificate's
+// RawSubjectPublicKeyInfo, SignatureAlgorithm, RawTBSCertificate and
+// Signature (FuzzPrereadAgrees).
+func preread(der []byte) (rawCert, error) {
 	_, cert, _, ok := element(der, tagSequence)
 	if !ok {
-		return fmt.Errorf("%w: not a DER certificate", ErrMalformed)
+		return rawCert{}, fmt.Errorf("%w: not a DER certificate", ErrMalformed)
 	}
-	_, tbs, cert, ok := element(cert, tagSequence)
+	tbsWhole, tbs, cert, ok := element(cert, tagSequence)
 	if !ok {
-		return fmt.Errorf("%w: no signed part", ErrMalformed)
+		return rawCert{}, fmt.Errorf("%w: no signed part", ErrMalformed)
 	}
-	outer, _, _, ok := element(cert, tagSequence)
+	outer, _, sigValue, ok := element(cert, tagSequence)
 	if !ok {
-		return fmt.Errorf("%w: no signature algorithm", ErrMalformed)
+		return rawCert{}, fmt.Errorf("%w: no signature algorithm", ErrMalformed)
 	}
 	if len(tbs) > 0 && tbs[0] == tagVersion {
 		if _, _, tbs, ok = element(tbs, tagVersion); !ok {
-			return fmt.Errorf("%w: bad version", ErrMalformed)
+			return rawCert{}, fmt.Errorf("%w: bad version", ErrMalformed)
 		}
 	}
-	var inner, spki []byte
+	var inner, spkiWhole, spki []byte
 	_, _, tbs, ok = element(tbs, tagInteger) // serial number
 	if ok {
 		inner, _, tbs, ok = element(tbs, tagSequence)
@@ -47,15 +55,41 @@ func preread(der []byte) error {
 		}
 	}
 	if ok {
-		_, spki, _, ok = element(tbs, tagSequence)
+		spkiWhole, spki, _, ok = element(tbs, tagSequence)
 	}
 	if !ok || !bytes.Equal(inner, outer) {
-		return fmt.Errorf("%w: not a certificate crypto/x509 reads", ErrMalformed)
+		return rawCert{}, fmt.Errorf("%w: not a certificate crypto/x509 reads", ErrMalformed)
 	}
 	if err := prereadKey(spki); err != nil {
-		return err
+		return rawCert{}, err
 	}
-	return prereadSignature(outer)
+	alg, err := prereadSignature(outer)
+	if err != nil {
+		return rawCert{}, err
+	}
+	raw := rawCert{spki: spkiWhole}
+	if _, sig, _, ok := element(sigValue, tagBitString); ok && len(sig) > 1 && sig[0] == 0 {
+		raw.signed = signedPart{alg: alg, tbs: tbsWhole, sig: sig[1:]}
+	}
+	return raw, nil
+}
+
+// rawCert is what preread reads of a certificate for VerifyDER.
+type rawCert struct {
+	spki   []byte     // the SubjectPublicKeyInfo, whole
+	signed signedPart // zero when its signature has unused bits
+}
+
+// signedPart is what a certificate's signature covers, and the signature.
+type signedPart struct {
+	alg x509.SignatureAlgorithm
+	tbs []byte // the TBSCertificate, whole
+	sig []byte
+}
+
+// signedOf is c's signedPart.
+func signedOf(c *x509.Certificate) signedPart {
+	return signedPart{alg: c.SignatureAlgorithm, tbs: c.RawTBSCertificate, sig: c.Signature}
 }
 
 // DER tags of the fields preread walks.
@@ -210,22 +244,32 @@ func positive(v []byte) bool {
 // prereadSignature applies the allow-list to a signature
 // AlgorithmIdentifier (whole): RSA PKCS #1 v1.5 or ECDSA with SHA-256,
 // SHA-384 or SHA-512, or RSA-PSS with parameters crypto/x509 maps to one
-// of those.
-func prereadSignature(ai []byte) error {
+// of those. It returns the algorithm as crypto/x509 names it.
+func prereadSignature(ai []byte) (x509.SignatureAlgorithm, error) {
 	_, body, _, _ := element(ai, tagSequence)
 	oid, params, ok := algorithm(body)
 	if !ok {
-		return fmt.Errorf("%w: bad signature algorithm", ErrMalformed)
+		return 0, fmt.Errorf("%w: bad signature algorithm", ErrMalformed)
 	}
 	switch string(oid) {
-	case oidSHA256RSA, oidSHA384RSA, oidSHA512RSA, oidSHA256ECDSA, oidSHA384ECDSA, oidSHA512ECDSA:
-		return nil
+	case oidSHA256RSA:
+		return x509.SHA256WithRSA, nil
+	case oidSHA384RSA:
+		return x509.SHA384WithRSA, nil
+	case oidSHA512RSA:
+		return x509.SHA512WithRSA, nil
+	case oidSHA256ECDSA:
+		return x509.ECDSAWithSHA256, nil
+	case oidSHA384ECDSA:
+		return x509.ECDSAWithSHA384, nil
+	case oidSHA512ECDSA:
+		return x509.ECDSAWithSHA512, nil
 	case oidRSAPSS:
-		if pssAllowed(params) {
-			return nil
+		if alg := pssAlgorithm(params); alg != x509.UnknownSignatureAlgorithm {
+			return alg, nil
 		}
 	}
-	return fmt.Errorf("%w: signature algorithm %x; allowed are RSA or ECDSA with SHA-256, SHA-384 or SHA-512", ErrKey, oid)
+	return 0, fmt.Errorf("%w: signature algorithm %x; allowed are RSA or ECDSA with SHA-256, SHA-384 or SHA-512", ErrKey, oid)
 }
 
 // pssParameters is RFC 4055's RSASSA-PSS-params, as crypto/x509 reads it.
@@ -236,26 +280,32 @@ type pssParameters struct {
 	TrailerField int                      `asn1:"optional,explicit,tag:3,default:1"`
 }
 
-// pssAllowed reports whether RSA-PSS parameters are ones crypto/x509 maps
-// to SHA256WithRSAPSS, SHA384WithRSAPSS or SHA512WithRSAPSS: its own test
-// (x509.go, getSignatureAlgorithmFromAI), MGF1 with the message's hash, a
-// salt of the hash's size, the default trailer.
-func pssAllowed(params []byte) bool {
+// pssAlgorithm is the algorithm crypto/x509 maps RSA-PSS parameters to,
+// SHA256WithRSAPSS, SHA384WithRSAPSS or SHA512WithRSAPSS, by its own test
+// (x509.go, getSignatureAlgorithmFromAI): MGF1 with the message's hash, a
+// salt of the hash's size, the default trailer. Any other parameters are
+// UnknownSignatureAlgorithm.
+func pssAlgorithm(params []byte) x509.SignatureAlgorithm {
 	var p pssParameters
 	if _, err := asn1.Unmarshal(params, &p); err != nil {
-		return false
+		return x509.UnknownSignatureAlgorithm
 	}
 	var mgfHash pkix.AlgorithmIdentifier
 	if _, err := asn1.Unmarshal(p.MGF.Parameters.FullBytes, &mgfHash); err != nil {
-		return false
+		return x509.UnknownSignatureAlgorithm
 	}
 	null := func(b []byte) bool { return len(b) == 0 || bytes.Equal(b, asn1.NullBytes) }
 	if !null(p.Hash.Parameters.FullBytes) || !p.MGF.Algorithm.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 8}) ||
 		!mgfHash.Algorithm.Equal(p.Hash.Algorithm) || !null(mgfHash.Parameters.FullBytes) || p.TrailerField != 1 {
-		return false
+		return x509.UnknownSignatureAlgorithm
 	}
-	h := p.Hash.Algorithm
-	return h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}) && p.SaltLength == 32 ||
-		h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}) && p.SaltLength == 48 ||
-		h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}) && p.SaltLength == 64
+	switch h := p.Hash.Algorithm; {
+	case h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}) && p.SaltLength == 32:
+		return x509.SHA256WithRSAPSS
+	case h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}) && p.SaltLength == 48:
+		return x509.SHA384WithRSAPSS
+	case h.Equal(asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}) && p.SaltLength == 64:
+		return x509.SHA512WithRSAPSS
+	}
+	return x509.UnknownSignatureAlgorithm
 }
