@@ -94,7 +94,9 @@ func TestPackSerialsBounds(t *testing.T) {
 
 // TestSelfSignedReceiptNeedsListedKey: a receipt of a self-signed locked
 // boot passes while its recorded key is listed, and is refused once the
-// policy no longer lists it, or when it recorded no key (before §9).
+// policy no longer lists it, or when it recorded no key (before §9), with
+// the §9 reason android_boot_key; a self-signed boot when the policy lists
+// no key, an unlocked device or an unverified boot stay receipt_policy.
 func TestSelfSignedReceiptNeedsListedKey(t *testing.T) {
 	r := androidSample(t)
 	r.BootState = "self_signed"
@@ -103,17 +105,27 @@ func TestSelfSignedReceiptNeedsListedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, tc := range map[string]struct {
-		r receipt.Receipt
-		p receipt.Policy
+		r      receipt.Receipt
+		p      receipt.Policy
+		want   error
+		reason string
 	}{
-		"key-delisted":    {r, receipt.Policy{AndroidAllowedBootKeys: [][32]byte{sha256.Sum256([]byte("other"))}}},
-		"no-list":         {r, receipt.Policy{}},
-		"unlocked":        {func() receipt.Receipt { u := r; u.DeviceLocked = false; return u }(), listed},
-		"no-key-recorded": {func() receipt.Receipt { u := r; u.Android = receipt.Android{}; return u }(), listed},
-		"unverified":      {func() receipt.Receipt { u := r; u.BootState = "unverified"; return u }(), listed},
+		"key-delisted":    {r, receipt.Policy{AndroidAllowedBootKeys: [][32]byte{sha256.Sum256([]byte("other"))}}, receipt.ErrBootKey, "android_boot_key"},
+		"no-key-recorded": {func() receipt.Receipt { u := r; u.Android = receipt.Android{}; return u }(), listed, receipt.ErrBootKey, "android_boot_key"},
+		"no-list":         {r, receipt.Policy{}, receipt.ErrPolicy, "receipt_policy"},
+		"unlocked":        {func() receipt.Receipt { u := r; u.DeviceLocked = false; return u }(), listed, receipt.ErrPolicy, "receipt_policy"},
+		"unverified":      {func() receipt.Receipt { u := r; u.BootState = "unverified"; return u }(), listed, receipt.ErrPolicy, "receipt_policy"},
 	} {
-		if err := receipt.MeetsPolicy(tc.r, tc.p); !errors.Is(err, receipt.ErrPolicy) {
-			t.Errorf("%s: %v", name, err)
+		err := receipt.MeetsPolicy(tc.r, tc.p)
+		if !errors.Is(err, tc.want) || receipt.Reason(err) != tc.reason {
+			t.Errorf("%s: %v (%s), want %v (%s)", name, err, receipt.Reason(err), tc.want, tc.reason)
+		}
+		other := receipt.ErrPolicy
+		if tc.want == receipt.ErrPolicy {
+			other = receipt.ErrBootKey
+		}
+		if errors.Is(err, other) {
+			t.Errorf("%s: %v wraps %v too", name, err, other)
 		}
 	}
 }

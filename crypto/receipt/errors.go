@@ -26,6 +26,12 @@ var (
 	// ErrPolicy (receipt_policy): what it records no longer meets the
 	// app's policy, or the policy is invalid.
 	ErrPolicy = errors.New("receipt: does not meet the policy")
+	// ErrBootKey (android_boot_key, PROTOCOL.md §9): an android-key
+	// receipt of a locked device whose boot was self-signed, and the app's
+	// policy lists android_allowed_boot_keys without the key the receipt
+	// recorded (or it recorded none). Its reason is the one fresh evidence
+	// gets (androidkey.ReasonBootKey), as for the other §9 policy members.
+	ErrBootKey = errors.New("receipt: boot key not listed")
 	// ErrKey: a keyring key is invalid (NewKeyring), or a receipt to issue
 	// lacks a field (Issue).
 	ErrKey = errors.New("receipt: invalid key or receipt")
@@ -37,7 +43,8 @@ var (
 
 // Reason gives a short name for an error of this package, for arc:
 // receipt_malformed, receipt_unknown_key, receipt_bad_mac, receipt_expired,
-// receipt_binding, receipt_platform, receipt_policy, receipt_invalid
+// receipt_binding, receipt_platform, receipt_policy, android_boot_key
+// (ErrBootKey, named as §9 names it for evidence), receipt_invalid
 // (anything else), or "" for nil.
 func Reason(err error) string {
 	switch {
@@ -57,6 +64,8 @@ func Reason(err error) string {
 		return "receipt_platform"
 	case errors.Is(err, ErrPolicy):
 		return "receipt_policy"
+	case errors.Is(err, ErrBootKey):
+		return "android_boot_key"
 	}
 	return "receipt_invalid"
 }

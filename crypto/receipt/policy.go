@@ -31,7 +31,9 @@ type Policy struct {
 // boot passes with a listed key, which the receipt must have recorded); an
 // App Attest receipt's environment against allow_appattest_development; a
 // Play Integrity receipt's verdicts against the play_* fields. An error
-// wraps ErrPolicy.
+// wraps ErrBootKey for a locked, self-signed boot when the policy lists
+// boot keys and the receipt's is not among them (or it recorded none),
+// else ErrPolicy.
 func MeetsPolicy(r Receipt, p Policy) error {
 	switch r.Format {
 	case FormatAndroidKey:
@@ -72,8 +74,13 @@ func androidMeets(r Receipt, p Policy) error {
 	if p.AllowUnlockedBootloader || r.BootState == "verified" && r.DeviceLocked {
 		return nil
 	}
-	if r.BootState == "self_signed" && r.DeviceLocked && r.Android.HasBootKey && bootKeyListed(r.Android.BootKey, p.AndroidAllowedBootKeys) {
-		return nil
+	if r.BootState == "self_signed" && r.DeviceLocked && len(p.AndroidAllowedBootKeys) > 0 {
+		// A receipt that recorded no boot key (issued before receipts
+		// did) cannot show its key is listed.
+		if r.Android.HasBootKey && bootKeyListed(r.Android.BootKey, p.AndroidAllowedBootKeys) {
+			return nil
+		}
+		return fmt.Errorf("%w: self-signed boot with a key the policy does not list", ErrBootKey)
 	}
 	return fmt.Errorf("%w: boot state %q, locked %v", ErrPolicy, r.BootState, r.DeviceLocked)
 }

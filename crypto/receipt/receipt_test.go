@@ -267,6 +267,7 @@ func TestReason(t *testing.T) {
 		receipt.ErrBinding:      "receipt_binding",
 		receipt.ErrPlatform:     "receipt_platform",
 		receipt.ErrPolicy:       "receipt_policy",
+		receipt.ErrBootKey:      "android_boot_key",
 		errors.New("elsewhere"): "receipt_invalid",
 	} {
 		if got := receipt.Reason(err); got != want {

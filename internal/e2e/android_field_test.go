@@ -20,6 +20,7 @@ import (
 	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/verify/androidkey"
 	"github.com/attestd/attestd/verify/platformtest"
 )
@@ -200,8 +201,9 @@ func grepLines(s, prefix string) string {
 // reach a running node: a device whose attested patch level is too old,
 // whose version code is not the one registered for app.version, or whose
 // self-signed boot key is not listed is refused with its reason; one that
-// meets them enrols, and its receipt is refused once the policy is
-// tightened past what it recorded.
+// meets them enrols, and its receipt is refused, with the same reasons,
+// once the policy is tightened past what it recorded (a patch age, then
+// its boot key delisted).
 func TestFieldPolicyOverNode(t *testing.T) {
 	p := newPlatformEnv(t)
 	bootKey := sha256.Sum256([]byte("an alternative OS's verified boot key"))
@@ -254,7 +256,8 @@ func TestFieldPolicyOverNode(t *testing.T) {
 		{"patch-too-old", func(l *platformtest.AndroidLeaf) { l.OSPatchLevel = int64(old.Year()*100 + int(old.Month())) }, "platform_attestation_invalid,android_patch_level"},
 		{"os-too-old", func(l *platformtest.AndroidLeaf) { l.OSVersion = 130000 }, "platform_attestation_invalid,android_os_version"},
 		{"other-version-code", func(l *platformtest.AndroidLeaf) { l.VersionCode = 420 }, "platform_attestation_invalid,android_version_code"},
-		{"unlisted-boot-key", func(l *platformtest.AndroidLeaf) { l.BootKey = make([]byte, 32) }, "platform_attestation_invalid,android_boot_state"},
+		{"unlisted-boot-key", func(l *platformtest.AndroidLeaf) { l.BootKey = make([]byte, 32) }, "platform_attestation_invalid,android_boot_key"},
+		{"self-signed-unlocked", func(l *platformtest.AndroidLeaf) { l.Unlocked = true }, "platform_attestation_invalid,android_boot_state"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := p.enrollingLeaf(t, p.a, leaf(tc.mod))
@@ -287,6 +290,20 @@ func TestFieldPolicyOverNode(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Delist the receipt's boot key (the patch age as it was): the boot
+	// key's own reason, as on evidence.
+	other := sha256.Sum256([]byte("another verified boot key"))
+	p.importStrict(t, func(a *model.App) {
+		policy(a)
+		a.Policy.AndroidAllowedBootKeys = []string{base64.StdEncoding.EncodeToString(other[:])}
+	})
+	poll.Until(t, 5*time.Second, "android_boot_key for a receipt whose boot key is delisted", func() bool {
+		arc, pa := p.receiptArc(t, p.b, passedBy, passed)
+		if arc != "platform_attestation_invalid,android_patch_level" && arc != "platform_attestation_invalid,android_boot_key" {
+			t.Fatalf("receipt whose boot key is delisted: arc %q", arc)
+		}
+		return arc == "platform_attestation_invalid,android_boot_key" && pa == "required"
+	})
 }
 
 // importStrict imports the fixture's strict app with mod applied.

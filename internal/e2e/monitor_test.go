@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/attestd/attestd/client"
 	"github.com/attestd/attestd/internal/ctl"
+	"github.com/attestd/attestd/internal/model"
+	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/internal/testenv/poll"
 	"github.com/attestd/attestd/internal/try"
@@ -66,53 +70,130 @@ func ctlOut(t *testing.T, s *testenv.Store, args ...string) string {
 	return out.String()
 }
 
-// runMonitorRollout is the rollout of §11 over one transport: an app put
-// in monitor mode with attestctl; its rooted and hooked client gets a
-// token that the account's key verifies, with mon and arc (the account
-// annotates, but monitor mode would say them anyway), and no secrets
-// though it asks; switched to enforce with attestctl, the same client gets
-// a decoy within 2 s.
+// rollout is §11's rollout over two nodes of one store: per node, a
+// client, and the rooted and hooked evidence it sends.
+type rollout struct {
+	t     *testing.T
+	f     *testenv.Fixture
+	s     *testenv.Store
+	nodes []*env
+	cs    []*client.Client
+}
+
+var rootedHooked = client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Hooked: true}}
+
+// attest sends rooted and hooked evidence to node i: real is whether the
+// account's key verifies the token.
+func (r *rollout) attest(i int) (bool, monClaims, verdict) {
+	e, c := r.nodes[i], r.cs[i]
+	v := decodeVerdict(r.t, e.attest(c, e.body(c, e.nonce(c), rootedHooked)))
+	real, cl := verifyMon(r.t, v.Token, r.f.HSKey)
+	return real, cl, v
+}
+
+// switched waits until every node gives a real token to the rooted client
+// (monitor) or a decoy (enforce), at most 2 s from its call, which the
+// caller makes as soon as the command that switched returned: the bound
+// §11 sets for every node. A node once seen switched is not asked again.
+func (r *rollout) switched(what string, monitor bool) {
+	r.t.Helper()
+	done := make([]bool, len(r.nodes))
+	within(r.t, what+" on every node", func() bool {
+		all := true
+		for i := range r.nodes {
+			if !done[i] {
+				real, _, _ := r.attest(i)
+				done[i] = real == monitor
+			}
+			all = all && done[i]
+		}
+		return all
+	})
+}
+
+// monitoring checks, on every node, a monitor-mode answer: the rooted
+// client's token verifies, says mon and arc, and comes with no secrets
+// (but pins); a passing client's token says mon and gets its secrets.
+func (r *rollout) monitoring() {
+	r.t.Helper()
+	for i, e := range r.nodes {
+		real, cl, v := r.attest(i)
+		if !real || cl.Mon == nil || !*cl.Mon || deref(cl.Arc) != "rooted,hooked" || cl.Subject != testenv.App {
+			r.t.Fatalf("node %d: monitor-mode failure: real %v mon %v arc %v sub %q", i, real, cl.Mon, deref(cl.Arc), cl.Subject)
+		}
+		if _, has := v.raw["secrets"]; has || len(v.Pins) == 0 {
+			r.t.Fatalf("node %d: monitor-mode failure answer: %v", i, v.raw)
+		}
+		c := r.cs[i]
+		pass := decodeVerdict(r.t, e.attest(c, e.body(c, e.nonce(c), client.Evidence{WantSecrets: true})))
+		if real, pc := verifyMon(r.t, pass.Token, r.f.HSKey); !real || pc.Mon == nil || deref(pc.Arc) != "" || pass.Secrets == "" {
+			r.t.Fatalf("node %d: monitor-mode pass: real %v mon %v arc %v secrets %v", i, real, pc.Mon, deref(pc.Arc), pass.Secrets != "")
+		}
+	}
+}
+
+// enforcing checks, on every node, that the rooted client gets a decoy
+// with arc and no mon.
+func (r *rollout) enforcing() {
+	r.t.Helper()
+	for i := range r.nodes {
+		if real, cl, _ := r.attest(i); real || cl.Mon != nil || deref(cl.Arc) != "rooted,hooked" {
+			r.t.Fatalf("node %d: enforce-mode failure: real %v mon %v arc %v", i, real, cl.Mon, deref(cl.Arc))
+		}
+	}
+}
+
+// importEnforcement writes a bundle of the app with the given enforcement
+// to a file and imports it with attestctl import FILE.
+func (r *rollout) importEnforcement(mode string) {
+	r.t.Helper()
+	b := &model.Bundle{}
+	for _, a := range r.f.Bundle.Apps {
+		if a.ID == testenv.App {
+			a.Policy.Enforcement = mode
+			b.Apps = append(b.Apps, a)
+		}
+	}
+	js, err := state.MarshalRevealed(b)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	file := filepath.Join(r.t.TempDir(), "enforcement-"+mode+".json")
+	if err := os.WriteFile(file, js, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	ctlOut(r.t, r.s, "import", file)
+}
+
+// runMonitorRollout is the rollout of §11 over one transport, on two
+// nodes of one store: an app put in monitor mode with attestctl; its
+// rooted and hooked client gets, from either node, a token that the
+// account's key verifies, with mon and arc (the account annotates, but
+// monitor mode would say them anyway), and no secrets though it asks;
+// switched to enforce with attestctl, the same client gets a decoy from
+// both nodes within 2 s of the command; and the same both ways by
+// attestctl import of a bundle that sets the app's enforcement.
 func runMonitorRollout(t *testing.T, tr Transport, o testenv.Options) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	node := testenv.StartNode(t, s, o)
-	e := &env{t: t, f: f, node: node, tr: tr}
-	c := e.client(testenv.App)
-	rooted := client.Evidence{WantSecrets: true, Integrity: client.Integrity{Rooted: true, Hooked: true}}
-	attest := func() (bool, monClaims, verdict) {
-		v := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), rooted)))
-		real, cl := verifyMon(t, v.Token, f.HSKey)
-		return real, cl, v
+	r := &rollout{t: t, f: f, s: s}
+	for range 2 {
+		e := &env{t: t, f: f, node: testenv.StartNode(t, s, o), tr: tr}
+		r.nodes, r.cs = append(r.nodes, e), append(r.cs, e.client(testenv.App))
 	}
-	if real, cl, _ := attest(); real || cl.Mon != nil {
-		t.Fatal("enforce mode: a rooted client's token verifies or has mon")
-	}
+	r.enforcing()
 	ctlOut(t, s, "app", "enforcement", testenv.App, "monitor")
-	var cl monClaims
-	var v verdict
-	within(t, "monitor mode", func() bool {
-		var real bool
-		real, cl, v = attest()
-		return real
-	})
-	if cl.Mon == nil || !*cl.Mon || cl.Arc == nil || *cl.Arc != "rooted,hooked" || cl.Subject != testenv.App {
-		t.Fatalf("monitor-mode failure: mon %v arc %v sub %q", cl.Mon, deref(cl.Arc), cl.Subject)
-	}
-	if _, has := v.raw["secrets"]; has || len(v.Pins) == 0 {
-		t.Fatalf("monitor-mode failure answer: %v", v.raw)
-	}
-	pass := decodeVerdict(t, e.attest(c, e.body(c, e.nonce(c), client.Evidence{WantSecrets: true})))
-	if real, pc := verifyMon(t, pass.Token, f.HSKey); !real || pc.Mon == nil || deref(pc.Arc) != "" || pass.Secrets == "" {
-		t.Fatalf("monitor-mode pass: real %v mon %v arc %v secrets %v", real, pc.Mon, deref(pc.Arc), pass.Secrets != "")
-	}
+	r.switched("attestctl app enforcement monitor", true)
+	r.monitoring()
 	ctlOut(t, s, "app", "enforcement", testenv.App, "enforce")
-	within(t, "enforce mode", func() bool {
-		real, _, _ := attest()
-		return !real
-	})
-	if _, cl, _ := attest(); cl.Mon != nil || deref(cl.Arc) != "rooted,hooked" {
-		t.Fatalf("enforce-mode failure: mon %v arc %v", cl.Mon, deref(cl.Arc))
-	}
+	r.switched("attestctl app enforcement enforce", false)
+	r.enforcing()
+	r.importEnforcement(model.EnforcementMonitor)
+	r.switched("attestctl import of a monitor-mode bundle", true)
+	r.monitoring()
+	r.importEnforcement(model.EnforcementEnforce)
+	r.switched("attestctl import of an enforce-mode bundle", false)
+	r.enforcing()
 }
 
 func TestMonitorModeRolloutHTTP1(t *testing.T) { runMonitorRollout(t, http1(), testenv.Options{}) }

@@ -174,7 +174,9 @@ func TestStaleStatusList(t *testing.T) {
 // TestReceiptRechecksFieldPolicy: what a receipt recorded is checked
 // against the §9 policy on each use: the patch level once the clock makes
 // it too old, the OS version and the version code registered for the
-// app.version of the request; and a self-signed boot key once delisted.
+// app.version of the request; and a self-signed boot key once delisted
+// (android_boot_key, like the others; receipt_policy once no key is listed
+// at all, as a self-signed boot is then a boot state the policy refuses).
 func TestReceiptRechecksFieldPolicy(t *testing.T) {
 	n := newNode(t)
 	c := n.withStatus(t, platformcheck.StatusPolicy{})
@@ -210,8 +212,16 @@ func TestReceiptRechecksFieldPolicy(t *testing.T) {
 	refusedFor(t, use(app, "9.9.9", fieldNow), androidkey.ReasonVersionCode)
 	delisted := *app
 	delisted.BootKeys = [][32]byte{sha256.Sum256([]byte("another"))}
-	refusedFor(t, use(&delisted, testenv.Version, fieldNow), "receipt_policy")
+	refusedFor(t, use(&delisted, testenv.Version, fieldNow), androidkey.ReasonBootKey)
+	// No list at all: a self-signed boot is a boot state the policy does
+	// not allow, as for evidence (android_boot_state there).
+	unlisted := *app
+	unlisted.BootKeys = nil
+	refusedFor(t, use(&unlisted, testenv.Version, fieldNow), "receipt_policy")
 	// The same checks on evidence.
+	l.Challenge = platformtest.AndroidChallenge([]byte("v1.n3"))
+	refusedFor(t, n.run(t, c, &delisted, d, "v1.n3", n.leafEvidence(t, l), testenv.Version, fieldNow), androidkey.ReasonBootKey)
+	refusedFor(t, n.run(t, c, &unlisted, d, "v1.n3", n.leafEvidence(t, l), testenv.Version, fieldNow), androidkey.ReasonBootState)
 	refusedFor(t, n.run(t, c, &updated, d, "v1.n3", n.leafEvidence(t, n.fieldLeaf(d, "v1.n3")), testenv.Version, fieldNow), androidkey.ReasonVersionCode)
 	refusedFor(t, n.run(t, c, app, d, "v1.n3", n.leafEvidence(t, n.fieldLeaf(d, "v1.n3")), "9.9.9", fieldNow), androidkey.ReasonVersionCode)
 }

@@ -42,6 +42,11 @@ var (
 	// ErrBootState (android_boot_state): no root of trust, or verified boot
 	// state or device lock that the policy does not allow.
 	ErrBootState = errors.New("androidkey: boot state not allowed")
+	// ErrBootKey (android_boot_key, §9): a locked device whose boot is
+	// self-signed, for a policy that lists android_allowed_boot_keys, by a
+	// key the list does not hold. Without a list a self-signed boot is
+	// ErrBootState.
+	ErrBootKey = errors.New("androidkey: boot key not listed")
 	// ErrRevoked (android_revoked): a certificate of the chain is in the
 	// status list.
 	ErrRevoked = errors.New("androidkey: certificate revoked or suspended")
@@ -78,6 +83,7 @@ const (
 	ReasonSigner        = "android_signer"
 	ReasonSecurityLevel = "android_security_level"
 	ReasonBootState     = "android_boot_state"
+	ReasonBootKey       = "android_boot_key"
 	ReasonRevoked       = "android_revoked"
 	ReasonPatchLevel    = "android_patch_level"
 	ReasonOSVersion     = "android_os_version"
@@ -118,6 +124,8 @@ func Reason(err error) string {
 		return ReasonSecurityLevel
 	case errors.Is(err, ErrBootState):
 		return ReasonBootState
+	case errors.Is(err, ErrBootKey):
+		return ReasonBootKey
 	case errors.Is(err, ErrRevoked):
 		return ReasonRevoked
 	case errors.Is(err, ErrPatchLevel):

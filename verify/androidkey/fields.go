@@ -175,8 +175,10 @@ func bootKeyAllowed(id [32]byte, keys [][32]byte) bool {
 // BootAllowed reports whether a root of trust passes the policy: never a
 // failed boot; with AllowUnlockedBootloader, any other; else a locked device
 // whose boot is verified, or self-signed by a key AllowedBootKeys lists (a
-// fleet on an alternative OS). The receipt check applies the same rule to
-// what a receipt recorded.
+// fleet on an alternative OS). An error wraps ErrBootKey for a locked,
+// self-signed boot by a key the policy's non-empty list does not hold, else
+// ErrBootState. The receipt check applies the same rule to what a receipt
+// recorded.
 func BootAllowed(state BootState, locked bool, bootKey [32]byte, p Policy) error {
 	switch {
 	case state == BootFailed:
@@ -192,7 +194,7 @@ func BootAllowed(state BootState, locked bool, bootKey [32]byte, p Policy) error
 	case state == BootSelfSigned && bootKeyAllowed(bootKey, p.AllowedBootKeys):
 		return nil
 	case state == BootSelfSigned && len(p.AllowedBootKeys) > 0:
-		return fmt.Errorf("%w: self-signed boot with a key the policy does not list", ErrBootState)
+		return fmt.Errorf("%w: self-signed boot with a key the policy does not list", ErrBootKey)
 	}
 	return fmt.Errorf("%w: verified boot state %s", ErrBootState, state)
 }

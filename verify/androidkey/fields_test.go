@@ -95,7 +95,12 @@ func TestFieldPolicy(t *testing.T) {
 		{"pass/self-signed-listed-key", func(l *platformtest.AndroidLeaf) { l.BootState, l.BootKey = androidkey.BootSelfSigned, customKey[:] },
 			androidkey.Policy{AllowedBootKeys: [][32]byte{otherKey, customKey}}, nil},
 		{"fail/self-signed-unlisted-key", func(l *platformtest.AndroidLeaf) { l.BootState, l.BootKey = androidkey.BootSelfSigned, otherKey[:] },
-			androidkey.Policy{AllowedBootKeys: [][32]byte{customKey}}, androidkey.ErrBootState},
+			androidkey.Policy{AllowedBootKeys: [][32]byte{customKey}}, androidkey.ErrBootKey},
+		{"fail/self-signed-long-key-unlisted", func(l *platformtest.AndroidLeaf) {
+			l.BootState, l.BootKey = androidkey.BootSelfSigned, bytes.Repeat([]byte{7}, 270)
+		}, androidkey.Policy{AllowedBootKeys: [][32]byte{customKey}}, androidkey.ErrBootKey},
+		{"fail/self-signed-unlisted-key-too-many-listed", func(l *platformtest.AndroidLeaf) { l.BootState, l.BootKey = androidkey.BootSelfSigned, otherKey[:] },
+			androidkey.Policy{AllowedBootKeys: make([][32]byte, androidkey.MaxBootKeys)}, androidkey.ErrBootKey},
 		{"fail/self-signed-no-list", func(l *platformtest.AndroidLeaf) { l.BootState, l.BootKey = androidkey.BootSelfSigned, customKey[:] },
 			androidkey.Policy{}, androidkey.ErrBootState},
 		{"fail/self-signed-listed-but-unlocked", func(l *platformtest.AndroidLeaf) {
@@ -142,6 +147,43 @@ func TestReceiptRecheckByClock(t *testing.T) {
 	checkErr(t, err, androidkey.ErrPatchLevel)
 	if got := androidkey.Reason(err); got != androidkey.ReasonPatchLevel {
 		t.Errorf("Reason = %q", got)
+	}
+}
+
+// TestUnlistedBootKeyHasItsOwnReason: a locked device booted by an
+// alternative OS signed with a key the app's android_allowed_boot_keys does
+// not hold is android_boot_key; the same device when the policy lists no
+// key, an unlocked one or a failed boot stay android_boot_state, whatever
+// key they carry.
+func TestUnlistedBootKeyHasItsOwnReason(t *testing.T) {
+	listed, other := sha256.Sum256([]byte("listed")), sha256.Sum256([]byte("attacker's own key"))
+	withList := androidkey.Policy{AllowedBootKeys: [][32]byte{listed}}
+	for _, tc := range []struct {
+		name   string
+		state  androidkey.BootState
+		locked bool
+		key    [32]byte
+		p      androidkey.Policy
+		reason string
+	}{
+		{"self-signed-listed", androidkey.BootSelfSigned, true, listed, withList, ""},
+		{"self-signed-unlisted", androidkey.BootSelfSigned, true, other, withList, androidkey.ReasonBootKey},
+		{"self-signed-zero-key", androidkey.BootSelfSigned, true, [32]byte{}, withList, androidkey.ReasonBootKey},
+		{"self-signed-no-list", androidkey.BootSelfSigned, true, listed, androidkey.Policy{}, androidkey.ReasonBootState},
+		{"self-signed-empty-list", androidkey.BootSelfSigned, true, listed, androidkey.Policy{AllowedBootKeys: [][32]byte{}}, androidkey.ReasonBootState},
+		{"self-signed-unlocked-unlisted", androidkey.BootSelfSigned, false, other, withList, androidkey.ReasonBootState},
+		{"unverified-listed", androidkey.BootUnverified, true, listed, withList, androidkey.ReasonBootState},
+		{"failed-listed", androidkey.BootFailed, true, listed, withList, androidkey.ReasonBootState},
+		{"verified-unlisted", androidkey.BootVerified, true, other, withList, ""},
+		{"self-signed-unlisted-unlocked-allowed", androidkey.BootSelfSigned, false, other, androidkey.Policy{AllowUnlockedBootloader: true, AllowedBootKeys: [][32]byte{listed}}, ""},
+	} {
+		err := androidkey.BootAllowed(tc.state, tc.locked, tc.key, tc.p)
+		if got := androidkey.Reason(err); got != tc.reason {
+			t.Errorf("%s: %v (%q), want %q", tc.name, err, got, tc.reason)
+		}
+		if errors.Is(err, androidkey.ErrBootKey) && errors.Is(err, androidkey.ErrBootState) {
+			t.Errorf("%s: %v wraps both", tc.name, err)
+		}
 	}
 }
 

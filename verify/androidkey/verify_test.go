@@ -263,6 +263,7 @@ func sentinels() []sentinel {
 		{androidkey.ErrSigner, "android_signer"},
 		{androidkey.ErrSecurityLevel, "android_security_level"},
 		{androidkey.ErrBootState, "android_boot_state"},
+		{androidkey.ErrBootKey, "android_boot_key"},
 		{androidkey.ErrRevoked, "android_revoked"},
 		{androidkey.ErrPatchLevel, "android_patch_level"},
 		{androidkey.ErrOSVersion, "android_os_version"},
