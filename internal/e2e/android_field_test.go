@@ -98,20 +98,13 @@ func TestReceiptFollowsRevocation(t *testing.T) {
 	}
 
 	srv.set(revokedList(p.android.Intermediate.SerialNumber))
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	poll.Until(t, 15*time.Second, "the receipt refused once the server's list revoked its intermediate", func() bool {
 		arc, pa := p.receiptArc(t, n, c, first.Receipt)
-		if arc == revokedArc && pa == "required" {
-			break
-		}
-		if arc != "" {
+		if arc != "" && (arc != revokedArc || pa != "required") {
 			t.Fatalf("receipt while the list is refreshed: arc %q, platform_attestation %q", arc, pa)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the receipt still passes 15 s after the server's list revoked its intermediate")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return arc == revokedArc
+	})
 	if arc, _, _ := p.enrolArc(t, n); arc != revokedArc {
 		t.Fatalf("new enrolment through the revoked intermediate: arc %q", arc)
 	}
@@ -129,13 +122,9 @@ func TestReceiptFollowsRevocation(t *testing.T) {
 		t.Fatalf("after a restart with the server down: arc %q, want the cached list's refusal", arc)
 	}
 	// It fetches at once, fails, and counts it.
-	deadline = time.Now().Add(10 * time.Second)
-	for strings.Contains(scrape(t, again), `attestd_android_status_fetch_failures_total{reason="transport"} 0`+"\n") {
-		if time.Now().After(deadline) {
-			t.Fatal("the restarted node's failed fetch is not counted within 10 s")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, "the restarted node's failed fetch counted", func() bool {
+		return !strings.Contains(scrape(t, again), `attestd_android_status_fetch_failures_total{reason="transport"} 0`+"\n")
+	})
 }
 
 // TestStaleStatusListFailClosed: with --android-status-fail closed, once
@@ -230,20 +219,13 @@ func TestFieldPolicyOverNode(t *testing.T) {
 	// The nodes apply the import within 2 s: until then the listed boot
 	// key is not, and a self-signed boot is refused.
 	for _, n := range []*testenv.Node{p.a, p.b} {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		poll.Until(t, 5*time.Second, "the imported policy in force", func() bool {
 			r, err := p.enrollingLeaf(t, n, leaf(nil)).Attest(context.Background(), client.Evidence{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if arcOf(t, r) == "" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the imported policy is not in force after 5 s: arc %q", arcOf(t, r))
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return arcOf(t, r) == ""
+		})
 	}
 	var passed string
 	var passedBy *client.Client
@@ -279,17 +261,13 @@ func TestFieldPolicyOverNode(t *testing.T) {
 	// Tighten the patch age past what the receipt recorded.
 	week := 7
 	p.importStrict(t, func(a *model.App) { policy(a); a.Policy.AndroidMaxPatchAgeDays = &week })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	poll.Until(t, 5*time.Second, "android_patch_level for a receipt under a 7-day patch policy", func() bool {
 		arc, pa := p.receiptArc(t, p.b, passedBy, passed)
-		if arc == "platform_attestation_invalid,android_patch_level" && pa == "required" {
-			break
-		}
-		if arc != "" || time.Now().After(deadline) {
+		if arc != "" && (arc != "platform_attestation_invalid,android_patch_level" || pa != "required") {
 			t.Fatalf("receipt under a 7-day patch policy: arc %q", arc)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return arc != ""
+	})
 	// Delist the receipt's boot key (the patch age as it was): the boot
 	// key's own reason, as on evidence.
 	other := sha256.Sum256([]byte("another verified boot key"))
@@ -360,15 +338,11 @@ func TestReceiptFollowsRevocationFromFile(t *testing.T) {
 	if err := os.WriteFile(status, []byte(revokedList(p.android.Intermediate.SerialNumber)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	poll.Until(t, 15*time.Second, "the receipt refused once the file revoked its intermediate", func() bool {
 		arc, _ := p.receiptArc(t, n, c, first.Receipt)
-		if arc == revokedArc {
-			return
-		}
-		if arc != "" || time.Now().After(deadline) {
+		if arc != "" && arc != revokedArc {
 			t.Fatalf("receipt after the file revoked its intermediate: arc %q", arc)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return arc == revokedArc
+	})
 }
