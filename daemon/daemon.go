@@ -161,7 +161,7 @@ func New(ctx context.Context, cfg Config, opts Options) (_ *Daemon, err error) {
 		Now:           opts.Now,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("open store: %w", d.withHints(err))
 	}
 	d.store, d.raw = st, st.(*recordauth.Store).Unwrap()
 	// The master key file is read again here, by the path a reload and a

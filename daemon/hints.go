@@ -1,9 +1,12 @@
 package daemon
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/attestd/attestd/internal/hint"
+	"github.com/attestd/attestd/store/open"
 )
 
 // ctlProgram is how the user runs attestctl beside this attestd: "go run
@@ -17,14 +20,15 @@ func ctlProgram() string {
 }
 
 // storeArgs are the attestctl flags that name this node's store: --store
-// (unless the default), --master-key, and the etcd settings, as attestctl
-// spells them (open.EtcdOptions.RegisterFlags serves both).
-func (d *Daemon) storeArgs() []string {
+// (unless the default), --master-key (unless withoutKey), and the etcd
+// settings, as attestctl spells them (open.EtcdOptions.RegisterFlags
+// serves both).
+func (d *Daemon) storeArgs(withoutKey bool) []string {
 	var w []string
 	if d.cfg.Store != DefaultStoreURL {
 		w = append(w, "--store", redactURL(d.cfg.Store))
 	}
-	if d.cfg.MasterKey != "" {
+	if d.cfg.MasterKey != "" && !withoutKey {
 		w = append(w, "--master-key", d.cfg.MasterKey)
 	}
 	e := d.cfg.Etcd
@@ -51,5 +55,19 @@ func (d *Daemon) storeArgs() []string {
 // ctlHint is the attestctl command line that runs args on this node's
 // store, quoted for a shell.
 func (d *Daemon) ctlHint(args ...string) string {
-	return hint.Command(ctlProgram(), append(d.storeArgs(), args...)...)
+	return hint.Command(ctlProgram(), append(d.storeArgs(false), args...)...)
+}
+
+// withHints ends a start error with the command that mends it, when
+// there is one: for an etcd store without its master key file, the
+// attestctl init that writes one (open.KeyFileError.Hint), on this
+// node's store.
+func (d *Daemon) withHints(err error) error {
+	var kf *open.KeyFileError
+	if !errors.As(err, &kf) {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, kf.Hint(func(args ...string) string {
+		return hint.Command(ctlProgram(), append(d.storeArgs(true), args...)...)
+	}))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/attestd/attestd/internal/hint"
 	"github.com/attestd/attestd/internal/recordauth"
 	"github.com/attestd/attestd/store"
 )
@@ -91,7 +92,7 @@ func (d *Daemon) refuse(raw *store.Snapshot, err error) {
 	}
 	d.log.Error("store change refused: its records do not verify under the master key; serving the last state that did",
 		"revision", raw.Revision, "reason", reason, "serving_revision", d.reg.Revision(), "err", err,
-		"next", "attestctl store verify names each record; restore them with attestctl, or see 'attestctl help store authenticate'")
+		"next", "see which records with: "+d.ctlHint("store", "verify")+"; restore them with attestctl, or see: "+hint.Command(ctlProgram(), "help", "store", "authenticate"))
 }
 
 // installed records that the newest state verified and is served.
@@ -140,17 +141,14 @@ func (d *Daemon) lastKnownGood() (*store.Snapshot, recordauth.Floor, error) {
 	}
 }
 
-// authHint says what to run when a store's records are not authenticated.
+// authHint says what to run when a store's records are not authenticated
+// (written before attestd 1.1), as commands on this node's store.
 func (d *Daemon) authHint(err error) string {
 	if !errors.Is(err, recordauth.ErrUnauthenticated) {
 		return ""
 	}
-	mk := ""
-	if d.cfg.MasterKey != "" {
-		mk = " --master-key " + d.cfg.MasterKey
-	}
-	return fmt.Sprintf("; this node refuses to serve records it cannot authenticate: check the store (attestctl --store %s%s export), "+
-		"then run `attestctl --store %s%s store authenticate` and start attestd again", redactURL(d.cfg.Store), mk, redactURL(d.cfg.Store), mk)
+	return fmt.Sprintf("; this node refuses to serve records it cannot authenticate: check the store, then tag its records "+
+		"and start attestd again; check with: %s; tag with: %s", d.ctlHint("export"), d.ctlHint("store", "authenticate"))
 }
 
 // applied reports a store state the registry installed (the key

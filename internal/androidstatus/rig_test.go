@@ -105,7 +105,9 @@ func newRig(t *testing.T, cfg androidstatus.Config) *rig {
 	} else {
 		r.clk = cfg.Clock.(*fakeClock)
 	}
-	cfg.Jitter = func() float64 { return 0 }
+	if cfg.Jitter == nil {
+		cfg.Jitter = func() float64 { return 0 }
+	}
 	cfg.Install = func(l *androidkey.StatusList, at time.Time) {
 		r.mu.Lock()
 		r.list, r.at = l, at

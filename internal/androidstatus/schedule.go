@@ -16,7 +16,9 @@ const (
 )
 
 // schedule computes the delay before the next fetch of a URL source. It is
-// pure: the jitter j is a number in [0, 1) that the caller draws.
+// pure: the jitter j is a number in [0, 1) that the caller draws (one
+// outside it, or NaN, from a faulty source, is taken as its nearest end:
+// the bounds below hold whatever it is).
 type schedule struct {
 	refresh, minRefresh, backoffBase time.Duration
 }
@@ -31,7 +33,7 @@ func (s schedule) afterSuccess(maxAge time.Duration, j float64) time.Duration {
 	if maxAge >= 0 && maxAge < d {
 		d, floor = min(max(maxAge, s.minRefresh), s.refresh), min(s.minRefresh, s.refresh)
 	}
-	d -= time.Duration(float64(d) * 0.1 * j)
+	d -= time.Duration(float64(d) * 0.1 * unit(j))
 	return max(d, floor)
 }
 
@@ -44,7 +46,15 @@ func (s schedule) afterFailure(n int, j float64) time.Duration {
 		d *= 2
 	}
 	d = min(d, s.refresh)
-	return d/2 + time.Duration(float64(d/2)*j)
+	return d/2 + time.Duration(float64(d/2)*unit(j))
+}
+
+// unit is j within [0, 1] (NaN: 0).
+func unit(j float64) float64 {
+	if !(j > 0) {
+		return 0
+	}
+	return min(j, 1)
 }
 
 // maxAgeOf reads the max-age directive of a Cache-Control header (RFC

@@ -356,7 +356,7 @@ func (r *runner) retag(ctx context.Context, auth *recordauth.Store, target strin
 	for {
 		n, err := auth.Retag(ctx, recordauth.DefaultBatch)
 		if err != nil {
-			return fmt.Errorf("re-tag records under master key %s: %w; run 'attestctl master-key rotate --to %s' again", target, err, target)
+			return fmt.Errorf("re-tag records under master key %s: %w; run it again: %s", target, err, r.ctlHint("master-key", "rotate", "--to", target))
 		}
 		if n == 0 {
 			break

@@ -160,7 +160,7 @@ func (r *runner) run(ctx context.Context, cmd *command, args []string) int {
 		if errors.As(err, &ue) {
 			return r.usage(cmd, err)
 		}
-		fmt.Fprintf(r.stderr, "attestctl %s: %v\n", cmd.name, explain(cmd, err))
+		fmt.Fprintf(r.stderr, "attestctl %s: %v\n", cmd.name, r.withHints(cmd.name, explain(cmd, err)))
 		return ExitFailure
 	}
 	return ExitOK
@@ -183,7 +183,7 @@ func (r *runner) usage(cmd *command, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
-	fmt.Fprintf(r.stderr, "attestctl: %v\n", err)
+	fmt.Fprintf(r.stderr, "attestctl: %v\n", r.withHints("", err))
 	if cmd != nil {
 		fmt.Fprintf(r.stderr, "usage: attestctl %s %s\nrun '%s' for more\n", cmd.name, cmd.args, r.plainHint(append([]string{"help"}, strings.Fields(cmd.name)...)...))
 	} else {

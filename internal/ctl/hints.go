@@ -1,11 +1,16 @@
 package ctl
 
 import (
+	"errors"
 	"flag"
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/attestd/attestd/internal/hint"
+	"github.com/attestd/attestd/internal/recordauth"
+	"github.com/attestd/attestd/store/open"
 )
 
 // Hints are the commands attestctl prints for the user to run next. Each
@@ -37,11 +42,11 @@ func (r *runner) daemonProgram() string {
 // a fixed order (--store, --master-key, then the others by name). A flag
 // left at its default is not repeated: the hint gets the same default.
 // With daemon set, only the flags attestd shares with attestctl (not
-// --timeout).
-func (r *runner) storeArgs(daemon bool) []string {
+// --timeout). The flags named in skip are left out.
+func (r *runner) storeArgs(daemon bool, skip ...string) []string {
 	var names []string
 	for n := range r.g.given {
-		if daemon && n == "timeout" {
+		if daemon && n == "timeout" || slices.Contains(skip, n) {
 			continue
 		}
 		names = append(names, n)
@@ -100,4 +105,26 @@ func (r *runner) daemonHint(args ...string) string {
 // plainHint is an attestctl command line that needs no store (help, try).
 func (r *runner) plainHint(args ...string) string {
 	return hint.Command(r.program(), args...)
+}
+
+// withHints ends err, from command cmdName, with the command that mends
+// it, when there is one, on the store this invocation named: for an etcd
+// store without its master key file, the init that writes one
+// (open.KeyFileError.Hint); for a store written before attestd 1.1,
+// store authenticate; for other records that do not verify, store verify.
+func (r *runner) withHints(cmdName string, err error) error {
+	var kf *open.KeyFileError
+	var bad *recordauth.Error
+	switch {
+	case errors.As(err, &kf):
+	case errors.Is(err, recordauth.ErrUnauthenticated) && cmdName != "store authenticate":
+		return fmt.Errorf("%w; check the store, then tag its records with: %s", err, r.ctlHint("store", "authenticate"))
+	case errors.As(err, &bad) && cmdName != "store verify":
+		return fmt.Errorf("%w; see which records with: %s", err, r.ctlHint("store", "verify"))
+	default:
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, kf.Hint(func(args ...string) string {
+		return hint.Command(r.program(), append(r.storeArgs(false, "master-key"), args...)...)
+	}))
 }

@@ -88,7 +88,7 @@ func (r *runner) snapshot(ctx context.Context) (*store.Snapshot, error) {
 	}
 	res, err := recordauth.Verify(raw, seal, recordauth.Floor{})
 	if err != nil {
-		fmt.Fprintf(r.stderr, "attestctl: warning: the store does not verify, what follows may hold records written without the master key (see 'attestctl store verify'): %v\n", err)
+		fmt.Fprintf(r.stderr, "attestctl: warning: the store does not verify, what follows may hold records written without the master key (see %s): %v\n", r.ctlHint("store", "verify"), err)
 		return recordauth.Strip(raw), nil
 	}
 	return res.Snapshot, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +24,8 @@ import (
 	"github.com/attestd/attestd/internal/limit"
 	"github.com/attestd/attestd/internal/state"
 	"github.com/attestd/attestd/internal/testenv"
+	"github.com/attestd/attestd/internal/testenv/logbuf"
+	"github.com/attestd/attestd/internal/testenv/poll"
 )
 
 // The tests of this file write the file store as someone with write access
@@ -164,6 +168,25 @@ func waitRefused(t *testing.T, n *testenv.Node, reason string) {
 	}
 }
 
+// appliesWithin is issue 16's bound: a genuine change made with attestctl
+// is served within 2 s of the command's return, refusals or not.
+const appliesWithin = 2 * time.Second
+
+// applied waits, from the return of the attestctl command that made a
+// genuine change (at), until the node serves it (served); failing when
+// that takes longer than appliesWithin.
+func applied(t *testing.T, what string, at time.Time, served func() bool) {
+	t.Helper()
+	poll.Until(t, appliesWithin-time.Since(at), what+" within "+appliesWithin.String()+" of attestctl's return", served)
+	t.Logf("%s: served %v after attestctl returned", what, time.Since(at).Round(time.Millisecond))
+}
+
+// secrets are what no log line may hold: the account's HS256 key, the
+// runtime secret, and the store's master keys.
+func secrets(t *testing.T, f *testenv.Fixture, s *testenv.Store) [][]byte {
+	return append(testenv.MasterKeys(t, filepath.Join(s.Dir, "master.key")), f.HSKey, []byte(testenv.SecretValue))
+}
+
 // waitHealthy waits until the node serves the newest state again.
 func waitHealthy(t *testing.T, n *testenv.Node) {
 	t.Helper()
@@ -225,7 +248,8 @@ func registerForged(t *testing.T, dir string) int64 {
 func TestForgedAppRecordRefused(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	n := testenv.StartNode(t, s, testenv.Options{})
+	logs := &logbuf.Buffer{}
+	n := testenv.StartNode(t, s, testenv.Options{Log: logs})
 	seen(t, n, registerForged(t, s.Dir), 0)
 	res := attestAs(t, n, forgedApp(), nil)
 	if res.Secrets != "" {
@@ -235,6 +259,7 @@ func TestForgedAppRecordRefused(t *testing.T) {
 		t.Fatal("the forged app got a token signed by the account's key")
 	}
 	waitRefused(t, n, "forged")
+	testenv.RefusalLogged(t, logs.String, "forged", "apps/com.evil", secrets(t, f, s)...)
 	genuine := attestAs(t, n, f.ClientApp(testenv.App), nil)
 	if genuine.Secrets == "" {
 		t.Fatal("the genuine app lost its secret")
@@ -259,9 +284,13 @@ func TestForgedAppRecordRefused(t *testing.T) {
 	if _, errs, code := ctlRun(t, s, string(js), "import", "-"); code != 0 {
 		t.Fatalf("import: %s", errs)
 	}
-	start := time.Now()
-	waitHealthy(t, n)
-	t.Logf("repaired store applied %v after attestctl returned", time.Since(start))
+	// The repair took the account off; the import puts it back: the
+	// genuine app's secret comes from the import alone.
+	imported := time.Now()
+	applied(t, "the re-imported account", imported, func() bool {
+		code, body := adminGet(t, n, "/readyz")
+		return code == http.StatusOK && !strings.Contains(body, "refused") && attestAs(t, n, f.ClientApp(testenv.App), nil).Secrets != ""
+	})
 	if res := attestAs(t, n, forgedApp(), nil); res.Secrets != "" {
 		t.Fatal("secrets released to the forged app after the repair")
 	}
@@ -332,6 +361,14 @@ func TestRecordRollbackRefused(t *testing.T) {
 		t.Fatal("the store rolled back whole gave the secret back")
 	}
 	waitRefused(t, n, "rollback")
+
+	// The operator puts the genuine state back; a genuine change applies.
+	tamperState(t, s.Dir, func(st *stateFile) { st.Entries = genuine.Entries })
+	waitHealthy(t, n)
+	if _, errs, code := ctlRun(t, s, "", "secret", "assign", testenv.Account, testenv.SecretName, "--apps", testenv.App+","+testenv.AppLenient); code != 0 {
+		t.Fatalf("secret assign: %s", errs)
+	}
+	applied(t, "the secret given back to the lenient app", time.Now(), func() bool { return secretFor(t, n, f, testenv.AppLenient) })
 }
 
 // TestRecordRemovalRefused: deleting the ban list (or an app's record)
@@ -340,17 +377,40 @@ func TestRecordRollbackRefused(t *testing.T) {
 func TestRecordRemovalRefused(t *testing.T) {
 	f := testenv.NewFixture(t)
 	s := testenv.NewStore(t, f)
-	n := testenv.StartNode(t, s, testenv.Options{})
+	logs := &logbuf.Buffer{}
+	n := testenv.StartNode(t, s, testenv.Options{Log: logs})
 	banned := attestAs(t, n, f.ClientApp(testenv.App), f.Banned)
 	if _, err := verifyHS(banned.Token, f.HSKey, testenv.Account); err == nil {
 		t.Fatal("the banned device passes to begin with")
 	}
+	genuine := readState(t, s.Dir)
 	seen(t, n, tamperState(t, s.Dir, func(st *stateFile) { delete(st.Entries, state.BansKey) }), 0)
 	banned = attestAs(t, n, f.ClientApp(testenv.App), f.Banned)
 	if _, err := verifyHS(banned.Token, f.HSKey, testenv.Account); err == nil || banned.Secrets != "" {
 		t.Fatal("the ban was lifted by deleting the ban list")
 	}
 	waitRefused(t, n, "mismatch")
+	testenv.RefusalLogged(t, logs.String, "mismatch", state.BansKey, secrets(t, f, s)...)
+
+	// The operator puts the ban list back; a ban made with attestctl
+	// applies.
+	tamperState(t, s.Dir, func(st *stateFile) { st.Entries[state.BansKey] = genuine.Entries[state.BansKey] })
+	waitHealthy(t, n)
+	victim, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := victim.PublicKey.ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := ctlRun(t, s, "", "ban", "add", b64u(sum(string(pub.Bytes())))); code != 0 {
+		t.Fatalf("ban add: %s", errs)
+	}
+	applied(t, "a ban made with attestctl", time.Now(), func() bool {
+		_, err := verifyHS(attestAs(t, n, f.ClientApp(testenv.App), victim).Token, f.HSKey, testenv.Account)
+		return err != nil
+	})
 }
 
 // TestUnauthenticatedStoreRefusedAtStart: a node does not start on a store

@@ -23,7 +23,8 @@ import (
 )
 
 // TestEtcdFirstRun is an etcd deployment's first hour, by the commands a
-// user types: init without a master key says how to make one and names
+// user types: init without a master key says how to make one (the
+// printed command is run in TestEtcdMissingKeyHintRunsAsPrinted) and names
 // the etcd store (it used to say "filestore: master key: open …" for a
 // key file that did not exist, and nothing made one); init
 // --new-master-key writes the key file (0600) and initialises the store;
@@ -38,12 +39,12 @@ func TestEtcdFirstRun(t *testing.T) {
 	key := filepath.Join(dir, "master.key")
 
 	_, errs, code := attestctl("--store", url, "init")
-	if code == 0 || !strings.Contains(errs, "etcd store") || !strings.Contains(errs, "master-key new") || strings.Contains(errs, "filestore") {
+	if code == 0 || !strings.Contains(errs, "etcd store") || !strings.Contains(errs, "init --new-master-key master.key") || strings.Contains(errs, "filestore") {
 		t.Fatalf("init without a key: exit %d: %s", code, errs)
 	}
 	_, errs, code = attestctl("--store", url, "--master-key", key, "init")
 	if code == 0 || !strings.Contains(errs, "etcd store") || !strings.Contains(errs, "no such file") ||
-		!strings.Contains(errs, "master-key new "+key) || strings.Contains(errs, "filestore") {
+		!strings.Contains(errs, "init --new-master-key "+key) || strings.Contains(errs, "filestore") {
 		t.Fatalf("init with a key file that does not exist: exit %d: %s", code, errs)
 	}
 	out, errs, code := attestctl("--store", url, "init", "--demo", "--new-master-key", key)

@@ -2,14 +2,19 @@ package etcde2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/attestd/attestd/crypto/envelope"
 	"github.com/attestd/attestd/daemon"
@@ -129,4 +134,105 @@ func TestEtcdHintsRunAsPrinted(t *testing.T) {
 	}
 	poll.Until(t, 30*time.Second, "store resumed logged", func() bool { return strings.Contains(logs.String(), "store resumed") })
 	t.Logf("node log:\n%s", logs.String())
+}
+
+// TestEtcdMissingKeyHintRunsAsPrinted: attestctl and attestd on an etcd
+// store without its master key file (none given, or one that is not
+// there) print the command that makes one; pasted as printed, it writes
+// the key file and initialises THAT etcd store, and a node given the file
+// serves it. The hint used to read 'attestctl init --new-master-key
+// FILE', which, pasted, initialises a file store in ./attestd-data.
+func TestEtcdMissingKeyHintRunsAsPrinted(t *testing.T) {
+	c := etcdtest.Start(t, etcdtest.Options{Members: 1})
+	cli := c.Client(t)
+	keys := t.TempDir()
+	for i, tc := range []struct {
+		name string
+		node bool   // attestd's start error, else attestctl's
+		key  string // --master-key given ("": none)
+	}{
+		{"attestctl, no --master-key", false, ""},
+		{"attestctl, a key file that is not there", false, filepath.Join(keys, "ctl key")},
+		{"attestd, no --master-key", true, ""},
+		{"attestd, a key file that is not there", true, filepath.Join(keys, "node key")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			work := t.TempDir()
+			t.Chdir(work) // where a pasted hint runs (its default key file is ./master.key)
+			prefix := "missingkey" + strconv.Itoa(i)
+			url := c.URL(prefix)
+			args := []string{"--store", url}
+			if tc.key != "" {
+				args = append(args, "--master-key", tc.key)
+			}
+			var msg string
+			if tc.node {
+				_, err := startNode(t, args)
+				if err == nil {
+					t.Fatal("a node started on an etcd store without its master key")
+				}
+				msg = err.Error()
+			} else {
+				_, errs, code := attestctl(append(args, "export")...)
+				if code == 0 {
+					t.Fatal("export without the master key succeeded")
+				}
+				msg = errs
+			}
+			const marker = "): "
+			words := shellWords(t, strings.TrimSpace(msg[strings.LastIndex(msg, marker)+len(marker):]))
+			at := slices.Index(words, "--store")
+			if at < 0 || !slices.Contains([]string{"attestctl", "go run ./cmd/attestctl"}, strings.Join(words[:at], " ")) {
+				t.Fatalf("hint %q in %q does not run attestctl", words, msg)
+			}
+			keyFile := cmp.Or(tc.key, open.HintKeyFile)
+			if want := []string{"--store", url, "init", "--new-master-key", keyFile}; !slices.Equal(words[at:], want) {
+				t.Fatalf("hint %q, want attestctl %q", words, want)
+			}
+			if _, errs, code := attestctl(words[at:]...); code != 0 {
+				t.Fatalf("the pasted hint failed: %s", errs)
+			}
+			if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("key file %s: %v %v", keyFile, fi, err)
+			}
+			if _, err := os.Stat(filepath.Join(work, "attestd-data")); err == nil {
+				t.Fatal("the pasted hint made a file store in the working directory")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			resp, err := cli.Get(ctx, prefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+			if err != nil || resp.Count == 0 {
+				t.Fatalf("etcd prefix %s after the pasted init: %v keys (%v)", prefix, resp, err)
+			}
+			stop, err := startNode(t, []string{"--store", url, "--master-key", keyFile})
+			if err != nil {
+				t.Fatalf("a node given the new key file: %v", err)
+			}
+			stop()
+		})
+	}
+}
+
+// startNode starts attestd with args (and loopback ports of its own);
+// stop ends it.
+func startNode(t *testing.T, args []string) (stop func(), err error) {
+	t.Helper()
+	l, err := daemon.LoadFlags(daemon.Sources{Args: append(args, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"),
+		LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := l.Flags.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.New(ctx, cfg, daemon.Options{Stderr: &logbuf.Buffer{}})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return func() { cancel(); <-done }, nil
 }

@@ -109,6 +109,26 @@ func closedAt(t *testing.T, c net.Conn, limit time.Duration) <-chan time.Time {
 	return at
 }
 
+// idleFor keeps the connection idle for d, on the wall clock, and checks
+// that the server keeps it open meanwhile: a read that must end on the
+// client's own deadline, with nothing received and no close. A pause on
+// the wall clock IS what these tests are about: the server's deadlines are
+// real socket deadlines (no fake clock reaches them), and no event marks
+// "the server's deadline has run this far"; so the client idles for real,
+// and this is the one place it does.
+func idleFor(t *testing.T, c net.Conn, d time.Duration) {
+	t.Helper()
+	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
+		t.Fatal(err)
+	}
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle for %v: the server closed or wrote (%d bytes, %v)", d, n, err)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+}
+
 // roundTrip sends one request and reads its answer.
 func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, path string) {
 	t.Helper()
@@ -196,13 +216,12 @@ func TestSlowRequestOnKeptAliveConn(t *testing.T) {
 				ts := startServer(t, Config{ReadTimeout: r, IdleTimeout: 10 * time.Second}, mode)
 				c := ts.dial(t)
 				br := bufio.NewReader(c)
-				// The client paces itself on purpose (real sockets, real
-				// deadlines: no fake clock reaches them): idle pauses
-				// shorter than ReadTimeout between its requests.
+				// Idle pauses shorter than ReadTimeout between its
+				// requests (idleFor: on the wall clock, on purpose).
 				roundTrip(t, c, br, "/nope")
-				time.Sleep(r * 2 / 3)
+				idleFor(t, c, r*2/3)
 				roundTrip(t, c, br, "/nope") // idle longer than what was left of the first deadline
-				time.Sleep(r / 2)
+				idleFor(t, c, r/2)
 				start := time.Now()
 				at := closedAt(t, c, r+slack)
 				switch kind {
@@ -239,7 +258,7 @@ func TestIdleTimeout(t *testing.T) {
 			br := bufio.NewReader(c)
 			for range 3 {
 				roundTrip(t, c, br, "/nope")
-				time.Sleep(2 * r) // idle on purpose, past ReadTimeout (real sockets: no fake clock)
+				idleFor(t, c, 2*r) // past ReadTimeout, short of IdleTimeout: still open
 			}
 			roundTrip(t, c, br, "/nope")
 			start := time.Now()

@@ -115,7 +115,7 @@ func (e *Error) Error() string {
 		b.WriteString(p.String())
 	}
 	if errors.Is(e.Class, ErrUnauthenticated) {
-		b.WriteString(" (a store written before attestd 1.1: check it, then run `attestctl store authenticate`)")
+		b.WriteString(" (a store written before attestd 1.1)")
 	}
 	return b.String()
 }

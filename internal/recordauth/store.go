@@ -115,7 +115,7 @@ func authenticated(keys Keys, fn Mutation, retag int) Mutation {
 func verified(raw *store.Snapshot, keys Keys) (*Result, error) {
 	res, err := Verify(raw, keys, Floor{})
 	if err != nil {
-		return nil, fmt.Errorf("the store does not verify, nothing was written (run `attestctl store verify`): %w", err)
+		return nil, fmt.Errorf("the store does not verify, nothing was written: %w", err)
 	}
 	return res, nil
 }

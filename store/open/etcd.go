@@ -29,7 +29,7 @@ var ErrPlaintextPassword = fmt.Errorf("%w: an etcd password would be sent withou
 // settings and files only.
 func openEtcd(loc Location, opts Options) (store.Store, *envelope.Keyring, error) {
 	if opts.MasterKeyFile == "" {
-		return nil, nil, needKeyFile(loc.Scheme)
+		return nil, nil, &KeyFileError{Scheme: loc.Scheme}
 	}
 	kr, err := readKeyring(loc.Scheme, opts.MasterKeyFile)
 	if err != nil {

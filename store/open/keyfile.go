@@ -10,24 +10,60 @@ import (
 	"path/filepath"
 
 	"github.com/attestd/attestd/crypto/envelope"
+	"github.com/attestd/attestd/internal/hint"
 )
 
-// needKeyFile is the error for a store of kind scheme opened without a
-// master key file, with how to make one.
-func needKeyFile(scheme string) error {
-	return fmt.Errorf("%s store: %w: give --master-key FILE, the same file on every node and for attestctl "+
-		"(the key that seals the secrets is never stored in %s); create one with 'attestctl master-key new FILE', "+
-		"or 'attestctl init --new-master-key FILE'", scheme, ErrMasterKey, scheme)
+// KeyFileError is the refusal of a store of kind Scheme that keeps no
+// master key of its own (etcd), opened without a master key file (Path
+// "", Err nil) or with one that is not there (Err wraps fs.ErrNotExist).
+// It wraps ErrMasterKey. Its text says what to give; the command that
+// makes the file is for the caller to add (Hint), built as it builds its
+// other hints: only it knows how the user runs attestctl and which flags
+// name the store.
+type KeyFileError struct {
+	Scheme, Path string
+	Err          error
+}
+
+func (e *KeyFileError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("%s store: %v: give --master-key FILE, the same file on every node and for attestctl "+
+			"(the key that seals the secrets is never stored in %s)", e.Scheme, ErrMasterKey, e.Scheme)
+	}
+	return fmt.Sprintf("%s store: %v; give the same file to every node and to attestctl", e.Scheme, e.Err)
+}
+
+func (e *KeyFileError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrMasterKey}
+	}
+	return []error{ErrMasterKey, e.Err}
+}
+
+// HintKeyFile is the file Hint creates when no --master-key was given: a
+// name in the working directory.
+const HintKeyFile = "master.key"
+
+// Hint is what to run for a new store: ctl(args...) must return the
+// attestctl command line that runs args on this store, with the flags the
+// user gave that locate it but without --master-key (init refuses it
+// beside --new-master-key). The command, last, writes the key file (Path,
+// or HintKeyFile) and initialises the store with it.
+func (e *KeyFileError) Hint(ctl func(args ...string) string) string {
+	path := e.Path
+	if path == "" {
+		path = HintKeyFile
+	}
+	return fmt.Sprintf("for a new store, create the file and initialise the store with it (then give --master-key %s "+
+		"to every node and to attestctl): %s", hint.Quote(path), ctl("init", "--new-master-key", path))
 }
 
 // readKeyring reads the master key file of a store of kind scheme (not
-// the file store, which keeps its own). A missing file says how to make
-// one.
+// the file store, which keeps its own). A missing file is a *KeyFileError.
 func readKeyring(scheme, path string) (*envelope.Keyring, error) {
 	_, ks, err := ReadKeySet(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s store: %w; create it with 'attestctl master-key new %s' "+
-			"(or 'attestctl init --new-master-key %s'), and give the same file to every node and to attestctl", scheme, err, path, path)
+		return nil, &KeyFileError{Scheme: scheme, Path: path, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s store: %w", scheme, err)

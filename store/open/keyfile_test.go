@@ -2,6 +2,7 @@ package open
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -84,8 +85,16 @@ func TestEtcdKeyErrorsNameTheEtcdStore(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		msg := err.Error()
-		if !strings.HasPrefix(msg, "etcd store: ") || strings.Contains(msg, "filestore") || !strings.Contains(msg, "master-key new") {
+		if !strings.HasPrefix(msg, "etcd store: ") || strings.Contains(msg, "filestore") {
 			t.Errorf("%s: %q", name, msg)
+		}
+		var kf *KeyFileError
+		if !errors.As(err, &kf) {
+			t.Fatalf("%s: %v is not a KeyFileError", name, err)
+		}
+		want := "attestctl --store URL init --new-master-key " + cmp.Or(opts.MasterKeyFile, HintKeyFile)
+		if h := kf.Hint(func(args ...string) string { return "attestctl --store URL " + strings.Join(args, " ") }); !strings.HasSuffix(h, want) {
+			t.Errorf("%s: hint %q does not end with %q", name, h, want)
 		}
 	}
 	if _, err := MasterKeyPath("etcd://127.0.0.1:2379/p", ""); err == nil || !strings.HasPrefix(err.Error(), "etcd store: ") {

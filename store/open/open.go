@@ -160,7 +160,7 @@ func MasterKeyPath(rawURL, explicit string) (string, error) {
 		return "", err
 	}
 	if loc.Scheme != "file" {
-		return "", needKeyFile(loc.Scheme)
+		return "", &KeyFileError{Scheme: loc.Scheme}
 	}
 	return filepath.Join(loc.Dir, filestore.MasterKeyFileName), nil
 }
