@@ -96,95 +96,67 @@ func ParsePayload(b []byte) (*Payload, error) {
 }
 
 func (p *Payload) read(s *jsonscan.Scanner) error {
-	o := object{s: s}
-	for o.next() {
-		switch string(o.name) {
+	o := object{Members: jsonscan.Members{S: s}}
+	var buf [32]byte
+	for o.Next() {
+		switch name := o.Name(buf[:0]); string(name) {
 		case "requestDetails":
-			if o.known(1) {
+			if o.known(name, 1) {
 				p.RequestDetails = &RequestDetails{}
-				o.err = p.RequestDetails.read(s)
+				o.Err = p.RequestDetails.read(s)
 			}
 		case "appIntegrity":
-			if o.known(2) {
-				o.err = p.AppIntegrity.read(s)
+			if o.known(name, 2) {
+				o.Err = p.AppIntegrity.read(s)
 			}
 		case "deviceIntegrity":
-			if o.known(4) {
-				o.err = p.DeviceIntegrity.read(s)
+			if o.known(name, 4) {
+				o.Err = p.DeviceIntegrity.read(s)
 			}
 		case "accountDetails":
-			if o.known(8) {
-				o.err = p.AccountDetails.read(s)
+			if o.known(name, 8) {
+				o.Err = p.AccountDetails.read(s)
 			}
 		case "environmentDetails":
-			if o.known(16) {
-				o.err = p.EnvironmentDetails.read(s)
+			if o.known(name, 16) {
+				o.Err = p.EnvironmentDetails.read(s)
 			}
 		default:
-			o.err = s.Skip(1)
+			o.Err = s.Skip(1)
 		}
 	}
-	return o.err
+	return o.Err
 }
 
-// object reads the members of a JSON object: next moves to the next
-// member's value (name holds its name, valid until next), known marks a
-// known member seen. A reader sets err when its value does not read.
+// object reads the members of a JSON object with jsonscan.Members and
+// marks the known ones seen:
+//
+//	var buf [32]byte // a name with escapes, decoded
+//	for o.Next() {
+//		switch name := o.Name(buf[:0]); string(name) {
+//		case "a":
+//			if o.known(name, name, 1) {
+//				o.Err = readA(o.S)
+//			}
+//		…
+//
+// (The name is not kept in o: o pointing into a buffer would move o, and
+// the scanner, to the heap.)
 type object struct {
-	s       *jsonscan.Scanner
-	name    []byte
-	seen    uint
-	started bool
-	err     error
-}
-
-// next reads up to the next member's value; false at the end of the
-// object or on an error (err).
-func (o *object) next() bool {
-	s := o.s
-	switch {
-	case o.err != nil:
-		return false
-	case !o.started:
-		o.started = true
-		if !s.Eat('{') {
-			o.err = fmt.Errorf("not a JSON object")
-			return false
-		}
-		if s.Eat('}') {
-			return false
-		}
-	case s.Eat('}'):
-		return false
-	case !s.Eat(','):
-		o.err = jsonscan.ErrJSON
-		return false
-	}
-	name, plain, err := s.Str()
-	if err == nil && !s.Eat(':') {
-		err = jsonscan.ErrJSON
-	}
-	if err != nil {
-		o.err = err
-		return false
-	}
-	if !plain {
-		name = jsonscan.DecodeString(name)
-	}
-	o.name = name
-	return true
+	jsonscan.Members
+	seen uint
 }
 
 // known marks the known member bit seen and reports whether its value is
-// to be read: false (the value consumed) for null, and false with err set
+// to be read: false (the value consumed) for null, and false with Err set
 // when the member was already seen.
-func (o *object) known(bit uint) bool {
+func (o *object) known(name []byte, bit uint) bool {
 	if o.seen&bit != 0 {
-		o.err = fmt.Errorf("member %q repeated", o.name)
+		o.Err = fmt.Errorf("member %q repeated", string(name)) // a copy: name may be in the caller's buffer
 		return false
 	}
 	o.seen |= bit
-	return !o.s.Literal("null")
+	return !o.S.Literal("null")
 }
 
 // str reads a string and returns its value.
@@ -208,49 +180,40 @@ func strInto(s *jsonscan.Scanner, dst *string) error {
 
 // stringsInto reads an array of strings into dst.
 func stringsInto(s *jsonscan.Scanner, dst *[]string) error {
-	if !s.Eat('[') {
-		return fmt.Errorf("not an array")
-	}
-	if s.Eat(']') {
-		return nil
-	}
-	for {
+	e := jsonscan.Elements{S: s}
+	for e.Next() {
 		v, err := str(s)
 		if err != nil {
 			return err
 		}
 		*dst = append(*dst, v)
-		if s.Eat(']') {
-			return nil
-		}
-		if !s.Eat(',') {
-			return jsonscan.ErrJSON
-		}
 	}
+	return e.Err
 }
 
 func (r *RequestDetails) read(s *jsonscan.Scanner) error {
-	o := object{s: s}
-	for o.next() {
-		switch string(o.name) {
+	o := object{Members: jsonscan.Members{S: s}}
+	var buf [32]byte
+	for o.Next() {
+		switch name := o.Name(buf[:0]); string(name) {
 		case "requestPackageName":
-			if o.known(1) {
-				o.err = strInto(s, &r.RequestPackageName)
+			if o.known(name, 1) {
+				o.Err = strInto(s, &r.RequestPackageName)
 			}
 		case "nonce":
-			if o.known(2) {
+			if o.known(name, 2) {
 				r.Nonce = new(string)
-				o.err = strInto(s, r.Nonce)
+				o.Err = strInto(s, r.Nonce)
 			}
 		case "timestampMillis":
-			if o.known(4) {
-				o.err = r.readMillis(s)
+			if o.known(name, 4) {
+				o.Err = r.readMillis(s)
 			}
 		default:
-			o.err = s.Skip(2)
+			o.Err = s.Skip(2)
 		}
 	}
-	return o.err
+	return o.Err
 }
 
 // readMillis reads timestampMillis, a string of digits or a number.
@@ -275,26 +238,27 @@ func (r *RequestDetails) readMillis(s *jsonscan.Scanner) error {
 }
 
 func (a *AppIntegrity) read(s *jsonscan.Scanner) error {
-	o := object{s: s}
-	for o.next() {
-		switch string(o.name) {
+	o := object{Members: jsonscan.Members{S: s}}
+	var buf [32]byte
+	for o.Next() {
+		switch name := o.Name(buf[:0]); string(name) {
 		case "appRecognitionVerdict":
-			if o.known(1) {
-				o.err = strInto(s, &a.AppRecognitionVerdict)
+			if o.known(name, 1) {
+				o.Err = strInto(s, &a.AppRecognitionVerdict)
 			}
 		case "packageName":
-			if o.known(2) {
-				o.err = strInto(s, &a.PackageName)
+			if o.known(name, 2) {
+				o.Err = strInto(s, &a.PackageName)
 			}
 		case "certificateSha256Digest":
-			if o.known(4) {
-				o.err = stringsInto(s, &a.CertificateSha256Digest)
+			if o.known(name, 4) {
+				o.Err = stringsInto(s, &a.CertificateSha256Digest)
 			}
 		default:
-			o.err = s.Skip(2)
+			o.Err = s.Skip(2)
 		}
 	}
-	return o.err
+	return o.Err
 }
 
 func (d *DeviceIntegrity) read(s *jsonscan.Scanner) error {
@@ -312,13 +276,14 @@ func (e *EnvironmentDetails) read(s *jsonscan.Scanner) error {
 // oneMember reads an object of which only member name is known, its value
 // read by read.
 func oneMember(s *jsonscan.Scanner, name string, read func() error) error {
-	o := object{s: s}
-	for o.next() {
-		if string(o.name) != name {
-			o.err = s.Skip(2)
-		} else if o.known(1) {
-			o.err = read()
+	o := object{Members: jsonscan.Members{S: s}}
+	var buf [32]byte
+	for o.Next() {
+		if got := o.Name(buf[:0]); string(got) != name {
+			o.Err = s.Skip(2)
+		} else if o.known(got, 1) {
+			o.Err = read()
 		}
 	}
-	return o.err
+	return o.Err
 }
