@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/h3api"
-	"github.com/attestd/attestd/internal/proxy"
 	"github.com/attestd/attestd/internal/state"
 )
 
@@ -129,25 +127,4 @@ func (s *http3Server) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descH3Conns, prometheus.GaugeValue, float64(st.Conns))
 	ch <- prometheus.MustNewConstMetric(descH3Refused, prometheus.CounterValue, float64(st.RefusedPerIP), h3api.RefusedPerIP)
 	ch <- prometheus.MustNewConstMetric(descH3Refused, prometheus.CounterValue, float64(st.RefusedTotal), h3api.RefusedTotal)
-}
-
-// proxyDeadlines gives a proxied exchange over HTTP/3 the proxy's stream
-// timeout, from now, to read the request body and write the answer, as
-// the proxy's fasthttp adapter does over HTTP/1.1, so that large bodies
-// and long answers can stream; every other request keeps the stream's
-// deadlines (h3api.ServerConfig). Either way a stalled body fails the
-// proxy's read of it when its deadline passes, and the handler returns.
-// It must wrap the HTTP/3 handler outermost: it reaches the stream's
-// deadlines through quic-go's ResponseWriter. Where it cannot move them,
-// the exchange keeps the shorter ones.
-func proxyDeadlines(stream time.Duration, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, proxy.Prefix) {
-			t := time.Now().Add(stream)
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(t)
-			_ = rc.SetWriteDeadline(t)
-		}
-		next.ServeHTTP(w, r)
-	})
 }

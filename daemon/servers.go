@@ -32,7 +32,10 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	d.probe = api.New(api.Config{Edge: d.edge, Accounts: d.reg, Log: d.log, Now: d.opts.Now})
 	var err error
 	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, DebugTokens: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
-		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log}); err != nil {
+		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log,
+		// Proxied requests take their places among the requests in flight
+		// as the API's do, on both transports, before their bodies.
+		Admit: d.limits.AdmitRequest}); err != nil {
 		return err
 	}
 	panics := func(transport string) { d.metrics.Panics(transport).Inc() }
@@ -53,8 +56,10 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The proxy moves a stream's deadlines itself, once it has matched
+		// an API and the token passed: through the access log's writer,
+		// which unwraps to quic-go's.
 		h3h := access.WrapHTTP(withProxy(d.proxy, h3api.New(h3api.Config{Handler: handler(tm.observer(d.metrics, accesslog.TransportHTTP3))})))
-		h3h = proxyDeadlines(d.cfg.ProxyStreamTimeout, h3h)
 		if d.h3, err = listenHTTP3(ctx, d.cfg.HTTP3Listen.String(), dep, d.tls, http3Config(d.cfg, h3h, d.log)); err != nil {
 			if errors.Is(err, errQUICKeys) {
 				err = fmt.Errorf("%w; create them with: %s", err, d.ctlHint("init"))
@@ -163,7 +168,9 @@ func (d *Daemon) HTTP3Addr() net.Addr {
 
 // withProxy sends /v1/proxy/… to the secrets proxy and the rest to next,
 // deciding on the path as the client sent it (as the HTTP/1.1 listener
-// does), never on the decoded r.URL.Path.
+// does), never on the decoded r.URL.Path. Nothing else decides on the
+// path before it: the proxy's longer deadlines and its admission are
+// taken inside the proxy, after this decision.
 func withProxy(p *proxy.Proxy, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !p.HandleHTTP(w, r) {

@@ -29,8 +29,16 @@ const (
 
 // proxyH3Node is a node serving HTTP/3 whose account proxies APIs to an
 // upstream that reads each request body whole before answering, and a
-// token that passes.
+// token that passes; its read timeout is proxyRead, the proxy's stream
+// timeout proxyStream.
 func proxyH3Node(t *testing.T) (*testenv.Node, *h3test.Cert, *proxytest.Upstream, string) {
+	t.Helper()
+	return proxyH3NodeEdit(t, func(cfg *daemon.Config) { proxyBounds(cfg, proxyRead, proxyStream) })
+}
+
+// proxyH3NodeEdit is proxyH3Node with edit applied to the node's
+// configuration instead of the stall tests' bounds.
+func proxyH3NodeEdit(t *testing.T, edit func(*daemon.Config)) (*testenv.Node, *h3test.Cert, *proxytest.Upstream, string) {
 	t.Helper()
 	up := proxytest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/maps/big") {
@@ -46,9 +54,7 @@ func proxyH3Node(t *testing.T) (*testenv.Node, *h3test.Cert, *proxytest.Upstream
 	})
 	f := proxyFixture(t, up.URL)
 	c := h3test.NewCert(t, t.TempDir(), "node")
-	n := testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{Edit: func(cfg *daemon.Config) {
-		proxyBounds(cfg, proxyRead, proxyStream)
-	}}))
+	n := testenv.StartNode(t, testenv.NewStore(t, f), h3test.TLSOptions(c, testenv.Options{Edit: edit}))
 	e := &env{t: t, f: f, node: n, tr: http1()}
 	cl := e.client(testenv.App)
 	token := decodeVerdict(t, e.attest(cl, e.body(cl, e.nonce(cl), client.Evidence{}))).Token
@@ -164,4 +170,69 @@ func TestHTTP3UnreadProxiedAnswerIsCut(t *testing.T) {
 		read++
 		time.Sleep(20 * time.Millisecond) // a client that takes 50 bytes a second
 	}
+}
+
+// notProxyTargets are request targets that spell the proxy's prefix
+// otherwise than as the proxy serves it: a decoder or a normaliser makes
+// each /v1/proxy/maps/upload, but routed as sent none reaches the proxy.
+var notProxyTargets = []string{
+	"/v1/%70roxy/maps/upload",
+	"/v1/%70%72%6f%78%79/maps/upload",
+	"/v1%2Fproxy/maps/upload",
+	"/v1/proxy%2Fmaps/upload",
+	"//v1/proxy/maps/upload",
+	"/v1/./proxy/maps/upload",
+	"/v1/x/../proxy/maps/upload",
+	"/v1/PROXY/maps/upload",
+}
+
+// TestHTTP3EncodedProxyPrefixDoesNotExtendDeadline is the read-deadline
+// bypass: a POST whose target spells /v1/proxy/ otherwise (percent-encoded,
+// doubled or dot segments, upper case), with a valid token, whose body
+// stops arriving. None of them is the proxy's (the route is decided on the
+// target as sent), so none gets the proxy's stream timeout: each is cut at
+// the node's read timeout, like a stalled /v1/attest. Before, the choice
+// of deadline was made on the decoded path: /v1/%70roxy/… was given the
+// proxy's minutes while the API's handler read its body, holding a place
+// among the requests in flight.
+func TestHTTP3EncodedProxyPrefixDoesNotExtendDeadline(t *testing.T) {
+	// A stream timeout no test waits for: a stall given it is seen held.
+	n, c, up, token := proxyH3NodeEdit(t, func(cfg *daemon.Config) {
+		proxyBounds(cfg, proxyRead, 10*time.Minute)
+		cfg.Limits.MaxInFlight = 4096
+	})
+	addr := n.D.HTTP3Addr().String()
+	rc, err := h3test.DialRaw(t, c.Pool, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
+	stalls := make([]*h3test.Stall, len(notProxyTargets))
+	for i, target := range notProxyTargets {
+		if stalls[i], err = rc.Stall("https://"+addr+target, hdr, 64<<10, 1<<10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, s := range stalls {
+			s.Stop()
+		}
+	}()
+	start := time.Now()
+	bound := time.After(proxyRead + stallMargin)
+	for i, s := range stalls {
+		select {
+		case <-s.Ended:
+			if s.Status == http.StatusOK {
+				t.Errorf("POST %s: answered 200 from a stalled body", notProxyTargets[i])
+			}
+		case <-bound:
+			t.Fatalf("POST %s: a stalled body still read %v after it began (read timeout %v): it was given the proxy's stream timeout",
+				notProxyTargets[i], time.Since(start).Round(time.Second), proxyRead)
+		}
+	}
+	if hits := up.Take(); len(hits) != 0 {
+		t.Errorf("the upstream received %d requests", len(hits))
+	}
+	poll.Until(t, 5*time.Second, "no request in flight", func() bool { return metric(t, n, "attestd_limit_in_flight") == 0 })
 }

@@ -47,9 +47,24 @@ func stallNode(t *testing.T, f *testenv.Fixture, c *h3test.Cert, edit func(*daem
 	}}))
 }
 
+// stallTargets are the targets the stalls are sent to: /v1/attest, and
+// spellings of the proxy's prefix that a decoder or normaliser makes
+// /v1/proxy/… but that are not the proxy's as sent (the API's handler
+// reads their bodies): they get the read timeout, never the proxy's
+// stream timeout (its default, 10 minutes, in these tests).
+var stallTargets = []string{
+	attestPath,
+	"/v1/%70roxy/maps/upload",
+	"/v1%2Fproxy/maps/upload",
+	"//v1/proxy/maps/upload",
+	"/v1/./proxy/maps/upload",
+	"/v1/PROXY/maps/upload",
+}
+
 // TestHTTP3StalledBodiesAreCut is the slow-body attack over HTTP/3: many
 // connections, kept alive by PINGs, each with as many streams as the node
-// lets it open, each sending the header of POST /v1/attest with
+// lets it open, each sending the header of POST /v1/attest (or of one of
+// stallTargets) with
 // Content-Length 64 KiB, 1 KiB of the body, then nothing. While they are
 // held the requests in flight count them and genuine attests over HTTP/3
 // keep passing; every one of them is ended within the read deadline (and
@@ -60,7 +75,6 @@ func TestHTTP3StalledBodiesAreCut(t *testing.T) {
 	c := h3test.NewCert(t, t.TempDir(), "node")
 	n := stallNode(t, f, c, nil)
 	addr := n.D.HTTP3Addr().String()
-	url := "https://" + addr + attestPath
 	g0, h0 := settled()
 
 	perConn := stallStreams()
@@ -73,6 +87,7 @@ func TestHTTP3StalledBodiesAreCut(t *testing.T) {
 		}
 		conns = append(conns, rc)
 		for range perConn {
+			url := "https://" + addr + stallTargets[len(stalls)%len(stallTargets)]
 			s, err := rc.Stall(url, http.Header{"Content-Type": {"application/json"}}, declaredBody, sentBody)
 			if err != nil {
 				t.Fatal(err)
@@ -148,8 +163,8 @@ func TestHTTP3StalledBodiesAreShedPastMaxInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stalls []*h3test.Stall
-	for range bound {
-		s, err := rc.Stall("https://"+addr+attestPath, http.Header{"Content-Type": {"application/json"}}, declaredBody, sentBody)
+	for i := range bound {
+		s, err := rc.Stall("https://"+addr+stallTargets[i%len(stallTargets)], http.Header{"Content-Type": {"application/json"}}, declaredBody, sentBody)
 		if err != nil {
 			t.Fatal(err)
 		}

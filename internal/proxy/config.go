@@ -81,10 +81,21 @@ type Config struct {
 	// BodyIdleTimeout ends an answer whose upstream sends nothing for this
 	// long (default 60 s).
 	BodyIdleTimeout time.Duration
-	// StreamTimeout is the write (and request-body read) deadline the
-	// fasthttp adapter sets for a proxied exchange, instead of the server's
-	// shorter WriteTimeout, so that large answers can stream (default 10 min).
+	// StreamTimeout is the read (request body) and write (answer) deadline
+	// both adapters set for a proxied exchange, instead of the server's
+	// shorter ones, so that large bodies and answers can stream (default
+	// 10 min). It is granted only once the request has named an API and
+	// passed the checks that precede its body (method, path rules, token,
+	// declared length): until then the server's deadlines hold.
 	StreamTimeout time.Duration
+	// Admit, when set, takes a place among the node's requests in flight
+	// for each proxied request, before anything of it is checked or its
+	// body read (the api.Handler's admission: *limit.Limiter's
+	// AdmitRequest). Its error (overloaded, with Retry-After) is the
+	// answer. The place is held until the upstream's answer header has
+	// arrived or the request was refused; the answer's body then streams
+	// under the stream timeout. Nil: every request is admitted.
+	Admit func() (release func(), err error)
 	// SignatureWindow is how far a request signature's created may be
 	// from now, either way, for APIs with require_signature (default 60 s,
 	// PROTOCOL.md §12).
@@ -139,6 +150,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.StreamTimeout <= 0 {
 		c.StreamTimeout = DefaultStreamTimeout
 	}
+	if c.Admit == nil {
+		c.Admit = admitAll
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -173,3 +187,6 @@ func NewHTTPClient() *http.Client {
 		DisableCompression:     true,
 	}}
 }
+
+// admitAll is Config.Admit's default: every request is admitted.
+func admitAll() (func(), error) { return func() {}, nil }

@@ -26,7 +26,9 @@ func (p *Proxy) HandleFasthttp(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
-// Fasthttp serves the proxy over fasthttp. Everything it needs of ctx is
+// Fasthttp serves the proxy over fasthttp. The request is admitted
+// (Config.Admit) before its body is read, and its connection keeps the
+// server's deadlines until forward grants the stream timeout. Everything it needs of ctx is
 // copied out, and the request body is read through a reader cut off when
 // Fasthttp returns, so nothing of ctx is used afterwards; the answer's body
 // streams from the upstream with ctx.SetBodyStream. The server should set
@@ -34,10 +36,6 @@ func (p *Proxy) HandleFasthttp(ctx *fasthttp.RequestCtx) bool {
 // instead of being refused or buffered by fasthttp.
 func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 	start := p.cfg.Now()
-	// Deadlines are wall-clock times, whatever clock tokens are checked at.
-	deadline := time.Now().Add(p.cfg.StreamTimeout)
-	_ = ctx.SetReadDeadline(deadline)
-	_ = ctx.SetWriteDeadline(deadline)
 	uri := ctx.URI()
 	scheme := "http"
 	if ctx.IsTLS() {
@@ -53,6 +51,12 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 		header: make(http.Header, 16),
 		length: int64(ctx.Request.Header.ContentLength()),
 		logCtx: ctx,
+		extend: func(d time.Duration) {
+			// Wall-clock times, whatever clock tokens are checked at.
+			t := time.Now().Add(d)
+			_ = ctx.SetReadDeadline(t)
+			_ = ctx.SetWriteDeadline(t)
+		},
 	}
 	for k, v := range ctx.Request.Header.All() {
 		key := http.CanonicalHeaderKey(string(k))
@@ -77,7 +81,7 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	uctx, cancel := context.WithCancel(context.Background())
-	resp, err := p.forward(uctx, cancel, in)
+	resp, err := p.admitForward(uctx, cancel, in)
 	if err != nil {
 		cancel()
 		pub := p.failure(ctx, err)

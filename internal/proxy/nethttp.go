@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/internal/apierr"
@@ -34,7 +35,9 @@ func sentPath(r *http.Request) string {
 }
 
 // ServeHTTP serves the proxy over net/http (the HTTP/3 listener). The path
-// must begin with Prefix; anything else is not_found.
+// must begin with Prefix; anything else is not_found. The request is
+// admitted (Config.Admit) before its body is read; the stream keeps the
+// server's deadlines until forward grants the stream timeout.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := p.cfg.Now()
 	scheme := "http"
@@ -49,6 +52,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		header:    r.Header.Clone(),
 		length:    r.ContentLength,
 		logCtx:    r.Context(),
+		extend: func(d time.Duration) {
+			// The stream's deadlines, through quic-go's ResponseWriter
+			// (wrappers in between must Unwrap); where they cannot be
+			// moved the exchange keeps the shorter ones.
+			t := time.Now().Add(d)
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(t)
+			_ = rc.SetWriteDeadline(t)
+		},
 	}
 	if in.header == nil {
 		in.header = http.Header{}
@@ -61,7 +73,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	resp, err := p.forward(ctx, cancel, in)
+	resp, err := p.admitForward(ctx, cancel, in)
 	if err != nil {
 		pub := p.failure(ctx, err)
 		writeErrorHTTP(w, pub)

@@ -49,6 +49,23 @@ type inbound struct {
 	body      io.Reader       // nil: no body
 	length    int64           // Content-Length; -1 unknown
 	logCtx    context.Context // what log lines about the request are made with
+	// extend grants the exchange the proxy's stream deadlines (reading
+	// the body, writing the answer) from now on; forward calls it once
+	// the checks before the body have passed. Nil: nothing to extend.
+	extend func(time.Duration)
+}
+
+// admitForward admits in (Config.Admit) before anything of it is read,
+// then forwards it; the place is released when forward returns: the
+// body has been sent upstream (or cut) and the answer's header has
+// arrived, or the request was refused.
+func (p *Proxy) admitForward(ctx context.Context, cancel context.CancelFunc, in *inbound) (*http.Response, error) {
+	release, err := p.cfg.Admit()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return p.forward(ctx, cancel, in)
 }
 
 // forward verifies in and sends it upstream. On success the caller streams
@@ -61,7 +78,10 @@ type inbound struct {
 // nothing the protocol does not), then the API's name, then the token,
 // then the body's declared length, then, for an API with
 // require_signature, the request signature (signature.go). Whichever
-// refuses, nothing is forwarded. The answer's headers are scrubbed of the
+// refuses, nothing is forwarded. Only once the checks before the body
+// have passed does the exchange get the stream timeout (in.extend): a
+// request that names no API, or has no valid token, keeps the server's
+// read deadline, whatever it sends. The answer's headers are scrubbed of the
 // API's secret (PROTOCOL.md §6, 1.1) before either adapter sees them, and
 // its body is masked as it streams (answer.go).
 func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbound) (*http.Response, error) {
@@ -89,6 +109,9 @@ func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbo
 	}
 	if in.length > p.cfg.MaxBodyBytes {
 		return nil, p.tooLarge()
+	}
+	if in.extend != nil {
+		in.extend(p.cfg.StreamTimeout)
 	}
 	if requiresSignature(api) {
 		if err := p.checkSignature(ctx, in, v); err != nil {
