@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -39,11 +40,15 @@ const replayShards = 16
 
 // MemoryReplayCache is a bounded ReplayCache in memory: at most its
 // capacity of entries, each dropped once its until has passed. When every
-// entry is still live it refuses new ones (ErrReplayFull) rather than
-// forget one early. It is safe for concurrent use; once its maps and heaps
-// have grown, Add does not allocate.
+// entry of a shard is still live it refuses new ones there
+// (ErrReplayFull) rather than forget one early. An entry's shard is a
+// keyed hash of its id (a key of its own per cache), so that signers who
+// grind their signatures cannot aim them all at one shard and fill it with
+// a sixteenth of the capacity. It is safe for concurrent use; once its
+// maps and heaps have grown, Add does not allocate.
 type MemoryReplayCache struct {
 	perShard int
+	seed     maphash.Seed
 	shards   [replayShards]replayShard
 }
 
@@ -65,7 +70,7 @@ func NewMemoryReplayCache(capacity int) *MemoryReplayCache {
 	if capacity <= 0 {
 		capacity = DefaultReplayCapacity
 	}
-	c := &MemoryReplayCache{perShard: (capacity + replayShards - 1) / replayShards}
+	c := &MemoryReplayCache{perShard: (capacity + replayShards - 1) / replayShards, seed: maphash.MakeSeed()}
 	for i := range c.shards {
 		c.shards[i].until = make(map[httpsig.ID]int64)
 	}
@@ -74,7 +79,7 @@ func NewMemoryReplayCache(capacity int) *MemoryReplayCache {
 
 // Add implements ReplayCache.
 func (c *MemoryReplayCache) Add(_ context.Context, id httpsig.ID, now, until time.Time) (bool, error) {
-	s := &c.shards[id[0]%replayShards]
+	s := &c.shards[c.shard(id)]
 	n, u := now.UnixNano(), until.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,11 +88,16 @@ func (c *MemoryReplayCache) Add(_ context.Context, id httpsig.ID, now, until tim
 		return false, nil
 	}
 	if len(s.until) >= c.perShard {
-		return false, fmt.Errorf("%w: %d signatures in their window", ErrReplayFull, len(s.until)*replayShards)
+		return false, fmt.Errorf("%w: its shard holds %d signatures in their window, its bound", ErrReplayFull, len(s.until))
 	}
 	s.until[id] = u
 	s.push(replayEntry{until: u, id: id})
 	return true, nil
+}
+
+// shard is id's shard.
+func (c *MemoryReplayCache) shard(id httpsig.ID) uint64 {
+	return maphash.Comparable(c.seed, id) % replayShards
 }
 
 // Len returns the number of entries held (expired ones included until an

@@ -312,20 +312,53 @@ func TestMemoryReplayCache(t *testing.T) {
 	if fresh, err := c.Add(ctx, id, now.Add(2*time.Second), now.Add(4*time.Second)); !fresh || err != nil {
 		t.Fatalf("after until: %v %v", fresh, err)
 	}
-	// Shard 0 (ids whose first byte is a multiple of 16) holds 2 entries;
-	// time frees it.
-	for _, b := range []byte{16, 32} {
-		if fresh, err := c.Add(ctx, httpsig.ID{0: b}, now, now.Add(time.Second)); !fresh || err != nil {
+	// Another shard than id's holds 2 entries; time frees it.
+	other := httpsig.ID{2}
+	for c.shard(other) == c.shard(id) {
+		other[1]++
+	}
+	same := sameShard(c, other, 3)
+	for _, other := range same[:2] {
+		if fresh, err := c.Add(ctx, other, now, now.Add(time.Second)); !fresh || err != nil {
 			t.Fatalf("filling: %v %v", fresh, err)
 		}
 	}
-	if _, err := c.Add(ctx, httpsig.ID{0: 48}, now, now.Add(time.Second)); !errors.Is(err, ErrReplayFull) {
+	if _, err := c.Add(ctx, same[2], now, now.Add(time.Second)); !errors.Is(err, ErrReplayFull) {
 		t.Fatalf("a full shard took another entry: %v", err)
 	}
-	if fresh, err := c.Add(ctx, httpsig.ID{0: 64}, now.Add(time.Second), now.Add(2*time.Second)); !fresh || err != nil {
+	if fresh, err := c.Add(ctx, same[2], now.Add(time.Second), now.Add(2*time.Second)); !fresh || err != nil {
 		t.Fatalf("expired entries were not dropped: %v %v", fresh, err)
 	}
 	if n := c.Len(); n > 3 {
 		t.Fatalf("%d entries held", n)
+	}
+}
+
+// sameShard returns n ids other than id that c keeps in id's shard.
+func sameShard(c *MemoryReplayCache, id httpsig.ID, n int) []httpsig.ID {
+	var out []httpsig.ID
+	for i := 1; len(out) < n; i++ {
+		other := httpsig.ID{0: byte(i), 1: byte(i >> 8), 2: byte(i >> 16)}
+		if other != id && c.shard(other) == c.shard(id) {
+			out = append(out, other)
+		}
+	}
+	return out
+}
+
+// TestGroundSignatureIDsDoNotFillOneShard: a signer who grinds signatures
+// until their ids share what picks a shard (here all with the same first
+// byte, which picked the shard before) cannot fill one shard with a
+// sixteenth of the capacity: 256 such signatures in a cache of 1,024 (64
+// a shard) are all taken, spread by the cache's keyed hash.
+func TestGroundSignatureIDsDoNotFillOneShard(t *testing.T) {
+	c := NewMemoryReplayCache(1024)
+	ctx := context.Background()
+	now := time.Unix(1_760_000_000, 0)
+	for i := range 256 {
+		id := httpsig.ID{0: 0x10, 1: byte(i), 2: byte(i >> 8)}
+		if fresh, err := c.Add(ctx, id, now, now.Add(time.Minute)); !fresh || err != nil {
+			t.Fatalf("signature %d of 256 in a cache of 1,024: fresh %v, %v", i, fresh, err)
+		}
 	}
 }

@@ -65,7 +65,7 @@ func newSigCase(tb testing.TB, e *env, app string, n int) *sigCase {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sc.sigs = backend.NewSignatures(backend.SignatureConfig{Replay: backend.NewMemoryReplayCache(n + 1024)})
+	sc.sigs = backend.NewSignatures(backend.SignatureConfig{Replay: backend.NewMemoryReplayCache(2*n + 1024)})
 	digest := string(httpsig.AppendContentDigest(nil, sigBody))
 	for i := range sc.reqs {
 		r := httpsig.Request{Method: "POST", Authority: "api.example.com", Path: "/v1/payments", Query: "idempotency=7",
