@@ -64,12 +64,15 @@ type Flags struct {
 	LogLevel             string
 	ReplayMax            int
 	// Load shedding and rate limits (0 turns one off).
-	MaxInFlight    int
-	MaxQueueDelay  time.Duration
-	ChallengeRate  float64
-	ChallengeBurst int
-	AttestRate     float64
-	AttestBurst    int
+	MaxInFlight int
+	// ProxyMaxInFlight bounds proxied requests in flight, apart from
+	// MaxInFlight (limit.Config.ProxyMaxInFlight).
+	ProxyMaxInFlight int
+	MaxQueueDelay    time.Duration
+	ChallengeRate    float64
+	ChallengeBurst   int
+	AttestRate       float64
+	AttestBurst      int
 	// ProxyLeeway is the clock skew the secrets proxy allows on exp.
 	ProxyLeeway time.Duration
 	// ProxyStreamTimeout bounds a proxied exchange, the request body read
@@ -90,6 +93,15 @@ type Flags struct {
 // DefaultStoreURL is the embedded default store: a folder beside the
 // working directory, created on first start.
 const DefaultStoreURL = open.DefaultURL
+
+// DefaultProxyMaxInFlight is --proxy-max-in-flight's default, a quarter
+// of --max-in-flight's: while its place is held a proxied request holds
+// goroutines, its connection's buffers and an upstream connection (tens
+// of KiB), so 1024 of them are tens of MiB and 1024 upstream connections
+// at most; and it is above what genuine traffic holds at once (requests a
+// second × the upstream's time to its answer header: 1024 is 10 000 a
+// second at 100 ms).
+const DefaultProxyMaxInFlight = 1024
 
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
@@ -114,6 +126,7 @@ func DefaultFlags() Flags {
 		LogLevel:             "info",
 		ReplayMax:            2_000_000,
 		MaxInFlight:          4096,
+		ProxyMaxInFlight:     DefaultProxyMaxInFlight,
 		MaxQueueDelay:        20 * time.Millisecond,
 		ChallengeRate:        100,
 		ChallengeBurst:       200,
@@ -167,7 +180,9 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.IntVar(&f.ReplayMax, "replay-max", f.ReplayMax, "nonces remembered per node within their lifetime, per class: N of passes and, apart, N of decoys "+
 		"(failed verdicts, unknown apps) and N of monitor-mode failures and debug-token verdicts; past N a class's attests "+
 		"are answered overloaded, the other classes' go on. Memory: at most 3 × N × 64 bytes (384 MB at 2000000)")
-	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "requests served at once before answering overloaded (0: no bound)")
+	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "API requests (challenge, attest, keys) served at once before answering overloaded (0: no bound)")
+	fs.IntVar(&f.ProxyMaxInFlight, "proxy-max-in-flight", f.ProxyMaxInFlight, "proxied requests (/v1/proxy/…) served at once before answering overloaded, apart from --max-in-flight: "+
+		"each holds its place until the upstream's answer header, up to --proxy-stream-timeout (0: no bound)")
 	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
 	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
@@ -262,7 +277,7 @@ func (f Flags) Validate() (Config, error) {
 		AndroidStatusMaxAge: f.AndroidStatusMaxAge, AndroidStatusFailClosed: f.AndroidStatusFail == "closed",
 		SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
-		Limits: limit.Config{MaxInFlight: f.MaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
+		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ProxyMaxInFlight: f.ProxyMaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
 		ProxyLeeway: f.ProxyLeeway, ProxyStreamTimeout: f.ProxyStreamTimeout,
 		ReadTimeout: f.ReadTimeout, WriteTimeout: f.WriteTimeout, IdleTimeout: f.IdleTimeout,
@@ -376,8 +391,8 @@ func (f Flags) validateValues() error {
 	if f.MaxStaleness <= 0 {
 		return errors.New("--max-staleness must be positive")
 	}
-	if f.MaxInFlight < 0 || f.MaxQueueDelay < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
-		return errors.New("--max-in-flight, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
+	if f.MaxInFlight < 0 || f.ProxyMaxInFlight < 0 || f.MaxQueueDelay < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
+		return errors.New("--max-in-flight, --proxy-max-in-flight, --max-queue-delay, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
 	}
 	if f.ProxyLeeway < 0 || f.ProxyLeeway > 5*time.Minute {
 		return fmt.Errorf("--proxy-leeway %v: must be 0 to 5m", f.ProxyLeeway)

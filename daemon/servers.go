@@ -33,9 +33,10 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	var err error
 	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, DebugTokens: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
 		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log,
-		// Proxied requests take their places among the requests in flight
-		// as the API's do, on both transports, before their bodies.
-		Admit: d.limits.AdmitRequest}); err != nil {
+		// Proxied requests take places in flight of their own, apart from
+		// the API's (they may be held for the stream timeout), on both
+		// transports, before their bodies.
+		Admit: d.limits.AdmitProxied}); err != nil {
 		return err
 	}
 	panics := func(transport string) { d.metrics.Panics(transport).Inc() }

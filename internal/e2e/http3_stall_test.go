@@ -40,6 +40,14 @@ func proxyH3Node(t *testing.T) (*testenv.Node, *h3test.Cert, *proxytest.Upstream
 // configuration instead of the stall tests' bounds.
 func proxyH3NodeEdit(t *testing.T, edit func(*daemon.Config)) (*testenv.Node, *h3test.Cert, *proxytest.Upstream, string) {
 	t.Helper()
+	n, c, up, token, _ := proxyH3NodeFixture(t, edit)
+	return n, c, up, token
+}
+
+// proxyH3NodeFixture is proxyH3NodeEdit, with the fixture the node's store
+// was made from (for clients of its apps).
+func proxyH3NodeFixture(t *testing.T, edit func(*daemon.Config)) (*testenv.Node, *h3test.Cert, *proxytest.Upstream, string, *testenv.Fixture) {
+	t.Helper()
 	up := proxytest.NewUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/maps/big") {
 			_, _ = io.WriteString(w, "ok")
@@ -58,7 +66,7 @@ func proxyH3NodeEdit(t *testing.T, edit func(*daemon.Config)) (*testenv.Node, *h
 	e := &env{t: t, f: f, node: n, tr: http1()}
 	cl := e.client(testenv.App)
 	token := decodeVerdict(t, e.attest(cl, e.body(cl, e.nonce(cl), client.Evidence{}))).Token
-	return n, c, up, token
+	return n, c, up, token, f
 }
 
 // TestHTTP3StalledProxyBodyIsCut: a proxied POST over HTTP/3 whose body

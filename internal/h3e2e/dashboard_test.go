@@ -80,8 +80,11 @@ func TestDashboardMetricsExist(t *testing.T) {
 	if seen < 10 {
 		t.Errorf("only %d metric references found in the dashboard", seen)
 	}
-	// The series an operator alerts on have a panel (docs/operator.md).
-	for _, m := range []string{"attestd_android_status_age_seconds", "attestd_android_status_fetch_failures_total", "attestd_android_status_stale_total"} {
+	// The series an operator alerts on have a panel (docs/operator.md),
+	// and so do both pools of places in flight, the API's and the proxy's.
+	for _, m := range []string{"attestd_android_status_age_seconds", "attestd_android_status_fetch_failures_total", "attestd_android_status_stale_total",
+		"attestd_limit_in_flight", "attestd_limit_max_in_flight", "attestd_limit_proxy_in_flight", "attestd_limit_proxy_max_in_flight",
+		"attestd_limit_refused_total"} {
 		if !queried[m] {
 			t.Errorf("no panel queries %s", m)
 		}

@@ -8,9 +8,11 @@ import "github.com/prometheus/client_golang/prometheus"
 func (l *Limiter) Collector() prometheus.Collector { return &collector{l: l} }
 
 var (
-	descInFlight = prometheus.NewDesc("attestd_limit_in_flight", "Requests being served now (admitted, not yet answered).", nil, nil)
-	descMaxIn    = prometheus.NewDesc("attestd_limit_max_in_flight", "The bound on requests in flight (0: none).", nil, nil)
-	descRefused  = prometheus.NewDesc("attestd_limit_refused_total", "Requests refused before any work, by limit (in_flight, queue_delay: overloaded; challenge_ip, attest_device: rate_limited).", []string{"limit"}, nil)
+	descInFlight = prometheus.NewDesc("attestd_limit_in_flight", "The API's requests being served now (admitted, not yet answered); proxied requests are attestd_limit_proxy_in_flight.", nil, nil)
+	descMaxIn    = prometheus.NewDesc("attestd_limit_max_in_flight", "The bound on the API's requests in flight (0: none).", nil, nil)
+	descProxyIn  = prometheus.NewDesc("attestd_limit_proxy_in_flight", "Proxied requests being served now (admitted, upstream answer header not yet in).", nil, nil)
+	descProxyMax = prometheus.NewDesc("attestd_limit_proxy_max_in_flight", "The bound on proxied requests in flight, apart from the API's (0: none).", nil, nil)
+	descRefused  = prometheus.NewDesc("attestd_limit_refused_total", "Requests refused before any work, by limit (in_flight, proxy_in_flight, queue_delay: overloaded; challenge_ip, attest_device: rate_limited).", []string{"limit"}, nil)
 	descEvicted  = prometheus.NewDesc("attestd_limit_table_evictions_total", "Sources forgotten by a full rate table to make room (a sign the table is too small).", []string{"table"}, nil)
 	descRate     = prometheus.NewDesc("attestd_limit_rate", "Sustained requests per second allowed per source (0: off).", []string{"limit"}, nil)
 	descBurst    = prometheus.NewDesc("attestd_limit_burst", "Requests allowed at once per source.", []string{"limit"}, nil)
@@ -22,7 +24,7 @@ var (
 type collector struct{ l *Limiter }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descInFlight, descMaxIn, descRefused, descEvicted, descRate, descBurst, descBytes, descShare, descDelay} {
+	for _, d := range []*prometheus.Desc{descInFlight, descMaxIn, descProxyIn, descProxyMax, descRefused, descEvicted, descRate, descBurst, descBytes, descShare, descDelay} {
 		ch <- d
 	}
 }
@@ -35,7 +37,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	g, k := prometheus.GaugeValue, prometheus.CounterValue
 	ch <- prometheus.MustNewConstMetric(descInFlight, g, float64(s.InFlight))
 	ch <- prometheus.MustNewConstMetric(descMaxIn, g, float64(s.MaxInFlight))
+	ch <- prometheus.MustNewConstMetric(descProxyIn, g, float64(s.ProxyInFlight))
+	ch <- prometheus.MustNewConstMetric(descProxyMax, g, float64(s.ProxyMaxInFlight))
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.Overloaded), "in_flight")
+	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.ProxyOverloaded), "proxy_in_flight")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.Shed), "queue_delay")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.ChallengeLimited), "challenge_ip")
 	ch <- prometheus.MustNewConstMetric(descRefused, k, float64(s.AttestLimited), "attest_device")

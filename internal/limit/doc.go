@@ -1,9 +1,12 @@
 // Package limit bounds the work one edge node accepts, before any of it is
-// done: a bound on requests in flight and shedding while requests wait too
-// long for a CPU (both answered overloaded, 503; see Run for why the second
-// is what protects a CPU-bound node), and per-source rate limits, per client
-// IP for challenges and per device key for attests (answered rate_limited,
-// 429), each with its Retry-After.
+// done: bounds on requests in flight, one for the API's requests and one,
+// apart, for proxied requests (which may be held for the proxy's stream
+// timeout: counted with the API's, a token holder's slow uploads could
+// take every place from challenges and attests); shedding while requests
+// wait too long for a CPU (all answered overloaded, 503; see Run for why
+// the last is what protects a CPU-bound node); and per-source rate limits,
+// per client IP for challenges and per device key for attests (answered
+// rate_limited, 429), each with its Retry-After.
 //
 // Memory is bounded whatever the traffic: the rate limits live in
 // fixed-size tables allocated once (Config.TableSize entries each, 16 bytes
@@ -18,9 +21,10 @@
 // held as one "theoretical arrival time" per source): Rate tokens a second,
 // up to Burst at once.
 //
-// Where the adapters and the core call it (see AdmitRequest, AllowChallenge,
-// AllowAttest, Run): Run as one of the node's tasks; the in-flight bound
-// first of all, as the transport hands a request over; the challenge limit
+// Where the adapters and the core call it (see AdmitRequest, AdmitProxied,
+// AllowChallenge, AllowAttest, Run): Run as one of the node's tasks; the
+// in-flight bounds first of all, as the transport hands a request over (the
+// proxy's before anything of a proxied request is read); the challenge limit
 // (per client address: every request counts) before a nonce is issued; the
 // attest limit (per device key) only once the request's signature has
 // verified, and before the verdict and the nonce's use (PROTOCOL.md §2,

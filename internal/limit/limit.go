@@ -24,12 +24,19 @@ const (
 
 // Config sets the limits. A zero rate or bound turns that limit off.
 type Config struct {
-	// MaxInFlight bounds the requests being served at once; past it
+	// MaxInFlight bounds the API's requests being served at once; past it
 	// AdmitRequest answers overloaded. 0: no bound.
 	MaxInFlight int
+	// ProxyMaxInFlight bounds the proxied requests (the secrets proxy)
+	// being served at once, apart from MaxInFlight: past it AdmitProxied
+	// answers overloaded. A proxied request may hold its place for as long
+	// as the proxy's stream timeout (a slow upload), so the two kinds are
+	// counted apart: a token holder's uploads cannot take the places of
+	// challenges and attests, nor these the proxy's. 0: no bound.
+	ProxyMaxInFlight int
 	// MaxQueueDelay bounds the time requests wait for a CPU: while the
 	// scheduler's queueing delay exceeds it, AdmitRequest refuses a share
-	// of new requests (see Run). 0: off. A few times the slowest request's
+	// of new requests, API and proxied (see Run). 0: off. A few times the slowest request's
 	// own time is a good value (20 ms for an attest of ~0.2 ms).
 	MaxQueueDelay time.Duration
 	// QueueInterval is how often Run samples the delay (default 50 ms).
@@ -55,9 +62,8 @@ type Config struct {
 // Limiter applies a Config. Build it with New.
 type Limiter struct {
 	cfg       Config
-	inFlight  atomic.Int64
-	max       int64
-	release   func()
+	api       pool // the API's requests (AdmitRequest)
+	proxied   pool // proxied requests (AdmitProxied)
 	challenge *table
 	attest    *table
 	retry     [MaxRetryAfter + 1]*apierr.Error
@@ -66,7 +72,6 @@ type Limiter struct {
 	shedP      atomic.Uint64 // float64 bits: the share of requests shed for queueing delay
 	queueDelay atomic.Int64  // the last interval's queueing delay, ns
 
-	overloaded           atomic.Uint64
 	shed                 atomic.Uint64
 	challengeLimited     atomic.Uint64
 	attestLimited        atomic.Uint64
@@ -79,7 +84,7 @@ var ErrConfig = errors.New("limit: invalid configuration")
 
 // New returns a Limiter for cfg.
 func New(cfg Config) (*Limiter, error) {
-	if cfg.MaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
+	if cfg.MaxInFlight < 0 || cfg.ProxyMaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
 		math.IsNaN(cfg.ChallengeRate) || math.IsNaN(cfg.AttestRate) || math.IsInf(cfg.ChallengeRate, 0) || math.IsInf(cfg.AttestRate, 0) {
 		return nil, fmt.Errorf("%w: negative or non-finite limit", ErrConfig)
 	}
@@ -107,8 +112,9 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.Seed == (maphash.Seed{}) {
 		cfg.Seed = maphash.MakeSeed()
 	}
-	l := &Limiter{cfg: cfg, max: int64(cfg.MaxInFlight), prefix6: cfg.IPv6Prefix}
-	l.release = func() { l.inFlight.Add(-1) }
+	l := &Limiter{cfg: cfg, prefix6: cfg.IPv6Prefix}
+	l.api.init(cfg.MaxInFlight)
+	l.proxied.init(cfg.ProxyMaxInFlight)
 	if cfg.ChallengeRate > 0 {
 		l.challenge = newTable(cfg.TableSize, cfg.ChallengeRate, cfg.ChallengeBurst)
 	}
@@ -128,39 +134,58 @@ func New(cfg Config) (*Limiter, error) {
 // Config returns the configuration in force (defaults filled in).
 func (l *Limiter) Config() Config { return l.cfg }
 
-// AdmitRequest admits one request within the in-flight bound, unless the
-// node is shedding for queueing delay (see Run). On success the caller must
-// call release exactly once when the answer is written; it never allocates.
-// A refusal is apierr.ErrOverloaded (Retry-After 1 s), with a release that
-// does nothing. Call it first of all, before reading anything of the
-// request beyond what the transport already did.
+// AdmitRequest admits one of the API's requests within Config.MaxInFlight,
+// unless the node is shedding for queueing delay (see Run). On success the
+// caller must call release exactly once when the answer is written; it
+// never allocates. A refusal is apierr.ErrOverloaded (Retry-After 1 s),
+// with a release that does nothing. Call it first of all, before reading
+// anything of the request beyond what the transport already did.
 func (l *Limiter) AdmitRequest() (release func(), err error) {
 	if l == nil {
 		return nop, nil
 	}
+	return l.admit(&l.api)
+}
+
+// AdmitProxied admits one proxied request within Config.ProxyMaxInFlight,
+// a bound of its own: proxied requests never take the API's places, nor
+// the API's requests theirs. The CPU is shared, so the shedding for
+// queueing delay applies to it as to AdmitRequest. Its contract is
+// AdmitRequest's: release exactly once; a refusal is apierr.ErrOverloaded
+// (Retry-After 1 s) with a release that does nothing; it never allocates.
+func (l *Limiter) AdmitProxied() (release func(), err error) {
+	if l == nil {
+		return nop, nil
+	}
+	return l.admit(&l.proxied)
+}
+
+// admit takes a place of p, one of l's pools, unless the node is
+// shedding.
+func (l *Limiter) admit(p *pool) (func(), error) {
 	if l.shedding() {
 		l.shed.Add(1)
 		return nop, errShed
 	}
-	if l.max == 0 {
-		return nop, nil
-	}
-	if l.inFlight.Add(1) > l.max {
-		l.inFlight.Add(-1)
-		l.overloaded.Add(1)
-		return nop, apierr.ErrOverloaded
-	}
-	return l.release, nil
+	return p.take()
 }
 
-func nop() {}
-
-// InFlight returns the number of requests admitted and not yet released.
+// InFlight returns the number of the API's requests admitted and not yet
+// released.
 func (l *Limiter) InFlight() int64 {
 	if l == nil {
 		return 0
 	}
-	return l.inFlight.Load()
+	return l.api.held.Load()
+}
+
+// ProxyInFlight returns the number of proxied requests admitted and not
+// yet released.
+func (l *Limiter) ProxyInFlight() int64 {
+	if l == nil {
+		return 0
+	}
+	return l.proxied.held.Load()
 }
 
 // AllowChallenge takes one challenge from ip's bucket at now, or returns a
@@ -229,8 +254,10 @@ func (l *Limiter) retryError(wait time.Duration) error {
 
 // Stats are the limiter's counters since New.
 type Stats struct {
-	InFlight         int64
-	Overloaded       uint64 // refused by the in-flight bound
+	InFlight         int64  // the API's requests in flight
+	Overloaded       uint64 // the API's requests refused by MaxInFlight
+	ProxyInFlight    int64  // proxied requests in flight
+	ProxyOverloaded  uint64 // proxied requests refused by ProxyMaxInFlight
 	Shed             uint64 // refused for queueing delay
 	ShedShare        float64
 	QueueDelay       time.Duration // the scheduler's queueing delay (p90) over the last interval sampled
@@ -242,6 +269,7 @@ type Stats struct {
 	TableSize        int    // entries of each table
 	TableBytes       int    // memory held by the tables, fixed at New
 	MaxInFlight      int
+	ProxyMaxInFlight int
 	ChallengeRate    float64
 	ChallengeBurst   int
 	AttestRate       float64
@@ -254,11 +282,12 @@ func (l *Limiter) Stats() Stats {
 		return Stats{}
 	}
 	s := Stats{
-		InFlight: l.inFlight.Load(), Overloaded: l.overloaded.Load(), Shed: l.shed.Load(), ShedShare: l.ShedShare(),
+		InFlight: l.api.held.Load(), Overloaded: l.api.refused.Load(),
+		ProxyInFlight: l.proxied.held.Load(), ProxyOverloaded: l.proxied.refused.Load(), Shed: l.shed.Load(), ShedShare: l.ShedShare(),
 		QueueDelay: time.Duration(l.queueDelay.Load()), MaxQueueDelay: l.cfg.MaxQueueDelay,
 		ChallengeLimited: l.challengeLimited.Load(), AttestLimited: l.attestLimited.Load(),
 		ChallengeEvicted: l.challengeTableEvicts.Load(), AttestEvicted: l.attestTableEvicts.Load(),
-		MaxInFlight: l.cfg.MaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
+		MaxInFlight: l.cfg.MaxInFlight, ProxyMaxInFlight: l.cfg.ProxyMaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
 		AttestRate: l.cfg.AttestRate, AttestBurst: l.cfg.AttestBurst,
 	}
 	for _, t := range []*table{l.challenge, l.attest} {

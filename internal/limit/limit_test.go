@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -399,7 +398,7 @@ func TestCollector(t *testing.T) {
 		got[mf.GetName()] = true
 		if mf.GetName() == "attestd_limit_refused_total" {
 			for _, m := range mf.GetMetric() {
-				if strings.Contains(m.String(), "in_flight") {
+				if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "in_flight" {
 					refused = m.GetCounter().GetValue()
 				}
 			}

@@ -13,7 +13,7 @@ import (
 )
 
 // TestProxyOnFullNodeIsShedNotForwarded: when the node's admission
-// refuses (every place in flight taken), a proxied request over either
+// refuses (every place for proxied requests taken), a proxied request over either
 // adapter is answered 503 overloaded with Retry-After, as the API's
 // endpoints are, and nothing reaches the upstream. Before, the proxy did
 // not ask.

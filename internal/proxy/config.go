@@ -88,11 +88,11 @@ type Config struct {
 	// passed the checks that precede its body (method, path rules, token,
 	// declared length): until then the server's deadlines hold.
 	StreamTimeout time.Duration
-	// Admit, when set, takes a place among the node's requests in flight
-	// for each proxied request, before anything of it is checked or its
-	// body read (the api.Handler's admission: *limit.Limiter's
-	// AdmitRequest). Its error (overloaded, with Retry-After) is the
-	// answer. The place is held until the upstream's answer header has
+	// Admit, when set, takes a place among the node's proxied requests in
+	// flight for each proxied request, before anything of it is checked or
+	// its body read (*limit.Limiter's AdmitProxied: a pool apart from the
+	// API's, since a proxied request may hold its place for the stream
+	// timeout). Its error (overloaded, with Retry-After) is the answer. The place is held until the upstream's answer header has
 	// arrived or the request was refused; the answer's body then streams
 	// under the stream timeout. Nil: every request is admitted.
 	Admit func() (release func(), err error)
