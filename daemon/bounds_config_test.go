@@ -57,3 +57,57 @@ func TestListenerBoundsSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestProxySignatureSettings: the @authority the proxy expects in signed
+// requests and the signature window are settings (file, flag,
+// --print-config) that reach the proxy, and values that are no authority
+// (a URL, a path, a user, a bad port) or a window that bounds nothing are
+// refused naming the flag.
+func TestProxySignatureSettings(t *testing.T) {
+	files := map[string]string{"/etc/a.yaml": "proxy_authority: edge.example.com:8443\n"}
+	l, err := LoadFlags(sources([]string{"--config", "/etc/a.yaml", "--proxy-signature-window", "30s"}, nil, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Flags.Validate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ProxyAuthority != "edge.example.com:8443" || c.ProxySignatureWindow != 30*time.Second {
+		t.Errorf("loaded authority %q, window %v", c.ProxyAuthority, c.ProxySignatureWindow)
+	}
+	var out bytes.Buffer
+	if err := l.WriteConfig(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"proxy_authority: edge.example.com:8443 # file", "proxy_signature_window: 30s # flag"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--print-config lacks %q:\n%s", want, out.String())
+		}
+	}
+	if d := DefaultFlags(); d.ProxyAuthority != "" || d.ProxySignatureWindow != time.Minute {
+		t.Errorf("defaults: authority %q, window %v", d.ProxyAuthority, d.ProxySignatureWindow)
+	}
+	for _, a := range []string{"https://edge.example.com", "edge.example.com/v1", "user@edge.example.com", "edge.example.com:0",
+		"edge.example.com:99999", "edge.example.com:https", "edge example", ":443", "edge.example.com?x=1"} {
+		f := DefaultFlags()
+		f.ProxyAuthority = a
+		if _, err := f.Validate(); err == nil || !strings.Contains(err.Error(), "--proxy-authority") {
+			t.Errorf("--proxy-authority %q: %v", a, err)
+		}
+	}
+	for _, w := range []time.Duration{0, -time.Second, time.Hour} {
+		f := DefaultFlags()
+		f.ProxySignatureWindow = w
+		if _, err := f.Validate(); err == nil || !strings.Contains(err.Error(), "--proxy-signature-window") {
+			t.Errorf("--proxy-signature-window %v: %v", w, err)
+		}
+	}
+	for _, a := range []string{"edge.example.com", "EDGE.example.com:8443", "[2001:db8::1]:8443", "127.0.0.1"} {
+		f := DefaultFlags()
+		f.ProxyAuthority = a
+		if _, err := f.Validate(); err != nil {
+			t.Errorf("--proxy-authority %q refused: %v", a, err)
+		}
+	}
+}

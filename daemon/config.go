@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/crypto/secret"
 	"github.com/attestd/attestd/internal/androidstatus"
 	"github.com/attestd/attestd/internal/attest"
@@ -78,8 +81,13 @@ type Flags struct {
 	// ProxyStreamTimeout bounds a proxied exchange, the request body read
 	// and the answer written (instead of ReadTimeout and WriteTimeout).
 	ProxyStreamTimeout time.Duration
-	Snapshot           string
-	MaxStaleness       time.Duration
+	// ProxyAuthority is the @authority apps sign for the proxy ("": each
+	// request's Host); ProxySignatureWindow how far a request signature's
+	// created may be from now (proxy.Config).
+	ProxyAuthority       string
+	ProxySignatureWindow time.Duration
+	Snapshot             string
+	MaxStaleness         time.Duration
 	// VerdictLogEvery logs one failed verdict in N with its reasons (0: none).
 	VerdictLogEvery int
 	Node            string
@@ -134,6 +142,7 @@ func DefaultFlags() Flags {
 		AttestBurst:          10,
 		ProxyLeeway:          30 * time.Second,
 		ProxyStreamTimeout:   proxy.DefaultStreamTimeout,
+		ProxySignatureWindow: httpsig.DefaultWindow,
 		MaxStaleness:         15 * time.Minute,
 		VerdictLogEvery:      100,
 	}
@@ -190,6 +199,9 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.IntVar(&f.AttestBurst, "attest-burst", f.AttestBurst, "attests a device key may make at once")
 	fs.DurationVar(&f.ProxyLeeway, "proxy-leeway", f.ProxyLeeway, "clock skew the secrets proxy allows on a token's exp")
 	fs.DurationVar(&f.ProxyStreamTimeout, "proxy-stream-timeout", f.ProxyStreamTimeout, "a proxied exchange's time to read the request body and write the answer (instead of read-timeout and write-timeout)")
+	fs.StringVar(&f.ProxyAuthority, "proxy-authority", f.ProxyAuthority, "the host[:port] apps sign as @authority in proxied requests "+
+		"(the edge's public name, the port only when not the scheme's default); empty: each request's Host. Set it when a load balancer rewrites Host")
+	fs.DurationVar(&f.ProxySignatureWindow, "proxy-signature-window", f.ProxySignatureWindow, "how far a proxied request signature's created may be from now, either way, for APIs with require_signature")
 	fs.StringVar(&f.Snapshot, "snapshot", f.Snapshot, "last-known-good snapshot file of a remote store (etcd), served when the store is unreachable at start "+
 		"(default on etcd: $STATE_DIRECTORY/"+SnapshotFileName+" under systemd, else ./"+SnapshotFileName+"; \"\" for none)")
 	fs.DurationVar(&f.MaxStaleness, "max-staleness", f.MaxStaleness, "while the store is unreachable, /readyz stays 200 (degraded) until the data is this old")
@@ -249,14 +261,18 @@ type Config struct {
 	ProxyLeeway             time.Duration
 	// ProxyStreamTimeout is the proxy's proxy.Config.StreamTimeout.
 	ProxyStreamTimeout time.Duration
-	Snapshot           string
-	Etcd               open.EtcdOptions
-	Pprof              bool
-	MaxStaleness       time.Duration
-	VerdictLogEvery    int
-	Node               string
-	Region             string
-	Pyroscope          PyroscopeConfig
+	// ProxyAuthority and ProxySignatureWindow are proxy.Config's Authority
+	// and SignatureWindow.
+	ProxyAuthority       string
+	ProxySignatureWindow time.Duration
+	Snapshot             string
+	Etcd                 open.EtcdOptions
+	Pprof                bool
+	MaxStaleness         time.Duration
+	VerdictLogEvery      int
+	Node                 string
+	Region               string
+	Pyroscope            PyroscopeConfig
 }
 
 // PyroscopeConfig configures continuous profiling; off when Server is "".
@@ -280,6 +296,7 @@ func (f Flags) Validate() (Config, error) {
 		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ProxyMaxInFlight: f.ProxyMaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
 		ProxyLeeway: f.ProxyLeeway, ProxyStreamTimeout: f.ProxyStreamTimeout,
+		ProxyAuthority: f.ProxyAuthority, ProxySignatureWindow: f.ProxySignatureWindow,
 		ReadTimeout: f.ReadTimeout, WriteTimeout: f.WriteTimeout, IdleTimeout: f.IdleTimeout,
 		HTTP3MaxStreams: f.HTTP3MaxStreams, HTTP3MaxConnsPerIP: f.HTTP3MaxConnsPerIP,
 		Snapshot: f.Snapshot, Etcd: f.Etcd, MaxStaleness: f.MaxStaleness, VerdictLogEvery: f.VerdictLogEvery,
@@ -423,10 +440,14 @@ func (f Flags) validateBounds() error {
 		{"write-timeout", f.WriteTimeout, time.Second, 10 * time.Minute},
 		{"idle-timeout", f.IdleTimeout, time.Second, time.Hour},
 		{"proxy-stream-timeout", f.ProxyStreamTimeout, time.Second, 24 * time.Hour},
+		{"proxy-signature-window", f.ProxySignatureWindow, time.Second, 10 * time.Minute},
 	} {
 		if d.v < d.lo || d.v > d.hi {
 			return fmt.Errorf("--%s %v: must be %v to %v", d.name, d.v, d.lo, d.hi)
 		}
+	}
+	if err := checkAuthority(f.ProxyAuthority); err != nil {
+		return err
 	}
 	if f.HTTP3MaxStreams < 1 || f.HTTP3MaxStreams > 1000 {
 		return fmt.Errorf("--http3-max-streams %d: must be 1 to 1000", f.HTTP3MaxStreams)
@@ -450,4 +471,24 @@ func hostPort(name, v string) (netip.AddrPort, error) {
 		return netip.ParseAddrPort("127.0.0.1:" + strings.TrimPrefix(v, "localhost:"))
 	}
 	return ap, fmt.Errorf("--%s %q: want IP:PORT (e.g. 127.0.0.1:8080 or [::]:443)", name, v)
+}
+
+// checkAuthority checks --proxy-authority: empty, or a host with an
+// optional port and nothing else (no scheme, user, path or query), as
+// apps put it in @authority.
+func checkAuthority(a string) error {
+	if a == "" {
+		return nil
+	}
+	u, err := url.Parse("//" + a)
+	if err != nil || u.Host != a || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" ||
+		strings.ContainsAny(a, " \t/@") || u.Hostname() == "" {
+		return fmt.Errorf("--proxy-authority %q: want host or host:port, as apps address the edge (no scheme, path or user)", a)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("--proxy-authority %q: port %q is not 1 to 65535", a, p)
+		}
+	}
+	return nil
 }

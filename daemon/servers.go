@@ -33,6 +33,7 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 	var err error
 	if d.proxy, err = proxy.New(proxy.Config{APIs: d.reg, DebugTokens: d.reg, Issuer: d.cfg.Issuer, Now: d.opts.Now,
 		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log,
+		Authority: d.cfg.ProxyAuthority, SignatureWindow: d.cfg.ProxySignatureWindow,
 		// Proxied requests take places in flight of their own, apart from
 		// the API's (they may be held for the stream timeout), on both
 		// transports, before their bodies.

@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attestd/attestd/client"
+	"github.com/attestd/attestd/daemon"
 	"github.com/attestd/attestd/internal/model"
 	"github.com/attestd/attestd/internal/testenv"
 	"github.com/attestd/attestd/internal/testenv/h3test"
@@ -30,13 +32,19 @@ type sigListener struct {
 // newSignatureRig is a node with its HTTP/3 listener, the proxy fixture's
 // APIs and "signed" (require_signature), and its two listeners.
 func newSignatureRig(t *testing.T) (*proxyRig, []sigListener) {
+	return newSignatureRigEdit(t, nil)
+}
+
+// newSignatureRigEdit is newSignatureRig with the node's configuration
+// edited by edit (nil: none).
+func newSignatureRigEdit(t *testing.T, edit func(*daemon.Config)) (*proxyRig, []sigListener) {
 	r := &proxyRig{up: newProxyUpstream(t), clock: &testenv.Clock{}}
 	r.f = proxyFixture(t, r.up.srv.URL)
 	r.f.Bundle.Accounts[0].APIs = append(r.f.Bundle.Accounts[0].APIs, model.API{Name: "signed", Upstream: r.up.srv.URL + "/signed",
 		RequireSignature: true, Inject: model.Inject{Header: "X-Api-Key", Secret: testenv.SecretName}})
 	r.store = testenv.NewStore(t, r.f)
 	cert := h3test.NewCert(t, t.TempDir(), "node")
-	r.node = testenv.StartNode(t, r.store, h3test.TLSOptions(cert, testenv.Options{}))
+	r.node = testenv.StartNode(t, r.store, h3test.TLSOptions(cert, testenv.Options{Edit: edit}))
 	r.e = &env{t: t, f: r.f, node: r.node, tr: http1()}
 	return r, []sigListener{
 		{"http1", r.node.Base, &http.Client{Timeout: 10 * time.Second}},
@@ -151,4 +159,54 @@ func TestProxyRequireSignatureOverBothListeners(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestProxyAuthorityBehindAHostRewrite: apps sign the @authority they
+// address (the edge's public name); a load balancer that rewrites Host
+// makes the node see another. With --proxy-authority set to the public
+// name the signed request passes; without it, the same request is
+// refused, forwarding nothing; and with it, a request signed for another
+// name is refused.
+func TestProxyAuthorityBehindAHostRewrite(t *testing.T) {
+	const public = "edge.example.com"
+	signedFor := func(t *testing.T, r *proxyRig, base, authority string) *http.Request {
+		t.Helper()
+		c, err := client.New(client.Config{BaseURL: base, App: r.f.ClientApp(testenv.App), Now: r.node.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Attest(context.Background(), client.Evidence{PoP: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", "https://"+authority+"/v1/proxy/signed/items", nil)
+		req.Header.Set("Attest-Token", res.Token)
+		if err := client.SignRequest(req, c.DeviceKey(), r.node.Clock.Now(), 0); err != nil {
+			t.Fatal(err)
+		}
+		// Sent to the node, under the node's own address as Host: what a
+		// load balancer that rewrites Host delivers.
+		req.URL, _ = url.Parse(base + "/v1/proxy/signed/items")
+		req.Host = ""
+		return req
+	}
+	check := func(t *testing.T, r *proxyRig, l sigListener, authority string, want int) {
+		t.Helper()
+		r.up.take()
+		st, b := sendSigned(t, l.hc, signedFor(t, r, l.base, authority))
+		if st != want {
+			t.Fatalf("signed for %s, sent with Host %s: %d %s, want %d", authority, strings.TrimPrefix(l.base, "http://"), st, b, want)
+		}
+		if n, fwd := len(r.up.take()), want == 200; (n == 1) != fwd {
+			t.Fatalf("%d requests forwarded", n)
+		}
+		if want != 200 && proxyErrCode(t, b) != "request_signature_invalid" {
+			t.Fatalf("refusal %s, want request_signature_invalid", b)
+		}
+	}
+	r, ls := newSignatureRigEdit(t, func(c *daemon.Config) { c.ProxyAuthority = public })
+	check(t, r, ls[0], public, 200)
+	check(t, r, ls[0], "other.example.com", 401)
+	plain, pls := newSignatureRig(t)
+	check(t, plain, pls[0], public, 401)
 }
