@@ -249,6 +249,23 @@ func TestTryUnknownWithoutKeys(t *testing.T) {
 		0, "verdict: PASSED")
 }
 
+// TestTryPassWithoutKeysSaysUnchecked: an annotating account's empty arc
+// is a pass, but when try cannot read the account's keys (a store it was
+// not given, an etcd away) it says the token's signature was not checked,
+// and why, rather than let the pass read as checked.
+func TestTryPassWithoutKeysSaysUnchecked(t *testing.T) {
+	d := newDeployment(t)
+	dir := filepath.Join(t.TempDir(), "demo")
+	run("--store", "file://"+dir, "init", "--demo")
+	n := testenv.StartNode(t, &testenv.Store{Dir: dir, URL: "file://" + dir}, testenv.Options{})
+	r := run("--store", d.url, "try", "--url", n.Base)
+	expect(t, r, 0, "verdict: PASSED (arc is empty)", "the token's signature was not checked", "has no account demo")
+	if strings.Contains(r.stdout, "the token verifies with key") {
+		t.Errorf("an unchecked pass says it verified:\n%s", r.stdout)
+	}
+	expect(t, run("--store", "file://"+dir, "try", "--url", n.Base), 0, "verdict: PASSED (arc is empty)", "the token verifies with key k1 of account demo")
+}
+
 func freePort(t *testing.T) uint16 {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -128,8 +128,11 @@ func (t *trial) readVerdict(ctx context.Context, tok *jwt) verdict {
 			"or see the node's \"verdict failed\" log lines (one failure in --verdict-log-every is logged; --log-level debug logs them all)")
 	case tok.arc != nil:
 		v := verdict{passed: true, line: "PASSED (arc is empty)"}
-		if ck.verified {
+		switch {
+		case ck.verified:
 			v.notes = append(v.notes, fmt.Sprintf("the token verifies with key %s of account %s", tok.kid, tok.aud))
+		case ck.unknown != "":
+			v.notes = append(v.notes, "the token's signature was not checked: "+ck.unknown)
 		}
 		return v
 	case ck.verified:
