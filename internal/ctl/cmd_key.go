@@ -116,6 +116,11 @@ func runKeyAdd(ctx context.Context, r *runner, account, alg, kid string) error {
 		return err
 	}
 	r.say("added %s key %s to account %s with status verify (revision %d)", alg, chosen, account, rev)
+	if alg == model.AlgHS256 {
+		r.say("give backends its secret first: %s", r.ctlHint("key", "show-secret", account, chosen))
+	} else {
+		r.say("backends that cache the JWKS see the new key within its max-age (5 minutes): activate it after that")
+	}
 	r.say("make it sign with: %s", r.ctlHint("key", "activate", account, chosen))
 	return nil
 }

@@ -141,8 +141,16 @@ func TestPrintedHintRunsAsPrinted(t *testing.T) {
 	if strings.Contains(out, strings.TrimSpace(secret)) {
 		t.Fatal("account add printed the secret")
 	}
-	e.pasted(hintAfter(t, run("key", "add", "acme", "--alg", "ES256").stdout, "make it sign with: "))
-	if out := run("key", "list", "acme").stdout; !strings.Contains(out, `"kid": "k2",
+	hs := run("key", "add", "acme", "--alg", "HS256").stdout
+	if got := e.pasted(hintAfter(t, hs, "give backends its secret first: ")).stdout; len(strings.TrimSpace(got)) != 44 {
+		t.Fatalf("the new HS256 key's show-secret hint printed %q", got)
+	}
+	es := run("key", "add", "acme", "--alg", "ES256").stdout
+	if !strings.Contains(es, "within its max-age") {
+		t.Fatalf("key add ES256 does not say to wait for the JWKS max-age:\n%s", es)
+	}
+	e.pasted(hintAfter(t, es, "make it sign with: "))
+	if out := run("key", "list", "acme").stdout; !strings.Contains(out, `"kid": "k3",
     "alg": "ES256",
     "status": "active"`) {
 		t.Fatalf("after the pasted key activate: %s", out)

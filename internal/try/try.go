@@ -251,7 +251,14 @@ func (t *trial) secrets(c *client.Client, res *client.Result) int {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(t.env.Stdout, "secrets (JWE decrypted with the device key; sizes only, values with --show-secrets):")
+	switch {
+	case len(names) == 0:
+		fmt.Fprintln(t.env.Stdout, "secrets: none (no secret of the account lists this app)")
+	case t.f.show:
+		fmt.Fprintln(t.env.Stdout, "secrets (JWE decrypted with the device key):")
+	default:
+		fmt.Fprintln(t.env.Stdout, "secrets (JWE decrypted with the device key; sizes only, values with --show-secrets):")
+	}
 	for _, n := range names {
 		v := fmt.Sprintf("%d bytes", len(secrets[n]))
 		if t.f.show {

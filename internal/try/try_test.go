@@ -135,7 +135,8 @@ func TestRegisteredAppPassesTry(t *testing.T) {
 	n := d.node(nil)
 
 	hsTry := hintAfter(t, hs, "against a running node: ")
-	expect(t, pasted(t, hsTry, "--url", n.Base), 0, "verdict: PASSED (the token verifies with key k1 of account acme)")
+	expect(t, pasted(t, hsTry, "--url", n.Base), 0, "verdict: PASSED (the token verifies with key k1 of account acme)",
+		"secrets: none (no secret of the account lists this app)")
 	expect(t, pasted(t, hintAfter(t, es, "against a running node: "), "--url", n.Base), 0,
 		"verdict: PASSED (the token verifies with key e1 of account acme-es)")
 
@@ -263,7 +264,13 @@ func TestTryPassWithoutKeysSaysUnchecked(t *testing.T) {
 	if strings.Contains(r.stdout, "the token verifies with key") {
 		t.Errorf("an unchecked pass says it verified:\n%s", r.stdout)
 	}
-	expect(t, run("--store", "file://"+dir, "try", "--url", n.Base), 0, "verdict: PASSED (arc is empty)", "the token verifies with key k1 of account demo")
+	expect(t, run("--store", "file://"+dir, "try", "--url", n.Base), 0, "verdict: PASSED (arc is empty)", "the token verifies with key k1 of account demo",
+		"secrets (JWE decrypted with the device key; sizes only, values with --show-secrets):\n  demo_api_key: 37 bytes")
+	shown := run("--store", "file://"+dir, "try", "--url", n.Base, "--show-secrets")
+	expect(t, shown, 0, "secrets (JWE decrypted with the device key):\n  demo_api_key: ")
+	if strings.Contains(shown.stdout, "sizes only") {
+		t.Errorf("--show-secrets still says sizes only:\n%s", shown.stdout)
+	}
 }
 
 func freePort(t *testing.T) uint16 {
