@@ -35,8 +35,9 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		Leeway: d.cfg.ProxyLeeway, StreamTimeout: d.cfg.ProxyStreamTimeout, Observer: d.metrics, Log: d.log,
 		// Proxied requests take places in flight of their own, apart from
 		// the API's (they may be held for the stream timeout), on both
-		// transports, before their bodies.
-		Admit: d.limits.AdmitProxied}); err != nil {
+		// transports, before their bodies; and, once the token has
+		// verified, a share of them per device.
+		Admit: d.limits.AdmitProxied, AdmitDevice: d.limits.AdmitDevice}); err != nil {
 		return err
 	}
 	panics := func(transport string) { d.metrics.Panics(transport).Inc() }
