@@ -71,11 +71,14 @@ type Flags struct {
 	// ProxyMaxInFlight bounds proxied requests in flight, apart from
 	// MaxInFlight (limit.Config.ProxyMaxInFlight).
 	ProxyMaxInFlight int
-	MaxQueueDelay    time.Duration
-	ChallengeRate    float64
-	ChallengeBurst   int
-	AttestRate       float64
-	AttestBurst      int
+	// ProxyMaxInFlightPerDevice bounds one device's proxied requests in
+	// flight (limit.Config.ProxyMaxInFlightPerDevice).
+	ProxyMaxInFlightPerDevice int
+	MaxQueueDelay             time.Duration
+	ChallengeRate             float64
+	ChallengeBurst            int
+	AttestRate                float64
+	AttestBurst               int
 	// ProxyLeeway is the clock skew the secrets proxy allows on exp.
 	ProxyLeeway time.Duration
 	// ProxyStreamTimeout bounds a proxied exchange, the request body read
@@ -111,40 +114,49 @@ const DefaultStoreURL = open.DefaultURL
 // second at 100 ms).
 const DefaultProxyMaxInFlight = 1024
 
+// DefaultProxyMaxInFlightPerDevice is --proxy-max-in-flight-per-device's
+// default: above what one app does at once (a mobile HTTP stack opens a
+// handful of requests to one host in parallel: 4 to 6 for HTTP/1.1, a few
+// more multiplexed), with room for a burst of uploads, and small against
+// the pool: one token takes at most 16 of 1024 places (1.6 %), and
+// filling the pool takes 64 devices, that is 64 attests.
+const DefaultProxyMaxInFlightPerDevice = 16
+
 // DefaultFlags returns the defaults of every setting.
 func DefaultFlags() Flags {
 	return Flags{
-		Store:                DefaultStoreURL,
-		Listen:               "127.0.0.1:8080",
-		AdminListen:          "127.0.0.1:9090",
-		ReadTimeout:          h3api.DefaultReadTimeout,
-		WriteTimeout:         h3api.DefaultWriteTimeout,
-		IdleTimeout:          h3api.DefaultIdleTimeout,
-		HTTP3MaxStreams:      h3api.DefaultMaxStreams,
-		HTTP3MaxConnsPerIP:   h3api.DefaultMaxConnsPerIP,
-		NonceTTL:             attest.DefaultNonceTTL,
-		Issuer:               attest.DefaultIssuer,
-		ReceiptTTL:           30 * 24 * time.Hour,
-		AndroidStatusRefresh: androidstatus.DefaultRefresh,
-		AndroidStatusMaxAge:  24 * time.Hour,
-		AndroidStatusFail:    "open",
-		DrainDelay:           0,
-		DrainTimeout:         30 * time.Second,
-		LogFormat:            "text",
-		LogLevel:             "info",
-		ReplayMax:            2_000_000,
-		MaxInFlight:          4096,
-		ProxyMaxInFlight:     DefaultProxyMaxInFlight,
-		MaxQueueDelay:        20 * time.Millisecond,
-		ChallengeRate:        100,
-		ChallengeBurst:       200,
-		AttestRate:           5,
-		AttestBurst:          10,
-		ProxyLeeway:          30 * time.Second,
-		ProxyStreamTimeout:   proxy.DefaultStreamTimeout,
-		ProxySignatureWindow: httpsig.DefaultWindow,
-		MaxStaleness:         15 * time.Minute,
-		VerdictLogEvery:      100,
+		Store:                     DefaultStoreURL,
+		Listen:                    "127.0.0.1:8080",
+		AdminListen:               "127.0.0.1:9090",
+		ReadTimeout:               h3api.DefaultReadTimeout,
+		WriteTimeout:              h3api.DefaultWriteTimeout,
+		IdleTimeout:               h3api.DefaultIdleTimeout,
+		HTTP3MaxStreams:           h3api.DefaultMaxStreams,
+		HTTP3MaxConnsPerIP:        h3api.DefaultMaxConnsPerIP,
+		NonceTTL:                  attest.DefaultNonceTTL,
+		Issuer:                    attest.DefaultIssuer,
+		ReceiptTTL:                30 * 24 * time.Hour,
+		AndroidStatusRefresh:      androidstatus.DefaultRefresh,
+		AndroidStatusMaxAge:       24 * time.Hour,
+		AndroidStatusFail:         "open",
+		DrainDelay:                0,
+		DrainTimeout:              30 * time.Second,
+		LogFormat:                 "text",
+		LogLevel:                  "info",
+		ReplayMax:                 2_000_000,
+		MaxInFlight:               4096,
+		ProxyMaxInFlight:          DefaultProxyMaxInFlight,
+		ProxyMaxInFlightPerDevice: DefaultProxyMaxInFlightPerDevice,
+		MaxQueueDelay:             20 * time.Millisecond,
+		ChallengeRate:             100,
+		ChallengeBurst:            200,
+		AttestRate:                5,
+		AttestBurst:               10,
+		ProxyLeeway:               30 * time.Second,
+		ProxyStreamTimeout:        proxy.DefaultStreamTimeout,
+		ProxySignatureWindow:      httpsig.DefaultWindow,
+		MaxStaleness:              15 * time.Minute,
+		VerdictLogEvery:           100,
 	}
 }
 
@@ -192,6 +204,8 @@ func registerFlags(fs *flag.FlagSet, f *Flags) {
 	fs.IntVar(&f.MaxInFlight, "max-in-flight", f.MaxInFlight, "API requests (challenge, attest, keys) served at once before answering overloaded (0: no bound)")
 	fs.IntVar(&f.ProxyMaxInFlight, "proxy-max-in-flight", f.ProxyMaxInFlight, "proxied requests (/v1/proxy/…) served at once before answering overloaded, apart from --max-in-flight: "+
 		"each holds its place until the upstream's answer header, up to --proxy-stream-timeout (0: no bound)")
+	fs.IntVar(&f.ProxyMaxInFlightPerDevice, "proxy-max-in-flight-per-device", f.ProxyMaxInFlightPerDevice, "proxied requests of one device (a token's did) served at once before answering rate_limited, "+
+		"within --proxy-max-in-flight, so that one token cannot take every place (0: no bound)")
 	fs.DurationVar(&f.MaxQueueDelay, "max-queue-delay", f.MaxQueueDelay, "shed a rising share of requests while runnable goroutines wait longer than this for a CPU (p90; 0: off)")
 	fs.Float64Var(&f.ChallengeRate, "challenge-rate", f.ChallengeRate, "challenges per second per client IP (IPv6: per /64) before rate_limited (0: off)")
 	fs.IntVar(&f.ChallengeBurst, "challenge-burst", f.ChallengeBurst, "challenges a client IP may make at once")
@@ -293,7 +307,8 @@ func (f Flags) Validate() (Config, error) {
 		AndroidStatusMaxAge: f.AndroidStatusMaxAge, AndroidStatusFailClosed: f.AndroidStatusFail == "closed",
 		SeedDemo: f.SeedDemo || f.Store == DefaultStoreURL, DrainDelay: f.DrainDelay,
 		DrainTimeout: f.DrainTimeout, LogFormat: f.LogFormat, LogLevel: f.LogLevel, ReplayMax: f.ReplayMax,
-		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ProxyMaxInFlight: f.ProxyMaxInFlight, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
+		Limits: limit.Config{MaxInFlight: f.MaxInFlight, ProxyMaxInFlight: f.ProxyMaxInFlight,
+			ProxyMaxInFlightPerDevice: f.ProxyMaxInFlightPerDevice, MaxQueueDelay: f.MaxQueueDelay, ChallengeRate: f.ChallengeRate, ChallengeBurst: f.ChallengeBurst,
 			AttestRate: f.AttestRate, AttestBurst: f.AttestBurst},
 		ProxyLeeway: f.ProxyLeeway, ProxyStreamTimeout: f.ProxyStreamTimeout,
 		ProxyAuthority: f.ProxyAuthority, ProxySignatureWindow: f.ProxySignatureWindow,
@@ -408,8 +423,8 @@ func (f Flags) validateValues() error {
 	if f.MaxStaleness <= 0 {
 		return errors.New("--max-staleness must be positive")
 	}
-	if f.MaxInFlight < 0 || f.ProxyMaxInFlight < 0 || f.MaxQueueDelay < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
-		return errors.New("--max-in-flight, --proxy-max-in-flight, --max-queue-delay, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
+	if f.MaxInFlight < 0 || f.ProxyMaxInFlight < 0 || f.ProxyMaxInFlightPerDevice < 0 || f.MaxQueueDelay < 0 || f.ChallengeRate < 0 || f.AttestRate < 0 || f.ChallengeBurst < 0 || f.AttestBurst < 0 {
+		return errors.New("--max-in-flight, --proxy-max-in-flight, --proxy-max-in-flight-per-device, --max-queue-delay, --challenge-rate, --challenge-burst, --attest-rate and --attest-burst must be >= 0")
 	}
 	if f.ProxyLeeway < 0 || f.ProxyLeeway > 5*time.Minute {
 		return fmt.Errorf("--proxy-leeway %v: must be 0 to 5m", f.ProxyLeeway)

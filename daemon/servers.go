@@ -36,8 +36,9 @@ func (d *Daemon) buildServers(ctx context.Context) error {
 		Authority: d.cfg.ProxyAuthority, SignatureWindow: d.cfg.ProxySignatureWindow,
 		// Proxied requests take places in flight of their own, apart from
 		// the API's (they may be held for the stream timeout), on both
-		// transports, before their bodies.
-		Admit: d.limits.AdmitProxied}); err != nil {
+		// transports, before their bodies; and, once the token has
+		// verified, a share of them per device.
+		Admit: d.limits.AdmitProxied, AdmitDevice: d.limits.AdmitDevice}); err != nil {
 		return err
 	}
 	panics := func(transport string) { d.metrics.Panics(transport).Inc() }

@@ -2,7 +2,9 @@
 // done: bounds on requests in flight, one for the API's requests and one,
 // apart, for proxied requests (which may be held for the proxy's stream
 // timeout: counted with the API's, a token holder's slow uploads could
-// take every place from challenges and attests); shedding while requests
+// take every place from challenges and attests), and within the latter a
+// share per device (a token's did within its account: AdmitDevice, so that
+// one token cannot take every proxied place; see device.go); shedding while requests
 // wait too long for a CPU (all answered overloaded, 503; see Run for why
 // the last is what protects a CPU-bound node); and per-source rate limits,
 // per client IP for challenges and per device key for attests (answered
@@ -24,7 +26,8 @@
 // Where the adapters and the core call it (see AdmitRequest, AdmitProxied,
 // AllowChallenge, AllowAttest, Run): Run as one of the node's tasks; the
 // in-flight bounds first of all, as the transport hands a request over (the
-// proxy's before anything of a proxied request is read); the challenge limit
+// proxy's before anything of a proxied request is read; the device's share
+// once the proxied request's token has verified); the challenge limit
 // (per client address: every request counts) before a nonce is issued; the
 // attest limit (per device key) only once the request's signature has
 // verified, and before the verdict and the nonce's use (PROTOCOL.md §2,

@@ -34,6 +34,11 @@ type Config struct {
 	// counted apart: a token holder's uploads cannot take the places of
 	// challenges and attests, nor these the proxy's. 0: no bound.
 	ProxyMaxInFlight int
+	// ProxyMaxInFlightPerDevice bounds the proxied requests in flight of
+	// one device (a token's did within its account), within
+	// ProxyMaxInFlight: past it AdmitDevice answers rate_limited, so that
+	// one token cannot take every place of the proxy's pool. 0: no bound.
+	ProxyMaxInFlightPerDevice int
 	// MaxQueueDelay bounds the time requests wait for a CPU: while the
 	// scheduler's queueing delay exceeds it, AdmitRequest refuses a share
 	// of new requests, API and proxied (see Run). 0: off. A few times the slowest request's
@@ -66,6 +71,7 @@ type Limiter struct {
 	proxied   pool // proxied requests (AdmitProxied)
 	challenge *table
 	attest    *table
+	devices   *devices // nil: no per-device bound
 	retry     [MaxRetryAfter + 1]*apierr.Error
 	prefix6   int
 
@@ -75,6 +81,8 @@ type Limiter struct {
 	shed                 atomic.Uint64
 	challengeLimited     atomic.Uint64
 	attestLimited        atomic.Uint64
+	deviceLimited        atomic.Uint64
+	deviceTableFull      atomic.Uint64
 	challengeTableEvicts atomic.Uint64
 	attestTableEvicts    atomic.Uint64
 }
@@ -84,7 +92,7 @@ var ErrConfig = errors.New("limit: invalid configuration")
 
 // New returns a Limiter for cfg.
 func New(cfg Config) (*Limiter, error) {
-	if cfg.MaxInFlight < 0 || cfg.ProxyMaxInFlight < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
+	if cfg.MaxInFlight < 0 || cfg.ProxyMaxInFlight < 0 || cfg.ProxyMaxInFlightPerDevice < 0 || cfg.MaxQueueDelay < 0 || cfg.QueueInterval < 0 || cfg.ChallengeRate < 0 || cfg.AttestRate < 0 || cfg.ChallengeBurst < 0 || cfg.AttestBurst < 0 ||
 		math.IsNaN(cfg.ChallengeRate) || math.IsNaN(cfg.AttestRate) || math.IsInf(cfg.ChallengeRate, 0) || math.IsInf(cfg.AttestRate, 0) {
 		return nil, fmt.Errorf("%w: negative or non-finite limit", ErrConfig)
 	}
@@ -120,6 +128,9 @@ func New(cfg Config) (*Limiter, error) {
 	}
 	if cfg.AttestRate > 0 {
 		l.attest = newTable(cfg.TableSize, cfg.AttestRate, cfg.AttestBurst)
+	}
+	if cfg.ProxyMaxInFlightPerDevice > 0 {
+		l.devices = newDevices(devSlotsFor(cfg.ProxyMaxInFlight), cfg.ProxyMaxInFlightPerDevice)
 	}
 	// One error per Retry-After value, made once: refusing must not
 	// allocate, since refusals are what an attack is made of.
@@ -254,26 +265,33 @@ func (l *Limiter) retryError(wait time.Duration) error {
 
 // Stats are the limiter's counters since New.
 type Stats struct {
-	InFlight         int64  // the API's requests in flight
-	Overloaded       uint64 // the API's requests refused by MaxInFlight
-	ProxyInFlight    int64  // proxied requests in flight
-	ProxyOverloaded  uint64 // proxied requests refused by ProxyMaxInFlight
-	Shed             uint64 // refused for queueing delay
-	ShedShare        float64
-	QueueDelay       time.Duration // the scheduler's queueing delay (p90) over the last interval sampled
-	MaxQueueDelay    time.Duration
-	ChallengeLimited uint64 // challenges refused by the per-IP limit
-	AttestLimited    uint64 // attests refused by the per-device limit
-	ChallengeEvicted uint64 // sources forgotten by the challenge table to make room
-	AttestEvicted    uint64 // sources forgotten by the attest table to make room
-	TableSize        int    // entries of each table
-	TableBytes       int    // memory held by the tables, fixed at New
-	MaxInFlight      int
-	ProxyMaxInFlight int
-	ChallengeRate    float64
-	ChallengeBurst   int
-	AttestRate       float64
-	AttestBurst      int
+	InFlight        int64  // the API's requests in flight
+	Overloaded      uint64 // the API's requests refused by MaxInFlight
+	ProxyInFlight   int64  // proxied requests in flight
+	ProxyOverloaded uint64 // proxied requests refused by ProxyMaxInFlight
+	// ProxyDeviceLimited: proxied requests refused by
+	// ProxyMaxInFlightPerDevice (rate_limited); ProxyDeviceTableFull: by a
+	// full set of the device table (overloaded).
+	ProxyDeviceLimited        uint64
+	ProxyDeviceTableFull      uint64
+	ProxyDevices              int64  // devices with proxied requests in flight (counted with a per-device bound only)
+	Shed                      uint64 // refused for queueing delay
+	ShedShare                 float64
+	QueueDelay                time.Duration // the scheduler's queueing delay (p90) over the last interval sampled
+	MaxQueueDelay             time.Duration
+	ChallengeLimited          uint64 // challenges refused by the per-IP limit
+	AttestLimited             uint64 // attests refused by the per-device limit
+	ChallengeEvicted          uint64 // sources forgotten by the challenge table to make room
+	AttestEvicted             uint64 // sources forgotten by the attest table to make room
+	TableSize                 int    // entries of each table
+	TableBytes                int    // memory held by the tables (the device table's included), fixed at New
+	MaxInFlight               int
+	ProxyMaxInFlight          int
+	ProxyMaxInFlightPerDevice int
+	ChallengeRate             float64
+	ChallengeBurst            int
+	AttestRate                float64
+	AttestBurst               int
 }
 
 // Stats returns the counters and the limits in force.
@@ -289,6 +307,12 @@ func (l *Limiter) Stats() Stats {
 		ChallengeEvicted: l.challengeTableEvicts.Load(), AttestEvicted: l.attestTableEvicts.Load(),
 		MaxInFlight: l.cfg.MaxInFlight, ProxyMaxInFlight: l.cfg.ProxyMaxInFlight, ChallengeRate: l.cfg.ChallengeRate, ChallengeBurst: l.cfg.ChallengeBurst,
 		AttestRate: l.cfg.AttestRate, AttestBurst: l.cfg.AttestBurst,
+		ProxyDeviceLimited: l.deviceLimited.Load(), ProxyDeviceTableFull: l.deviceTableFull.Load(),
+		ProxyMaxInFlightPerDevice: l.cfg.ProxyMaxInFlightPerDevice,
+	}
+	if l.devices != nil {
+		_, s.ProxyDevices = l.devices.inFlight()
+		s.TableBytes += l.devices.bytes()
 	}
 	for _, t := range []*table{l.challenge, l.attest} {
 		if t != nil {

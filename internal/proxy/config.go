@@ -96,6 +96,15 @@ type Config struct {
 	// arrived or the request was refused; the answer's body then streams
 	// under the stream timeout. Nil: every request is admitted.
 	Admit func() (release func(), err error)
+	// AdmitDevice, when set, takes a place among the proxied requests in
+	// flight of the token's device, account and did (*limit.Limiter's
+	// AdmitDevice: ProxyMaxInFlightPerDevice), once the token has verified
+	// and its declared length passed, before the stream timeout is granted
+	// or the body read: so that one token cannot take every place of
+	// Admit's pool. Its error (rate_limited, or overloaded, with
+	// Retry-After) is the answer, and nothing is forwarded. The place is
+	// released with Admit's. Nil: no per-device bound.
+	AdmitDevice func(account string, device []byte) (release func(), err error)
 	// SignatureWindow is how far a request signature's created may be
 	// from now, either way, for APIs with require_signature (default 60 s,
 	// PROTOCOL.md §12).
@@ -152,6 +161,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Admit == nil {
 		c.Admit = admitAll
+	}
+	if c.AdmitDevice == nil {
+		c.AdmitDevice = func(string, []byte) (func(), error) { return admitAll() }
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)

@@ -43,6 +43,14 @@
 // the matching Authorization header, whether the API requires binding or
 // not: a bound token is valid only with the value it is bound to.
 //
+// Admission: a proxied request takes a place among the node's proxied
+// requests in flight (Config.Admit) before anything of it is read, and,
+// once its token has verified, one of its device's share of those places
+// (Config.AdmitDevice, keyed by the token's aud and did), so that one
+// token cannot take them all; a refusal is 503 overloaded or 429
+// rate_limited, and nothing is forwarded. Both places are held until the
+// upstream's answer header has arrived.
+//
 // Two adapters share one core: ServeHTTP (net/http, for HTTP/3) and
 // Fasthttp (the HTTP/1.1 listener). Both stream request and answer bodies
 // (but the request body of an API with require_signature, read whole);

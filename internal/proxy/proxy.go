@@ -76,7 +76,8 @@ func (p *Proxy) admitForward(ctx context.Context, cancel context.CancelFunc, in 
 // The order of the checks: the method, then the path rules (pure and
 // public: they cost no lookup and no signature check, and a refusal says
 // nothing the protocol does not), then the API's name, then the token,
-// then the body's declared length, then, for an API with
+// then the body's declared length, then the device's share of the places
+// in flight (Config.AdmitDevice), then, for an API with
 // require_signature, the request signature (signature.go). Whichever
 // refuses, nothing is forwarded. Only once the checks before the body
 // have passed does the exchange get the stream timeout (in.extend): a
@@ -110,6 +111,14 @@ func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbo
 	if in.length > p.cfg.MaxBodyBytes {
 		return nil, p.tooLarge()
 	}
+	// The device's share of the places in flight (Config.AdmitDevice),
+	// held from here for as long as the pool's place (admitForward):
+	// both are given back when forward returns.
+	releaseDevice, err := p.cfg.AdmitDevice(api.Account, v.Device)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseDevice()
 	if in.extend != nil {
 		in.extend(p.cfg.StreamTimeout)
 	}
