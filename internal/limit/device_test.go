@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/attestd/attestd/internal/apierr"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // rateLimited1 fails unless err is rate_limited, 429, Retry-After 1.
@@ -299,27 +298,7 @@ func TestCollectorProxyDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = l.AdmitDevice("acme", []byte("a"))
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(l.Collector())
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			name := mf.GetName()
-			for _, lp := range m.GetLabel() {
-				name += "{" + lp.GetName() + "=" + lp.GetValue() + "}"
-			}
-			switch {
-			case m.GetGauge() != nil:
-				got[name] = m.GetGauge().GetValue()
-			case m.GetCounter() != nil:
-				got[name] = m.GetCounter().GetValue()
-			}
-		}
-	}
+	got := gather(t, l)
 	for name, want := range map[string]float64{
 		"attestd_limit_proxy_max_in_flight_per_device":          1,
 		"attestd_limit_proxy_devices":                           1,

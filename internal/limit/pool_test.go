@@ -196,27 +196,7 @@ func TestCollectorProxyPool(t *testing.T) {
 	if _, err := l.AdmitRequest(); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(l.Collector())
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			name := mf.GetName()
-			for _, lp := range m.GetLabel() {
-				name += "{" + lp.GetName() + "=" + lp.GetValue() + "}"
-			}
-			switch {
-			case m.GetGauge() != nil:
-				got[name] = m.GetGauge().GetValue()
-			case m.GetCounter() != nil:
-				got[name] = m.GetCounter().GetValue()
-			}
-		}
-	}
+	got := gather(t, l)
 	for name, want := range map[string]float64{
 		"attestd_limit_proxy_in_flight":                      2,
 		"attestd_limit_proxy_max_in_flight":                  2,
@@ -240,4 +220,31 @@ func BenchmarkAdmitProxied(b *testing.B) {
 			r()
 		}
 	})
+}
+
+// gather is what l's collector exports, by name{label=value}.
+func gather(t *testing.T, l *Limiter) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(l.Collector())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, lp := range m.GetLabel() {
+				name += "{" + lp.GetName() + "=" + lp.GetValue() + "}"
+			}
+			switch {
+			case m.GetGauge() != nil:
+				got[name] = m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				got[name] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return got
 }
