@@ -84,11 +84,7 @@ func TestHTTP3StalledProxyBodyIsCut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
-	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 64<<10, 1<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stallUpload(t, rc, addr, token, 64<<10)
 	start := time.Now()
 	select {
 	case <-s.Ended:
@@ -117,11 +113,7 @@ func TestHTTP3SlowProxiedUploadWithinStreamTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
-	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 2<<10, 1<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stallUpload(t, rc, addr, token, 2<<10)
 	// A slow client, on purpose: the rest of the body comes after the read
 	// timeout (real QUIC streams: no fake clock reaches them).
 	time.Sleep(proxyRead + proxyRead/2)

@@ -45,6 +45,20 @@ func proxyInFlight(t *testing.T, n *testenv.Node, want float64) {
 	gaugeIs(t, n, proxyGauge, want)
 }
 
+// stallUpload sends, on rc (a raw HTTP/3 connection to addr), the header
+// of a proxied POST with token declaring size bytes and 1 KiB of its body,
+// then nothing; the stall is stopped when the test ends, if not before.
+func stallUpload(t *testing.T, rc *h3test.RawConn, addr, token string, size int) *h3test.Stall {
+	t.Helper()
+	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
+	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, size, 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
 // stallHTTP1Upload sends, over a new HTTP/1.1 connection, the header of a
 // proxied POST declaring 1 MiB and 16 KiB of its body, then nothing: over
 // 64 KiB, fasthttp streams the body through the proxy (which admits it
@@ -115,11 +129,7 @@ func TestProxyUploadsCannotDenyAttests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
-	s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 64<<10, 1<<10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := stallUpload(t, rc, addr, token, 64<<10)
 	defer s.Stop()
 	conn := stallHTTP1Upload(t, n, token)
 	defer conn.Close()
@@ -234,11 +244,7 @@ func TestStalledProxyBodyHoldsOnePlaceUntilCut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
-		s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 64<<10, 1<<10)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := stallUpload(t, rc, addr, token, 64<<10)
 		defer s.Stop()
 		proxyInFlight(t, n, 1)
 		if api := metric(t, n, apiGauge); api != 0 {

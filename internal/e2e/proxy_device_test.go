@@ -47,15 +47,7 @@ func TestOneTokenCannotFillTheProxyPool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := http.Header{"Attest-Token": {token}, "Content-Type": {"application/octet-stream"}}
-	stall := func() *h3test.Stall {
-		s, err := rc.Stall("https://"+addr+"/v1/proxy/maps/upload", hdr, 64<<10, 1<<10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(s.Stop)
-		return s
-	}
+	stall := func() *h3test.Stall { return stallUpload(t, rc, addr, token, 64<<10) }
 	first := stall()
 	conn := stallHTTP1Upload(t, n, token)
 	defer conn.Close()
