@@ -8,28 +8,44 @@ import (
 	"strings"
 )
 
-// Masker masks the echoes of one secret in a stream: every byte of every
-// occurrence of one of its forms (Forms) becomes the mask byte, so the
-// stream keeps its length (a Content-Length stays true). Occurrences that
-// overlap are all masked: the output is the input with the union of every
-// occurrence, in the input, masked, however the input is split into reads.
+// Masker masks the echoes of one or more secrets in a stream: every byte of
+// every occurrence of one of their forms (Forms) becomes the mask byte, so
+// the stream keeps its length (a Content-Length stays true). Occurrences
+// that overlap, of one secret or of two, are all masked: the output is the
+// input with the union of every occurrence, in the input, masked, however
+// the input is split into reads. The search costs time in proportion to
+// the number of forms (at most MaxForms per secret).
 //
 // A Masker is immutable and safe for concurrent use; its zero value, and
-// the Masker of an empty secret, mask nothing.
+// the Masker of no secret or only empty ones, mask nothing.
 type Masker struct {
-	forms  [][]byte
-	anchor [MaxForms]int // per form, the offset of its rarest byte
-	maxLen int
-	first  [256]bool // first bytes of the forms
-	mask   byte
+	forms     [][]byte
+	anchor    []int // per form, the offset of its rarest byte
+	anchorBuf [MaxForms]int
+	maxLen    int
+	first     [256]bool // first bytes of the forms
+	mask      byte
 }
 
-// NewMasker returns the Masker of value's forms. value is copied.
-func NewMasker(value []byte) *Masker {
-	m := &Masker{forms: Forms(value)}
+// NewMasker returns the Masker of the forms of every value (each form
+// once). The values are copied.
+func NewMasker(values ...[]byte) *Masker {
+	m := &Masker{}
+	if len(values) == 1 {
+		m.forms = Forms(values[0])
+	} else {
+		for _, v := range values {
+			for _, f := range Forms(v) {
+				if !hasForm(m.forms, string(f)) {
+					m.forms = append(m.forms, f)
+				}
+			}
+		}
+	}
+	m.anchor = m.anchorBuf[:0]
 	var used [256]bool
-	for i, f := range m.forms {
-		m.anchor[i] = rarest(f)
+	for _, f := range m.forms {
+		m.anchor = append(m.anchor, rarest(f))
 		m.maxLen = max(m.maxLen, len(f))
 		m.first[f[0]] = true
 		for _, c := range f {
@@ -72,7 +88,12 @@ func (m *Masker) Reader(src io.Reader, buf []byte) *MaskReader {
 	if len(buf) < m.BufferSize() {
 		buf = make([]byte, m.BufferSize())
 	}
-	return &MaskReader{m: m, src: src, buf: buf}
+	mr := &MaskReader{m: m, src: src, buf: buf}
+	if mr.next = mr.nextBuf[:0]; len(m.forms) > MaxForms {
+		mr.next = make([]int, 0, len(m.forms))
+	}
+	mr.next = mr.next[:len(m.forms)]
+	return mr
 }
 
 // MaskReader reads its source with every form of the secret masked. It
@@ -91,6 +112,8 @@ type MaskReader struct {
 	r, ready, w, carry int
 	found              int   // occurrences found
 	err                error // the source's, once it failed
+	next               []int // per form, its next occurrence (scan's)
+	nextBuf            [MaxForms]int
 }
 
 // errMaskClosed is what a MaskReader reads once its buffer is gone.
@@ -198,8 +221,7 @@ func (mr *MaskReader) heldFrom(b []byte) int {
 // are searched side by side in the order of their positions (a merge), so
 // that an interval is masked only once no form can begin in it any more.
 func (mr *MaskReader) scan(b []byte, limit, carry int) int {
-	forms := mr.m.forms
-	var next [MaxForms]int
+	forms, next := mr.m.forms, mr.next
 	for i, f := range forms {
 		next[i] = index(b, 0, limit, f, mr.m.anchor[i])
 	}

@@ -1,17 +1,11 @@
 package proxy
 
 import (
-	"bufio"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
-	"strings"
 	"sync"
 
 	"github.com/attestd/attestd/client/scrub"
@@ -38,28 +32,6 @@ type AnswerObserver interface {
 	ProxyAnswer(outcome string)
 }
 
-// searchable reports the content coding of resp's body that the proxy
-// decodes ("gzip", "deflate"; "" for none or identity), or
-// errUnsearchable.
-func searchable(h http.Header) (string, error) {
-	coding := ""
-	for _, v := range h.Values("Content-Encoding") {
-		for c := range strings.SplitSeq(v, ",") {
-			switch c = strings.ToLower(textproto.TrimString(c)); c {
-			case "", "identity":
-			case "gzip", "x-gzip", "deflate":
-				if coding != "" {
-					return "", fmt.Errorf("%w: more than one content coding", errUnsearchable)
-				}
-				coding = strings.TrimPrefix(c, "x-")
-			default:
-				return "", fmt.Errorf("%w: content coding %.32q", errUnsearchable, c)
-			}
-		}
-	}
-	return coding, nil
-}
-
 // scrubBody makes resp's body what an adapter streams: the upstream's
 // bytes (cut off when idle for BodyIdleTimeout; Close cancels the
 // exchange), decoded when gzip or deflate (up to MaxDecodedBytes, passed on
@@ -75,28 +47,15 @@ func (p *Proxy) scrubBody(in *inbound, api *registry.API, resp *http.Response, c
 		resp.Body = newAnswerBody(http.NoBody, cancel, p.cfg.BodyIdleTimeout)
 		return nil
 	}
-	coding, err := searchable(resp.Header)
+	sb := &scrubbedBody{p: p, api: api.Name, logCtx: in.logCtx,
+		raw: newAnswerBody(resp.Body, cancel, p.cfg.BodyIdleTimeout)}
+	src, decoded, err := scrub.DecodeBody(resp.Header, sb.raw, p.cfg.MaxDecodedBytes)
 	if err != nil {
 		p.answerOutcome(AnswerUnsearchable)
 		return apierr.Wrap(apierr.ErrBadGateway.WithMessage("the upstream's answer could not be searched for the secret"),
 			fmt.Errorf("proxy: api %q: %w", api.Name, err))
 	}
-	sb := &scrubbedBody{p: p, api: api.Name, logCtx: in.logCtx,
-		raw: newAnswerBody(resp.Body, cancel, p.cfg.BodyIdleTimeout)}
-	var src io.Reader = sb.raw
-	if coding != "" {
-		src = &cappedReader{r: &decoder{coding: coding, src: sb.raw}, left: p.cfg.MaxDecodedBytes, err: errDecodedTooLarge}
-		// The digests of RFC 9530 (and Content-MD5) are over the
-		// encoded bytes: passed on with decoded ones, they would be
-		// wrong.
-		for _, h := range [...]string{"Content-Encoding", "Content-Length", "Content-Digest", "Repr-Digest", "Content-Md5"} {
-			delete(resp.Header, h)
-		}
-		// A strong validator names the encoded bytes; the decoded ones
-		// are the same resource, not the same bytes (RFC 9110 §8.8.1).
-		if et := resp.Header.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
-			resp.Header.Set("Etag", "W/"+et)
-		}
+	if decoded {
 		resp.ContentLength = -1
 	}
 	sb.buf = p.maskBufs.Get().(*[]byte)
@@ -151,7 +110,7 @@ func (b *scrubbedBody) Close() error {
 			log.WarnContext(b.logCtx, "proxy: masked the api's secret in an answer body", "api", b.api, "occurrences", found)
 			b.p.answerOutcome(AnswerMasked)
 		}
-		if errors.Is(b.err, errDecodedTooLarge) {
+		if errors.Is(b.err, scrub.ErrDecodedTooLarge) {
 			log.WarnContext(b.logCtx, "proxy: answer cut off", "api", b.api, "err", b.err)
 			b.p.answerOutcome(AnswerDecodedTooLarge)
 		}
@@ -163,47 +122,4 @@ func (p *Proxy) answerOutcome(outcome string) {
 	if o, ok := p.cfg.Observer.(AnswerObserver); ok {
 		o.ProxyAnswer(outcome)
 	}
-}
-
-// decoder decodes a gzip or deflate body, opened on the first Read (a
-// gzip header is read then, not while the answer's header is handled).
-// "deflate" is the zlib format (RFC 9110 §8.4.1.2); a raw deflate stream,
-// which some servers send instead, is read too.
-type decoder struct {
-	coding string
-	src    io.Reader
-	r      io.Reader
-}
-
-func (d *decoder) Read(p []byte) (int, error) {
-	if d.r == nil {
-		if err := d.open(); err != nil {
-			return 0, err
-		}
-	}
-	n, err := d.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = fmt.Errorf("proxy: %s answer: %w", d.coding, err)
-	}
-	return n, err
-}
-
-func (d *decoder) open() error {
-	var err error
-	switch d.coding {
-	case "gzip":
-		d.r, err = gzip.NewReader(d.src)
-	default:
-		br := bufio.NewReaderSize(d.src, 512)
-		head, _ := br.Peek(2)
-		if len(head) == 2 && head[0]&0x0f == 8 && (uint(head[0])<<8|uint(head[1]))%31 == 0 {
-			d.r, err = zlib.NewReader(br)
-		} else {
-			d.r = flate.NewReader(br)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("proxy: %s answer: %w", d.coding, err)
-	}
-	return nil
 }

@@ -8,12 +8,11 @@ import (
 	"time"
 )
 
-// cappedReader reads at most max bytes of r, then fails with err (nil:
-// errBodyTooLarge) instead of reading more.
+// cappedReader reads at most max bytes of r, then fails with
+// errBodyTooLarge instead of reading more.
 type cappedReader struct {
 	r    io.Reader
 	left int64 // bytes still allowed
-	err  error
 }
 
 func (c *cappedReader) Read(p []byte) (int, error) {
@@ -21,9 +20,6 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 		// One byte more tells a body of exactly max bytes from a longer one.
 		var one [1]byte
 		n, err := c.r.Read(one[:])
-		if n > 0 && c.err != nil {
-			return 0, c.err
-		}
 		if n > 0 {
 			return 0, errBodyTooLarge
 		}

@@ -19,7 +19,8 @@
 // repeats the URL, a page that lists the headers) gives nothing away; the
 // upstream is asked for Accept-Encoding: identity, a gzip or deflate body is
 // decoded (up to Config.MaxDecodedBytes) and passed on decoded, and any
-// other Content-Encoding is refused 502 bad_gateway (answer.go). An echo in
+// other Content-Encoding is refused 502 bad_gateway (answer.go; the decoding
+// is client/scrub.DecodeBody, which the SDK uses too). An echo in
 // a form the masker does not know (base64, another letter case) still
 // passes. A request whose path
 // could leave the upstream's base path on some server is refused 400

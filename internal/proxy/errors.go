@@ -12,12 +12,6 @@ var (
 	// errDetached: what a detached request body reads once its adapter
 	// has returned.
 	errDetached = errors.New("proxy: request ended")
-	// errUnsearchable: the answer has a Content-Encoding the proxy cannot
-	// decode, so it cannot search its body for the secret (502).
-	errUnsearchable = errors.New("proxy: the answer's encoding cannot be searched")
-	// errDecodedTooLarge: a compressed answer decoded to more than
-	// Config.MaxDecodedBytes; its answer is cut off there.
-	errDecodedTooLarge = errors.New("proxy: the decoded answer is over the limit")
 	// errUpstreamIdle: the upstream sent nothing for Config.BodyIdleTimeout
 	// in the middle of an answer, which is then cut off.
 	errUpstreamIdle = errors.New("proxy: the upstream stopped sending")
