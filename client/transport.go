@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,17 @@ var (
 	// secret is not allowed for (TransportConfig.SecretHosts), or in a
 	// request that follows a redirect. The request is not sent.
 	ErrSecretNotAllowed = errors.New("client: secret not allowed in this request")
+	// ErrAnswerUnsearchable: the answer to a request a secret was filled
+	// in has a Content-Encoding the Transport cannot decode (anything but
+	// gzip, deflate and identity: br, zstd, two codings), so its body
+	// cannot be searched for the secret. The answer is closed unread and
+	// the round trip fails with it (wrapping scrub.ErrUnsearchable).
+	ErrAnswerUnsearchable = errors.New("client: the answer's content coding cannot be searched for the secret")
+	// ErrAnswerTooLarge: the compressed answer to a request a secret was
+	// filled in decoded to more than TransportConfig.MaxDecodedAnswer
+	// bytes; reading its body fails with it there (wrapping
+	// scrub.ErrDecodedTooLarge).
+	ErrAnswerTooLarge = errors.New("client: the decoded answer is over the limit")
 )
 
 // TokenHeader is the header the Transport sends the token in.
@@ -79,6 +91,11 @@ type TransportConfig struct {
 	// MaxSignedBody bounds a body read into memory to be signed, for a
 	// request without GetBody (default DefaultMaxSignedBody).
 	MaxSignedBody int64
+	// MaxDecodedAnswer bounds the decoded body of a gzip or deflate answer
+	// to a request a secret was filled in, which the Transport decodes to
+	// mask the secret in it (default scrub.DefaultMaxDecoded, 64 MiB):
+	// reading past it fails with ErrAnswerTooLarge.
+	MaxDecodedAnswer int64
 }
 
 // Transport is an http.RoundTripper for an app's outgoing requests (the
@@ -97,6 +114,20 @@ type TransportConfig struct {
 // redirect (req.Response set) with a placeholder in it fails with
 // ErrSecretNotAllowed. A client that follows redirects itself makes new
 // requests: the hosts of SecretHosts are what protect those.
+//
+// Nor does the app's code see a secret in an answer body (an error page or
+// a debug echo that repeats ?key=…, which the app would log): the body of
+// the answer to a request secrets were filled in is read through a
+// scrub.Masker of every one of them, which replaces each echo, as sent,
+// percent-encoded or JSON-escaped (scrub.Forms), by a mask of the same
+// length, as the bytes stream. Such a request is sent without Range and
+// If-Range (whole answers only) and, unless the app set Accept-Encoding,
+// with Accept-Encoding: identity; a gzip or deflate answer is decoded
+// (MaxDecodedAnswer) and handed back decoded (Uncompressed set), and one in
+// any other coding fails the round trip with ErrAnswerUnsearchable. Other
+// encodings of a secret (base64, another letter case) are not searched.
+// The answer to a request no secret was filled in is handed back as it
+// came.
 //
 // When pins change, every TLS connection the Transport made (HTTP/1.1 or
 // HTTP/2, idle or busy) is checked against the new pins, and closed at once
@@ -147,6 +178,9 @@ func NewTransport(cfg TransportConfig) (*Transport, error) {
 	}
 	if cfg.MaxBound <= 0 {
 		cfg.MaxBound = 16
+	}
+	if cfg.MaxDecodedAnswer <= 0 {
+		cfg.MaxDecodedAnswer = scrub.DefaultMaxDecoded
 	}
 	if cfg.Now == nil {
 		cfg.Now = cfg.Client.cfg.Now
@@ -237,7 +271,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.base.RoundTrip(req)
 	}
-	out, filled := req, []scrub.Secret(nil)
+	out, filled := req, [][]byte(nil)
 	if placeholders || toHost {
 		if out, filled, err = t.rewrite(req, res, toHost); err != nil {
 			return nil, closeBody(req, err)
@@ -247,13 +281,20 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(filled) > 0 {
-		scrub.Answer(resp, filled...)
-	}
 	if toHost && resp.StatusCode == http.StatusUnauthorized {
 		// The token was refused (expired early, key rotated, a failed
 		// verdict): attest again for the next request.
 		t.drop(binding)
+	}
+	if len(filled) > 0 {
+		secrets := make([]scrub.Secret, len(filled))
+		for i, v := range filled {
+			secrets[i] = scrub.New(v)
+		}
+		scrub.Answer(resp, secrets...)
+		if err := maskAnswer(resp, filled, t.cfg.MaxDecodedAnswer); err != nil {
+			return nil, err
+		}
 	}
 	return resp, nil
 }
@@ -292,15 +333,19 @@ func closeBody(req *http.Request, err error) error {
 }
 
 // rewrite returns a clone of req with placeholders replaced and, for a
-// token host, the token set; filled are the secrets it filled in.
-func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.Request, []scrub.Secret, error) {
+// token host, the token set; filled are the values of the secrets it
+// filled in, each once. A request with a secret filled in asks for an
+// answer that can be searched for it (askForSearchable).
+func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.Request, [][]byte, error) {
 	out := req.Clone(req.Context())
-	var filled []scrub.Secret
+	var filled [][]byte
+	var names []string
 	lookup := t.lookupFor(req.URL)
 	track := func(name string) ([]byte, error) {
 		v, err := lookup(name)
-		if err == nil {
-			filled = append(filled, scrub.New(v))
+		if err == nil && !slices.Contains(names, name) {
+			names = append(names, name)
+			filled = append(filled, v)
 		}
 		return v, err
 	}
@@ -320,6 +365,9 @@ func (t *Transport) rewrite(req *http.Request, res *Result, toHost bool) (*http.
 			return nil, nil, err
 		}
 		out.URL.RawQuery = q
+	}
+	if len(filled) > 0 {
+		askForSearchable(out.Header)
 	}
 	if toHost {
 		out.Header.Set(TokenHeader, res.Token)
