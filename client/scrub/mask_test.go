@@ -239,3 +239,52 @@ func FuzzMaskReader(f *testing.F) {
 		}
 	})
 }
+
+// TestMaskerSeveralSecrets: a Masker of two secrets masks every form of
+// each, echoes of one overlapping the other's too, however split.
+func TestMaskerSeveralSecrets(t *testing.T) {
+	a, b := "sk_live_abc", oddSecret
+	m := NewMasker([]byte(a), []byte(b), []byte(a), nil)
+	body := []byte("x=" + a + b + "&y=" + url.QueryEscape(b) + a[:4] + " " + "sk_live_" + a + `{"k":"Sk\/odd+sec ret&k=\"7%d1e"}`)
+	want := maskWhole(m, body)
+	for _, sizes := range [][]byte{nil, {1}, {3, 0, 2}} {
+		if got := maskAll(t, m, &chunks{b: body, sizes: sizes}); !bytes.Equal(got, want) {
+			t.Fatalf("pieces %v: %q, want %q", sizes, got, want)
+		}
+	}
+	for _, v := range []string{a, b, url.QueryEscape(b), `Sk\/odd+sec ret&k=\"7%d1e`} {
+		if bytes.Contains(want, []byte(v)) {
+			t.Errorf("%q left in %q", v, want)
+		}
+	}
+	if n := len(m.forms); n != 1+len(Forms([]byte(b))) {
+		t.Errorf("%d forms, want each once", n)
+	}
+}
+
+// FuzzMaskReaderSecrets: a Masker of two secrets (of up to MaxForms forms
+// each: more than one MaskReader's inline room) masks a body read in
+// arbitrary pieces as the reference masks it whole.
+func FuzzMaskReaderSecrets(f *testing.F) {
+	f.Add([]byte("k=sk_live_abc&o=Sk%2Fodd%2Bsec+ret%26k%3D%227%25d1e sk_live_abcSk/odd"), []byte("sk_live_abc"), []byte(oddSecret), []byte{1})
+	f.Add([]byte("abcab abab"), []byte("ab"), []byte("bab"), []byte{2, 0, 1})
+	f.Add([]byte(`"a b" "a+b" "a%20b"`), []byte("a b"), []byte(`"a`), []byte{5})
+	f.Fuzz(func(t *testing.T, body, s1, s2, sizes []byte) {
+		if len(s1) > 64 || len(s2) > 64 || len(body) > 1<<16 {
+			return
+		}
+		m := NewMasker(s1, s2)
+		want := maskWhole(m, body)
+		if got := maskAll(t, m, &chunks{b: body, sizes: sizes}); !bytes.Equal(got, want) {
+			t.Fatalf("read in pieces %v:\n got %q\nwant %q", sizes, got, want)
+		}
+		if got := maskReads(t, m, &chunks{b: body, sizes: sizes}, 600); !bytes.Equal(got, want) {
+			t.Fatalf("read in pieces %v into 600 bytes:\n got %q\nwant %q", sizes, got, want)
+		}
+		for _, f := range m.forms {
+			if bytes.Contains(want, f) && m.mask != f[0] {
+				t.Fatalf("form %q left in %q", f, want)
+			}
+		}
+	})
+}
