@@ -17,8 +17,11 @@
 // body of a redirect that held the secret: see docs/operator-secrets.md.
 // Bodies are masked as they stream with a Masker (mask.go), which looks
 // for a fixed list of forms (Forms: as sent, percent-encoded three common
-// ways in either hex case, JSON-escaped) in the exact letter case, so
-// that the search runs at memory speed. Nor is a '%' that
+// ways in either hex case, JSON-escaped) of one or more secrets in the
+// exact letter case, so that the search runs at memory speed; both the
+// edge's proxy and client.Transport mask every answer body that way, a
+// gzip or deflate one decoded first by DecodeBody (decode.go), which
+// refuses any other content coding. Nor is a '%' that
 // the text right before an encoded secret ends with, and that decoding
 // joins with the secret's first characters into an escape: what precedes
 // an injected secret in an echo is a parameter name and '=', or nothing.
