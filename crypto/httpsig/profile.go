@@ -68,8 +68,26 @@ func RequiredComponents(hasQuery, hasBody bool) []string {
 //     Content-Digest that matches body (ErrDigest).
 //
 // It records nothing: the replay check is the caller's, with the returned
-// ID.
+// ID. It is VerifyRequestHeaders then CheckBody.
 func (sc *Scratch) VerifyRequest(req RequestMessage, point, body []byte, now time.Time, window time.Duration) (Checked, error) {
+	c, err := sc.VerifyRequestHeaders(req, point, len(body) > 0, now, window)
+	if err != nil {
+		return Checked{}, err
+	}
+	if err := sc.CheckBody(req, body); err != nil {
+		return Checked{}, err
+	}
+	return c, nil
+}
+
+// VerifyRequestHeaders is VerifyRequest's checks but the body's: all of
+// them up to the signature, which covers the Content-Digest field, not
+// the body. hasBody says the request is known to have a body (a
+// Content-Length over 0): content-digest must then be covered. A verifier
+// that must not read a body for a request that is not signed (a proxy
+// holding places while it reads) calls it first, then reads the body and
+// calls CheckBody with the same sc and req.
+func (sc *Scratch) VerifyRequestHeaders(req RequestMessage, point []byte, hasBody bool, now time.Time, window time.Duration) (Checked, error) {
 	if window <= 0 {
 		window = DefaultWindow
 	}
@@ -77,7 +95,7 @@ func (sc *Scratch) VerifyRequest(req RequestMessage, point, body []byte, now tim
 		return Checked{}, err
 	}
 	in := &sc.Input
-	if err := checkCovered(in, req.HasQuery(), len(body) > 0); err != nil {
+	if err := checkCovered(in, req.HasQuery(), hasBody); err != nil {
 		return Checked{}, err
 	}
 	if err := sc.checkAlg(); err != nil {
@@ -97,16 +115,27 @@ func (sc *Scratch) VerifyRequest(req RequestMessage, point, body []byte, now tim
 	if err := sc.verify(req, key); err != nil {
 		return Checked{}, err
 	}
-	if len(body) > 0 || in.Covers(ContentDigestField) {
-		var ok bool
-		if sc.digest, ok = req.AppendComponent(sc.digest[:0], idContentDigest); !ok {
-			return Checked{}, fmt.Errorf("%w: no Content-Digest field", ErrDigest)
-		}
-		if err := CheckContentDigest(sc.digest, body); err != nil {
-			return Checked{}, err
-		}
-	}
 	return Checked{ID: SignatureID(&sc.sig), Created: in.Created, Until: time.Unix(in.Created+w+1, 0)}, nil
+}
+
+// CheckBody is VerifyRequest's last check, on the signature
+// VerifyRequestHeaders passed with sc on req: a body that is not empty
+// needs content-digest covered (ErrComponents), and when content-digest is
+// covered or the body is not empty, the Content-Digest field must match
+// body, the whole body (ErrDigest).
+func (sc *Scratch) CheckBody(req RequestMessage, body []byte) error {
+	in := &sc.Input
+	if len(body) > 0 && !in.Covers(ContentDigestField) {
+		return fmt.Errorf("%w: the request has a body and content-digest is not covered", ErrComponents)
+	}
+	if len(body) == 0 && !in.Covers(ContentDigestField) {
+		return nil
+	}
+	var ok bool
+	if sc.digest, ok = req.AppendComponent(sc.digest[:0], idContentDigest); !ok {
+		return fmt.Errorf("%w: no Content-Digest field", ErrDigest)
+	}
+	return CheckContentDigest(sc.digest, body)
 }
 
 // checkCovered checks the components §10 requires.

@@ -415,3 +415,40 @@ func TestRemoveMember(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestSignatureInTwoSteps: VerifyRequestHeaders then CheckBody is
+// VerifyRequest for a verifier that must not read the body of a request
+// whose signature has not verified: the headers' step passes a genuine
+// request and refuses a forged one without the body; the body's step then
+// refuses a body other than the one signed, and a body the signature does
+// not cover (a request of unknown length signed without content-digest).
+func TestRequestSignatureInTwoSteps(t *testing.T) {
+	key := newKey(t)
+	var sc Scratch
+	s := newSigned(t, key, testNow.Unix(), "", body)
+	if _, err := sc.VerifyRequestHeaders(&s.req, point(key), true, testNow, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.CheckBody(&s.req, body); err != nil {
+		t.Fatalf("the signed body: %v", err)
+	}
+	if err := sc.CheckBody(&s.req, []byte(`{"amount":4200}`)); !errors.Is(err, ErrDigest) {
+		t.Errorf("another body: %v, want ErrDigest", err)
+	}
+	if _, err := sc.VerifyRequestHeaders(&s.req, point(newKey(t)), true, testNow, 0); !errors.Is(err, ErrKeyID) && !errors.Is(err, ErrSignature) {
+		t.Errorf("another device's key: %v", err)
+	}
+	bare := newSigned(t, key, testNow.Unix(), "", nil)
+	if _, err := sc.VerifyRequestHeaders(&bare.req, point(key), true, testNow, 0); !errors.Is(err, ErrComponents) {
+		t.Errorf("a request declaring a body, signed without content-digest: %v, want ErrComponents", err)
+	}
+	if _, err := sc.VerifyRequestHeaders(&bare.req, point(key), false, testNow, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.CheckBody(&bare.req, body); !errors.Is(err, ErrComponents) {
+		t.Errorf("a body the signature does not cover: %v, want ErrComponents", err)
+	}
+	if err := sc.CheckBody(&bare.req, nil); err != nil {
+		t.Errorf("no body, none signed: %v", err)
+	}
+}

@@ -2,6 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -164,5 +167,79 @@ func TestDevicePlaceFollowsThePoolPlace(t *testing.T) {
 	}
 	if extended != 0 || pool.Load() != 0 || len(w.up.Take()) != 0 {
 		t.Errorf("a device refusal: extended %v, pool places %d, forwarded: want 0, 0, nothing", extended, pool.Load())
+	}
+}
+
+// readCounter is a request body that counts the bytes read of it.
+type readCounter struct {
+	r    *strings.Reader
+	read atomic.Int64
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+// TestStolenBoundTokenTakesNoPlaceAndReadsNoBody: for an API that
+// requires request signatures, a bound token without its device key (a
+// copied token, sent unsigned, signed by another key, or with a replayed
+// signature) is refused request_signature_invalid having taken no device
+// place and no stream timeout and having had no byte of its body read: it
+// could otherwise hold its victim's share of the places, and buffer up to
+// MaxBodyBytes each, for the stream timeout. A signed request takes its
+// place, gets the stream timeout, and its body is read and checked.
+func TestStolenBoundTokenTakesNoPlaceAndReadsNoBody(t *testing.T) {
+	w, key := signedWorld(t)
+	w.cfg.StreamTimeout = 7 * time.Minute
+	var asked atomic.Int64
+	w.cfg.AdmitDevice = func(string, []byte) (func(), error) {
+		asked.Add(1)
+		return func() {}, nil
+	}
+	p, err := New(w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := w.token(boundClaims(key))
+	body := `{"amount":42}`
+	run := func(req *http.Request) (time.Duration, *readCounter, error) {
+		var got time.Duration
+		rc := &readCounter{r: strings.NewReader(body)}
+		in := &inbound{method: req.Method, authority: req.URL.Host, path: req.URL.Path, header: req.Header.Clone(), body: rc,
+			length: int64(len(body)), logCtx: context.Background(), extend: func(d time.Duration) { got = d }}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		resp, err := p.admitForward(ctx, cancel, in)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return got, rc, err
+	}
+	const u = "http://edge.test/v1/proxy/signed/pay"
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	genuine := signedRequest(t, http.MethodPost, u, bound, []byte(body), key, w.now, "")
+	for name, req := range map[string]*http.Request{
+		"unsigned":        signedRequest(t, http.MethodPost, u, bound, []byte(body), nil, w.now, ""),
+		"another-key":     signedRequest(t, http.MethodPost, u, bound, []byte(body), other, w.now, ""),
+		"signed-for-else": signedRequest(t, http.MethodPost, u+"x", bound, []byte(body), key, w.now, ""),
+	} {
+		req.URL.Path = "/v1/proxy/signed/pay"
+		extended, rc, err := run(req)
+		if pub := apierr.From(err); pub == nil || pub.Code != apierr.RequestSignatureInvalid {
+			t.Errorf("%s: %v, want request_signature_invalid", name, err)
+		}
+		if extended != 0 || rc.read.Load() != 0 || asked.Load() != 0 {
+			t.Errorf("%s: stream timeout %v, %d body bytes read, %d device places asked: want none", name, extended, rc.read.Load(), asked.Load())
+		}
+	}
+	extended, rc, err := run(genuine)
+	if err != nil || extended != 7*time.Minute || rc.read.Load() != int64(len(body)) || asked.Load() != 1 {
+		t.Fatalf("the signed request: %v, stream timeout %v, %d body bytes read, %d device places asked", err, extended, rc.read.Load(), asked.Load())
+	}
+	extended, rc, err = run(genuine)
+	if pub := apierr.From(err); pub == nil || pub.Code != apierr.RequestSignatureInvalid || extended != 0 || rc.read.Load() != 0 || asked.Load() != 1 {
+		t.Errorf("the signed request replayed: %v, stream timeout %v, %d body bytes read, %d device places asked", err, extended, rc.read.Load(), asked.Load())
 	}
 }

@@ -111,6 +111,16 @@ func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbo
 	if in.length > p.cfg.MaxBodyBytes {
 		return nil, p.tooLarge()
 	}
+	// An API that requires signatures: the signature over the headers
+	// first, so that a bound token without its device key takes no place
+	// and no stream timeout and has no body read.
+	var signed *signedCheck
+	if requiresSignature(api) {
+		if signed, err = p.signatureHeaders(ctx, in, v); err != nil {
+			return nil, fmt.Errorf("proxy: api %q: %w", name, err)
+		}
+		defer p.done(signed)
+	}
 	// The device's share of the places in flight (Config.AdmitDevice),
 	// held from here for as long as the pool's place (admitForward):
 	// both are given back when forward returns.
@@ -122,8 +132,8 @@ func (p *Proxy) forward(ctx context.Context, cancel context.CancelFunc, in *inbo
 	if in.extend != nil {
 		in.extend(p.cfg.StreamTimeout)
 	}
-	if requiresSignature(api) {
-		if err := p.checkSignature(ctx, in, v); err != nil {
+	if signed != nil {
+		if err := p.signedBody(in, signed); err != nil {
 			return nil, fmt.Errorf("proxy: api %q: %w", name, err)
 		}
 	}

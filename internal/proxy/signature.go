@@ -28,18 +28,52 @@ var errNotBound = errors.New("proxy: the api requires request signatures and the
 // errReplayed: the signature was accepted before on this node.
 var errReplayed = errors.New("proxy: request signature replayed")
 
-// checkSignature verifies the request signature of in with the device key
-// of the verified token v, after reading the body whole (at most
-// MaxBodyBytes: nothing is forwarded before its Content-Digest matched),
-// and records it in the node's replay window. in.body is then the body in
-// memory.
-func (p *Proxy) checkSignature(ctx context.Context, in *inbound, v *token.Verified) error {
+// signedCheck is a request signature being checked in two steps: its
+// headers and signature (signatureHeaders), before the request takes a
+// device's place or the stream timeout and before its body is read; then
+// its body (signedBody). Whoever holds a bound token but not the device
+// key is refused at the first step, having cost one signature check.
+type signedCheck struct {
+	sc  *httpsig.Scratch
+	msg httpsig.Request
+}
+
+// signatureHeaders checks the request signature of in, all but its body,
+// with the device key of the verified token v (VerifyRequestHeaders), and
+// records it in the node's replay window: a signature passes this step
+// once. Its scratch must be given back with done.
+func (p *Proxy) signatureHeaders(ctx context.Context, in *inbound, v *token.Verified) (*signedCheck, error) {
 	if !v.HasConfirmation {
-		return apierr.Wrap(apierr.ErrRequestSignatureInvalid, errNotBound)
+		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, errNotBound)
 	}
-	if in.length > p.cfg.MaxBodyBytes {
-		return p.tooLarge()
+	c := &signedCheck{sc: p.scratch.Get().(*httpsig.Scratch),
+		msg: httpsig.Request{Method: in.method, Authority: in.authority, Path: in.path, Query: in.query, Header: in.header}}
+	if p.cfg.Authority != "" {
+		c.msg.Authority = p.cfg.Authority
 	}
+	now := p.cfg.Now()
+	checked, err := c.sc.VerifyRequestHeaders(&c.msg, v.Confirmation[:], in.length > 0, now, p.cfg.SignatureWindow)
+	if err != nil {
+		p.done(c)
+		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, err)
+	}
+	fresh, err := p.cfg.Replay.Add(ctx, checked.ID, now, checked.Until)
+	switch {
+	case err != nil:
+		p.done(c)
+		return nil, apierr.Wrap(apierr.ErrOverloaded, fmt.Errorf("proxy: replay window: %w", err))
+	case !fresh:
+		p.done(c)
+		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, errReplayed)
+	}
+	return c, nil
+}
+
+// signedBody reads the body of in whole (at most MaxBodyBytes: nothing is
+// forwarded before its Content-Digest matched) and checks it against the
+// signature signatureHeaders passed (CheckBody). in.body is then the body
+// in memory.
+func (p *Proxy) signedBody(in *inbound, c *signedCheck) error {
 	var body []byte
 	if in.body != nil {
 		var err error
@@ -52,25 +86,17 @@ func (p *Proxy) checkSignature(ctx context.Context, in *inbound, v *token.Verifi
 		}
 		in.body, in.length = bytes.NewReader(body), int64(len(body))
 	}
-	msg := httpsig.Request{Method: in.method, Authority: in.authority, Path: in.path, Query: in.query, Header: in.header}
-	if p.cfg.Authority != "" {
-		msg.Authority = p.cfg.Authority
-	}
-	now := p.cfg.Now()
-	sc := p.scratch.Get().(*httpsig.Scratch)
-	checked, err := sc.VerifyRequest(&msg, v.Confirmation[:], body, now, p.cfg.SignatureWindow)
-	p.scratch.Put(sc)
-	if err != nil {
+	if err := c.sc.CheckBody(&c.msg, body); err != nil {
 		return apierr.Wrap(apierr.ErrRequestSignatureInvalid, err)
 	}
-	fresh, err := p.cfg.Replay.Add(ctx, checked.ID, now, checked.Until)
-	switch {
-	case err != nil:
-		return apierr.Wrap(apierr.ErrOverloaded, fmt.Errorf("proxy: replay window: %w", err))
-	case !fresh:
-		return apierr.Wrap(apierr.ErrRequestSignatureInvalid, errReplayed)
-	}
 	return nil
+}
+
+// done gives c's scratch back (c may be nil).
+func (p *Proxy) done(c *signedCheck) {
+	if c != nil {
+		p.scratch.Put(c.sc)
+	}
 }
 
 // dropSignature removes the att signature (the app's to the edge) from
