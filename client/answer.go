@@ -30,18 +30,26 @@ func askForSearchable(h http.Header) {
 }
 
 // maskAnswer makes resp's body, the answer to a request values were filled
-// in, read with every form of each value masked (scrub.Masker: same
-// length, so an identity body keeps its Content-Length). A gzip or deflate
-// body is decoded first, up to maxDecoded bytes (its reader then fails with
+// in (secrets: the same, for headers), read with every form of each value
+// masked (scrub.Masker: same length, so an identity body keeps its
+// Content-Length), and its trailers, which net/http fills in once the body
+// has been read to its end, scrubbed then. A gzip or deflate body is
+// decoded first, up to maxDecoded bytes (its reader then fails with
 // ErrAnswerTooLarge), and comes without Content-Encoding and
 // Content-Length, Uncompressed set. An answer in any other coding is closed
 // and the error (ErrAnswerUnsearchable) returned: its bytes could hold a
-// secret unsearched. No body (HEAD, 204, 304, a scrubbed redirect): nothing
-// to do. The body works in one buffer of its own (scrub.Masker.BufferSize:
-// 32 KiB, or twice the longest form of a longer secret) and passes bytes on
-// as they come, holding back only what could begin a secret.
-func maskAnswer(resp *http.Response, values [][]byte, maxDecoded int64) error {
-	if resp.Body == nil || resp.Body == http.NoBody {
+// secret unsearched. No body (HEAD, 204, 304, an empty one): nothing to
+// do. A 101's connection is not masked: masking holds back bytes that
+// could begin a secret until more come, which would stall a protocol that
+// waits for an answer to its last message (its headers are scrubbed like
+// any answer's). The body works in one buffer of its own
+// (scrub.Masker.BufferSize: 32 KiB, or twice the longest form of a longer
+// secret) and passes bytes on as they come, holding back only what could
+// begin a secret.
+func maskAnswer(resp *http.Response, values [][]byte, secrets []scrub.Secret, maxDecoded int64) error {
+	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 || resp.StatusCode == http.StatusSwitchingProtocols ||
+		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified ||
+		(resp.Request != nil && resp.Request.Method == http.MethodHead) {
 		return nil
 	}
 	raw := resp.Body
@@ -53,14 +61,7 @@ func maskAnswer(resp *http.Response, values [][]byte, maxDecoded int64) error {
 	if decoded {
 		resp.ContentLength, resp.Uncompressed = -1, true
 	}
-	mb := &maskedBody{raw: raw, mr: scrub.NewMasker(values...).Reader(src, nil)}
-	if w, ok := raw.(io.Writer); ok && resp.StatusCode == http.StatusSwitchingProtocols {
-		// A 101's body is the connection both ways (a WebSocket, say):
-		// what comes in is masked, what goes out passes.
-		resp.Body = &maskedConn{maskedBody: mb, w: w}
-		return nil
-	}
-	resp.Body = mb
+	resp.Body = &maskedBody{raw: raw, mr: scrub.NewMasker(values...).Reader(src, nil), resp: resp, secrets: secrets}
 	return nil
 }
 
@@ -68,24 +69,22 @@ func maskAnswer(resp *http.Response, values [][]byte, maxDecoded int64) error {
 // called while a Read waits (it closes the answer's body, which ends the
 // Read); the buffer is the body's own, never shared.
 type maskedBody struct {
-	raw io.ReadCloser
-	mr  *scrub.MaskReader
+	raw     io.ReadCloser
+	mr      *scrub.MaskReader
+	resp    *http.Response
+	secrets []scrub.Secret
 }
 
 func (b *maskedBody) Read(p []byte) (int, error) {
 	n, err := b.mr.Read(p)
-	if err == scrub.ErrDecodedTooLarge {
+	switch {
+	case err == io.EOF:
+		// net/http has filled the trailers in by now.
+		scrub.Header(b.resp.Trailer, b.secrets...)
+	case err == scrub.ErrDecodedTooLarge:
 		err = fmt.Errorf("%w: %w", ErrAnswerTooLarge, err)
 	}
 	return n, err
 }
 
 func (b *maskedBody) Close() error { return b.raw.Close() }
-
-// maskedConn is the body of a 101 answer: masked reads, plain writes.
-type maskedConn struct {
-	*maskedBody
-	w io.Writer
-}
-
-func (c *maskedConn) Write(p []byte) (int, error) { return c.w.Write(p) }

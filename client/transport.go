@@ -126,8 +126,11 @@ type TransportConfig struct {
 // (MaxDecodedAnswer) and handed back decoded (Uncompressed set), and one in
 // any other coding fails the round trip with ErrAnswerUnsearchable. Other
 // encodings of a secret (base64, another letter case) are not searched.
-// The answer to a request no secret was filled in is handed back as it
-// came.
+// Trailers are scrubbed once the body has been read to its end. A 101's
+// connection has its headers scrubbed but is not masked (masking holds
+// back what could begin a secret until more comes, which would stall a
+// protocol waiting on its last message). The answer to a request no
+// secret was filled in is handed back as it came.
 //
 // When pins change, every TLS connection the Transport made (HTTP/1.1 or
 // HTTP/2, idle or busy) is checked against the new pins, and closed at once
@@ -292,7 +295,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			secrets[i] = scrub.New(v)
 		}
 		scrub.Answer(resp, secrets...)
-		if err := maskAnswer(resp, filled, t.cfg.MaxDecodedAnswer); err != nil {
+		if err := maskAnswer(resp, filled, secrets, t.cfg.MaxDecodedAnswer); err != nil {
 			return nil, err
 		}
 	}

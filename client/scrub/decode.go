@@ -126,14 +126,22 @@ func (d *decoder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// open starts decoding. An empty body is an empty body whatever its coding
+// says (as net/http's own gzip reader reads it): io.EOF.
 func (d *decoder) open() error {
+	br := bufio.NewReaderSize(d.src, 512)
+	head, _ := br.Peek(2)
+	if len(head) == 0 {
+		if _, err := br.ReadByte(); err != io.EOF {
+			return fmt.Errorf("scrub: %s body: %w", d.coding, err)
+		}
+		return io.EOF
+	}
 	var err error
 	switch d.coding {
 	case "gzip":
-		d.r, err = gzip.NewReader(d.src)
+		d.r, err = gzip.NewReader(br)
 	default:
-		br := bufio.NewReaderSize(d.src, 512)
-		head, _ := br.Peek(2)
 		if len(head) == 2 && head[0]&0x0f == 8 && (uint(head[0])<<8|uint(head[1]))%31 == 0 {
 			d.r, err = zlib.NewReader(br)
 		} else {

@@ -163,11 +163,18 @@ func (mr *MaskReader) fill() {
 }
 
 // direct is a round in p; it returns how many bytes of p are decided
-// (the held back are moved to the reader's buffer).
+// (the held back are moved to the reader's buffer). Nothing undecided is
+// left in p past what it returns: a caller that looks at p beyond n (the
+// io.Reader contract lets p be scratch, but a careless logger might)
+// finds zeros, not a secret's unmasked bytes.
 func (mr *MaskReader) direct(p []byte) int {
 	h := copy(p, mr.buf[mr.ready:mr.w])
 	w, limit, carry := mr.round(p, h, max(mr.carry-mr.ready, 0))
+	if w == 0 && mr.err != nil { // a failed read: what it put in p is dropped
+		clear(p)
+	}
 	mr.w = copy(mr.buf, p[limit:w])
+	clear(p[limit:w])
 	mr.r, mr.ready, mr.carry = 0, 0, max(carry-limit, 0)
 	return limit
 }

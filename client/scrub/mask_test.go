@@ -288,3 +288,33 @@ func FuzzMaskReaderSecrets(f *testing.F) {
 		}
 	})
 }
+
+// TestMaskReaderLeavesNothingUnmaskedInP: a read straight into the
+// caller's buffer (a large p) leaves nothing undecided past n: the held
+// back start of a secret, and the bytes of a failed read, are not left in
+// p for a careless caller that logs all of it.
+func TestMaskReaderLeavesNothingUnmaskedInP(t *testing.T) {
+	secret := []byte("sk_live_0123456789abcdef")
+	m := NewMasker(secret)
+	head := append(bytes.Repeat([]byte("x"), 600), secret[:len(secret)-4]...) // ends with most of the secret
+	for name, src := range map[string]io.Reader{
+		"held back":   io.MultiReader(bytes.NewReader(head), bytes.NewReader(secret[len(secret)-4:])),
+		"failed read": &failWith{data: head},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mr := m.Reader(src, nil)
+			p := make([]byte, 4096)
+			n, err := mr.Read(p)
+			if bytes.Contains(p[n:], secret[:8]) || bytes.Contains(p[:n], secret[:8]) {
+				t.Errorf("after Read (%d, %v), p holds the secret's start unmasked", n, err)
+			}
+		})
+	}
+}
+
+// failWith returns data in one read together with an error.
+type failWith struct{ data []byte }
+
+func (f *failWith) Read(p []byte) (int, error) {
+	return copy(p, f.data), errors.New("connection reset")
+}
