@@ -86,7 +86,13 @@ func (p *Proxy) Fasthttp(ctx *fasthttp.RequestCtx) {
 		cancel()
 		pub := p.failure(ctx, err)
 		writeErrorFasthttp(ctx, pub)
-		if d != nil {
+		switch {
+		case d == nil:
+		case pub.Code == apierr.Overloaded:
+			// Shedding must stay cheap: no lingering over the body of a
+			// request refused for load; the connection closes instead.
+			ctx.SetConnectionClose()
+		default:
 			p.linger(ctx, d)
 		}
 		p.observe(start, pub.Status, pub.Code)

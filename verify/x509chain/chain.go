@@ -173,7 +173,8 @@ func (s parsedSource) cert(i int) (*x509.Certificate, error) { return s[i], nil 
 //     (ErrKey). No signature has been checked yet.
 //  3. The anchor (ErrRoot): when the last certificate has the public key of
 //     a root, it stands for that root and is not checked further, whatever
-//     its dates or extensions. Otherwise one root's key must verify the
+//     its dates or extensions; it must then not be the leaf (a chain of a
+//     root alone would make a leaf nobody signed). Otherwise one root's key must verify the
 //     last certificate's signature; each distinct root key is tried once.
 //  4. From the anchor towards the leaf, each certificate is verified with
 //     the key of the one after it (ErrSignature). Issuer and subject names
@@ -226,6 +227,11 @@ func walk(src source, roots []*x509.Certificate, now time.Time, check sigCheck) 
 	root, err := anchor(src, last, roots, check)
 	if err != nil {
 		return err
+	}
+	if root != nil && last == 0 {
+		// A leaf with a root's key stands for the root, unchecked: its
+		// extensions and dates would be whatever the sender wrote.
+		return fmt.Errorf("%w: the leaf has a configured root's key: a chain must have a leaf signed under its anchor", ErrRoot)
 	}
 	// top is the trusted certificate whose key checks the one before it:
 	// the root the last certificate stands for, or the last certificate

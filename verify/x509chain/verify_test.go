@@ -69,7 +69,6 @@ func TestVerify(t *testing.T) {
 	}{
 		{"pass/root-sent", certs(leaf, inter, root), certs(root), nil, 2},
 		{"pass/root-not-sent", certs(leaf, inter), certs(root), nil, 2},
-		{"pass/root-alone", certs(root), certs(root), nil, 0},
 		{"pass/leaf-signed-by-root", certs(inter), certs(root), nil, 1},
 		{"pass/nil-root-skipped", certs(leaf, inter), []*x509.Certificate{nil, root.cert}, nil, 2},
 		{"pass/expired-copy-of-root-sent-anchors-by-key", certs(leaf, inter, oldRoot), certs(root), nil, 2},
@@ -82,6 +81,10 @@ func TestVerify(t *testing.T) {
 		{"pass/signer-without-basic-constraints", certs(underNoConstraints, noConstraints), certs(root), nil, 2},
 
 		{"fail/empty", nil, certs(root), x509chain.ErrMalformed, 0},
+		// A leaf with a root's key would stand for the root unchecked: its
+		// extensions (an attestation's challenge) the sender's to write.
+		{"fail/root-alone", certs(root), certs(root), x509chain.ErrRoot, 0},
+		{"fail/expired-root-copy-alone", certs(oldRoot), certs(root), x509chain.ErrRoot, 0},
 		{"fail/chain-of-nine", nine, certs(root), x509chain.ErrMalformed, 0},
 		{"fail/wrong-anchor", certs(leaf, inter), certs(other), x509chain.ErrRoot, 1},
 		{"fail/wrong-anchor-sent", certs(leaf, inter, other), certs(root), x509chain.ErrRoot, 1},
