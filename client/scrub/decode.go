@@ -55,7 +55,7 @@ func DecodeBody(h http.Header, src io.Reader, max int64) (r io.Reader, decoded b
 	if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
 		h.Set("Etag", "W/"+et)
 	}
-	return &capped{r: &decoder{coding: coding, src: src}, left: max}, true, nil
+	return Capped(&decoder{coding: coding, src: src}, max, ErrDecodedTooLarge), true, nil
 }
 
 // bodyCoding is the content coding of the body h heads that DecodeBody
@@ -80,21 +80,26 @@ func bodyCoding(h http.Header) (string, error) {
 	return coding, nil
 }
 
-// capped reads at most left bytes of r, then fails with
-// ErrDecodedTooLarge if r has more.
+// Capped reads at most max bytes of r, then fails with tooLarge (instead
+// of reading more) when r has more: one byte is read past max to tell a
+// body of exactly max bytes from a longer one.
+func Capped(r io.Reader, max int64, tooLarge error) io.Reader {
+	return &capped{r: r, left: max, tooLarge: tooLarge}
+}
+
 type capped struct {
-	r    io.Reader
-	left int64
+	r        io.Reader
+	left     int64 // bytes still allowed
+	tooLarge error
 }
 
 func (c *capped) Read(p []byte) (int, error) {
 	if c.left <= 0 {
-		// One byte more tells a body of exactly max bytes from a longer one.
 		var one [1]byte
 		if n, err := c.r.Read(one[:]); n == 0 {
 			return 0, err
 		}
-		return 0, ErrDecodedTooLarge
+		return 0, c.tooLarge
 	}
 	if int64(len(p)) > c.left {
 		p = p[:c.left]

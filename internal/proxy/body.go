@@ -8,31 +8,6 @@ import (
 	"time"
 )
 
-// cappedReader reads at most max bytes of r, then fails with
-// errBodyTooLarge instead of reading more.
-type cappedReader struct {
-	r    io.Reader
-	left int64 // bytes still allowed
-}
-
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		// One byte more tells a body of exactly max bytes from a longer one.
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			return 0, errBodyTooLarge
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
-}
-
 // detachable reads from r until Detach; afterwards every Read fails. The
 // fasthttp adapter hands the upstream request a detachable over the
 // RequestCtx's body, so that nothing reads the RequestCtx once the handler

@@ -189,7 +189,7 @@ func (p *Proxy) outbound(ctx context.Context, in *inbound, api *registry.API, u 
 	var body io.Reader = http.NoBody
 	length := int64(0)
 	if in.body != nil && in.length != 0 {
-		body, length = &cappedReader{r: in.body, left: p.cfg.MaxBodyBytes}, in.length
+		body, length = scrub.Capped(in.body, p.cfg.MaxBodyBytes, errBodyTooLarge), in.length
 	}
 	out, err := http.NewRequestWithContext(ctx, in.method, "http://placeholder/", body)
 	if err != nil {

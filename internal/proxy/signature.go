@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/attestd/attestd/client/scrub"
 	"github.com/attestd/attestd/crypto/httpsig"
 	"github.com/attestd/attestd/crypto/token"
 	"github.com/attestd/attestd/internal/apierr"
@@ -77,7 +78,7 @@ func (p *Proxy) signedBody(in *inbound, c *signedCheck) error {
 	var body []byte
 	if in.body != nil {
 		var err error
-		body, err = io.ReadAll(&cappedReader{r: in.body, left: p.cfg.MaxBodyBytes})
+		body, err = io.ReadAll(scrub.Capped(in.body, p.cfg.MaxBodyBytes, errBodyTooLarge))
 		switch {
 		case errors.Is(err, errBodyTooLarge):
 			return p.tooLarge()
