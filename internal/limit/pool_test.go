@@ -196,19 +196,14 @@ func TestCollectorProxyPool(t *testing.T) {
 	if _, err := l.AdmitRequest(); err != nil {
 		t.Fatal(err)
 	}
-	got := gather(t, l)
-	for name, want := range map[string]float64{
+	expectMetrics(t, l, map[string]float64{
 		"attestd_limit_proxy_in_flight":                      2,
 		"attestd_limit_proxy_max_in_flight":                  2,
 		"attestd_limit_refused_total{limit=proxy_in_flight}": 2,
 		"attestd_limit_in_flight":                            1,
 		"attestd_limit_max_in_flight":                        4,
 		"attestd_limit_refused_total{limit=in_flight}":       0,
-	} {
-		if v, ok := got[name]; !ok || v != want {
-			t.Errorf("%s = %v (exported %v), want %v", name, v, ok, want)
-		}
-	}
+	})
 }
 
 func BenchmarkAdmitProxied(b *testing.B) {
@@ -247,4 +242,16 @@ func gather(t *testing.T, l *Limiter) map[string]float64 {
 		}
 	}
 	return got
+}
+
+// expectMetrics checks that l's collector exports each of want
+// (name{label=value} → value).
+func expectMetrics(t *testing.T, l *Limiter, want map[string]float64) {
+	t.Helper()
+	got := gather(t, l)
+	for name, w := range want {
+		if v, ok := got[name]; !ok || v != w {
+			t.Errorf("%s = %v (exported %v), want %v", name, v, ok, w)
+		}
+	}
 }
