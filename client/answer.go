@@ -38,8 +38,9 @@ func askForSearchable(h http.Header) {
 // ErrAnswerTooLarge), and comes without Content-Encoding and
 // Content-Length, Uncompressed set. An answer in any other coding is closed
 // and the error (ErrAnswerUnsearchable) returned: its bytes could hold a
-// secret unsearched. No body (HEAD, 204, 304, an empty one): nothing to
-// do. A 101's connection is not masked: masking holds back bytes that
+// secret unsearched. An answer that has no body to search (HEAD, 204,
+// 304, Content-Length 0) is read as it is, its trailers (HTTP/2 may send
+// them after an empty body) still scrubbed at its end. A 101's connection is not masked: masking holds back bytes that
 // could begin a secret until more come, which would stall a protocol that
 // waits for an answer to its last message (its headers are scrubbed like
 // any answer's). The body works in one buffer of its own
@@ -47,12 +48,15 @@ func askForSearchable(h http.Header) {
 // secret) and passes bytes on as they come, holding back only what could
 // begin a secret.
 func maskAnswer(resp *http.Response, values [][]byte, secrets []scrub.Secret, maxDecoded int64) error {
-	if resp.Body == nil || resp.Body == http.NoBody || resp.ContentLength == 0 || resp.StatusCode == http.StatusSwitchingProtocols ||
-		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified ||
-		(resp.Request != nil && resp.Request.Method == http.MethodHead) {
+	raw := resp.Body
+	switch {
+	case raw == nil || raw == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols:
+		return nil
+	case resp.ContentLength == 0 || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified ||
+		(resp.Request != nil && resp.Request.Method == http.MethodHead):
+		resp.Body = &maskedBody{raw: raw, src: raw, resp: resp, secrets: secrets}
 		return nil
 	}
-	raw := resp.Body
 	src, decoded, err := scrub.DecodeBody(resp.Header, raw, maxDecoded)
 	if err != nil {
 		_ = raw.Close()
@@ -61,7 +65,7 @@ func maskAnswer(resp *http.Response, values [][]byte, secrets []scrub.Secret, ma
 	if decoded {
 		resp.ContentLength, resp.Uncompressed = -1, true
 	}
-	resp.Body = &maskedBody{raw: raw, mr: scrub.NewMasker(values...).Reader(src, nil), resp: resp, secrets: secrets}
+	resp.Body = &maskedBody{raw: raw, src: scrub.NewMasker(values...).Reader(src, nil), resp: resp, secrets: secrets}
 	return nil
 }
 
@@ -70,13 +74,13 @@ func maskAnswer(resp *http.Response, values [][]byte, secrets []scrub.Secret, ma
 // Read); the buffer is the body's own, never shared.
 type maskedBody struct {
 	raw     io.ReadCloser
-	mr      *scrub.MaskReader
+	src     io.Reader // raw read through a scrub.MaskReader, or raw when there is nothing to search
 	resp    *http.Response
 	secrets []scrub.Secret
 }
 
 func (b *maskedBody) Read(p []byte) (int, error) {
-	n, err := b.mr.Read(p)
+	n, err := b.src.Read(p)
 	switch {
 	case err == io.EOF:
 		// net/http has filled the trailers in by now.
