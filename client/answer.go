@@ -29,8 +29,8 @@ func askForSearchable(h http.Header) {
 	}
 }
 
-// maskAnswer makes resp's body, the answer to a request values were filled
-// in (secrets: the same, for headers), read with every form of each value
+// maskAnswer scrubs resp, the answer to a request values were filled in:
+// its header (scrub.Answer), and its body, read with every form of each value
 // masked (scrub.Masker: same length, so an identity body keeps its
 // Content-Length), and its trailers, which net/http fills in once the body
 // has been read to its end, scrubbed then. A gzip or deflate body is
@@ -47,7 +47,12 @@ func askForSearchable(h http.Header) {
 // (scrub.Masker.BufferSize: 32 KiB, or twice the longest form of a longer
 // secret) and passes bytes on as they come, holding back only what could
 // begin a secret.
-func maskAnswer(resp *http.Response, values [][]byte, secrets []scrub.Secret, maxDecoded int64) error {
+func maskAnswer(resp *http.Response, values [][]byte, maxDecoded int64) error {
+	secrets := make([]scrub.Secret, len(values))
+	for i, v := range values {
+		secrets[i] = scrub.New(v)
+	}
+	scrub.Answer(resp, secrets...)
 	raw := resp.Body
 	switch {
 	case raw == nil || raw == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols:

@@ -290,12 +290,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.drop(binding)
 	}
 	if len(filled) > 0 {
-		secrets := make([]scrub.Secret, len(filled))
-		for i, v := range filled {
-			secrets[i] = scrub.New(v)
-		}
-		scrub.Answer(resp, secrets...)
-		if err := maskAnswer(resp, filled, secrets, t.cfg.MaxDecodedAnswer); err != nil {
+		if err := maskAnswer(resp, filled, t.cfg.MaxDecodedAnswer); err != nil {
 			return nil, err
 		}
 	}
