@@ -43,28 +43,31 @@ type signedCheck struct {
 // with the device key of the verified token v (VerifyRequestHeaders), and
 // records it in the node's replay window: a signature passes this step
 // once. Its scratch must be given back with done.
-func (p *Proxy) signatureHeaders(ctx context.Context, in *inbound, v *token.Verified) (*signedCheck, error) {
+func (p *Proxy) signatureHeaders(ctx context.Context, in *inbound, v *token.Verified) (c *signedCheck, err error) {
 	if !v.HasConfirmation {
 		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, errNotBound)
 	}
-	c := &signedCheck{sc: p.scratch.Get().(*httpsig.Scratch),
+	chk := &signedCheck{sc: p.scratch.Get().(*httpsig.Scratch),
 		msg: httpsig.Request{Method: in.method, Authority: in.authority, Path: in.path, Query: in.query, Header: in.header}}
+	defer func() {
+		if err != nil { // a refusal gives the scratch back at once
+			p.done(chk)
+		}
+	}()
+	c = chk
 	if p.cfg.Authority != "" {
 		c.msg.Authority = p.cfg.Authority
 	}
 	now := p.cfg.Now()
 	checked, err := c.sc.VerifyRequestHeaders(&c.msg, v.Confirmation[:], in.length > 0, now, p.cfg.SignatureWindow)
 	if err != nil {
-		p.done(c)
 		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, err)
 	}
 	fresh, err := p.cfg.Replay.Add(ctx, checked.ID, now, checked.Until)
 	switch {
 	case err != nil:
-		p.done(c)
 		return nil, apierr.Wrap(apierr.ErrOverloaded, fmt.Errorf("proxy: replay window: %w", err))
 	case !fresh:
-		p.done(c)
 		return nil, apierr.Wrap(apierr.ErrRequestSignatureInvalid, errReplayed)
 	}
 	return c, nil
